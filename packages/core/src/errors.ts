@@ -1,0 +1,68 @@
+// Typed errors of Meridian. Every failure a caller can act on has its own class and a stable `code`,
+// so callers branch on `instanceof` or `code` rather than on message text.
+
+export abstract class MeridianError extends Error {
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The caller passed something Meridian will not accept (empty key, unserializable value, bad JSON...). */
+export class InvalidInputError extends MeridianError {
+  readonly code = "INVALID_INPUT";
+}
+
+/** A write or fill carried a version older than the one already stored. */
+export class StaleVersionError extends MeridianError {
+  readonly code = "STALE_VERSION";
+}
+
+/** A write carried a fencing token older than the last one the data store saw. */
+export class FencingTokenError extends MeridianError {
+  readonly code = "STALE_FENCING_TOKEN";
+}
+
+/** A lock could not be acquired within the caller's bound. */
+export class LockTimeoutError extends MeridianError {
+  readonly code = "LOCK_TIMEOUT";
+}
+
+/** The caller does not hold the lock it tried to release or renew (expired, or someone else's). */
+export class LockNotHeldError extends MeridianError {
+  readonly code = "LOCK_NOT_HELD";
+}
+
+/** Waiting for the lock would close a cycle in the wait-for graph; the caller was chosen as victim. */
+export class DeadlockError extends MeridianError {
+  readonly code = "DEADLOCK";
+}
+
+/** A consistency promise was broken (stale strong read, divergence past the window...). */
+export class ConsistencyViolation extends MeridianError {
+  readonly code = "CONSISTENCY_VIOLATION";
+}
+
+/** A read could not meet the caller's freshness bound (maxStalenessMs / minVersion / session). */
+export class StalenessBoundError extends MeridianError {
+  readonly code = "STALENESS_BOUND";
+}
+
+/** Hybrid logical clock: a remote timestamp is further ahead of local physical time than allowed. */
+export class ClockDriftError extends MeridianError {
+  readonly code = "CLOCK_DRIFT";
+}
+
+/** A dependency (Redis, PostgreSQL, Kafka) is unreachable or failed mid-operation. */
+export class BackendUnavailableError extends MeridianError {
+  readonly code = "BACKEND_UNAVAILABLE";
+}
+
+/** Encoding or decoding a message failed (bad Avro, unknown schema id, malformed payload). */
+export class SerializationError extends MeridianError {
+  readonly code = "SERIALIZATION";
+}
