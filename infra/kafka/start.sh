@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Starts one Apache Kafka broker (KRaft, combined broker+controller) on 127.0.0.1 from jars resolved
+# by infra/kafka/pom.xml; waits until it answers metadata. Prints the bootstrap address on stdout.
+# Reuses a broker that this script started earlier and that still answers.
+set -euo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+
+KDIR="$STATE/kafka"
+LIBS="$ROOT/infra/kafka/libs"
+mkdir -p "$KDIR"
+
+if pid="$(live_pid "$KDIR/pid")" && [ -f "$KDIR/brokers" ] && probe kafka "$(cat "$KDIR/brokers")" 5000 >/dev/null; then
+  log "kafka: reusing broker pid $pid at $(cat "$KDIR/brokers")"
+  cat "$KDIR/brokers"
+  exit 0
+fi
+[ -n "${pid:-}" ] && stop_group "$pid"
+
+command -v java >/dev/null || die "java not found (Kafka needs a JRE 17+: apt-get install -y openjdk-17-jre-headless)"
+
+# Resolve the broker jars once; later starts reuse the cached folder.
+if [ ! -f "$LIBS/.complete" ]; then
+  command -v mvn >/dev/null || die "mvn not found (apt-get install -y maven)"
+  log "kafka: resolving broker jars from Maven Central (first start only)"
+  rm -rf "$LIBS"
+  mvn -q -B -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$LIBS" >"$KDIR/mvn.log" 2>&1 || {
+    cat "$KDIR/mvn.log" >&2
+    die "kafka: mvn could not resolve the broker jars (see above)"
+  }
+  touch "$LIBS/.complete"
+fi
+
+# Defaults 9092/9093 when free (the machine may already run a broker there), else any free ports.
+read -r BROKER_PORT CONTROLLER_PORT < <(probe free-ports "${MERIDIAN_KAFKA_PORT:-9092}" "${MERIDIAN_KAFKA_CONTROLLER_PORT:-9093}")
+
+# A fresh log dir each start: tests use unique topic names, nothing here must survive a restart.
+rm -rf "$KDIR/data"
+cat >"$KDIR/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${CONTROLLER_PORT}
+listeners=PLAINTEXT://127.0.0.1:${BROKER_PORT},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://127.0.0.1:${BROKER_PORT}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${KDIR}/data
+# One broker: every replication factor and min ISR is 1.
+num.partitions=3
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+delete.topic.enable=true
+PROPS
+cat >"$KDIR/log4j.properties" <<'PROPS'
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.org.apache.kafka.clients=WARN
+PROPS
+
+JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j.configuration=file:$KDIR/log4j.properties")
+CLUSTER_ID="$(node -e 'console.log(require("node:crypto").randomBytes(16).toString("base64url"))')"
+java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" \
+  -c "$KDIR/server.properties" >"$KDIR/format.log" 2>&1 || {
+  cat "$KDIR/format.log" >&2
+  die "kafka: storage format failed"
+}
+
+: >"$KDIR/kafka.log"
+pid="$(start_detached "$KDIR/kafka.log" java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.Kafka "$KDIR/server.properties")"
+echo "$pid" >"$KDIR/pid"
+echo "127.0.0.1:${BROKER_PORT}" >"$KDIR/brokers"
+log "kafka: started pid $pid on 127.0.0.1:${BROKER_PORT} (controller ${CONTROLLER_PORT}), log $KDIR/kafka.log"
+
+if ! probe kafka "127.0.0.1:${BROKER_PORT}" 90000 >&2; then
+  tail -n 40 "$KDIR/kafka.log" >&2
+  stop_group "$pid"
+  rm -f "$KDIR/pid"
+  die "kafka: broker did not answer metadata within 90s"
+fi
+echo "127.0.0.1:${BROKER_PORT}"

@@ -1,0 +1,49 @@
+# Shared helpers for the infra scripts (sourced, not run).
+# State of servers started by these scripts lives in $STATE (ignored by git).
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE="${MERIDIAN_INFRA_STATE:-$ROOT/infra/.state}"
+mkdir -p "$STATE"
+
+log() { echo "[infra] $*" >&2; }
+die() {
+  echo "[infra] ERROR: $*" >&2
+  exit 1
+}
+
+probe() { node "$ROOT/infra/lib/probe.mjs" "$@"; }
+
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# Pid stored in a pid file, when that process still runs.
+live_pid() {
+  local file="$1" pid
+  [ -f "$file" ] || return 1
+  pid="$(cat "$file")"
+  pid_alive "$pid" && echo "$pid"
+}
+
+# Start a command detached in its own session (own process group: stopping it also stops its children,
+# e.g. tsx's node child) with all output in a log file; prints the pid (= process group id).
+start_detached() {
+  local logfile="$1"
+  shift
+  setsid "$@" </dev/null >>"$logfile" 2>&1 &
+  echo $!
+}
+
+# Stop a process group started by start_detached: TERM, wait up to $2 seconds, then KILL.
+stop_group() {
+  local pid="$1" wait_s="${2:-20}" i
+  pid_alive "$pid" || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < wait_s * 10; i++)); do
+    pid_alive "$pid" || return 0
+    sleep 0.1
+  done
+  log "pid $pid did not stop in ${wait_s}s; killing it"
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
+require_node_modules() {
+  [ -d "$ROOT/node_modules/kafkajs" ] || die "node_modules missing: run 'pnpm install' first (the probes use kafkajs, ioredis, pg)"
+}
