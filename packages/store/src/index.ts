@@ -1,0 +1,3 @@
+export type { Redis } from "ioredis";
+export { checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
+export { checkRedis, createRedis, type RedisOptions } from "./redis.js";
