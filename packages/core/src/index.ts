@@ -1,2 +1,3 @@
-export * from "./errors.js";
+export * from "./clocks/index.js";
 export * from "./config.js";
+export * from "./errors.js";
