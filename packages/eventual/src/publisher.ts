@@ -1,0 +1,25 @@
+import type { CacheUpdate, UpdatePublisher } from "./types.js";
+
+/** The parts of @meridian/bus's IdempotentProducer and AvroSerde the publisher needs. */
+export interface ProducerLike {
+  send(topic: string, messages: { key: string; value: Buffer; headers?: Record<string, string> }[]): Promise<void>;
+}
+export interface CacheUpdateEncoder {
+  encodeCacheUpdate(update: CacheUpdate): Promise<Buffer>;
+}
+
+/** Publishes updates Avro-encoded, keyed by cache key (one key's updates stay ordered in a partition). */
+export function kafkaUpdatePublisher(
+  producer: ProducerLike,
+  serde: CacheUpdateEncoder,
+  topic: string,
+): UpdatePublisher {
+  return {
+    async publish(update) {
+      const value = await serde.encodeCacheUpdate(update);
+      await producer.send(topic, [
+        { key: update.key, value, headers: { "meridian-region": update.region, "meridian-kind": update.kind } },
+      ]);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// Public types of @meridian/eventual. CacheUpdate mirrors schemas/CacheUpdate.avsc (and @meridian/bus's
+// TS type of it) structurally, so this package does not need the bus at type level.
+import type { AnyCrdt, CrdtType, HlcTimestamp, VectorClock } from "@meridian/core";
+
+export type UpdateKind = "UPDATE" | "ROLLBACK" | "INVALIDATE";
+
+/** One replicated update: the writer's full CRDT state for `key` plus its causal metadata. */
+export interface CacheUpdate {
+  key: string;
+  kind: UpdateKind;
+  crdtType: CrdtType;
+  /** JSON of the CRDT (core `crdt.toJSON()`), i.e. `{"type":..,"state":..}`. */
+  state: string;
+  region: string;
+  vectorClock: Record<string, number>;
+  hlcWallMs: number;
+  hlcLogical: number;
+  hlcNode: string;
+  producedAtMs: number;
+}
+
+/** What a region's L2 holds for one key. */
+export interface StoredEntry {
+  crdt: AnyCrdt;
+  /** Join of the clocks of every update this state reflects. */
+  clock: VectorClock;
+  /** Greatest HLC timestamp among the updates this state reflects. */
+  hlc: HlcTimestamp;
+  /** Region that made the newest (by HLC) update reflected here. */
+  region: string;
+  /** Local wall time when this region's copy last changed. */
+  updatedAtMs: number;
+}
+
+/** Outcome of merging one update into a region's copy. */
+export type ApplyOutcome = "applied" | "dominated" | "merged" | "duplicate";
+
+/** Operations for CRDTs whose writes are not plain values. */
+export type CrdtOp =
+  | { op: "increment"; by?: number }
+  | { op: "decrement"; by?: number }
+  | { op: "add"; element: unknown }
+  | { op: "remove"; element: unknown };
+
+export interface EventualRead {
+  /** The CRDT's value (lww: the value; pncounter: number; orset: elements; mvregister: siblings array). */
+  value: unknown;
+  /** The entry's vector clock, `{ region: counter }`; pass it to rollback() or as minClock. */
+  version: Record<string, number>;
+  /** Region whose L2 served the read. */
+  region: string;
+  /** Region that made the newest update reflected in `value`. */
+  writtenBy: string;
+  /** ms since this copy was last known fresh (newest update's HLC time, anti-entropy verification or read-repair). */
+  ageMs: number;
+  /** ageMs exceeded the consistency window (options.maxAgeMs); only possible when no per-read bound was given. */
+  stale: boolean;
+  /** True when this read refreshed the key from peer regions to meet its bound. */
+  refreshed: boolean;
+}
+
+/** What the monitor sees for every read (hook `onRead`). */
+export interface ReadInfo {
+  key: string;
+  region: string;
+  found: boolean;
+  ageMs: number | null;
+  stale: boolean;
+  refreshed: boolean;
+  version: Record<string, number> | null;
+  atMs: number;
+}
+
+export interface UpdatePublisher {
+  publish(update: CacheUpdate): Promise<void>;
+}
+
+/** A region's L2 reached directly (anti-entropy, read-repair). */
+export interface RegionStore {
+  region: string;
+  redis: import("ioredis").Redis;
+  keyPrefix: string;
+}
+
+export interface EventualCacheOptions {
+  region: string;
+  keyPrefix: string;
+  /** Key -> CRDT type policy (default: every key is "lww"). See crdtPolicyByPrefix(). */
+  crdtTypeFor?: (key: string) => CrdtType;
+  /** Consistency window: reads older than this are flagged `stale: true` (default: no window). */
+  maxAgeMs?: number;
+  /** Other regions' L2, used to refresh a read that cannot meet its bound (read-repair). */
+  peers?: RegionStore[];
+  /** Called after every read, hit or miss, with its freshness. Must not throw. */
+  onRead?: (info: ReadInfo) => void;
+  /** How many overridden states to keep per key for rollback (default 20) ... */
+  historyLimit?: number;
+  /** ... and for how long (default 1 h). */
+  historyTtlMs?: number;
+  /** Injected wall clock (tests). */
+  now?: () => number;
+}
+
+export interface ReadOptions {
+  /** Per-read staleness bound: refresh from peers if older; StalenessBoundError if still older. */
+  maxAgeMs?: number;
+  /** The read must reflect at least this version (read-your-writes across regions). */
+  minClock?: Record<string, number>;
+}
