@@ -1,0 +1,175 @@
+// The schema registry against the real Kafka broker: Confluent REST semantics, typed errors, and ids that
+// survive a restart because the state is replayed from its compacted topic.
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { configFromEnv } from "@meridian/core";
+import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
+import pino from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { type RunningSchemaRegistry, startSchemaRegistry } from "../../services/schema-registry/src/index.js";
+
+const config = configFromEnv();
+const runId = randomUUID().slice(0, 8);
+const topic = `_schemas-test-${runId}`;
+const logger = pino({ level: "warn" });
+const kafka = new Kafka({
+  clientId: `registry-test-${runId}`,
+  brokers: config.kafkaBrokers,
+  logLevel: logLevel.NOTHING,
+});
+const cacheUpdate = readFileSync(new URL("../../schemas/CacheUpdate.avsc", import.meta.url), "utf8");
+
+async function call(base: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> & unknown[] };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const withField = (schema: string, field: object) => {
+  const json = JSON.parse(schema);
+  json.fields.push(field);
+  return JSON.stringify(json);
+};
+
+describe("schema registry on the real broker", () => {
+  const running: RunningSchemaRegistry[] = [];
+  const admin = kafka.admin();
+
+  afterAll(async () => {
+    for (const r of running) await r.close().catch(() => {});
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  });
+
+  it("registers, looks up, rejects with Confluent errors, and keeps ids across a restart", async () => {
+    const first = await startSchemaRegistry({ brokers: config.kafkaBrokers, port: 0, topic, logger });
+    running.push(first);
+    const base = first.url;
+
+    expect((await call(base, "GET", "/subjects")).json).toEqual([]);
+    const reg = await call(base, "POST", "/subjects/t-value/versions", { schema: cacheUpdate });
+    expect(reg.status).toBe(200);
+    const id1 = reg.json.id as number;
+    expect(id1).toBeGreaterThan(0);
+    // Idempotent: same schema → same id, no new version.
+    expect((await call(base, "POST", "/subjects/t-value/versions", { schema: cacheUpdate })).json).toEqual({
+      id: id1,
+    });
+    const evolved = withField(cacheUpdate, { name: "traceId", type: ["null", "string"], default: null });
+    const id2 = (await call(base, "POST", "/subjects/t-value/versions", { schema: evolved })).json
+      .id as number;
+    expect(id2).toBe(id1 + 1);
+    expect((await call(base, "GET", "/subjects/t-value/versions")).json).toEqual([1, 2]);
+    expect((await call(base, "GET", "/subjects/t-value/versions/latest")).json).toMatchObject({
+      id: id2,
+      version: 2,
+    });
+    expect((await call(base, "POST", "/subjects/t-value", { schema: cacheUpdate })).json).toMatchObject({
+      id: id1,
+      version: 1,
+    });
+
+    // Typed errors in Confluent's {error_code, message} shape.
+    const incompatible = await call(base, "POST", "/subjects/t-value/versions", {
+      schema: withField(evolved, { name: "mandatory", type: "string" }),
+    });
+    expect(incompatible.status).toBe(409);
+    expect(incompatible.json).toMatchObject({ error_code: 409 });
+    expect(String(incompatible.json.message)).toMatch(/mandatory/);
+    const check = await call(base, "POST", "/compatibility/subjects/t-value/versions/latest", {
+      schema: withField(evolved, { name: "mandatory", type: "string" }),
+    });
+    expect(check.json).toEqual({ is_compatible: false });
+    const invalid = await call(base, "POST", "/subjects/t-value/versions", { schema: '{"type":"record"}' });
+    expect(invalid.status).toBe(422);
+    expect(invalid.json.error_code).toBe(42201);
+    const unknown = await call(base, "GET", "/schemas/ids/999999");
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.error_code).toBe(40403);
+
+    // The schemas really are in a compacted topic on the broker.
+    await admin.connect();
+    const [offsets] = await admin.fetchTopicOffsets(topic);
+    expect(Number(offsets?.high)).toBeGreaterThanOrEqual(2);
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["cleanup.policy"] }],
+    });
+    expect(described.resources[0]?.configEntries[0]?.configValue).toBe("compact");
+    await admin.disconnect();
+
+    await first.close();
+    running.pop();
+
+    // A new process on the same topic replays it: same ids, same versions, next id continues.
+    const second = await startSchemaRegistry({ brokers: config.kafkaBrokers, port: 0, topic, logger });
+    running.push(second);
+    expect((await call(second.url, "GET", "/subjects")).json).toEqual(["t-value"]);
+    expect(JSON.parse((await call(second.url, "GET", `/schemas/ids/${id1}`)).json.schema as string)).toEqual(
+      JSON.parse(cacheUpdate),
+    );
+    expect((await call(second.url, "POST", "/subjects/t-value/versions", { schema: evolved })).json).toEqual({
+      id: id2,
+    });
+    const id3 = (
+      await call(second.url, "POST", "/subjects/other-value/versions", {
+        schema: '{"type":"record","name":"Other","fields":[{"name":"n","type":"int"}]}',
+      })
+    ).json.id;
+    expect(id3).toBe(id2 + 1);
+    // The same schema under another subject shares its id (ids are global, as in Confluent).
+    expect(
+      (await call(second.url, "POST", "/subjects/copy-value/versions", { schema: cacheUpdate })).json,
+    ).toEqual({
+      id: id1,
+    });
+  });
+
+  it("runs as a process from main.ts with SCHEMA_REGISTRY_PORT and answers GET /subjects", async () => {
+    const port = await freePort();
+    const child = spawn("node_modules/.bin/tsx", ["services/schema-registry/src/main.ts"], {
+      cwd: new URL("../..", import.meta.url).pathname,
+      env: {
+        ...process.env,
+        MERIDIAN_KAFKA_BROKERS: config.kafkaBrokers.join(","),
+        SCHEMA_REGISTRY_PORT: String(port),
+        SCHEMA_REGISTRY_TOPIC: topic,
+        LOG_LEVEL: "warn",
+      },
+      stdio: "ignore",
+    });
+    try {
+      let status = 0;
+      for (let i = 0; i < 120 && status !== 200; i++) {
+        status = await fetch(`http://127.0.0.1:${port}/subjects`)
+          .then((r) => r.status)
+          .catch(() => 0);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(status).toBe(200);
+      const health = await call(`http://127.0.0.1:${port}`, "GET", "/healthz");
+      expect(health.json).toMatchObject({ status: "ok", topic });
+      expect(health.json.schemas).toBeGreaterThanOrEqual(3);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+  });
+});
