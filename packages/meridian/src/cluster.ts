@@ -1,0 +1,254 @@
+// startCluster: the five data centers on one machine, in one process — per region a region node (HTTP)
+// and an invalidation consumer, plus one replicator (WAN latency + partitions) and the market-data
+// producer. Used by the pipeline tests and by `pnpm demo`. See ../README.md for the contract.
+
+import { AvroSerde, createKafka } from "@meridian/bus";
+import { configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
+import { readEntry } from "@meridian/eventual";
+import { createRedis, type Redis } from "@meridian/store";
+import type { Kafka } from "kafkajs";
+import { type AppliedEvent, type ConvergenceSummary, ConvergenceTracker } from "./convergence.js";
+import { type InvalidationConsumerHandle, startInvalidationConsumer } from "./invalidation-consumer.js";
+import type { LatencyMatrix } from "./latency.js";
+import { type RegionLayout, resolveLayout } from "./layout.js";
+import { type MarketDataProducerHandle, startMarketDataProducer } from "./market-data-producer.js";
+import type { CriticalStore } from "./region-node.js";
+import { type RegionNodeHandle, startRegionNode } from "./region-node-service.js";
+import { type ReplicatorHandle, startReplicator } from "./replicator.js";
+import { createLogger, type Logger } from "./service/observability.js";
+import { ensureTopicsFor } from "./topics.js";
+
+export interface ClusterOptions {
+  /** Region names (default: the five of @meridian/core REGIONS). */
+  regions?: readonly string[];
+  /** Isolates topics and Redis keys of this cluster (tests use a random one). */
+  namespace?: string;
+  /** Server addresses (default: configFromEnv()). */
+  config?: MeridianConfig;
+  redisDbs?: Record<string, number>;
+  /** WAN one-way delays: a uniform number of ms or a partial matrix over the realistic defaults. */
+  latencyMs?: number | Partial<LatencyMatrix>;
+  /** Market data: false to run without the producer (default { symbols: 20, ticksPerSecond: 50 }). */
+  marketData?: false | { symbols?: number; ticksPerSecond?: number; homeRegion?: string };
+  /** Regions whose invalidation consumer is NOT started here (a test runs it as a child process). */
+  externalConsumers?: readonly string[];
+  /** Staleness bound of cacheable data (default 1000 ms). */
+  cacheableTtlMs?: number;
+  /** Per-region StrongConsistencyCache adapters for `critical`; without one, critical answers 501. */
+  critical?: (region: string) => CriticalStore | undefined;
+  /** Fixed HTTP ports (default: free ports chosen by the OS). */
+  ports?: { regionNodes?: Record<string, number>; replicator?: number; marketData?: number };
+  logger?: Logger;
+}
+
+export interface RegionHandles {
+  region: string;
+  /** Base URL of the region node's HTTP API. */
+  url: string;
+  node: RegionNodeHandle;
+  /** Undefined for external consumers, or while stopped by stopConsumer(). */
+  consumer: InvalidationConsumerHandle | undefined;
+  /** Direct client of the region's Redis DB (inspection; the cluster closes it). */
+  redis: Redis;
+  redisDb: number;
+}
+
+export interface Cluster {
+  readonly layout: RegionLayout;
+  readonly namespace: string | undefined;
+  readonly regions: Record<string, RegionHandles>;
+  readonly replicator: ReplicatorHandle;
+  readonly marketData: MarketDataProducerHandle | undefined;
+  /** `applied` events from every consumer: { region, key, originRegion, outcome, lagMs, atMs }. */
+  readonly events: ConvergenceTracker;
+  /** Per region p50 / p99 / max of write→merged-here lag over recent updates. */
+  convergence(): Record<string, ConvergenceSummary>;
+  /** For each key, whether every region's Redis holds the same CRDT state (by canonical JSON). */
+  compareStates(keys: readonly string[]): Promise<{ converged: boolean; diverged: string[] }>;
+  /** Polls compareStates until converged; resolves with the time it took, or throws after timeoutMs. */
+  waitForConvergence(keys: readonly string[], timeoutMs?: number): Promise<number>;
+  partition(region: string): void;
+  heal(region: string): void;
+  stopConsumer(region: string): Promise<void>;
+  startConsumer(region: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Canonical JSON of a region's copy of `key`, or null when absent. */
+export async function stateFingerprint(redis: Redis, keyPrefix: string, key: string): Promise<string | null> {
+  const entry = await readEntry(redis, keyPrefix, key);
+  return entry ? canonical(entry.crdt.toJSON()) : null;
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const config = opts.config ?? configFromEnv();
+  const layout = resolveLayout(opts);
+  const { regions, namespace } = layout;
+  const log = createLogger("cluster", { namespace }, opts.logger);
+  const external = new Set(opts.externalConsumers ?? []);
+  for (const r of external) if (!regions.includes(r)) throw new InvalidInputError(`unknown region ${r}`);
+  const marketOpts = opts.marketData === false ? undefined : (opts.marketData ?? {});
+  const homeRegion = marketOpts?.homeRegion ?? regions[0]!;
+  const kafka: Kafka = createKafka(config, `meridian-cluster-${namespace ?? "default"}`);
+  const serde = new AvroSerde(config.schemaRegistryUrl);
+  await ensureTopicsFor(kafka, layout);
+  const events = new ConvergenceTracker();
+  const onApplied = (e: AppliedEvent): void => events.record(e);
+  const started: { stop(): Promise<void> }[] = [];
+  const handles: Record<string, RegionHandles> = {};
+
+  const layoutOpts = { regions, namespace, redisDbs: layout.redisDbs };
+  const consumerFor = (region: string) =>
+    startInvalidationConsumer({
+      ...layoutOpts,
+      region,
+      config,
+      kafka,
+      serde,
+      onApplied,
+      port: 0,
+      logger: log,
+    });
+
+  try {
+    const replicator = await startReplicator({
+      ...layoutOpts,
+      config,
+      kafka,
+      port: opts.ports?.replicator ?? 0,
+      logger: log,
+      ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
+    });
+    started.push(replicator);
+    await Promise.all(
+      regions.map(async (region) => {
+        const critical = opts.critical?.(region);
+        const node = await startRegionNode({
+          ...layoutOpts,
+          region,
+          config,
+          kafka,
+          serde,
+          port: opts.ports?.regionNodes?.[region] ?? 0,
+          logger: log,
+          ingestMarketData: marketOpts !== undefined && region === homeRegion,
+          ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
+          ...(critical ? { critical } : {}),
+        });
+        started.push(node);
+        const consumer = external.has(region) ? undefined : await consumerFor(region);
+        if (consumer) started.push(consumer);
+        handles[region] = {
+          region,
+          url: node.url,
+          node,
+          consumer,
+          redis: createRedis(config.redisUrl, { db: layout.redisDbs[region]! }),
+          redisDb: layout.redisDbs[region]!,
+        };
+      }),
+    );
+    // Consumers must own their partitions before the caller writes, or the first merges wait a rebalance.
+    await Promise.all(Object.values(handles).map((h) => h.consumer?.ready()));
+    await Promise.all(Object.values(handles).map((h) => h.node.marketData?.ready()));
+    const marketData = marketOpts
+      ? await startMarketDataProducer({
+          config,
+          namespace,
+          kafka,
+          serde,
+          logger: log,
+          port: opts.ports?.marketData ?? 0,
+          ...(marketOpts.symbols !== undefined ? { symbols: marketOpts.symbols } : {}),
+          ...(marketOpts.ticksPerSecond !== undefined ? { ticksPerSecond: marketOpts.ticksPerSecond } : {}),
+        })
+      : undefined;
+
+    const compareStates = async (keys: readonly string[]) => {
+      const diverged: string[] = [];
+      for (const key of keys) {
+        const states = await Promise.all(
+          regions.map((r) => stateFingerprint(handles[r]!.redis, layout.keyPrefix, key)),
+        );
+        if (states.some((s) => s === null || s !== states[0])) diverged.push(key);
+      }
+      return { converged: diverged.length === 0, diverged };
+    };
+
+    let stopped = false;
+    const cluster: Cluster = {
+      layout,
+      namespace,
+      regions: handles,
+      replicator,
+      marketData,
+      events,
+      convergence: () => events.stats(),
+      compareStates,
+      async waitForConvergence(keys, timeoutMs = 5000) {
+        const startedAt = Date.now();
+        for (;;) {
+          const { converged, diverged } = await compareStates(keys);
+          if (converged) return Date.now() - startedAt;
+          if (Date.now() - startedAt > timeoutMs) {
+            throw new Error(
+              `not converged after ${timeoutMs} ms: ${diverged.length} keys differ (${diverged.slice(0, 5).join(", ")})`,
+            );
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      },
+      partition: (region) => replicator.partition(region),
+      heal: (region) => replicator.heal(region),
+      async stopConsumer(region) {
+        const h = handles[region];
+        if (!h) throw new InvalidInputError(`unknown region ${region}`);
+        await h.consumer?.stop();
+        h.consumer = undefined;
+      },
+      async startConsumer(region) {
+        const h = handles[region];
+        if (!h) throw new InvalidInputError(`unknown region ${region}`);
+        if (h.consumer) return;
+        h.consumer = await consumerFor(region);
+        await h.consumer.ready();
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await marketData?.stop();
+        await Promise.all(Object.values(handles).map((h) => h.consumer?.stop()));
+        await Promise.all(Object.values(handles).map((h) => h.node.stop()));
+        await replicator.stop();
+        for (const h of Object.values(handles)) h.redis.disconnect();
+        log.info("cluster stopped");
+      },
+    };
+    log.info(
+      {
+        regions,
+        urls: Object.fromEntries(Object.values(handles).map((h) => [h.region, h.url])),
+        replicator: replicator.url,
+      },
+      "cluster started",
+    );
+    return cluster;
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    for (const h of Object.values(handles)) h.redis.disconnect();
+    throw err;
+  }
+}

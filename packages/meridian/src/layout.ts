@@ -1,0 +1,47 @@
+// Where each region lives on one machine: one Redis server with one logical database per region (the
+// keyspaces are as isolated as separate servers for this simulation, without five extra processes' memory
+// and start time), one Kafka broker with per-region topics. A namespace isolates runs (tests, demos):
+// it prefixes every topic and every Redis key.
+import { InvalidInputError, REGIONS } from "@meridian/core";
+
+export interface RegionLayoutOptions {
+  regions?: readonly string[];
+  /** Prefixes topics (`<ns>.meridian.…`) and Redis keys (`meridian:<ns>:`). */
+  namespace?: string;
+  /** Logical Redis DB per region; default regions[i] → DB 1 + i (DB 0 is left for ad-hoc use). */
+  redisDbs?: Record<string, number>;
+}
+
+export interface RegionLayout {
+  regions: string[];
+  namespace: string | undefined;
+  redisDbs: Record<string, number>;
+  keyPrefix: string;
+}
+
+const NAMESPACE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function resolveLayout(opts: RegionLayoutOptions = {}): RegionLayout {
+  const regions = [...(opts.regions ?? REGIONS)];
+  if (regions.length < 2) throw new InvalidInputError("a cluster needs at least two regions");
+  if (new Set(regions).size !== regions.length) throw new InvalidInputError("region names must be unique");
+  if (opts.namespace !== undefined && !NAMESPACE_PATTERN.test(opts.namespace)) {
+    throw new InvalidInputError("namespace must be 1-64 chars of [A-Za-z0-9._-]", {
+      namespace: opts.namespace,
+    });
+  }
+  const redisDbs: Record<string, number> = {};
+  regions.forEach((region, i) => {
+    const db = opts.redisDbs?.[region] ?? 1 + i;
+    if (!Number.isInteger(db) || db < 0 || db > 15) {
+      throw new InvalidInputError(`Redis DB for ${region} must be 0-15`, { region, db });
+    }
+    redisDbs[region] = db;
+  });
+  return {
+    regions,
+    namespace: opts.namespace,
+    redisDbs,
+    keyPrefix: `meridian:${opts.namespace ?? "default"}:`,
+  };
+}

@@ -1,0 +1,8 @@
+// The invalidation-consumer service: merges a region's inbound updates into its Redis, commits offsets
+// after the merge, dead-letters malformed messages.
+export {
+  DLQ_HEADERS,
+  type InvalidationConsumerHandle,
+  type InvalidationConsumerOptions,
+  startInvalidationConsumer,
+} from "@meridian/meridian";
