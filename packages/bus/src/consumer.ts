@@ -1,0 +1,144 @@
+// Consumer group with manual commits: a message's offset is committed only after the handler resolved for it.
+// A handler failure rewinds the partition to that message and retries it after a back-off, so nothing is
+// skipped and one partition's (one key's) messages are handled in order.
+import { BackendUnavailableError } from "@meridian/core";
+import type { Consumer, IHeaders, Kafka } from "kafkajs";
+import pino, { type Logger } from "pino";
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+export type MessageHandler = (msg: ConsumedMessage) => Promise<void>;
+
+export interface ConsumerGroupOptions {
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  /** First retry delay after a handler failure (doubles up to maxRetryDelayMs). Default 100 ms. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** How long start() waits for the group join before resolving anyway. Default 30 s. */
+  joinTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = Buffer.isBuffer(first) ? first.toString("utf8") : String(first);
+  }
+  return out;
+}
+
+/** Exponential back-off for the n-th consecutive failure (n ≥ 1). */
+export function retryDelay(failures: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
+}
+
+export class ConsumerGroup {
+  private readonly consumer: Consumer;
+  private readonly logger: Logger;
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopping = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly opts: ConsumerGroupOptions,
+  ) {
+    this.consumer = kafka.consumer({ groupId: opts.groupId, maxWaitTimeInMs: 500 });
+    this.logger = opts.logger ?? pino({ name: "meridian-consumer", level: process.env.LOG_LEVEL ?? "warn" });
+  }
+
+  /** Subscribes and starts handling; resolves once the consumer joined its group (or after joinTimeoutMs). */
+  async start(handler: MessageHandler): Promise<void> {
+    try {
+      await this.consumer.connect();
+      for (const topic of this.opts.topics) {
+        await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? false });
+      }
+    } catch (err) {
+      throw new BackendUnavailableError(`Kafka consumer cannot start: ${(err as Error).message}`, {
+        backend: "kafka",
+      });
+    }
+    const joined = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.opts.joinTimeoutMs ?? 30_000);
+      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message, pause }) => {
+        const msg: ConsumedMessage = {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString("utf8") : null,
+          value: message.value,
+          headers: headersToStrings(message.headers),
+        };
+        const slot = `${topic}:${partition}`;
+        try {
+          await handler(msg);
+        } catch (err) {
+          this.retryLater(slot, msg, pause, err as Error);
+          return;
+        }
+        this.failures.delete(slot);
+        await this.commit(msg);
+      },
+    });
+    await joined;
+  }
+
+  private retryLater(slot: string, msg: ConsumedMessage, pause: () => () => void, err: Error): void {
+    const failures = (this.failures.get(slot) ?? 0) + 1;
+    this.failures.set(slot, failures);
+    const delay = retryDelay(failures, this.opts.retryDelayMs ?? 100, this.opts.maxRetryDelayMs ?? 5_000);
+    this.logger.warn(
+      { err, topic: msg.topic, partition: msg.partition, offset: msg.offset, failures, retryInMs: delay },
+      "handler failed; message will be retried",
+    );
+    // Rewind to the failed message, then pause the partition for the back-off (kafkajs stops this batch).
+    this.consumer.seek({ topic: msg.topic, partition: msg.partition, offset: msg.offset });
+    const resume = pause();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.stopping) resume();
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  private async commit(msg: ConsumedMessage): Promise<void> {
+    try {
+      await this.consumer.commitOffsets([
+        { topic: msg.topic, partition: msg.partition, offset: (BigInt(msg.offset) + 1n).toString() },
+      ]);
+    } catch (err) {
+      // A lost commit (rebalance) means redelivery, never loss: the next owner starts at the last committed offset.
+      this.logger.warn(
+        { err, topic: msg.topic, partition: msg.partition, offset: msg.offset },
+        "offset commit failed",
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.consumer.disconnect();
+  }
+}

@@ -1,0 +1,31 @@
+// kafkajs client factory; kafkajs' own logging is routed into pino at warn and above.
+import type { MeridianConfig } from "@meridian/core";
+import { Kafka, type LogEntry, logLevel } from "kafkajs";
+import pino, { type Logger } from "pino";
+
+let defaultLogger: Logger | undefined;
+function busLogger(): Logger {
+  defaultLogger ??= pino({ name: "meridian-bus", level: process.env.LOG_LEVEL ?? "warn" });
+  return defaultLogger;
+}
+
+/** A kafkajs logCreator writing into `logger`. */
+export function pinoLogCreator(logger: Logger) {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      const fields = { kafka: namespace, ...extra };
+      // kafkajs logs retried, recoverable failures at ERROR; final failures reach callers as thrown errors.
+      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(fields, message);
+      else logger.debug(fields, message);
+    };
+}
+
+export function createKafka(config: MeridianConfig, clientId: string, logger: Logger = busLogger()): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: config.kafkaBrokers,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(logger),
+  });
+}

@@ -1,0 +1,96 @@
+// Idempotent producer: acks from all in-sync replicas, one request in flight so one key's messages keep order.
+import { BackendUnavailableError, InvalidInputError } from "@meridian/core";
+import { type Kafka, Partitioners, type Producer } from "kafkajs";
+
+export interface OutgoingMessage {
+  key: string;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface ConsumedOffsets {
+  consumerGroupId: string;
+  topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+}
+
+export class IdempotentProducer {
+  private readonly producer: Producer;
+  private connecting: Promise<void> | undefined;
+  readonly transactional: boolean;
+
+  constructor(kafka: Kafka, opts: { transactionalId?: string } = {}) {
+    this.transactional = opts.transactionalId !== undefined;
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // Java-compatible murmur2 partitioning, so a key lands where other Kafka clients would put it.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...(opts.transactionalId !== undefined ? { transactionalId: opts.transactionalId } : {}),
+    });
+  }
+
+  connect(): Promise<void> {
+    this.connecting ??= this.producer.connect().catch((err: Error) => {
+      this.connecting = undefined;
+      throw new BackendUnavailableError(`Kafka producer cannot connect: ${err.message}`, {
+        backend: "kafka",
+      });
+    });
+    return this.connecting;
+  }
+
+  async disconnect(): Promise<void> {
+    this.connecting = undefined;
+    await this.producer.disconnect();
+  }
+
+  /** Sends and resolves once every in-sync replica has the messages (in a transaction when transactional). */
+  async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    await this.sendWithOffsets(topic, messages);
+  }
+
+  /**
+   * Exactly-once consume-transform-produce (transactional producers only when `offsets` is given): the
+   * messages and the consumer group's offsets commit atomically.
+   */
+  async sendWithOffsets(
+    topic: string,
+    messages: OutgoingMessage[],
+    offsets?: ConsumedOffsets,
+  ): Promise<void> {
+    if (messages.length === 0 && !offsets) return;
+    for (const m of messages) {
+      if (typeof m.key !== "string")
+        throw new InvalidInputError("message key must be a string (the cache key)");
+      if (!Buffer.isBuffer(m.value)) throw new InvalidInputError("message value must be a Buffer");
+    }
+    if (offsets && !this.transactional) {
+      throw new InvalidInputError(
+        "sendWithOffsets with offsets needs a producer created with a transactionalId",
+      );
+    }
+    await this.connect();
+    const record = { topic, acks: -1, messages: messages.map((m) => ({ ...m })) };
+    try {
+      if (!this.transactional) {
+        await this.producer.send(record);
+        return;
+      }
+      const tx = await this.producer.transaction();
+      try {
+        if (messages.length > 0) await tx.send(record);
+        if (offsets) await tx.sendOffsets(offsets);
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch(() => {});
+        throw err;
+      }
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw err;
+      throw new BackendUnavailableError(`Kafka send to ${topic} failed: ${(err as Error).message}`, {
+        backend: "kafka",
+        topic,
+      });
+    }
+  }
+}
