@@ -1,22 +1,235 @@
-import type { RegionStore } from "./types.js";
+// Anti-entropy between regions' L2: digest exchange over key buckets, then per-key repair.
+//
+// Each region's keys are filed in INDEX_BUCKETS index hashes (written by the same CAS that writes the
+// entry). A round: (1) every region computes, inside Redis (Lua), one SHA-1 per index bucket over its
+// (key, entry digest) pairs — computed from the entries themselves, so a raw DEL of an entry shows up
+// even though its index row remains; (2) the index digests are folded into `buckets` exchange digests
+// and compared across regions; (3) only in differing buckets are per-key digests fetched and compared;
+// (4) a differing key is repaired by folding every region's copy through the same dominance-then-CRDT
+// resolution as applyRemoteUpdate and merging the result into each region whose copy differs.
+// Buckets found equal everywhere are stamped "verified" in every region; reads use that as freshness.
+import { createHash } from "node:crypto";
+import { InvalidInputError } from "@meridian/core";
+import type { Redis } from "ioredis";
+import { digestOf } from "./codec.js";
+import { mergeEntry, readEntry } from "./entry-store.js";
+import { bucketKey, entryKey, INDEX_BUCKETS, verifiedKey } from "./keys.js";
+import { resolveEntries } from "./resolve.js";
+import type { RegionStore, StoredEntry } from "./types.js";
 
 export interface AntiEntropyOptions {
+  /** Period of start()'s rounds (default 1000 ms). */
   intervalMs?: number;
+  /** Digests exchanged per region per round (default 64, at most INDEX_BUCKETS = 256). */
   buckets?: number;
+  /** Called with each round's result (metrics); and with errors of background rounds. */
+  onRound?: (result: AntiEntropyResult) => void;
+  onError?: (err: unknown) => void;
+  now?: () => number;
 }
+
 export interface AntiEntropyResult {
+  /** Keys that differed between regions and were merged into at least one region. */
   repairedKeys: number;
+  /** (region, key) merges written. */
+  repairs: number;
+  /** Exchange buckets compared this round. */
   comparedBuckets: number;
+  /** Exchange buckets whose digests differed. */
+  differingBuckets: number;
+}
+
+// Digest of one index bucket computed where the data is. Entry keys are built from ARGV[1] (the full
+// prefix), so this relies on standalone Redis (undeclared keys are refused only in cluster mode).
+const BUCKET_DIGEST_LUA = `
+local keys = redis.call('HKEYS', KEYS[1])
+table.sort(keys)
+local parts = {}
+for _, k in ipairs(keys) do
+  local d = redis.call('HGET', ARGV[1] .. k, 'digest')
+  if d then parts[#parts + 1] = k .. '=' .. d end
+end
+if #parts == 0 then return '' end
+return redis.sha1hex(table.concat(parts, '\\n'))
+`;
+
+type DigestRedis = Redis & { meridianBucketDigest(key: string, entryPrefix: string): Promise<string> };
+const prepared = new WeakSet<Redis>();
+function digestClient(redis: Redis): DigestRedis {
+  if (!prepared.has(redis)) {
+    redis.defineCommand("meridianBucketDigest", { numberOfKeys: 1, lua: BUCKET_DIGEST_LUA });
+    prepared.add(redis);
+  }
+  return redis as DigestRedis;
+}
+
+/** Full prefix of entry keys as Redis sees them (ioredis' own keyPrefix is not applied inside Lua). */
+function rawEntryPrefix(store: RegionStore): string {
+  return `${store.redis.options.keyPrefix ?? ""}${entryKey(store.keyPrefix, "")}`;
+}
+
+async function indexDigests(store: RegionStore): Promise<string[]> {
+  const client = digestClient(store.redis);
+  const pipe = client.pipeline() as unknown as {
+    meridianBucketDigest(k: string, p: string): void;
+    exec(): Promise<[Error | null, unknown][] | null>;
+  };
+  const prefix = rawEntryPrefix(store);
+  for (let b = 0; b < INDEX_BUCKETS; b++) pipe.meridianBucketDigest(bucketKey(store.keyPrefix, b), prefix);
+  const res = (await pipe.exec()) ?? [];
+  return res.map(([err, val]) => {
+    if (err) throw err;
+    return String(val);
+  });
+}
+
+function foldDigests(index: string[], buckets: number): string[] {
+  const out: string[] = [];
+  for (let j = 0; j < buckets; j++) {
+    const h = createHash("sha1");
+    for (let b = j; b < INDEX_BUCKETS; b += buckets) h.update(`${b}:${index[b]}\n`);
+    out.push(h.digest("hex"));
+  }
+  return out;
+}
+
+/** key -> entry digest (null when indexed but the entry is gone) for the given index buckets. */
+async function keyDigests(store: RegionStore, indexBuckets: number[]): Promise<Map<string, string | null>> {
+  const pipe = store.redis.pipeline();
+  for (const b of indexBuckets) pipe.hkeys(bucketKey(store.keyPrefix, b));
+  const keys = ((await pipe.exec()) ?? []).flatMap(([err, val]) => {
+    if (err) throw err;
+    return val as string[];
+  });
+  const out = new Map<string, string | null>();
+  if (keys.length === 0) return out;
+  const pipe2 = store.redis.pipeline();
+  for (const k of keys) pipe2.hget(entryKey(store.keyPrefix, k), "digest");
+  const digests = (await pipe2.exec()) ?? [];
+  keys.forEach((k, i) => {
+    const [err, val] = digests[i]!;
+    if (err) throw err;
+    out.set(k, (val as string | null) ?? null);
+  });
+  return out;
 }
 
 export class AntiEntropy {
+  private readonly intervalMs: number;
+  private readonly buckets: number;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+
   constructor(
     readonly regions: RegionStore[],
     readonly opts: AntiEntropyOptions = {},
-  ) {}
-  async runOnce(): Promise<AntiEntropyResult> {
-    throw new Error("not implemented yet");
+  ) {
+    if (!Array.isArray(regions) || regions.length < 2) {
+      throw new InvalidInputError("anti-entropy needs at least two regions", { regions: regions?.length });
+    }
+    this.intervalMs = opts.intervalMs ?? 1000;
+    this.buckets = opts.buckets ?? 64;
+    if (!Number.isInteger(this.buckets) || this.buckets < 1 || this.buckets > INDEX_BUCKETS) {
+      throw new InvalidInputError(`buckets must be an integer in 1..${INDEX_BUCKETS}`, {
+        buckets: this.buckets,
+      });
+    }
+    if (!(this.intervalMs > 0))
+      throw new InvalidInputError("intervalMs must be > 0", { intervalMs: this.intervalMs });
   }
-  start(): void {}
-  async stop(): Promise<void> {}
+
+  /** One digest exchange and repair round across all regions. */
+  async runOnce(): Promise<AntiEntropyResult> {
+    const now = this.opts.now ?? Date.now;
+    const startedAt = now();
+    const index = await Promise.all(this.regions.map(indexDigests));
+    const folded = index.map((d) => foldDigests(d, this.buckets));
+    const differing: number[] = [];
+    const equal: number[] = [];
+    for (let j = 0; j < this.buckets; j++) {
+      (folded.every((f) => f[j] === folded[0]![j]) ? equal : differing).push(j);
+    }
+    await this.stampVerified(equal, startedAt);
+
+    let repairedKeys = 0;
+    let repairs = 0;
+    for (const j of differing) {
+      const indexBuckets: number[] = [];
+      for (let b = j; b < INDEX_BUCKETS; b += this.buckets) {
+        if (index.some((d) => d[b] !== index[0]![b])) indexBuckets.push(b);
+      }
+      const perRegion = await Promise.all(this.regions.map((r) => keyDigests(r, indexBuckets)));
+      const allKeys = new Set(perRegion.flatMap((m) => [...m.keys()]));
+      for (const key of allKeys) {
+        const ds = perRegion.map((m) => m.get(key) ?? null);
+        if (ds.every((d) => d === ds[0])) continue;
+        const n = await this.repairKey(key);
+        if (n > 0) {
+          repairedKeys++;
+          repairs += n;
+        }
+      }
+    }
+    const result = {
+      repairedKeys,
+      repairs,
+      comparedBuckets: this.buckets,
+      differingBuckets: differing.length,
+    };
+    this.opts.onRound?.(result);
+    return result;
+  }
+
+  /** Merges every region's copy of `key` into the one state they all should hold; returns merges written. */
+  async repairKey(key: string): Promise<number> {
+    const copies = await Promise.all(this.regions.map((r) => readEntry(r.redis, r.keyPrefix, key)));
+    let target: StoredEntry | null = null;
+    const now = (this.opts.now ?? Date.now)();
+    for (const c of copies) if (c) target = resolveEntries(target, c, now).entry;
+    if (!target) return 0;
+    const want = digestOf(target);
+    let written = 0;
+    for (let i = 0; i < this.regions.length; i++) {
+      const copy = copies[i];
+      if (copy && digestOf(copy) === want) continue;
+      const r = this.regions[i]!;
+      const res = await mergeEntry(r.redis, r.keyPrefix, key, r.region, target, "anti-entropy");
+      if (res.changed) written++;
+    }
+    return written;
+  }
+
+  /** Runs rounds every intervalMs until stop(); a failed round is reported to onError and retried next tick. */
+  start(): void {
+    if (this.timer) return;
+    const tick = async () => {
+      try {
+        await this.runOnce();
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    };
+    this.timer = setInterval(() => {
+      if (this.running) return; // never overlap rounds
+      this.running = tick().finally(() => {
+        this.running = null;
+      });
+    }, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private async stampVerified(exchangeBuckets: number[], atMs: number): Promise<void> {
+    if (exchangeBuckets.length === 0) return;
+    const fields: Record<string, number> = {};
+    for (const j of exchangeBuckets)
+      for (let b = j; b < INDEX_BUCKETS; b += this.buckets) fields[String(b)] = atMs;
+    await Promise.all(this.regions.map((r) => r.redis.hset(verifiedKey(r.keyPrefix), fields)));
+  }
 }
+
+export type { RegionStore };

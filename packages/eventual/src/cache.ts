@@ -1,41 +1,372 @@
+// EventualConsistencyCache: one region's view of eventually consistent keys. A write is acknowledged
+// after the local L2 CAS and the publish; remote updates arrive through applyRemoteUpdate (the consumer)
+// and anti-entropy. Every read reports its age; a read with a bound that the local copy cannot meet is
+// refreshed from the peer regions' L2 (read-repair) and fails with StalenessBoundError if still unmet.
+import {
+  BackendUnavailableError,
+  type CrdtType,
+  compareHlc,
+  emptyCrdt,
+  type HlcTimestamp,
+  HybridLogicalClock,
+  InvalidInputError,
+  isCrdtType,
+  MeridianError,
+  StalenessBoundError,
+  StaleVersionError,
+  VectorClock,
+} from "@meridian/core";
 import type { Redis } from "ioredis";
+import { updateFromEntry, validateKey } from "./codec.js";
+import { applyWrite, restoreValue, type WriteContext } from "./crdt-write.js";
+import {
+  casUpdate,
+  type HistoryOptions,
+  markSynced,
+  mergeEntry,
+  readEntry,
+  readHistory,
+  readSnapshot,
+  type Snapshot,
+} from "./entry-store.js";
+import { bucketOf, verifiedKey } from "./keys.js";
+import { resolveEntries } from "./resolve.js";
 import type {
   CrdtOp,
   EventualCacheOptions,
   EventualRead,
+  ReadInfo,
   ReadOptions,
   StoredEntry,
+  UpdateKind,
   UpdatePublisher,
 } from "./types.js";
 
 export class EventualConsistencyCache {
+  readonly region: string;
+  readonly keyPrefix: string;
+  private readonly hlc: HybridLogicalClock;
+  private readonly now: () => number;
+  private readonly crdtTypeFor: (key: string) => CrdtType;
+  private readonly history: HistoryOptions;
+
   constructor(
     readonly redis: Redis,
     readonly publisher: UpdatePublisher,
     readonly options: EventualCacheOptions,
-  ) {}
-
-  async getWithEventualConsistency(_key: string, _opts?: ReadOptions | number): Promise<EventualRead | null> {
-    throw new Error("not implemented yet");
+  ) {
+    if (typeof options?.region !== "string" || options.region.length === 0) {
+      throw new InvalidInputError("EventualConsistencyCache needs a region", { region: options?.region });
+    }
+    if (typeof options.keyPrefix !== "string") {
+      throw new InvalidInputError("EventualConsistencyCache needs a keyPrefix string", {});
+    }
+    if (options.maxAgeMs !== undefined && !(options.maxAgeMs >= 0)) {
+      throw new InvalidInputError("maxAgeMs must be >= 0", { maxAgeMs: options.maxAgeMs });
+    }
+    this.region = options.region;
+    this.keyPrefix = options.keyPrefix;
+    this.now = options.now ?? Date.now;
+    this.hlc = new HybridLogicalClock(this.region, { physicalNow: this.now });
+    this.crdtTypeFor = options.crdtTypeFor ?? (() => "lww");
+    this.history = {
+      historyLimit: options.historyLimit ?? 20,
+      historyTtlMs: options.historyTtlMs ?? 3_600_000,
+      now: this.now,
+    };
   }
 
+  /**
+   * Reads the local copy with its freshness. `opts` may be a number (= maxAgeMs, the seed's signature).
+   * With a bound (maxAgeMs / minClock) that the copy does not meet, the key is refreshed from `peers`;
+   * StalenessBoundError if there are no peers, one is unreachable, or the bound is still unmet.
+   * Without a bound the read never fails on age; it is flagged `stale` past options.maxAgeMs.
+   */
+  async getWithEventualConsistency(key: string, opts?: ReadOptions | number): Promise<EventualRead | null> {
+    validateKey(key);
+    const bound: ReadOptions = typeof opts === "number" ? { maxAgeMs: opts } : (opts ?? {});
+    if (bound.maxAgeMs !== undefined && !(typeof bound.maxAgeMs === "number" && bound.maxAgeMs >= 0)) {
+      throw new InvalidInputError("maxAgeMs must be a number >= 0", { maxAgeMs: bound.maxAgeMs });
+    }
+    const minClock = bound.minClock ? VectorClock.from(bound.minClock) : null;
+
+    let read = await this.readLocal(key);
+    let refreshed = false;
+    if (!this.meets(read, bound.maxAgeMs, minClock)) {
+      await this.refreshFromPeers(key, read?.ageMs ?? null, bound.maxAgeMs);
+      read = await this.readLocal(key);
+      refreshed = true;
+      if (!this.meets(read, bound.maxAgeMs, minClock)) {
+        this.report(key, read, refreshed);
+        throw new StalenessBoundError(
+          "eventual read cannot meet its bound even after refreshing from peers",
+          {
+            key,
+            region: this.region,
+            ageMs: read?.ageMs ?? null,
+            maxAgeMs: bound.maxAgeMs ?? null,
+            version: read?.version ?? null,
+            minClock: bound.minClock ?? null,
+          },
+        );
+      }
+    }
+    if (read) read.refreshed = refreshed;
+    this.report(key, read, refreshed);
+    return read;
+  }
+
+  /**
+   * Local L2 write (atomic CAS) then publish of the full new state; resolves to the new version.
+   * `value` per the key's CRDT type (see crdt-write.ts applyWrite): a JSON value for lww/mvregister,
+   * `{op:"increment"|"decrement", by}` or a target number for pncounter, `{op:"add"|"remove", element}`
+   * or a target array for orset. `version`, when given, is the version the caller read: the write is
+   * refused with StaleVersionError unless the local copy still has exactly that version.
+   * If the publish fails the local write stays (anti-entropy or propagateUpdate spreads it) and
+   * BackendUnavailableError is thrown.
+   */
   async setWithEventualConsistency(
-    _key: string,
-    _value: unknown | CrdtOp,
-    _version?: Record<string, number>,
+    key: string,
+    value: unknown | CrdtOp,
+    version?: Record<string, number>,
   ): Promise<Record<string, number>> {
-    throw new Error("not implemented yet");
+    validateKey(key);
+    const type = this.typeFor(key);
+    const expected = version === undefined ? null : VectorClock.from(version);
+    const { written } = await casUpdate(
+      this.redis,
+      this.keyPrefix,
+      key,
+      this.region,
+      (snap) => {
+        const current = snap.entry;
+        if (expected && !(current?.clock ?? VectorClock.empty()).equals(expected)) {
+          throw new StaleVersionError("the key changed since the version the write was based on", {
+            key,
+            expected: expected.toJSON(),
+            actual: current?.clock.toJSON() ?? {},
+          });
+        }
+        const ctx = this.writeContext(snap);
+        const crdt = applyWrite(type, current?.crdt ?? emptyCrdt(type), value, ctx);
+        const entry: StoredEntry = {
+          crdt,
+          clock: ctx.clock,
+          hlc: ctx.ts,
+          region: this.region,
+          updatedAtMs: this.now(),
+        };
+        return { step: { entry, historyCause: "local-write" }, result: null };
+      },
+      this.history,
+    );
+    const entry = written!;
+    await this.publish(key, entry, "UPDATE");
+    return entry.clock.toJSON();
   }
 
-  async propagateUpdate(_key: string): Promise<boolean> {
-    throw new Error("not implemented yet");
+  /** Re-publishes the local copy of `key` (after a failed publish, or to push a repaired state). */
+  async propagateUpdate(key: string): Promise<boolean> {
+    validateKey(key);
+    const entry = await readEntry(this.redis, this.keyPrefix, key);
+    if (!entry) return false;
+    await this.publish(key, entry, "UPDATE");
+    return true;
   }
 
-  resolveConflict(_key: string, _local: StoredEntry | null, _remote: StoredEntry): StoredEntry {
-    throw new Error("not implemented yet");
+  /**
+   * The state two copies of `key` resolve to (pure, nothing written): the dominating copy when clocks are
+   * ordered, the CRDT merge when concurrent. InvalidInputError if a copy's type differs from the key's policy.
+   */
+  resolveConflict(key: string, local: StoredEntry | null, remote: StoredEntry): StoredEntry {
+    validateKey(key);
+    const type = this.typeFor(key);
+    for (const e of [local, remote]) {
+      if (e && e.crdt.type !== type) {
+        throw new InvalidInputError("copy's CRDT type differs from the key's policy", {
+          key,
+          policy: type,
+          copy: e.crdt.type,
+        });
+      }
+    }
+    return resolveEntries(local, remote, this.now()).entry;
   }
 
-  async rollback(_key: string, _version: Record<string, number>): Promise<Record<string, number>> {
-    throw new Error("not implemented yet");
+  /**
+   * Restores the value the key had at `version` (a version some read or write returned, that a later
+   * write or merge overrode within the rollback window), as a new update that dominates everything this
+   * region has seen, and propagates it (kind ROLLBACK). Concurrent updates elsewhere still merge with it
+   * by the CRDT. InvalidInputError when `version` is not in the key's rollback history.
+   */
+  async rollback(key: string, version: Record<string, number>): Promise<Record<string, number>> {
+    validateKey(key);
+    const target = VectorClock.from(version);
+    const records = await readHistory(this.redis, this.keyPrefix, key);
+    const record = records.find((r) => r.before.clock.equals(target));
+    if (!record) {
+      throw new InvalidInputError("version is not in the key's rollback window", {
+        key,
+        version: target.toJSON(),
+        known: records.map((r) => r.before.clock.toJSON()),
+      });
+    }
+    const { written } = await casUpdate(
+      this.redis,
+      this.keyPrefix,
+      key,
+      this.region,
+      (snap) => {
+        const type = record.before.crdt.type;
+        const current = snap.entry?.crdt ?? emptyCrdt(type);
+        const ctx = this.writeContext(snap);
+        const { crdt, clock } = restoreValue(current, record.before.crdt, ctx);
+        const entry: StoredEntry = { crdt, clock, hlc: ctx.ts, region: this.region, updatedAtMs: this.now() };
+        return { step: { entry, historyCause: "rollback" }, result: null };
+      },
+      this.history,
+    );
+    await this.publish(key, written!, "ROLLBACK");
+    return written!.clock.toJSON();
+  }
+
+  // ---- internals ----
+
+  private typeFor(key: string): CrdtType {
+    const type = this.crdtTypeFor(key);
+    if (!isCrdtType(type))
+      throw new InvalidInputError("crdtTypeFor returned an unknown CRDT type", { key, type });
+    return type;
+  }
+
+  /** Clock, HLC timestamp and tag for a new local state on top of `snap`. */
+  private writeContext(snap: Snapshot): WriteContext {
+    const base = snap.entry?.clock ?? VectorClock.empty();
+    // Own counter above everything this region ever used for the key, even if the entry was deleted.
+    const own = Math.max(base.get(this.region), snap.ownHighWater) + 1;
+    const clock = base.merge(VectorClock.from({ [this.region]: own }));
+    const ts = this.nextTimestamp(snap.entry?.hlc);
+    return { region: this.region, ts, clock, tag: `${this.region}.${own}.${ts.wallMs}.${ts.logical}` };
+  }
+
+  /** An HLC timestamp above the stored one, so an LWW write that saw the stored value wins over it. */
+  private nextTimestamp(stored: HlcTimestamp | undefined): HlcTimestamp {
+    if (stored) {
+      try {
+        this.hlc.update(stored);
+      } catch {
+        // ClockDriftError: the stored timestamp is far ahead of our clock. Still order after it below.
+      }
+    }
+    const ts = this.hlc.now();
+    if (stored && compareHlc(ts, stored) <= 0)
+      return { wallMs: stored.wallMs, logical: stored.logical + 1, node: this.region };
+    return ts;
+  }
+
+  private async publish(key: string, entry: StoredEntry, kind: UpdateKind): Promise<void> {
+    try {
+      await this.publisher.publish(updateFromEntry(key, entry, kind, this.region, this.now()));
+    } catch (err) {
+      if (err instanceof MeridianError) throw err;
+      throw new BackendUnavailableError(
+        `publish of ${kind} failed (local L2 holds it): ${(err as Error).message}`,
+        {
+          key,
+          backend: "kafka",
+        },
+      );
+    }
+  }
+
+  private async readLocal(key: string): Promise<EventualRead | null> {
+    const [snap, verified] = await Promise.all([
+      readSnapshot(this.redis, this.keyPrefix, key),
+      this.redis.hget(verifiedKey(this.keyPrefix), String(bucketOf(key))).catch(() => null),
+    ]);
+    const e = snap.entry;
+    if (!e) return null;
+    const freshAsOf = Math.max(e.hlc.wallMs, snap.syncedAtMs ?? 0, verified ? Number(verified) : 0);
+    const ageMs = Math.max(0, this.now() - freshAsOf);
+    return {
+      value: e.crdt.value(),
+      version: e.clock.toJSON(),
+      region: this.region,
+      writtenBy: e.region,
+      ageMs,
+      stale: this.options.maxAgeMs !== undefined && ageMs > this.options.maxAgeMs,
+      refreshed: false,
+    };
+  }
+
+  private meets(
+    read: EventualRead | null,
+    maxAgeMs: number | undefined,
+    minClock: VectorClock | null,
+  ): boolean {
+    if (minClock && minClock.nodes().length > 0) {
+      if (!read || !VectorClock.from(read.version).dominates(minClock)) return false;
+    }
+    if (maxAgeMs !== undefined && read && read.ageMs > maxAgeMs) return false;
+    return true;
+  }
+
+  /** Read-repair: merges every peer's copy into ours; marks ours fresh only if every peer answered. */
+  private async refreshFromPeers(
+    key: string,
+    ageMs: number | null,
+    maxAgeMs: number | undefined,
+  ): Promise<void> {
+    const peers = this.options.peers ?? [];
+    if (peers.length === 0) {
+      throw new StalenessBoundError(
+        "read misses its bound and no peer regions are configured to refresh from",
+        {
+          key,
+          region: this.region,
+          ageMs,
+          maxAgeMs: maxAgeMs ?? null,
+        },
+      );
+    }
+    const startedAt = this.now();
+    const results = await Promise.allSettled(peers.map((p) => readEntry(p.redis, p.keyPrefix, key)));
+    let failed = 0;
+    for (const r of results) {
+      if (r.status === "rejected") failed++;
+      else if (r.value)
+        await mergeEntry(this.redis, this.keyPrefix, key, this.region, r.value, "read-repair", this.history);
+    }
+    if (failed > 0) {
+      throw new StalenessBoundError(
+        "read misses its bound and some peer regions could not be reached to refresh",
+        {
+          key,
+          region: this.region,
+          unreachablePeers: failed,
+        },
+      );
+    }
+    await markSynced(this.redis, this.keyPrefix, key, startedAt);
+  }
+
+  private report(key: string, read: EventualRead | null, refreshed: boolean): void {
+    const hook = this.options.onRead;
+    if (!hook) return;
+    const info: ReadInfo = {
+      key,
+      region: this.region,
+      found: read !== null,
+      ageMs: read?.ageMs ?? null,
+      stale: read?.stale ?? false,
+      refreshed,
+      version: read?.version ?? null,
+      atMs: this.now(),
+    };
+    try {
+      hook(info);
+    } catch {
+      // A monitoring hook must never break a read.
+    }
   }
 }

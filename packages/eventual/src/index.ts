@@ -1,5 +1,21 @@
 // Public API of @meridian/eventual: eventual-consistency cache over Redis L2 + Kafka, CRDT merges,
 // rollback and anti-entropy. See ../README.md for semantics.
+
+export { AntiEntropy, type AntiEntropyOptions, type AntiEntropyResult } from "./anti-entropy.js";
+export { EventualConsistencyCache } from "./cache.js";
+export { digestOf, entryFromUpdate, updateFromEntry } from "./codec.js";
+export { applyWrite, isCrdtOp, restoreValue } from "./crdt-write.js";
+export {
+  applyRemoteUpdate,
+  type HistoryOptions,
+  type HistoryRecord,
+  readEntry,
+  readHistory,
+} from "./entry-store.js";
+export { bucketOf, INDEX_BUCKETS } from "./keys.js";
+export { crdtPolicyByPrefix } from "./policy.js";
+export { kafkaUpdatePublisher } from "./publisher.js";
+export { type Resolution, resolveEntries } from "./resolve.js";
 export type {
   ApplyOutcome,
   CacheUpdate,
@@ -13,8 +29,3 @@ export type {
   UpdateKind,
   UpdatePublisher,
 } from "./types.js";
-export { applyRemoteUpdate, readEntry } from "./entry-store.js";
-export { EventualConsistencyCache } from "./cache.js";
-export { AntiEntropy, type AntiEntropyOptions, type AntiEntropyResult } from "./anti-entropy.js";
-export { kafkaUpdatePublisher } from "./publisher.js";
-export { crdtPolicyByPrefix } from "./policy.js";

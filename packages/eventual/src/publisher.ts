@@ -2,7 +2,10 @@ import type { CacheUpdate, UpdatePublisher } from "./types.js";
 
 /** The parts of @meridian/bus's IdempotentProducer and AvroSerde the publisher needs. */
 export interface ProducerLike {
-  send(topic: string, messages: { key: string; value: Buffer; headers?: Record<string, string> }[]): Promise<void>;
+  send(
+    topic: string,
+    messages: { key: string; value: Buffer; headers?: Record<string, string> }[],
+  ): Promise<void>;
 }
 export interface CacheUpdateEncoder {
   encodeCacheUpdate(update: CacheUpdate): Promise<Buffer>;
@@ -18,7 +21,11 @@ export function kafkaUpdatePublisher(
     async publish(update) {
       const value = await serde.encodeCacheUpdate(update);
       await producer.send(topic, [
-        { key: update.key, value, headers: { "meridian-region": update.region, "meridian-kind": update.kind } },
+        {
+          key: update.key,
+          value,
+          headers: { "meridian-region": update.region, "meridian-kind": update.kind },
+        },
       ]);
     },
   };

@@ -1,0 +1,139 @@
+// Validation and (de)serialization of entries and updates. Pure: everything that can be wrong with
+// input is found here, before anything touches Redis, so bad input loses nothing.
+import { createHash } from "node:crypto";
+import {
+  type AnyCrdt,
+  type CrdtType,
+  canonicalJson,
+  crdtFromJSON,
+  type HlcTimestamp,
+  InvalidInputError,
+  isCrdtType,
+  SerializationError,
+  VectorClock,
+  validateHlc,
+} from "@meridian/core";
+import { MAX_KEY_LENGTH } from "./keys.js";
+import type { CacheUpdate, StoredEntry, UpdateKind } from "./types.js";
+
+const KINDS: readonly UpdateKind[] = ["UPDATE", "ROLLBACK", "INVALIDATE"];
+
+export function validateKey(key: unknown): string {
+  if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new InvalidInputError(`cache key must be a string of 1..${MAX_KEY_LENGTH} characters`, { key });
+  }
+  return key;
+}
+
+function validateRegion(region: unknown, what: string): string {
+  if (typeof region !== "string" || region.length === 0) {
+    throw new InvalidInputError(`${what} must be a non-empty string`, { region });
+  }
+  return region;
+}
+
+/** Content digest of an entry: CRDT state + clock. Metadata (HLC, updatedAtMs) is left out on purpose. */
+export function digestOf(entry: StoredEntry): string {
+  return createHash("sha1")
+    .update(`${entry.crdt.type}|${entry.clock.encode()}|${canonicalJson(entry.crdt.toJSON())}`)
+    .digest("hex");
+}
+
+function parseCrdt(state: unknown, expected?: CrdtType): AnyCrdt {
+  const crdt = crdtFromJSON(state);
+  if (expected !== undefined && crdt.type !== expected) {
+    throw new InvalidInputError("CRDT state type differs from the declared crdtType", {
+      declared: expected,
+      actual: crdt.type,
+    });
+  }
+  return crdt;
+}
+
+/** Turns a (possibly hostile) CacheUpdate into an entry; InvalidInputError for anything malformed. */
+export function entryFromUpdate(
+  update: unknown,
+  nowMs: number,
+): { key: string; kind: UpdateKind; entry: StoredEntry } {
+  if (update === null || typeof update !== "object") {
+    throw new InvalidInputError("update must be an object", { update });
+  }
+  const u = update as Partial<Record<keyof CacheUpdate, unknown>>;
+  const key = validateKey(u.key);
+  if (typeof u.kind !== "string" || !(KINDS as readonly string[]).includes(u.kind)) {
+    throw new InvalidInputError("update kind must be UPDATE, ROLLBACK or INVALIDATE", { kind: u.kind });
+  }
+  const kind = u.kind as UpdateKind;
+  if (!isCrdtType(u.crdtType)) throw new InvalidInputError("unknown crdtType", { crdtType: u.crdtType });
+  if (typeof u.state !== "string") throw new InvalidInputError("update state must be a JSON string", { key });
+  let stateJson: unknown;
+  try {
+    stateJson = JSON.parse(u.state);
+  } catch {
+    throw new InvalidInputError("update state is not valid JSON", { key });
+  }
+  const crdt = parseCrdt(stateJson, u.crdtType);
+  const region = validateRegion(u.region, "update region");
+  if (u.vectorClock === null || typeof u.vectorClock !== "object" || Array.isArray(u.vectorClock)) {
+    throw new InvalidInputError("update vectorClock must be an object", { key });
+  }
+  const clock = VectorClock.from(u.vectorClock as Record<string, number>);
+  const hlc = validateHlc({ wallMs: u.hlcWallMs, logical: u.hlcLogical, node: u.hlcNode });
+  return { key, kind, entry: { crdt, clock, hlc, region, updatedAtMs: nowMs } };
+}
+
+export function updateFromEntry(
+  key: string,
+  entry: StoredEntry,
+  kind: UpdateKind,
+  region: string,
+  nowMs: number,
+): CacheUpdate {
+  return {
+    key,
+    kind,
+    crdtType: entry.crdt.type,
+    state: JSON.stringify(entry.crdt.toJSON()),
+    region,
+    vectorClock: entry.clock.toJSON(),
+    hlcWallMs: entry.hlc.wallMs,
+    hlcLogical: entry.hlc.logical,
+    hlcNode: entry.hlc.node,
+    producedAtMs: nowMs,
+  };
+}
+
+type EntryJson = {
+  crdt: unknown;
+  clock: Record<string, number>;
+  hlc: HlcTimestamp;
+  region: string;
+  updatedAtMs: number;
+};
+
+export function encodeEntry(entry: StoredEntry): string {
+  const json: EntryJson = {
+    crdt: entry.crdt.toJSON(),
+    clock: entry.clock.toJSON(),
+    hlc: entry.hlc,
+    region: entry.region,
+    updatedAtMs: entry.updatedAtMs,
+  };
+  return JSON.stringify(json);
+}
+
+/** Decodes what this package wrote into Redis; SerializationError if someone else wrote garbage there. */
+export function decodeEntry(text: string): StoredEntry {
+  try {
+    const j = JSON.parse(text) as EntryJson;
+    return {
+      crdt: parseCrdt(j.crdt),
+      clock: VectorClock.from(j.clock),
+      hlc: validateHlc(j.hlc),
+      region: validateRegion(j.region, "entry region"),
+      updatedAtMs: Number(j.updatedAtMs),
+    };
+  } catch (err) {
+    throw new SerializationError(`corrupt eventual entry in Redis: ${(err as Error).message}`);
+  }
+}
