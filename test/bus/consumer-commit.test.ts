@@ -1,0 +1,89 @@
+// ConsumerGroup commits an offset only after the handler resolved: a handler that throws once gets the
+// message again, and what a stopped consumer never handled is delivered to the group's next member.
+import { ConsumerGroup, createKafka, ensureTopics, IdempotentProducer } from "@meridian/bus";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { config, deleteTopics, eventually, runId, testKafka } from "./support.js";
+
+const topic = `bus-commit-${runId}`;
+const kafka = createKafka(config, `bus-commit-${runId}`);
+
+async function committedOffset(groupId: string): Promise<string | undefined> {
+  const admin = testKafka("offsets").admin();
+  await admin.connect();
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  await admin.disconnect();
+  return entry?.partitions.find((p) => p.partition === 0)?.offset;
+}
+
+describe("ConsumerGroup commit-after-handler", () => {
+  beforeAll(async () => {
+    // One partition so the order of the messages is the order of offsets.
+    await ensureTopics(kafka, [topic], { partitions: 1 });
+    const producer = new IdempotentProducer(kafka);
+    await producer.send(
+      topic,
+      ["m0", "m1", "m2", "m3", "m4"].map((v) => ({ key: "k", value: Buffer.from(v) })),
+    );
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    await deleteTopics([topic]);
+  });
+
+  it("retries a message whose handler threw, in order, and commits only handled offsets", async () => {
+    const groupId = `commit-a-${runId}`;
+    const seen: string[] = [];
+    let failedOnce = false;
+    const group = new ConsumerGroup(kafka, {
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      retryDelayMs: 50,
+    });
+    await group.start(async (m) => {
+      const v = m.value!.toString();
+      seen.push(v);
+      if (v === "m1" && !failedOnce) {
+        failedOnce = true;
+        throw new Error("transient failure");
+      }
+    });
+    expect(await eventually(() => seen.includes("m4"))).toBe(true);
+    await group.stop();
+    // m1 delivered twice (failure, then retry), nothing skipped, nothing reordered.
+    expect(seen).toEqual(["m0", "m1", "m1", "m2", "m3", "m4"]);
+    expect(await committedOffset(groupId)).toBe("5");
+  });
+
+  it("a message whose handler keeps failing is not committed and goes to the next member of the group", async () => {
+    const groupId = `commit-b-${runId}`;
+    const first: string[] = [];
+    const failing = new ConsumerGroup(kafka, {
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      retryDelayMs: 50,
+    });
+    await failing.start(async (m) => {
+      const v = m.value!.toString();
+      first.push(v);
+      if (v === "m2") throw new Error("poison for this member");
+    });
+    expect(await eventually(() => first.filter((v) => v === "m2").length >= 3)).toBe(true);
+    await failing.stop();
+    expect(first.includes("m3")).toBe(false);
+    // m0 and m1 were handled: the committed offset points at m2 (offset 2), not past it.
+    expect(await committedOffset(groupId)).toBe("2");
+
+    const second: string[] = [];
+    const next = new ConsumerGroup(kafka, { groupId, topics: [topic], fromBeginning: true });
+    await next.start(async (m) => {
+      second.push(m.value!.toString());
+    });
+    expect(await eventually(() => second.includes("m4"))).toBe(true);
+    await next.stop();
+    expect(second).toEqual(["m2", "m3", "m4"]);
+    expect(await committedOffset(groupId)).toBe("5");
+  });
+});
