@@ -1,0 +1,16 @@
+// @meridian/monitor — consistency monitoring: metrics, online violation detection, alerts, reports,
+// test suites.
+export * from "./alerts.js";
+export * from "./consistency-monitor.js";
+export * from "./divergence.js";
+export * from "./metrics.js";
+export * from "./probes.js";
+export * from "./report.js";
+export * from "./rules.js";
+export * from "./snapshot.js";
+export * from "./stats.js";
+export * from "./strong-checker.js";
+export * from "./suites.js";
+export * from "./svg.js";
+export * from "./testing.js";
+export * from "./violations.js";

@@ -1,0 +1,43 @@
+// The small interfaces the monitor is written against. Each has an in-memory implementation in the
+// unit tests and a real one (Redis / PostgreSQL / Kafka / the region nodes) where the system is wired.
+
+/** What one read through a strong cache returned, and the database's version of the same key. */
+export interface StrongReadObservation {
+  /** Version the cache read returned (null: key absent). */
+  cacheVersion: number | null;
+  /** Version of the committed row in the database (null: no row). */
+  dbVersion: number | null;
+}
+
+/** Reads a strong key through the cache and from the database (source of truth). */
+export interface StrongProbe {
+  /** Keys worth checking now (e.g. recently written strong keys); the sampler picks among them. */
+  candidateKeys(): Promise<readonly string[]>;
+  /** Regions whose caches hold strong data. */
+  regions(): readonly string[];
+  /** The database version of `key`, read on its own. */
+  readDbVersion(key: string): Promise<number | null>;
+  /** The version `region`'s cache would serve for `key`; null when the cache would not serve it (miss). */
+  readCacheVersion(key: string, region: string): Promise<number | null>;
+}
+
+/** Per-key digests of one region's eventual data: key → digest of its state (equal digest = equal state). */
+export type KeyDigests = ReadonlyMap<string, string>;
+
+/** Where the monitor reads each region's eventual data from, as digests. */
+export interface RegionDigestSource {
+  regions(): readonly string[];
+  snapshot(region: string): Promise<KeyDigests>;
+}
+
+/** Kafka consumer lag per region (log end offset − committed offset). */
+export interface ConsumerLagSource {
+  lag(): Promise<ReadonlyArray<{ region: string; group: string; lag: number }>>;
+}
+
+/** Something the monitor can run consistency suites against (race / stress): a key-value API. */
+export interface KeyValueTarget {
+  read(key: string, region: string): Promise<{ value: unknown; version: number | null }>;
+  write(key: string, value: unknown, region: string): Promise<{ version: number | null }>;
+  regions(): readonly string[];
+}

@@ -1,0 +1,34 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { percentiles, quantileSorted, Reservoir, SlidingWindow } from "./stats.js";
+
+describe("stats", () => {
+  it("nearest-rank percentiles", () => {
+    const p = percentiles(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect([p.p50, p.p95, p.p99, p.max, p.count]).toEqual([50, 95, 99, 100, 100]);
+    expect(percentiles([]).count).toBe(0);
+  });
+
+  it("percentiles are ordered and lie within the samples", () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 1 }), (xs) => {
+        const p = percentiles(xs);
+        const sorted = [...xs].sort((a, b) => a - b);
+        expect(p.p50).toBeLessThanOrEqual(p.p95);
+        expect(p.p95).toBeLessThanOrEqual(p.p99);
+        expect(p.p99).toBeLessThanOrEqual(p.max);
+        expect(sorted).toContain(quantileSorted(sorted, 0.5));
+      }),
+    );
+  });
+
+  it("the sliding window forgets old samples; the reservoir counts all", () => {
+    const w = new SlidingWindow(1000);
+    w.add(5, 0);
+    w.add(7, 900);
+    expect(w.values(1500)).toEqual([7]);
+    const r = new Reservoir(10);
+    for (let i = 0; i < 1000; i++) r.add(i);
+    expect(r.percentiles().count).toBe(1000);
+  });
+});
