@@ -4,6 +4,9 @@ import { defineConfig } from "vitest/config";
 // (test/ — real Kafka, Redis, PostgreSQL started by infra/up.sh).
 export default defineConfig({
   test: {
+    // Integration suites share one broker and one Redis server; files run one at a time so
+    // convergence measurements are not distorted by each other (a global option in vitest 3).
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -19,9 +22,6 @@ export default defineConfig({
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // Integration suites share one broker and one Redis server; run files one at a time
-          // so timing-based convergence measurements are not distorted by each other.
-          fileParallelism: false,
         },
       },
     ],
