@@ -3,6 +3,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AvroSerde,
   type CacheUpdate,
@@ -16,9 +17,8 @@ import {
   loadSchema,
   type MarketTickRecord,
   topicsFor,
-} from "@meridian/bus";
-import { SerializationError } from "@meridian/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+} from "../../packages/bus/src/index.js";
+import { SerializationError } from "../../packages/core/src/index.js";
 import {
   config,
   deleteTopics,

@@ -1,7 +1,13 @@
 // ConsumerGroup commits an offset only after the handler resolved: a handler that throws once gets the
 // message again, and what a stopped consumer never handled is delivered to the group's next member.
-import { ConsumerGroup, createKafka, ensureTopics, IdempotentProducer } from "@meridian/bus";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ConsumerGroup,
+  createKafka,
+  ensureTopics,
+  IdempotentProducer,
+} from "../../packages/bus/src/index.js";
 import { config, deleteTopics, eventually, runId, testKafka } from "./support.js";
 
 const topic = `bus-commit-${runId}`;

@@ -4,10 +4,10 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { configFromEnv } from "@meridian/core";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
+import { configFromEnv } from "../../packages/core/src/index.js";
 import { type RunningSchemaRegistry, startSchemaRegistry } from "../../services/schema-registry/src/index.js";
 
 const config = configFromEnv();

@@ -1,8 +1,8 @@
 // Redis and PostgreSQL round-trips through @meridian/store against the real servers.
 import { randomUUID } from "node:crypto";
-import { BackendUnavailableError, configFromEnv } from "@meridian/core";
-import { checkPg, checkRedis, createPgPool, createRedis } from "@meridian/store";
 import { afterAll, describe, expect, it } from "vitest";
+import { BackendUnavailableError, configFromEnv } from "../../packages/core/src/index.js";
+import { checkPg, checkRedis, createPgPool, createRedis } from "../../packages/store/src/index.js";
 
 const config = configFromEnv();
 const runId = randomUUID().slice(0, 8);
