@@ -18,7 +18,7 @@ import {
   type MarketTickRecord,
   topicsFor,
 } from "../../packages/bus/src/index.js";
-import { SerializationError } from "../../packages/core/src/index.js";
+import { BackendUnavailableError, SerializationError } from "../../packages/core/src/index.js";
 import {
   config,
   deleteTopics,
@@ -171,6 +171,14 @@ describe("Avro over the real broker and registry", () => {
     await expect(serde.encodeCacheUpdate({ ...update, crdtType: "bogus" as never })).rejects.toBeInstanceOf(
       SerializationError,
     );
+  });
+
+  it("an unreachable registry is BackendUnavailableError, not SerializationError (retry, don't dead-letter)", async () => {
+    const good = await serde.encodeCacheUpdate(update);
+    // A fresh serde has no cached schema; port 1 on loopback refuses connections.
+    const offline = new AvroSerde("http://127.0.0.1:1");
+    await expect(offline.decodeCacheUpdate(good)).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(offline.encodeCacheUpdate(update)).rejects.toBeInstanceOf(BackendUnavailableError);
   });
 
   it("the registry rejects an incompatible CacheUpdate (new field without default) with SerializationError", async () => {

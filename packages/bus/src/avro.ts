@@ -171,7 +171,20 @@ export class AvroSerde {
    * (a name in schemas/), the value is resolved into that schema, which fails for another record type.
    */
   async decode(buf: Buffer, readerSchema?: string): Promise<unknown> {
-    parseWireHeader(buf);
+    const { schemaId } = parseWireHeader(buf);
+    // Fetch the writer schema on its own first, so "unknown id" and "registry down" are told apart
+    // from bytes that do not decode.
+    try {
+      await this.registry.getSchema(schemaId);
+    } catch (err) {
+      if (statusOf(err) === 404) throw new SerializationError(`unknown schema id ${schemaId}`, { schemaId });
+      if (err instanceof Error && !("status" in err)) {
+        throw new SerializationError(`schema ${schemaId} is unusable: ${err.message}`, { schemaId });
+      }
+      throw new BackendUnavailableError(`schema registry unavailable: ${(err as Error).message}`, {
+        backend: "schema-registry",
+      });
+    }
     const options: DecodeOptions | undefined = readerSchema
       ? { [SchemaType.AVRO]: { readerSchema: JSON.parse(this.schemaText(readerSchema)) } }
       : undefined;
@@ -179,20 +192,7 @@ export class AvroSerde {
       return toPlain(await this.registry.decode(buf, options));
     } catch (err) {
       if (err instanceof MeridianError) throw err;
-      const status = statusOf(err);
-      if (status === 404) {
-        throw new SerializationError(`unknown schema id ${buf.readInt32BE(1)}`, {
-          schemaId: buf.readInt32BE(1),
-        });
-      }
-      if (status !== undefined && status >= 500) {
-        throw new BackendUnavailableError(`schema registry unavailable: ${(err as Error).message}`, {
-          backend: "schema-registry",
-        });
-      }
-      throw new SerializationError(`cannot decode message: ${(err as Error).message}`, {
-        schemaId: buf.readInt32BE(1),
-      });
+      throw new SerializationError(`cannot decode message: ${(err as Error).message}`, { schemaId });
     }
   }
 
