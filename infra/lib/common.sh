@@ -27,7 +27,8 @@ live_pid() {
 start_detached() {
   local logfile="$1"
   shift
-  setsid "$@" </dev/null >>"$logfile" 2>&1 &
+  # 9>&-: the up/down lock (fd 9) must not be inherited by a long-lived server.
+  setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
   echo $!
 }
 
@@ -47,3 +48,18 @@ stop_group() {
 require_node_modules() {
   [ -d "$ROOT/node_modules/kafkajs" ] || die "node_modules missing: run 'pnpm install' first (the probes use kafkajs, ioredis, pg)"
 }
+
+# Installs Debian packages (root, or passwordless sudo); used only when a server binary is missing.
+apt_install() {
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+  command -v apt-get >/dev/null || die "apt-get not found: install $* yourself or point MERIDIAN_* at your own servers"
+  log "installing Debian packages: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get install -y -q "$@" >&2 ||
+    { "${sudo[@]}" apt-get update -q >&2 && "${sudo[@]}" apt-get install -y -q "$@" >&2; } ||
+    die "could not install $*"
+}
+
+# MERIDIAN_INFRA_PRIVATE=1 starts private Redis/PostgreSQL even when the machine's own servers answer.
+use_machine_servers() { [ "${MERIDIAN_INFRA_PRIVATE:-0}" != 1 ]; }
