@@ -23,6 +23,8 @@ export interface ConsumerGroupOptions {
   /** First retry delay after a handler failure (doubles up to maxRetryDelayMs). Default 100 ms. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** Partitions handled at the same time (each one still in order). Default 3. */
+  partitionsConsumedConcurrently?: number;
   /** How long start() waits for the group join before resolving anyway. Default 30 s. */
   joinTimeoutMs?: number;
   logger?: Logger;
@@ -80,24 +82,37 @@ export class ConsumerGroup {
     });
     await this.consumer.run({
       autoCommit: false,
-      eachMessage: async ({ topic, partition, message, pause }) => {
-        const msg: ConsumedMessage = {
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key ? message.key.toString("utf8") : null,
-          value: message.value,
-          headers: headersToStrings(message.headers),
-        };
+      eachBatchAutoResolve: false,
+      // Partitions are independent (order is per key, so per partition): handle them side by side.
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 3,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }) => {
+        const { topic, partition } = batch;
         const slot = `${topic}:${partition}`;
-        try {
-          await handler(msg);
-        } catch (err) {
-          this.retryLater(slot, msg, pause, err as Error);
-          return;
+        let lastHandled: string | undefined;
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          const msg: ConsumedMessage = {
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key ? message.key.toString("utf8") : null,
+            value: message.value,
+            headers: headersToStrings(message.headers),
+          };
+          try {
+            await handler(msg);
+          } catch (err) {
+            await this.commit(topic, partition, lastHandled);
+            this.retryLater(slot, msg, pause, err as Error);
+            return;
+          }
+          this.failures.delete(slot);
+          lastHandled = message.offset;
+          resolveOffset(message.offset); // moves the fetch position only; autoCommit is off
+          await heartbeat();
         }
-        this.failures.delete(slot);
-        await this.commit(msg);
+        // One commit per batch and partition, covering only messages whose handler resolved.
+        await this.commit(topic, partition, lastHandled);
       },
     });
     await joined;
@@ -121,17 +136,16 @@ export class ConsumerGroup {
     this.timers.add(timer);
   }
 
-  private async commit(msg: ConsumedMessage): Promise<void> {
+  /** Commits "next to read = lastHandled + 1"; nothing when no message was handled. */
+  private async commit(topic: string, partition: number, lastHandled: string | undefined): Promise<void> {
+    if (lastHandled === undefined) return;
     try {
       await this.consumer.commitOffsets([
-        { topic: msg.topic, partition: msg.partition, offset: (BigInt(msg.offset) + 1n).toString() },
+        { topic, partition, offset: (BigInt(lastHandled) + 1n).toString() },
       ]);
     } catch (err) {
       // A lost commit (rebalance) means redelivery, never loss: the next owner starts at the last committed offset.
-      this.logger.warn(
-        { err, topic: msg.topic, partition: msg.partition, offset: msg.offset },
-        "offset commit failed",
-      );
+      this.logger.warn({ err, topic, partition, offset: lastHandled }, "offset commit failed");
     }
   }
 
