@@ -1,0 +1,90 @@
+// One region's Redis copy of strong data: the only code that knows its key layout and scripts.
+import type { Region } from "@meridian/core";
+import type { Redis } from "ioredis";
+import { BEGIN_WRITE, END_WRITE, FILL, GET_OR_LEASE, SET_IF_NEWER } from "./cache-scripts.js";
+
+export type Lookup =
+  | { kind: "hit"; json: string; version: number; atMs: number }
+  | { kind: "pending" }
+  | { kind: "lease" }
+  | { kind: "leaseBusy" };
+
+export type SetResult = "set" | "superseded" | "olderVersion" | "staleFence";
+
+export class RegionCache {
+  constructor(
+    readonly region: Region,
+    readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private keys(key: string): [string, string, string] {
+    return [`${this.prefix}e:${key}`, `${this.prefix}p:${key}`, `${this.prefix}l:${key}`];
+  }
+
+  async lookup(key: string, leaseToken: string, leaseTtlMs: number): Promise<Lookup> {
+    const r = (await GET_OR_LEASE.run(this.redis, this.keys(key), [leaseToken, leaseTtlMs])) as unknown[];
+    switch (Number(r[0])) {
+      case 1:
+        return { kind: "hit", json: String(r[1]), version: Number(r[2]), atMs: Number(r[3]) };
+      case 2:
+        return { kind: "pending" };
+      case 3:
+        return { kind: "lease" };
+      default:
+        return { kind: "leaseBusy" };
+    }
+  }
+
+  async fill(
+    key: string,
+    leaseToken: string,
+    json: string,
+    version: number,
+    entryTtlMs: number,
+  ): Promise<boolean> {
+    const r = await FILL.run(this.redis, this.keys(key), [leaseToken, json, version, Date.now(), entryTtlMs]);
+    return Number(r) === 1;
+  }
+
+  async beginWrite(keys: readonly string[], writerId: string, pendingTtlMs: number): Promise<void> {
+    if (keys.length === 1) {
+      await BEGIN_WRITE.run(this.redis, this.keys(keys[0]!), [writerId, pendingTtlMs]);
+      return;
+    }
+    await Promise.all(keys.map((k) => BEGIN_WRITE.run(this.redis, this.keys(k), [writerId, pendingTtlMs])));
+  }
+
+  async endWrite(keys: readonly string[], writerId: string): Promise<void> {
+    await Promise.all(
+      keys.map((k) => {
+        const [entry, pending] = this.keys(k);
+        return END_WRITE.run(this.redis, [pending, entry], [writerId]);
+      }),
+    );
+  }
+
+  /** Versioned, fenced write-through; `writerId` finishes that write's invalidation. */
+  async setIfNewer(
+    key: string,
+    json: string,
+    version: number,
+    opts: { fence?: number; writerId?: string; entryTtlMs?: number } = {},
+  ): Promise<SetResult> {
+    const [entry, pending] = this.keys(key);
+    const r = Number(
+      await SET_IF_NEWER.run(
+        this.redis,
+        [entry, pending, `${this.prefix}f:${key}`],
+        [json, version, Date.now(), opts.fence ?? 0, opts.writerId ?? "", opts.entryTtlMs ?? 0],
+      ),
+    );
+    return r === 1 ? "set" : r === 0 ? "superseded" : r === -1 ? "olderVersion" : "staleFence";
+  }
+
+  /** Raw entry (tests, diagnostics). */
+  async peek(key: string): Promise<{ json: string; version: number } | undefined> {
+    const [v, ver] = await this.redis.hmget(this.keys(key)[0], "v", "ver");
+    return v === null || v === undefined ? undefined : { json: v, version: Number(ver) };
+  }
+}

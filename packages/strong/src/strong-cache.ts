@@ -1,0 +1,465 @@
+// StrongConsistencyCache: linearizable reads and writes of critical data (balances, orders).
+// PostgreSQL is the source of truth; each region keeps a Redis copy. A write (1) locks and bumps the row
+// inside a transaction, (2) invalidates every region's copy and voids its leases, marking the key
+// "being written" so nobody refills it, (3) commits, (4) writes the new version through to the local
+// region and clears the markers. A read serves the local copy, or on a miss takes a memcache-style lease,
+// reads PostgreSQL and fills — refused if a write voided the lease meanwhile.
+import { randomUUID } from "node:crypto";
+import { InvalidInputError, LockNotHeldError, type Region, StalenessBoundError } from "@meridian/core";
+import { type AcquireOptions, type LockHandle, LockManager } from "@meridian/locks";
+import type { Redis } from "ioredis";
+import type pg from "pg";
+import { isRetryablePgError, typedBackendError } from "./backend-errors.js";
+import { RegionCache } from "./region-cache.js";
+import type { StrongSession } from "./session.js";
+import { type Row, StrongTable } from "./strong-table.js";
+import { checkKey, type Limits, serialize } from "./validate.js";
+
+export interface StrongCacheOptions {
+  /** The region this instance serves reads from. */
+  region: Region;
+  /** Other regions' Redis copies; every write invalidates them before it is acknowledged. */
+  peers?: Partial<Record<Region, Redis>>;
+  /** Prefix of every cache key in every region (default "meridian:strong:"). */
+  keyPrefix?: string;
+  /** PostgreSQL table (default "meridian_strong"; resolved through the pool's search_path). */
+  table?: string;
+  /** Lock manager for lockKey arguments (default: one on `redis` under `<keyPrefix>lock:`). */
+  locks?: LockManager;
+  lockDefaults?: AcquireOptions;
+  maxKeyLength?: number;
+  /** Largest serialized value accepted (default 1 MiB). */
+  maxValueBytes?: number;
+  /** Lease lifetime: how long a reader may take between miss and fill (default 2000 ms). */
+  leaseTtlMs?: number;
+  /** How often a reader retries when another reader holds the lease, before reading the DB (default 2 x 2 ms). */
+  leaseRetries?: number;
+  leaseRetryDelayMs?: number;
+  /** Lifetime of a "being written" marker: an upper bound on a write's commit (default 30 000 ms). */
+  pendingTtlMs?: number;
+  /** Lifetime of a cached copy (default 24 h; 0 = no expiry). */
+  entryTtlMs?: number;
+  /** TEST ONLY: skip invalidating the other regions — a deliberately broken cache for checker tests. */
+  unsafeSkipRemoteInvalidation?: boolean;
+}
+
+export interface ReadOptions {
+  /** Serve the cached copy only if it was loaded at most this long ago; else read PostgreSQL. */
+  maxStalenessMs?: number;
+  /** Fail with StalenessBoundError unless the version read is at least this. */
+  minVersion?: number;
+  /** Read-your-writes across regions: the read is at least as new as anything the session saw. */
+  session?: StrongSession;
+}
+
+export interface StrongRead<T> {
+  /** undefined when the key does not exist (version 0). */
+  value: T | undefined;
+  version: number;
+  /** Region whose cache or database answered. */
+  region: Region;
+  /** How long ago the served copy was loaded into the regional cache (0 = read from PostgreSQL now). */
+  ageMs: number;
+  source: "cache" | "database";
+}
+
+export interface WriteResult {
+  version: number;
+  region: Region;
+  /** Fencing token the write carried, if it was done under a lock. */
+  fence?: number;
+}
+
+export interface CasResult<T> extends WriteResult {
+  ok: boolean;
+  /** Current value when the comparison failed. */
+  current?: T;
+}
+
+export interface TxnView {
+  get<T = unknown>(key: string): T | undefined;
+  version(key: string): number;
+  set(key: string, value: unknown): void;
+}
+
+export interface TxnResult<R> {
+  result: R;
+  /** Versions after the transaction, for every declared key. */
+  versions: Record<string, number>;
+  /** Keys the transaction wrote. */
+  written: string[];
+}
+
+type LockArg = string | LockHandle | undefined;
+
+export class StrongConsistencyCache {
+  readonly region: Region;
+  readonly locks: LockManager;
+  readonly table: StrongTable;
+  private readonly local: RegionCache;
+  private readonly remotes: RegionCache[];
+  private readonly limits: Limits;
+  private readonly o: Required<
+    Pick<
+      StrongCacheOptions,
+      | "leaseTtlMs"
+      | "leaseRetries"
+      | "leaseRetryDelayMs"
+      | "pendingTtlMs"
+      | "entryTtlMs"
+      | "unsafeSkipRemoteInvalidation"
+    >
+  >;
+  private readonly lockDefaults: AcquireOptions;
+
+  constructor(
+    redis: Redis,
+    private readonly db: pg.Pool,
+    options: StrongCacheOptions,
+  ) {
+    const prefix = options.keyPrefix ?? "meridian:strong:";
+    this.region = options.region;
+    this.local = new RegionCache(options.region, redis, prefix);
+    this.remotes = Object.entries(options.peers ?? {})
+      .filter(([r, c]) => r !== options.region && c !== undefined)
+      .map(([r, c]) => new RegionCache(r as Region, c as Redis, prefix));
+    this.table = new StrongTable(db, options.table);
+    this.locks = options.locks ?? new LockManager(redis, { prefix: `${prefix}lock:` });
+    this.lockDefaults = options.lockDefaults ?? {};
+    this.limits = {
+      maxKeyLength: options.maxKeyLength ?? 1024,
+      maxValueBytes: options.maxValueBytes ?? 1 << 20,
+    };
+    this.o = {
+      leaseTtlMs: options.leaseTtlMs ?? 2_000,
+      leaseRetries: options.leaseRetries ?? 2,
+      leaseRetryDelayMs: options.leaseRetryDelayMs ?? 2,
+      pendingTtlMs: options.pendingTtlMs ?? 30_000,
+      entryTtlMs: options.entryTtlMs ?? 86_400_000,
+      unsafeSkipRemoteInvalidation: options.unsafeSkipRemoteInvalidation ?? false,
+    };
+  }
+
+  /** Creates the PostgreSQL table if needed. */
+  async init(): Promise<void> {
+    await this.table.ensureSchema();
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------------
+
+  /** Linearizable read. With `lockKey`, the read happens while holding that lock. */
+  async getWithStrongConsistency<T = unknown>(
+    key: string,
+    lockKey?: string | ReadOptions,
+    options: ReadOptions = {},
+  ): Promise<StrongRead<T>> {
+    if (typeof lockKey === "object") return this.getWithStrongConsistency<T>(key, undefined, lockKey);
+    checkKey(key, this.limits);
+    if (lockKey !== undefined) {
+      const h = await this.acquireLock(lockKey);
+      try {
+        return await this.read<T>(key, options);
+      } finally {
+        await h.release().catch(() => {});
+      }
+    }
+    return this.read<T>(key, options);
+  }
+
+  private async read<T>(key: string, opts: ReadOptions): Promise<StrongRead<T>> {
+    const minVersion = Math.max(opts.minVersion ?? 0, opts.session?.minVersion(key) ?? 0);
+    const result = await this.readFresh<T>(key, opts.maxStalenessMs, minVersion);
+    if (result.version < minVersion) {
+      throw new StalenessBoundError(
+        `key ${key} is at version ${result.version}, below the required ${minVersion}`,
+        {
+          key,
+          version: result.version,
+          minVersion,
+        },
+      );
+    }
+    opts.session?.observe(key, result.version);
+    return result;
+  }
+
+  private async readFresh<T>(
+    key: string,
+    maxStalenessMs: number | undefined,
+    minVersion: number,
+  ): Promise<StrongRead<T>> {
+    const leaseToken = randomUUID();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const found = await this.local.lookup(key, leaseToken, this.o.leaseTtlMs);
+        if (found.kind === "hit") {
+          const ageMs = Math.max(0, Date.now() - found.atMs);
+          const tooOld = maxStalenessMs !== undefined && ageMs > maxStalenessMs;
+          if (!tooOld && found.version >= minVersion) {
+            return {
+              value: decode<T>(found.json),
+              version: found.version,
+              region: this.region,
+              ageMs,
+              source: "cache",
+            };
+          }
+          break; // the database always has the latest committed version
+        }
+        if (found.kind === "lease") {
+          const row = await this.table.read(key);
+          await this.local.fill(key, leaseToken, row.json ?? "", row.version, this.o.entryTtlMs);
+          return this.fromRow<T>(row);
+        }
+        if (found.kind === "pending" || attempt >= this.o.leaseRetries) break;
+        await new Promise((r) => setTimeout(r, this.o.leaseRetryDelayMs)); // another reader is filling
+      }
+      return this.fromRow<T>(await this.table.read(key));
+    } catch (err) {
+      throw typedBackendError(err, backendOf(err));
+    }
+  }
+
+  private fromRow<T>(row: Row): StrongRead<T> {
+    return {
+      value: decode<T>(row.json ?? ""),
+      version: row.version,
+      region: this.region,
+      ageMs: 0,
+      source: "database",
+    };
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------------
+
+  /** Write-through; other regions are invalidated before this resolves. `lock`: lock name or held handle. */
+  async setWithStrongConsistency(
+    key: string,
+    value: unknown,
+    lock?: LockArg,
+    options: { session?: StrongSession } = {},
+  ): Promise<WriteResult> {
+    checkKey(key, this.limits);
+    const json = serialize(value, this.limits);
+    return this.withLock(lock, async (fence) => {
+      const versions = await this.writeTxn(fence, async (client) => {
+        const v = await this.table.write(client, key, json, fence);
+        return new Map([[key, { json, version: v }]]);
+      });
+      const version = versions.get(key)!;
+      options.session?.observe(key, version);
+      return { version, region: this.region, ...(fence !== undefined ? { fence } : {}) };
+    });
+  }
+
+  /** Compare-and-set on the value (JSON equality; `expected` undefined = key absent). */
+  async compareAndSet<T = unknown>(
+    key: string,
+    expected: T | undefined,
+    next: T,
+    lock?: LockArg,
+  ): Promise<CasResult<T>> {
+    checkKey(key, this.limits);
+    const nextJson = serialize(next, this.limits);
+    const expectedJson = expected === undefined ? undefined : serialize(expected, this.limits);
+    return this.withLock(lock, async (fence) => {
+      let outcome: { ok: boolean; current?: T; version: number } = { ok: false, version: 0 };
+      await this.writeTxn(fence, async (client) => {
+        const row = (await this.table.lockRows(client, [key])).get(key)!;
+        if (!(await this.sameJson(client, row.json, expectedJson))) {
+          outcome = { ok: false, current: decode<T>(row.json ?? ""), version: row.version };
+          return new Map();
+        }
+        const versions = await this.table.updateLocked(client, new Map([[key, nextJson]]), fence);
+        outcome = { ok: true, version: versions.get(key)! };
+        return new Map([[key, { json: nextJson, version: outcome.version }]]);
+      });
+      return { ...outcome, region: this.region, ...(fence !== undefined ? { fence } : {}) };
+    });
+  }
+
+  /**
+   * Atomic read-modify-write over several keys: rows are locked in key order, `fn` sees their committed
+   * values and stages writes with `tx.set`; all writes commit together or not at all.
+   */
+  async transaction<R>(
+    keys: readonly string[],
+    fn: (tx: TxnView) => R | Promise<R>,
+    options: { lock?: LockHandle } = {},
+  ): Promise<TxnResult<R>> {
+    if (keys.length === 0) throw new InvalidInputError("transaction needs at least one key");
+    for (const k of keys) checkKey(k, this.limits);
+    if (options.lock && options.lock.state === "released") {
+      throw new LockNotHeldError(`lock ${options.lock.resource} was released`);
+    }
+    const fence = options.lock?.fence;
+    let result!: R;
+    let versions: Record<string, number> = {};
+    let written: string[] = [];
+    await this.writeTxn(fence, async (client) => {
+      const rows = await this.table.lockRows(client, keys);
+      const staged = new Map<string, string>();
+      const view: TxnView = {
+        get: <T>(k: string) => decode<T>((staged.get(k) ?? this.declared(rows, k).json) || ""),
+        version: (k) => this.declared(rows, k).version,
+        set: (k, v) => {
+          this.declared(rows, k);
+          staged.set(k, serialize(v, this.limits));
+        },
+      };
+      result = await fn(view);
+      versions = Object.fromEntries([...rows].map(([k, r]) => [k, r.version]));
+      written = [...staged.keys()];
+      if (staged.size === 0) return new Map();
+      const newVersions = await this.table.updateLocked(client, staged, fence);
+      for (const [k, v] of newVersions) versions[k] = v;
+      return new Map([...staged].map(([k, json]) => [k, { json, version: newVersions.get(k)! }]));
+    });
+    return { result, versions, written };
+  }
+
+  private declared(rows: Map<string, Row>, key: string): Row {
+    const row = rows.get(key);
+    if (!row) throw new InvalidInputError(`key ${key} was not declared by the transaction`);
+    return row;
+  }
+
+  private async sameJson(client: pg.PoolClient, current: string | undefined, expected: string | undefined) {
+    if (current === undefined || expected === undefined) return current === expected;
+    // jsonb equality: key order and whitespace do not matter.
+    const r = await client.query<{ eq: boolean }>("SELECT $1::jsonb = $2::jsonb AS eq", [current, expected]);
+    return r.rows[0]!.eq;
+  }
+
+  /**
+   * The write protocol shared by set, CAS and transactions. `body` runs inside BEGIN..COMMIT with the rows
+   * locked and returns what it changed. Invalidation of every region happens before COMMIT; on any failure
+   * the transaction rolls back, the markers are removed and nothing is written to any cache.
+   */
+  private async writeTxn(
+    fence: number | undefined,
+    body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
+  ): Promise<Map<string, number>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.writeTxnOnce(fence, body);
+      } catch (err) {
+        if (attempt < 3 && isRetryablePgError(err)) continue;
+        throw typedBackendError(err, backendOf(err));
+      }
+    }
+  }
+
+  private async writeTxnOnce(
+    fence: number | undefined,
+    body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
+  ): Promise<Map<string, number>> {
+    const client = await this.db.connect();
+    guardClient(client);
+    const writerId = randomUUID();
+    const regions = this.o.unsafeSkipRemoteInvalidation ? [this.local] : [this.local, ...this.remotes];
+    let changed = new Map<string, { json: string; version: number }>();
+    let invalidated = false;
+    let broken: unknown;
+    try {
+      await client.query("BEGIN");
+      changed = await body(client);
+      if (changed.size > 0) {
+        invalidated = true;
+        await Promise.all(
+          regions.map((r) => r.beginWrite([...changed.keys()], writerId, this.o.pendingTtlMs)),
+        );
+      }
+      await client.query("COMMIT");
+    } catch (err) {
+      broken = err;
+      await client.query("ROLLBACK").catch(() => {});
+      if (invalidated)
+        await Promise.allSettled(regions.map((r) => r.endWrite([...changed.keys()], writerId)));
+      throw err;
+    } finally {
+      // A connection that saw an error is discarded rather than returned to the pool.
+      client.release(broken !== undefined ? true : undefined);
+    }
+    // Committed. Write through locally, clear markers elsewhere. A failure here is harmless for safety:
+    // the markers expire and readers go to the database meanwhile.
+    const finish = [
+      ...[...changed].map(([k, c]) =>
+        this.local.setIfNewer(k, c.json, c.version, {
+          writerId,
+          entryTtlMs: this.o.entryTtlMs,
+          ...(fence !== undefined ? { fence } : {}),
+        }),
+      ),
+      ...regions.filter((r) => r !== this.local).map((r) => r.endWrite([...changed.keys()], writerId)),
+    ];
+    await Promise.allSettled(finish);
+    return new Map([...changed].map(([k, c]) => [k, c.version]));
+  }
+
+  // ---- locks -------------------------------------------------------------------------------------------
+
+  acquireLock(lockKey: string, options: AcquireOptions = {}): Promise<LockHandle> {
+    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...options });
+  }
+
+  releaseLock(handle: LockHandle): Promise<void> {
+    return handle.release();
+  }
+
+  renewLock(handle: LockHandle, ttlMs?: number): Promise<void> {
+    return handle.renew(ttlMs);
+  }
+
+  private async withLock<R>(lock: LockArg, fn: (fence: number | undefined) => Promise<R>): Promise<R> {
+    if (lock === undefined) return fn(undefined);
+    if (typeof lock !== "string") {
+      if (lock.state === "released") throw new LockNotHeldError(`lock ${lock.resource} was released`);
+      return fn(lock.fence); // a lost / expired holder is stopped by the fence check, not by local belief
+    }
+    const handle = await this.acquireLock(lock);
+    try {
+      return await fn(handle.fence);
+    } finally {
+      await handle.release().catch(() => {});
+    }
+  }
+
+  // ---- diagnostics -------------------------------------------------------------------------------------
+
+  /** The raw cached copy in this region (tests, debugging). */
+  peekLocal(key: string) {
+    return this.local.peek(key);
+  }
+
+  /** Direct versioned + fenced set into this region's copy (the Redis half of fencing; tests, repair). */
+  setLocalIfNewer(key: string, value: unknown, version: number, fence?: number) {
+    return this.local.setIfNewer(key, serialize(value, this.limits), version, {
+      ...(fence !== undefined ? { fence } : {}),
+      entryTtlMs: this.o.entryTtlMs,
+    });
+  }
+}
+
+const guarded = new WeakSet<pg.PoolClient>();
+/** A checked-out client whose connection dies emits 'error'; without a listener Node would crash. */
+function guardClient(client: pg.PoolClient): void {
+  if (guarded.has(client)) return;
+  guarded.add(client);
+  client.on("error", () => {});
+}
+
+function decode<T>(json: string): T | undefined {
+  return json === "" ? undefined : (JSON.parse(json) as T);
+}
+
+/** pg errors carry a `severity` (server errors) or come from the pg client's connection handling. */
+function backendOf(err: unknown): "postgres" | "redis" {
+  const e = err as { severity?: unknown; message?: string };
+  if (e?.severity !== undefined) return "postgres";
+  return /Connection terminated|Client has encountered|timeout exceeded when trying to connect/i.test(
+    String(e?.message ?? ""),
+  )
+    ? "postgres"
+    : "redis";
+}

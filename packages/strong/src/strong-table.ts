@@ -1,0 +1,112 @@
+// PostgreSQL, the source of truth: (key, value jsonb, version bigint, fence bigint). A NULL value is an
+// absent key (rows at version 0 are placeholders that let a transaction lock a key that does not exist yet).
+// Fencing: a write carrying a token refuses to apply when the row has seen a newer token. The check is
+// `fence <= $token` (not `<`) so one holder may write the same key several times under one acquisition.
+import { FencingTokenError, InvalidInputError } from "@meridian/core";
+import type pg from "pg";
+
+export interface Row {
+  /** JSON text, undefined when absent. */
+  json: string | undefined;
+  version: number;
+}
+
+type Querier = pg.Pool | pg.PoolClient;
+
+export class StrongTable {
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly table = "meridian_strong",
+  ) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new InvalidInputError(`bad table name ${table}`);
+  }
+
+  async ensureSchema(): Promise<void> {
+    await this.pool.query(
+      `CREATE TABLE IF NOT EXISTS ${this.table} (
+         key text PRIMARY KEY,
+         value jsonb,
+         version bigint NOT NULL DEFAULT 0,
+         fence bigint NOT NULL DEFAULT 0,
+         updated_at timestamptz NOT NULL DEFAULT now())`,
+    );
+  }
+
+  async read(key: string, q: Querier = this.pool): Promise<Row> {
+    const r = await q.query<{ v: string | null; version: string }>(
+      `SELECT value::text AS v, version FROM ${this.table} WHERE key = $1`,
+      [key],
+    );
+    const row = r.rows[0];
+    return row ? { json: row.v ?? undefined, version: Number(row.version) } : { json: undefined, version: 0 };
+  }
+
+  /** Upsert inside the caller's transaction; returns the new version. */
+  async write(client: pg.PoolClient, key: string, json: string, fence: number | undefined): Promise<number> {
+    const r = await client.query<{ version: string }>(
+      `INSERT INTO ${this.table} AS t (key, value, version, fence) VALUES ($1, $2::jsonb, 1, COALESCE($3::bigint, 0))
+       ON CONFLICT (key) DO UPDATE
+         SET value = EXCLUDED.value, version = t.version + 1,
+             fence = GREATEST(t.fence, COALESCE($3::bigint, 0)), updated_at = now()
+         WHERE $3::bigint IS NULL OR t.fence <= $3::bigint
+       RETURNING version`,
+      [key, json, fence ?? null],
+    );
+    if (r.rows[0]) return Number(r.rows[0].version);
+    throw await this.fenceError(client, [key], fence!);
+  }
+
+  /** Locks the rows of `keys` in key order (creating placeholders), returning their current state. */
+  async lockRows(
+    client: pg.PoolClient,
+    keys: readonly string[],
+  ): Promise<Map<string, Row & { fence: number }>> {
+    const sorted = [...new Set(keys)].sort();
+    await client.query(
+      `INSERT INTO ${this.table} (key, value, version, fence) SELECT k, NULL, 0, 0 FROM unnest($1::text[]) AS k
+       ORDER BY k ON CONFLICT (key) DO NOTHING`,
+      [sorted],
+    );
+    const r = await client.query<{ key: string; v: string | null; version: string; fence: string }>(
+      `SELECT key, value::text AS v, version, fence FROM ${this.table} WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`,
+      [sorted],
+    );
+    return new Map(
+      r.rows.map((x) => [
+        x.key,
+        { json: x.v ?? undefined, version: Number(x.version), fence: Number(x.fence) },
+      ]),
+    );
+  }
+
+  /** Updates locked rows; all or nothing with respect to the fence. Returns new versions. */
+  async updateLocked(
+    client: pg.PoolClient,
+    writes: ReadonlyMap<string, string>,
+    fence: number | undefined,
+  ): Promise<Map<string, number>> {
+    const keys = [...writes.keys()];
+    const r = await client.query<{ key: string; version: string }>(
+      `UPDATE ${this.table} AS t SET value = u.v::jsonb, version = t.version + 1,
+              fence = GREATEST(t.fence, COALESCE($3::bigint, 0)), updated_at = now()
+       FROM unnest($1::text[], $2::text[]) AS u(k, v)
+       WHERE t.key = u.k AND ($3::bigint IS NULL OR t.fence <= $3::bigint)
+       RETURNING t.key, t.version`,
+      [keys, [...writes.values()], fence ?? null],
+    );
+    if (r.rows.length !== keys.length) throw await this.fenceError(client, keys, fence!);
+    return new Map(r.rows.map((x) => [x.key, Number(x.version)]));
+  }
+
+  private async fenceError(client: pg.PoolClient, keys: string[], fence: number): Promise<FencingTokenError> {
+    const r = await client.query<{ key: string; fence: string }>(
+      `SELECT key, fence FROM ${this.table} WHERE key = ANY($1::text[]) AND fence > $2::bigint`,
+      [keys, fence],
+    );
+    const seen = r.rows.map((x) => ({ key: x.key, fence: Number(x.fence) }));
+    return new FencingTokenError(`fencing token ${fence} is older than one the database already saw`, {
+      fence,
+      seen,
+    });
+  }
+}

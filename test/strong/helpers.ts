@@ -1,0 +1,53 @@
+// Real Redis (five regions = five logical DBs 10..14 of one server) and a private PostgreSQL schema per run.
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { configFromEnv, REGIONS, type Region } from "../../packages/core/src/index.js";
+import { LockManager } from "../../packages/locks/src/index.js";
+import {
+  connectRegionRedis,
+  type StrongCacheOptions,
+  StrongConsistencyCache,
+} from "../../packages/strong/src/index.js";
+
+export async function strongTestEnv(label: string, poolSize = 10) {
+  const cfg = configFromEnv();
+  const run = randomUUID().slice(0, 8);
+  const schema = `strong_${label}_${run}`;
+  const keyPrefix = `test:${label}:${run}:`;
+  const admin = new pg.Pool({ connectionString: cfg.pgUrl, max: 2 });
+  admin.on("error", () => {});
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: cfg.pgUrl,
+    max: poolSize,
+    options: `-c search_path=${schema}`,
+  });
+  pool.on("error", () => {});
+  const redis = connectRegionRedis(cfg.redisUrl);
+  // Locks are global: one lock space on the us-east server for every region.
+  const locks = new LockManager(redis["us-east"], { prefix: `${keyPrefix}lock:`, watchdog: false });
+  const cache = (region: Region, extra: Partial<StrongCacheOptions> = {}) =>
+    new StrongConsistencyCache(redis[region], pool, { region, peers: redis, keyPrefix, locks, ...extra });
+  await cache("us-east").init();
+  return {
+    schema,
+    keyPrefix,
+    admin,
+    pool,
+    redis,
+    locks,
+    cache,
+    async cleanup() {
+      for (const r of REGIONS) {
+        const keys = await redis[r].keys(`${keyPrefix}*`);
+        if (keys.length > 0) await redis[r].del(...keys);
+        redis[r].disconnect();
+      }
+      await pool.end();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
