@@ -1,7 +1,23 @@
 // Anti-entropy between regions' Redis: digest exchange finds what the stream missed and repairs it.
-import { AntiEntropy, applyRemoteUpdate, digestOf, readEntry } from "@meridian/eventual";
+import {
+  AntiEntropy,
+  applyRemoteUpdate,
+  digestOf,
+  EventualConsistencyCache,
+  readEntry,
+} from "@meridian/eventual";
+import { createRedis } from "@meridian/store";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanup, makeRegions, type TestRegion } from "./support.js";
+import {
+  cleanup,
+  config,
+  makeRegions,
+  policy,
+  RecordingPublisher,
+  runId,
+  TEST_DB,
+  type TestRegion,
+} from "./support.js";
 
 afterAll(cleanup);
 
@@ -82,5 +98,33 @@ describe("AntiEntropy", () => {
     await new AntiEntropy(regions, { now: () => now }).runOnce();
     now += 25;
     expect((await b!.cache.getWithEventualConsistency("price:AGE"))!.ageMs).toBe(25);
+  });
+
+  it("works with regions isolated by the ioredis keyPrefix option (Lua digests see the raw prefix)", async () => {
+    const names = ["us-east", "eu-west"];
+    const stores = names.map((region) => ({
+      region,
+      redis: createRedis(config.redisUrl, { db: TEST_DB, keyPrefix: `mer-ev-${runId}-iopfx:${region}:` }),
+      keyPrefix: "",
+    }));
+    try {
+      const cache = new EventualConsistencyCache(stores[0]!.redis, new RecordingPublisher(), {
+        region: "us-east",
+        keyPrefix: "",
+        crdtTypeFor: policy,
+      });
+      await cache.setWithEventualConsistency("position:IO", { op: "increment", by: 4 });
+      const ae = new AntiEntropy(stores);
+      expect((await ae.runOnce()).repairedKeys).toBe(1);
+      expect((await readEntry(stores[1]!.redis, "", "position:IO"))!.crdt.value()).toBe(4);
+      expect((await ae.runOnce()).differingBuckets).toBe(0);
+    } finally {
+      // Remove this test's keys with a plain client (KEYS/SCAN patterns ignore ioredis' keyPrefix).
+      const raw = createRedis(config.redisUrl, { db: TEST_DB });
+      const mine = await raw.keys(`mer-ev-${runId}-iopfx:*`);
+      if (mine.length > 0) await raw.del(...mine);
+      raw.disconnect();
+      for (const s of stores) s.redis.disconnect();
+    }
   });
 });

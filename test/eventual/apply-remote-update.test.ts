@@ -1,6 +1,11 @@
 // applyRemoteUpdate and local writes against the real Redis: outcomes, idempotent replay, atomicity
 // under concurrency on one shared connection, convergence whatever the delivery order, bad input.
-import { InvalidInputError, StaleVersionError } from "@meridian/core";
+import {
+  BackendUnavailableError,
+  InvalidInputError,
+  SerializationError,
+  StaleVersionError,
+} from "@meridian/core";
 import { applyRemoteUpdate, type CacheUpdate, digestOf, readEntry } from "@meridian/eventual";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -192,5 +197,28 @@ describe("bad input gives InvalidInputError and loses nothing", () => {
     const v2 = await a!.cache.setWithEventualConsistency("price:V", 2, v1);
     await expect(a!.cache.setWithEventualConsistency("price:V", 3, v1)).rejects.toThrow(StaleVersionError);
     expect((await a!.cache.getWithEventualConsistency("price:V"))!).toMatchObject({ value: 2, version: v2 });
+  });
+});
+
+describe("failure handling", () => {
+  it("a failed publish keeps the local write, reports BackendUnavailableError, and propagateUpdate resends it", async () => {
+    const [a, b] = makeRegions("pubfail", ["us-east", "eu-west"]);
+    a!.publisher.failNext = true;
+    await expect(a!.cache.setWithEventualConsistency("price:PF", 7)).rejects.toThrow(BackendUnavailableError);
+    expect((await a!.cache.getWithEventualConsistency("price:PF"))!.value).toBe(7);
+    expect(a!.publisher.published).toHaveLength(0);
+    expect(await a!.cache.propagateUpdate("price:PF")).toBe(true);
+    expect(await a!.cache.propagateUpdate("price:none")).toBe(false);
+    expect(await applyRemoteUpdate(b!.redis, b!.keyPrefix, a!.publisher.published[0]!)).toBe("applied");
+    expect((await b!.cache.getWithEventualConsistency("price:PF"))!.value).toBe(7);
+  });
+
+  it("a corrupt stored entry is reported on read and overwritten by the next merge", async () => {
+    const [a, b] = makeRegions("corrupt", ["us-east", "eu-west"]);
+    await a!.cache.setWithEventualConsistency("price:C", 3);
+    await b!.redis.hset(`${b!.keyPrefix}e:price:C`, "rev", "4", "entry", "{garbage");
+    await expect(b!.cache.getWithEventualConsistency("price:C")).rejects.toThrow(SerializationError);
+    expect(await applyRemoteUpdate(b!.redis, b!.keyPrefix, a!.publisher.published[0]!)).toBe("applied");
+    expect((await b!.cache.getWithEventualConsistency("price:C"))!.value).toBe(3);
   });
 });

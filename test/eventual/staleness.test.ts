@@ -53,6 +53,17 @@ describe("read freshness", () => {
     expect(infos.at(-1)).toMatchObject({ refreshed: true, ageMs: 0 });
   });
 
+  it("a miss under a bound is refreshed from peers (the key may not have arrived yet)", async () => {
+    const [a, b] = makeRegions("missbound", ["us-east", "eu-west"]);
+    await a!.cache.setWithEventualConsistency("price:M", 8);
+    expect(await b!.cache.getWithEventualConsistency("price:M")).toBeNull(); // unbounded: just a miss
+    expect(await b!.cache.getWithEventualConsistency("price:M", 1_000)).toMatchObject({
+      value: 8,
+      refreshed: true,
+    });
+    expect(await b!.cache.getWithEventualConsistency("price:nowhere", 1_000)).toBeNull();
+  });
+
   it("minClock gives read-your-writes across regions: the read pulls the write from the writer's region", async () => {
     const [a, b] = makeRegions("ryw", ["us-east", "eu-west"]);
     const version = await a!.cache.setWithEventualConsistency("position:R", { op: "increment", by: 3 });

@@ -9,7 +9,7 @@
 // resolution as applyRemoteUpdate and merging the result into each region whose copy differs.
 // Buckets found equal everywhere are stamped "verified" in every region; reads use that as freshness.
 import { createHash } from "node:crypto";
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, SerializationError } from "@meridian/core";
 import type { Redis } from "ioredis";
 import { digestOf } from "./codec.js";
 import { mergeEntry, readEntry } from "./entry-store.js";
@@ -182,7 +182,15 @@ export class AntiEntropy {
 
   /** Merges every region's copy of `key` into the one state they all should hold; returns merges written. */
   async repairKey(key: string): Promise<number> {
-    const copies = await Promise.all(this.regions.map((r) => readEntry(r.redis, r.keyPrefix, key)));
+    // A corrupt copy counts as missing: the merge below overwrites it with the repaired state.
+    const copies = await Promise.all(
+      this.regions.map((r) =>
+        readEntry(r.redis, r.keyPrefix, key).catch((err: unknown) => {
+          if (err instanceof SerializationError) return null;
+          throw err;
+        }),
+      ),
+    );
     let target: StoredEntry | null = null;
     const now = (this.opts.now ?? Date.now)();
     for (const c of copies) if (c) target = resolveEntries(target, c, now).entry;

@@ -12,6 +12,7 @@ import {
   InvalidInputError,
   isCrdtType,
   MeridianError,
+  SerializationError,
   StalenessBoundError,
   StaleVersionError,
   VectorClock,
@@ -92,7 +93,10 @@ export class EventualConsistencyCache {
 
     let read = await this.readLocal(key);
     let refreshed = false;
-    if (!this.meets(read, bound.maxAgeMs, minClock)) {
+    const hasPeers = (this.options.peers ?? []).length > 0;
+    // A miss under a bound is refreshed too when peers exist: the key may simply not have arrived yet.
+    const missUnderBound = read === null && hasPeers && (bound.maxAgeMs !== undefined || minClock !== null);
+    if (missUnderBound || !this.meets(read, bound.maxAgeMs, minClock)) {
       await this.refreshFromPeers(key, read?.ageMs ?? null, bound.maxAgeMs);
       read = await this.readLocal(key);
       refreshed = true;
@@ -284,6 +288,8 @@ export class EventualConsistencyCache {
       readSnapshot(this.redis, this.keyPrefix, key),
       this.redis.hget(verifiedKey(this.keyPrefix), String(bucketOf(key))).catch(() => null),
     ]);
+    if (snap.corrupt)
+      throw new SerializationError("stored eventual entry is corrupt", { key, region: this.region });
     const e = snap.entry;
     if (!e) return null;
     const freshAsOf = Math.max(e.hlc.wallMs, snap.syncedAtMs ?? 0, verified ? Number(verified) : 0);

@@ -5,7 +5,12 @@
 // could drift from it), and rather than WATCH/MULTI because WATCH is per connection: on a shared ioredis
 // client concurrent callers would clear each other's WATCH and lose updates. The Lua script commits the
 // entry, its history record and its bucket-index row together, or nothing if the revision moved.
-import { BackendUnavailableError, InvalidInputError, MeridianError } from "@meridian/core";
+import {
+  BackendUnavailableError,
+  InvalidInputError,
+  MeridianError,
+  SerializationError,
+} from "@meridian/core";
 import type { Redis } from "ioredis";
 import { decodeEntry, digestOf, encodeEntry, entryFromUpdate, validateKey } from "./codec.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
@@ -65,6 +70,8 @@ export interface Snapshot {
   /** Highest counter this region ever used for the key; survives deletion of the entry. */
   ownHighWater: number;
   syncedAtMs: number | null;
+  /** The stored entry could not be decoded (treated as absent by merges, an error for reads). */
+  corrupt: boolean;
 }
 
 async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -90,9 +97,21 @@ export async function readSnapshot(redis: Redis, prefix: string, key: string): P
     return [res[0]![1] as (string | null)[], res[1]![1] as string | null];
   });
   const [rev, entryText, synced] = fields;
+  let entry: StoredEntry | null = null;
+  let corrupt = false;
+  if (entryText) {
+    try {
+      entry = decodeEntry(entryText);
+    } catch {
+      // Unreadable bytes in our own hash (someone else wrote there). Merges overwrite them (the repair);
+      // reads report SerializationError instead of pretending the key is absent.
+      corrupt = true;
+    }
+  }
   return {
     rev: rev ?? "0",
-    entry: entryText ? decodeEntry(entryText) : null,
+    entry,
+    corrupt,
     ownHighWater: hwm ? Number(hwm) : 0,
     syncedAtMs: synced ? Number(synced) : null,
   };
@@ -123,7 +142,7 @@ export async function casUpdate<T>(
     const { step, result } = compute(snap);
     if (!step) return { result, written: null };
     const history =
-      step.historyCause && snap.entry
+      step.historyCause && snap.entry && (opts.historyLimit ?? 20) > 0
         ? JSON.stringify({
             before: JSON.parse(encodeEntry(snap.entry)),
             afterClock: step.entry.clock.toJSON(),
@@ -212,9 +231,11 @@ export async function applyRemoteUpdate(
   return res.outcome;
 }
 
-/** This region's copy of `key`, or null. */
+/** This region's copy of `key`, or null. SerializationError if the stored bytes are not an entry. */
 export async function readEntry(redis: Redis, keyPrefix: string, key: string): Promise<StoredEntry | null> {
-  return (await readSnapshot(redis, keyPrefix, validateKey(key))).entry;
+  const snap = await readSnapshot(redis, keyPrefix, validateKey(key));
+  if (snap.corrupt) throw new SerializationError("stored eventual entry is corrupt", { key });
+  return snap.entry;
 }
 
 /** Overridden states of `key` still inside the rollback window, newest first. */
