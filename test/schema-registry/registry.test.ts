@@ -49,12 +49,13 @@ const withField = (schema: string, field: object) => {
 
 describe("schema registry on the real broker", () => {
   const running: RunningSchemaRegistry[] = [];
+  const extraTopics: string[] = [];
   const admin = kafka.admin();
 
   afterAll(async () => {
     for (const r of running) await r.close().catch(() => {});
     await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.deleteTopics({ topics: [topic, ...extraTopics] }).catch(() => {});
     await admin.disconnect();
   });
 
@@ -140,6 +141,34 @@ describe("schema registry on the real broker", () => {
     ).toEqual({
       id: id1,
     });
+  });
+
+  it("concurrent registrations get one id per distinct schema and gap-free versions", async () => {
+    const ctopic = `${topic}-concurrent`;
+    extraTopics.push(ctopic);
+    const reg = await startSchemaRegistry({ brokers: config.kafkaBrokers, port: 0, topic: ctopic, logger });
+    running.push(reg);
+    await call(reg.url, "PUT", "/config", { compatibility: "NONE" });
+    const schemas = Array.from({ length: 6 }, (_, i) =>
+      JSON.stringify({ type: "record", name: `C${i}`, fields: [{ name: "f", type: "long" }] }),
+    );
+    const jobs = Array.from({ length: 36 }, (_, j) => ({ subject: `sub-${j % 3}`, schema: schemas[j % 6]! }));
+    const results = await Promise.all(
+      jobs.map(async (job) => ({
+        ...job,
+        ...(await call(reg.url, "POST", `/subjects/${job.subject}/versions`, { schema: job.schema })),
+      })),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const idBySchema = new Map<string, Set<number>>();
+    for (const r of results)
+      idBySchema.set(r.schema, (idBySchema.get(r.schema) ?? new Set()).add(r.json.id as number));
+    expect([...idBySchema.values()].every((ids) => ids.size === 1)).toBe(true);
+    expect(new Set([...idBySchema.values()].map((ids) => [...ids][0])).size).toBe(6);
+    for (const subject of ["sub-0", "sub-1", "sub-2"]) {
+      // Each subject got 2 distinct schemas (j%6 over j%3): versions 1 and 2, no gaps, no duplicates.
+      expect((await call(reg.url, "GET", `/subjects/${subject}/versions`)).json).toEqual([1, 2]);
+    }
   });
 
   it("runs as a process from main.ts with SCHEMA_REGISTRY_PORT and answers GET /subjects", async () => {
