@@ -192,4 +192,22 @@ describe("Avro over the real broker and registry", () => {
     expect(err).toBeInstanceOf(SerializationError);
     expect(String((err as Error).message)).toMatch(/mandatoryNewField/);
   });
+
+  it("a subject configured with another compatibility level is refused with SerializationError", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-schemas-"));
+    const namespace = `io.meridian.test${runId.replace(/-/g, "")}`;
+    writeFileSync(
+      join(dir, "Probe.avsc"),
+      JSON.stringify({ type: "record", name: "Probe", namespace, fields: [{ name: "n", type: "int" }] }),
+    );
+    const res = await fetch(`${registry.url}/config/${namespace}.Probe`, {
+      method: "PUT",
+      body: JSON.stringify({ compatibility: "FORWARD" }),
+    });
+    expect(res.status).toBe(200);
+    const probe = new AvroSerde(registry.url, { schemasDir: dir });
+    const err = await probe.encode("Probe", { n: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SerializationError);
+    expect(String((err as Error).message)).toMatch(/FORWARD/);
+  });
 });

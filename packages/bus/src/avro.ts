@@ -139,7 +139,11 @@ export class AvroSerde {
         .catch((err: unknown) => {
           this.ids.delete(name); // let a later call retry
           const status = statusOf(err);
-          if (status === 409 || status === 422) {
+          // 409/422: the registry refused the schema; the client's own errors (e.g. the subject is
+          // configured with another compatibility level) carry no status. Network failures come as 400/5xx.
+          const clientSide =
+            status === undefined && /^ConfluentSchemaRegistry/.test((err as Error).name ?? "");
+          if (status === 409 || status === 422 || clientSide) {
             throw new SerializationError(`registry refused schema ${name}: ${(err as Error).message}`, {
               schema: name,
             });
