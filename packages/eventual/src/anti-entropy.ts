@@ -24,6 +24,8 @@ export interface AntiEntropyOptions {
   buckets?: number;
   /** Called with each round's result (metrics); and with errors of background rounds. */
   onRound?: (result: AntiEntropyResult) => void;
+  /** Keys repaired at the same time (default 16). */
+  repairConcurrency?: number;
   onError?: (err: unknown) => void;
   now?: () => number;
 }
@@ -117,6 +119,7 @@ async function keyDigests(store: RegionStore, indexBuckets: number[]): Promise<M
 export class AntiEntropy {
   private readonly intervalMs: number;
   private readonly buckets: number;
+  private readonly concurrency: number;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
 
@@ -129,6 +132,7 @@ export class AntiEntropy {
     }
     this.intervalMs = opts.intervalMs ?? 1000;
     this.buckets = opts.buckets ?? 64;
+    this.concurrency = opts.repairConcurrency ?? 16;
     if (!Number.isInteger(this.buckets) || this.buckets < 1 || this.buckets > INDEX_BUCKETS) {
       throw new InvalidInputError(`buckets must be an integer in 1..${INDEX_BUCKETS}`, {
         buckets: this.buckets,
@@ -151,8 +155,7 @@ export class AntiEntropy {
     }
     await this.stampVerified(equal, startedAt);
 
-    let repairedKeys = 0;
-    let repairs = 0;
+    const toRepair: string[] = [];
     for (const j of differing) {
       const indexBuckets: number[] = [];
       for (let b = j; b < INDEX_BUCKETS; b += this.buckets) {
@@ -162,14 +165,23 @@ export class AntiEntropy {
       const allKeys = new Set(perRegion.flatMap((m) => [...m.keys()]));
       for (const key of allKeys) {
         const ds = perRegion.map((m) => m.get(key) ?? null);
-        if (ds.every((d) => d === ds[0])) continue;
-        const n = await this.repairKey(key);
+        if (!ds.every((d) => d === ds[0])) toRepair.push(key);
+      }
+    }
+    // Repairs are independent per key: run a bounded number at once (each is a few round trips).
+    let repairedKeys = 0;
+    let repairs = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < toRepair.length) {
+        const n = await this.repairKey(toRepair[next++]!);
         if (n > 0) {
           repairedKeys++;
           repairs += n;
         }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, toRepair.length) }, worker));
     const result = {
       repairedKeys,
       repairs,
