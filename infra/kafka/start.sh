@@ -16,11 +16,11 @@ if pid="$(live_pid "$KDIR/pid")" && [ -f "$KDIR/brokers" ] && probe kafka "$(cat
 fi
 [ -n "${pid:-}" ] && stop_group "$pid"
 
-command -v java >/dev/null || die "java not found (Kafka needs a JRE 17+: apt-get install -y openjdk-17-jre-headless)"
+command -v java >/dev/null || apt_install default-jre-headless
 
 # Resolve the broker jars once; later starts reuse the cached folder.
 if [ ! -f "$LIBS/.complete" ]; then
-  command -v mvn >/dev/null || die "mvn not found (apt-get install -y maven)"
+  command -v mvn >/dev/null || apt_install maven
   log "kafka: resolving broker jars from Maven Central (first start only)"
   rm -rf "$LIBS"
   mvn -q -B -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
