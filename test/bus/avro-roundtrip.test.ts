@@ -210,4 +210,26 @@ describe("Avro over the real broker and registry", () => {
     expect(err).toBeInstanceOf(SerializationError);
     expect(String((err as Error).message)).toMatch(/FORWARD/);
   });
+
+  it("a newer compatible writer schema is resolved into the reader's schema", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-schemas-"));
+    const namespace = `io.meridian.evolve${runId.replace(/-/g, "")}`;
+    const v1 = { type: "record", name: "Quote", namespace, fields: [{ name: "symbol", type: "string" }] };
+    const v2 = {
+      ...v1,
+      fields: [...v1.fields, { name: "venue", type: "string", default: "XNAS" }],
+    };
+    writeFileSync(join(dir, "QuoteV1.avsc"), JSON.stringify(v1));
+    writeFileSync(join(dir, "QuoteV2.avsc"), JSON.stringify(v2));
+    const writerSide = new AvroSerde(registry.url, { schemasDir: dir });
+    const oldBytes = await writerSide.encode("QuoteV1", { symbol: "AAPL" });
+    const newBytes = await writerSide.encode("QuoteV2", { symbol: "MSFT", venue: "XLON" });
+    expect(newBytes.readInt32BE(1)).not.toBe(oldBytes.readInt32BE(1));
+    const readerSide = new AvroSerde(registry.url, { schemasDir: dir });
+    // Old reader drops the new field; new reader fills the default for old data.
+    expect(await readerSide.decode(newBytes, "QuoteV1")).toEqual({ symbol: "MSFT" });
+    expect(await readerSide.decode(oldBytes, "QuoteV2")).toEqual({ symbol: "AAPL", venue: "XNAS" });
+    expect(await readerSide.decode(newBytes)).toEqual({ symbol: "MSFT", venue: "XLON" });
+    await expect(serde.decodeCacheUpdate(newBytes)).rejects.toBeInstanceOf(SerializationError);
+  });
 });
