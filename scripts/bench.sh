@@ -6,6 +6,13 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 STATE="${MERIDIAN_INFRA_STATE:-$ROOT/infra/.state}"
 
+shopt -s nullglob
+benches=(bench/*/index.ts)
+if [ "${#benches[@]}" -eq 0 ]; then
+  echo "bench.sh: no bench/<area>/index.ts yet"
+  exit 0
+fi
+
 export MERIDIAN_INFRA_HOLDER="$$"
 trap 'bash "$ROOT/infra/down.sh"' EXIT
 bash infra/up.sh || exit 1
@@ -14,12 +21,6 @@ set -a
 source "$STATE/env"
 set +a
 
-shopt -s nullglob
-benches=(bench/*/index.ts)
-if [ "${#benches[@]}" -eq 0 ]; then
-  echo "bench.sh: no bench/<area>/index.ts yet"
-  exit 0
-fi
 echo "machine: $(uname -srm), $(nproc) CPUs, node $(node -v), $(date -u +%FT%TZ)"
 failed=()
 for b in "${benches[@]}"; do
