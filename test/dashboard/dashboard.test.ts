@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The dashboard end to end in real headless Chromium (Debian's /usr/bin/chromium via playwright-core):
 // the page loads, every chart receives live points over server-sent events, a screenshot is written.
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";

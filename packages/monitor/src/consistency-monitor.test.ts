@@ -9,8 +9,8 @@ import { InMemoryRegions, InMemoryStrong } from "./testing.js";
 const REGIONS = ["us-east", "us-west", "eu-west", "ap-south", "ap-northeast"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function setup() {
-  const eventual = new InMemoryRegions(REGIONS, 20);
+function setup(withLattice = true) {
+  const eventual = new InMemoryRegions(REGIONS, 20, Date.now, withLattice);
   const strong = new InMemoryStrong(REGIONS);
   const monitor = new ConsistencyMonitor(
     { regions: REGIONS, eventual, strong, kv: strong },
@@ -77,39 +77,45 @@ describe("ConsistencyMonitor", () => {
     expect(html).toContain("stale_strong_read");
   });
 
-  it("finds a stalled region: per-region alert while stalled, resolved after it catches up", async () => {
-    const s = setup();
-    // ap-south's consumer stops; the other regions keep writing (ap-south itself has no writers here,
-    // otherwise its own newer writes would bring it back into agreement key by key).
-    s.eventual.stalled.add("ap-south");
-    await drive(
-      s,
-      900,
-      REGIONS.filter((r) => r !== "ap-south"),
-    );
-    const firing = s.monitor.firingAlerts();
-    expect(firing.map((a) => [a.rule, a.labels.region])).toContainEqual([
-      "MeridianRegionStalled",
-      "ap-south",
-    ]);
-    expect(firing.filter((a) => a.rule === "MeridianRegionStalled").map((a) => a.labels.region)).toEqual([
-      "ap-south",
-    ]);
-    expect(s.monitor.snapshot().regionLagMs["ap-south"]).toBeGreaterThan(400);
-    expect(s.monitor.violations.countOf("convergence_window_exceeded")).toBeGreaterThan(0);
-    s.eventual.stalled.delete("ap-south");
-    await sleep(50);
-    await s.monitor.tick();
-    expect(s.monitor.snapshot().regionLagMs["ap-south"]).toBe(0);
-    expect(s.sink.events.filter((e) => e.rule === "MeridianRegionStalled").map((e) => e.status)).toEqual([
-      "firing",
-      "resolved",
-    ]);
-    const html = renderReportHtml(s.monitor.generateConsistencyReport());
-    expect(html).toContain("MeridianRegionStalled");
-    expect(html).toContain("ap-south");
-    expect(html).toContain("convergence_window_exceeded");
-  });
+  it.each([
+    ["lattice", true],
+    ["digest majority", false],
+  ])(
+    "finds a stalled region (%s): per-region alert while stalled, resolved after it catches up",
+    async (_name, withLattice) => {
+      const s = setup(withLattice);
+      // ap-south's consumer stops; the other regions keep writing (ap-south itself has no writers here,
+      // otherwise its own newer writes would bring it back into agreement key by key).
+      s.eventual.stalled.add("ap-south");
+      await drive(
+        s,
+        900,
+        REGIONS.filter((r) => r !== "ap-south"),
+      );
+      const firing = s.monitor.firingAlerts();
+      expect(firing.map((a) => [a.rule, a.labels.region])).toContainEqual([
+        "MeridianRegionStalled",
+        "ap-south",
+      ]);
+      expect(firing.filter((a) => a.rule === "MeridianRegionStalled").map((a) => a.labels.region)).toEqual([
+        "ap-south",
+      ]);
+      expect(s.monitor.snapshot().regionLagMs["ap-south"]).toBeGreaterThan(400);
+      expect(s.monitor.violations.countOf("convergence_window_exceeded")).toBeGreaterThan(0);
+      s.eventual.stalled.delete("ap-south");
+      await sleep(50);
+      await s.monitor.tick();
+      expect(s.monitor.snapshot().regionLagMs["ap-south"]).toBe(0);
+      expect(s.sink.events.filter((e) => e.rule === "MeridianRegionStalled").map((e) => e.status)).toEqual([
+        "firing",
+        "resolved",
+      ]);
+      const html = renderReportHtml(s.monitor.generateConsistencyReport());
+      expect(html).toContain("MeridianRegionStalled");
+      expect(html).toContain("ap-south");
+      expect(html).toContain("convergence_window_exceeded");
+    },
+  );
 
   it("runConsistencyTests records race and stress histories and passes on a correct store", async () => {
     const s = setup();

@@ -9,7 +9,7 @@
 // measured from the first tick that saw it.
 import type { MonitorMetrics } from "./metrics.js";
 import type { KeyDigests } from "./probes.js";
-import { Reservoir } from "./stats.js";
+import { type Percentiles, Reservoir } from "./stats.js";
 import type { Violation, ViolationLog } from "./violations.js";
 
 const ABSENT = "\u2205";
@@ -36,12 +36,28 @@ export interface DivergenceTickResult {
   violations: Violation[];
 }
 
-export class DivergenceTracker {
+/** What the monitor needs from a divergence tracker (digest-majority or lattice based). */
+export interface DivergenceDetector {
+  readonly windowMs: number;
+  tick(snapshots: ReadonlyMap<string, KeyDigests>, now: number): DivergenceTickResult;
+  regionLagMs(region: string, now: number): number;
+  openEpisodes(now: number): Array<{ key: string; ageMs: number; behind: string[] }>;
+  convergenceStats(): {
+    overall: Percentiles;
+    perPair: Record<string, Percentiles>;
+    perRegion: Record<string, Percentiles | null>;
+  };
+  /** A region caught up on a key: `ms` from the data appearing (or diverging) until it had it. */
+  onRegionCaughtUp(listener: (region: string, ms: number, at: number) => void): void;
+}
+
+export class DivergenceTracker implements DivergenceDetector {
   private readonly episodes = new Map<string, KeyEpisode>();
   private readonly pairTimes = new Map<string, Reservoir>();
   private readonly regionTimes = new Map<string, Reservoir>();
   private readonly allTimes = new Reservoir();
   private readonly listeners: Array<(o: ConvergenceObservation) => void> = [];
+  private readonly regionListeners: Array<(region: string, ms: number, at: number) => void> = [];
 
   constructor(
     private readonly regions: readonly string[],
@@ -52,6 +68,10 @@ export class DivergenceTracker {
 
   onConverged(listener: (o: ConvergenceObservation) => void): void {
     this.listeners.push(listener);
+  }
+
+  onRegionCaughtUp(listener: (region: string, ms: number, at: number) => void): void {
+    this.regionListeners.push(listener);
   }
 
   /** Compares the regions' snapshots taken at `now`. */
@@ -93,7 +113,7 @@ export class DivergenceTracker {
       } else {
         const since = ep.behindSince.get(r);
         if (since !== undefined) {
-          this.observeRegion(r, now - since);
+          this.observeRegion(r, now - since, now);
           ep.behindSince.delete(r);
         }
       }
@@ -133,7 +153,7 @@ export class DivergenceTracker {
       const [a, b] = id.split("|") as [string, string];
       this.observePair(key, a, b, now - opened, now, out);
     }
-    for (const [r, since] of ep.behindSince) this.observeRegion(r, now - since);
+    for (const [r, since] of ep.behindSince) this.observeRegion(r, now - since, now);
     this.allTimes.add(now - ep.openedAt);
     this.episodes.delete(key);
   }
@@ -155,8 +175,9 @@ export class DivergenceTracker {
     for (const l of this.listeners) l(o);
   }
 
-  private observeRegion(region: string, ms: number): void {
+  private observeRegion(region: string, ms: number, now: number): void {
     reservoirIn(this.regionTimes, region).add(ms);
+    for (const l of this.regionListeners) l(region, ms, now);
   }
 
   /** Age of the region's oldest key that still differs from the majority; 0 when it agrees everywhere. */
@@ -190,7 +211,7 @@ export class DivergenceTracker {
   }
 }
 
-function reservoirIn(map: Map<string, Reservoir>, key: string): Reservoir {
+export function reservoirIn(map: Map<string, Reservoir>, key: string): Reservoir {
   const found = map.get(key);
   if (found) return found;
   const created = new Reservoir(5000);

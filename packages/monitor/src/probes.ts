@@ -24,10 +24,24 @@ export interface StrongProbe {
 /** Per-key digests of one region's eventual data: key → digest of its state (equal digest = equal state). */
 export type KeyDigests = ReadonlyMap<string, string>;
 
+/**
+ * The order of CRDT states, for sources whose digests are the states themselves (e.g. canonical JSON):
+ * lets the monitor tell a region that is behind from one that is ahead, and measure catch-up under
+ * continuous writes.
+ */
+export interface StateLattice {
+  /** The digest of the join (merge) of the given states. */
+  join(digests: readonly string[]): string;
+  /** Whether state `a` is included in state `b` (merge(a, b) = b). */
+  leq(a: string, b: string): boolean;
+}
+
 /** Where the monitor reads each region's eventual data from, as digests. */
 export interface RegionDigestSource {
   regions(): readonly string[];
   snapshot(region: string): Promise<KeyDigests>;
+  /** When present, divergence is judged by the lattice (behind = not the join) instead of the majority. */
+  lattice?: StateLattice;
 }
 
 /** Kafka consumer lag per region (log end offset − committed offset). */

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { AlertEvent } from "./alerts.js";
 import type { Percentiles } from "./stats.js";
 import type { SuiteReport } from "./suites.js";
-import { barChart, escapeHtml, lineChart } from "./svg.js";
+import { barChart, escapeHtml, lineChart, rateChart } from "./svg.js";
 import type { Violation } from "./violations.js";
 
 export interface TimelinePoint {
@@ -166,22 +166,10 @@ export function renderReportHtml(r: ConsistencyReport): string {
     { title: "Operations per second per region", yLabel: "ops/s", xFormat: secs },
   );
   const v = r.violations;
-  const rateBars = barChart(
-    [
-      {
-        label: "violations / operations",
-        bars: [
-          { name: "measured %", value: v.rate * 100 },
-          { name: "target %", value: v.target * 100 },
-        ],
-      },
-    ],
-    {
-      title: "Violation rate against target (< 0.001 %)",
-      yLabel: "% of operations",
-      target: { value: v.target * 100, label: "target" },
-      height: 220,
-    },
+  const rateBars = rateChart(
+    v.rate,
+    v.target,
+    "Violation rate against target (< 0.001 % of operations), log scale",
   );
   const row = (cells: string[]) => `<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
   const alertRows = r.alerts

@@ -129,3 +129,35 @@ export function barChart(groups: BarGroup[], o: ChartOptions): string {
     .join("");
   return frame(o, yMax, w, h, body + legend, "");
 }
+
+/**
+ * Violation rate against target on a logarithmic scale (1e-8 … 1 of operations): a rate many decades
+ * below or above the target stays readable, and a zero rate is drawn as "none".
+ */
+export function rateChart(rate: number, target: number, title: string): string {
+  const w = 760;
+  const h = 150;
+  const left = 150;
+  const right = 40;
+  const minExp = -8;
+  const plotW = w - left - right;
+  const sx = (v: number) => left + ((Math.log10(Math.max(v, 10 ** minExp)) - minExp) / -minExp) * plotW;
+  const ticks = Array.from({ length: -minExp + 1 }, (_, i) => minExp + i)
+    .map((e) => {
+      const x = sx(10 ** e);
+      const label = `${(10 ** e * 100).toPrecision(1).replace(/\.?0+e/, "e")} %`;
+      return `<line x1="${x}" x2="${x}" y1="30" y2="${h - 30}" stroke="#e5e7eb"/><text x="${x}" y="${h - 14}" font-size="10" text-anchor="middle">${escapeHtml(label)}</text>`;
+    })
+    .join("");
+  const bar = (y: number, v: number, color: string, name: string) => {
+    const width = v > 0 ? sx(v) - left : 0;
+    const text = v > 0 ? `${(v * 100).toPrecision(3)} %` : "0 (none)";
+    return `<text x="${left - 8}" y="${y + 13}" font-size="12" text-anchor="end">${escapeHtml(name)}</text><rect x="${left}" y="${y}" width="${width.toFixed(1)}" height="18" fill="${color}"/><text x="${left + width + 6}" y="${y + 13}" font-size="12">${escapeHtml(text)}</text>`;
+  };
+  const over = rate >= target && rate > 0;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${escapeHtml(title)}" font-family="sans-serif">
+<text x="10" y="18" font-size="14" font-weight="bold">${escapeHtml(title)}</text>${ticks}
+${bar(38, rate, over ? "#dc2626" : "#16a34a", "measured")}${bar(68, target, "#9ca3af", "target (max)")}
+<line x1="${sx(target)}" x2="${sx(target)}" y1="30" y2="${h - 30}" stroke="#dc2626" stroke-dasharray="5 3"/>
+</svg>`;
+}

@@ -1,6 +1,6 @@
 // In-memory implementations of the monitor's probes: a tiny replicated key-value "system" whose regions
 // can be stalled and whose strong cache can be made to serve a stale version. For unit tests and docs.
-import type { KeyDigests, KeyValueTarget, RegionDigestSource, StrongProbe } from "./probes.js";
+import type { KeyDigests, KeyValueTarget, RegionDigestSource, StateLattice, StrongProbe } from "./probes.js";
 
 /** Regions replicating last-writer-wins by a global sequence number, so late deliveries never regress. */
 export class InMemoryRegions implements RegionDigestSource {
@@ -9,13 +9,23 @@ export class InMemoryRegions implements RegionDigestSource {
   private readonly pending: Array<{ region: string; key: string; value: string; seq: number; due: number }> =
     [];
   private seq = 0;
+  /** Digests are `<seq>:<value>`; the newer sequence number wins (a last-writer-wins lattice). */
+  readonly lattice?: StateLattice;
 
   constructor(
     readonly regionNames: readonly string[],
     private readonly delayMs = 50,
     private readonly clock: () => number = Date.now,
+    withLattice = true,
   ) {
     for (const r of regionNames) this.data.set(r, new Map());
+    if (withLattice) {
+      const seqOf = (d: string) => Number(d.slice(0, d.indexOf(":")));
+      this.lattice = {
+        join: (ds) => ds.reduce((best, d) => (seqOf(d) > seqOf(best) ? d : best)),
+        leq: (a, b) => seqOf(a) <= seqOf(b),
+      };
+    }
   }
 
   regions(): readonly string[] {
@@ -46,7 +56,7 @@ export class InMemoryRegions implements RegionDigestSource {
 
   async snapshot(region: string): Promise<KeyDigests> {
     this.deliver();
-    return new Map([...this.data.get(region)!].map(([k, v]) => [k, v.value]));
+    return new Map([...this.data.get(region)!].map(([k, v]) => [k, `${v.seq}:${v.value}`]));
   }
 }
 

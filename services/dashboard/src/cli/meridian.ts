@@ -1,0 +1,133 @@
+#!/usr/bin/env -S npx tsx
+// `meridian` — the command line of Meridian's monitoring: run the five-region demo, check a recorded
+// history for linearizability, re-render a report.
+import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { type ConsistencyReport, renderReportHtml, writeReport } from "@meridian/monitor";
+import { runDemo } from "../demo/run-demo.js";
+import { checkHistoryFile } from "./check.js";
+
+export const HELP = `meridian — multi-region consistency-aware cache: demo, checks, reports
+
+Usage:
+  meridian demo [--seconds N] [--port P] [--host H] [--reports DIR] [--inject stall] [--webhook URL]
+      Start five regions, the replicator, the invalidation consumers and market data (servers must be up:
+      bash infra/up.sh), the consistency monitor and the live dashboard; print progress and convergence
+      per region; after N seconds write DIR/consistency-report.{html,json} and stop everything.
+      Defaults: N = $MERIDIAN_DEMO_SECONDS or 60, P = $MERIDIAN_DASHBOARD_PORT or 8090 (0 = any free port),
+      DIR = reports. --inject stall stops one region's consumer mid-run to show detection and alerts.
+
+  meridian check <history.json> [--budget-ms MS]
+      Check a recorded history of read/write operations for linearizability (per key). The file is a JSON
+      array of {client, key, op: "read"|"write", value, call, ret} (times in ms), or {"history": [...]}.
+      Exit code 0: linearizable; 1: not (the counterexample is printed); 2: bad input / undecided.
+
+  meridian report [--in FILE] [--out DIR]
+      Re-render the HTML report from a JSON report (default reports/consistency-report.json) and print a
+      summary.
+
+  meridian --help
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  switch (command) {
+    case "demo": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          seconds: { type: "string" },
+          port: { type: "string" },
+          host: { type: "string" },
+          reports: { type: "string" },
+          inject: { type: "string" },
+          webhook: { type: "string" },
+          help: { type: "boolean" },
+        },
+      });
+      if (values.help) return help();
+      const seconds = Number(values.seconds ?? process.env.MERIDIAN_DEMO_SECONDS ?? 60);
+      const port = Number(values.port ?? process.env.MERIDIAN_DASHBOARD_PORT ?? 8090);
+      if (!Number.isFinite(seconds) || seconds <= 0) return usage("--seconds must be a positive number");
+      if (!Number.isInteger(port) || port < 0) return usage("--port must be a port number");
+      const inject = values.inject ?? process.env.MERIDIAN_DEMO_INJECT ?? "none";
+      if (inject !== "none" && inject !== "stall") return usage("--inject takes: stall");
+      const result = await runDemo({
+        seconds,
+        port,
+        host: values.host ?? process.env.MERIDIAN_DASHBOARD_HOST ?? "127.0.0.1",
+        reportsDir: values.reports ?? "reports",
+        inject,
+        webhookUrl: values.webhook ?? process.env.MERIDIAN_ALERT_WEBHOOK,
+      });
+      return result.report.verdict === "pass" || inject !== "none" ? 0 : 1;
+    }
+    case "check": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { "budget-ms": { type: "string" }, help: { type: "boolean" } },
+      });
+      if (values.help) return help();
+      const file = positionals[0];
+      if (!file) return usage("check needs a history file");
+      const budgetMs = values["budget-ms"] ? Number(values["budget-ms"]) : undefined;
+      const out = await checkHistoryFile(file, budgetMs);
+      process.stdout.write(`${out.text}\n`);
+      return out.exitCode;
+    }
+    case "report": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { in: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
+      });
+      if (values.help) return help();
+      const input = values.in ?? "reports/consistency-report.json";
+      let report: ConsistencyReport;
+      try {
+        report = JSON.parse(await readFile(input, "utf8")) as ConsistencyReport;
+      } catch (err) {
+        return usage(`cannot read report ${input}: ${(err as Error).message}`);
+      }
+      if (!report || typeof report !== "object" || !Array.isArray(report.regions) || !report.violations) {
+        return usage(`${input} is not a Meridian consistency report`);
+      }
+      const { htmlPath, jsonPath } = await writeReport(report, values.out ?? dirname(input));
+      renderReportHtml(report);
+      process.stdout.write(
+        `${report.title}: ${report.verdict.toUpperCase()} — ${report.violations.total} violations in ${report.violations.operations} operations, ` +
+          `convergence p99 ${Math.round(report.overallConvergence?.p99 ?? report.divergence.overall.p99)} ms\n` +
+          `${report.reasons.map((r) => `  - ${r}\n`).join("")}HTML: ${htmlPath}\nJSON: ${jsonPath}\n`,
+      );
+      return 0;
+    }
+    default:
+      return usage(`unknown command ${command}`);
+  }
+}
+
+function help(): number {
+  process.stdout.write(HELP);
+  return 0;
+}
+
+function usage(message: string): number {
+  process.stderr.write(`meridian: ${message}\n\n${HELP}`);
+  return 2;
+}
+
+// Run when executed directly (not when imported by tests).
+if (process.argv[1] && /meridian\.(ts|js)$/.test(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`meridian: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,219 @@
+// The main job: five regions + replicator + consumers + market data (startCluster), the consistency
+// monitor over them, the live dashboard, client load; progress and per-region convergence printed every
+// few seconds; at the end an HTML + JSON report, then everything stopped.
+import { createKafka } from "@meridian/bus";
+import { configFromEnv } from "@meridian/core";
+import { type Cluster, startCluster, symbolNames } from "@meridian/meridian";
+import { type AlertSink, ConsistencyMonitor, type ConsistencyReport, writeReport } from "@meridian/monitor";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { type Dashboard, startDashboard } from "../server.js";
+import {
+  clusterDigestSource,
+  followAppliedEvents,
+  KeyRegistry,
+  kafkaConsumerLag,
+} from "../wiring/cluster-probes.js";
+import { startLoad } from "./load.js";
+
+export interface DemoOptions {
+  seconds: number;
+  /** Dashboard port (0: any free port). */
+  port: number;
+  host: string;
+  reportsDir: string;
+  /** Fault to inject mid-run, to show detection: stop one region's consumer for a while. */
+  inject?: "none" | "stall";
+  stallRegion?: string;
+  symbols?: number;
+  ticksPerSecond?: number;
+  opsPerSecondPerRegion?: number;
+  webhookUrl?: string;
+  print?: (line: string) => void;
+}
+
+export interface DemoResult {
+  report: ConsistencyReport;
+  jsonPath: string;
+  htmlPath: string;
+  dashboardUrl: string;
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const print = o.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // The console is for progress lines; services log errors only unless MERIDIAN_LOG_LEVEL says otherwise.
+  const logger = pino({ level: process.env.MERIDIAN_LOG_LEVEL ?? "error", base: { service: "demo" } });
+  const config = configFromEnv();
+  const namespace = `demo-${Date.now().toString(36)}`;
+  const symbols = o.symbols ?? 20;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    cleanups.length = 0;
+  };
+  const onSignal = () => {
+    print("\ninterrupted: stopping everything");
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  try {
+    print(`[demo] starting five regions, replicator, consumers, market data (namespace ${namespace}) ...`);
+    const t0 = Date.now();
+    const cluster: Cluster = await startCluster({
+      namespace,
+      config,
+      logger,
+      marketData: { symbols, ticksPerSecond: o.ticksPerSecond ?? 50 },
+    });
+    cleanups.push(() => cluster.stop());
+    const regions = cluster.layout.regions;
+    print(`[demo] cluster up in ${Date.now() - t0} ms: ${regions.join(", ")}`);
+    for (const r of regions) print(`         ${r.padEnd(13)} ${cluster.regions[r]!.url}`);
+
+    const kafka = createKafka(config, `meridian-monitor-${namespace}`, logger);
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+
+    const keys = new KeyRegistry();
+    for (const s of symbolNames(symbols)) keys.add(`md:${s}`);
+    const registry = new Registry();
+    const monitor = new ConsistencyMonitor(
+      {
+        regions,
+        eventual: clusterDigestSource(cluster, keys),
+        consumerLag: kafkaConsumerLag(admin, cluster),
+      },
+      { registry, logger, intervalMs: 500 },
+    );
+    const printAlerts: AlertSink = {
+      send: (e) =>
+        print(
+          `[alert] ${e.status === "firing" ? "FIRING " : "resolved"} ${e.rule}${Object.keys(e.labels).length ? ` ${JSON.stringify(e.labels)}` : ""} value ${Math.round(e.value * 1000) / 1000} > ${e.threshold}`,
+        ),
+    };
+    monitor.setupConsistencyAlerts({
+      sinks: [printAlerts],
+      ...(o.webhookUrl ? { webhookUrl: o.webhookUrl } : {}),
+    });
+    cleanups.push(followAppliedEvents(cluster, monitor, keys));
+    monitor.monitorConsistencyMetrics();
+    cleanups.push(() => monitor.close());
+
+    const dashboard: Dashboard = await startDashboard({
+      feed: monitor,
+      registry,
+      port: o.port,
+      host: o.host,
+    });
+    cleanups.push(() => dashboard.close());
+    print(`[demo] dashboard: ${dashboard.url}   (metrics: ${dashboard.url}metrics)`);
+
+    const load = startLoad({
+      nodes: Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.url])),
+      monitor,
+      symbols: symbolNames(symbols),
+      opsPerSecondPerRegion: o.opsPerSecondPerRegion ?? 40,
+      onKey: (k) => keys.add(k),
+    });
+    cleanups.push(() => load.stop());
+    print(
+      `[demo] running for ${o.seconds} s (MERIDIAN_DEMO_SECONDS); live convergence per region every 5 s:`,
+    );
+
+    const stallRegion = o.stallRegion ?? regions[regions.length - 2]!;
+    const stallAt = o.inject === "stall" ? o.seconds * 0.3 : Number.POSITIVE_INFINITY;
+    const stallFor = Math.min(15, o.seconds * 0.3);
+    let stalled = false;
+    const started = Date.now();
+    let nextPrint = 5;
+    while (Date.now() - started < o.seconds * 1000) {
+      await sleep(250);
+      const elapsed = (Date.now() - started) / 1000;
+      if (!stalled && elapsed >= stallAt) {
+        stalled = true;
+        print(
+          `[demo] INJECTING FAULT: stopping ${stallRegion}'s invalidation consumer for ${stallFor.toFixed(0)} s`,
+        );
+        await cluster.stopConsumer(stallRegion);
+        setTimeout(() => {
+          print(`[demo] restarting ${stallRegion}'s invalidation consumer`);
+          void cluster.startConsumer(stallRegion).catch((err) => logger.error({ err }, "restart failed"));
+        }, stallFor * 1000).unref();
+      }
+      if (elapsed >= nextPrint) {
+        nextPrint += 5;
+        printProgress(print, elapsed, monitor, cluster);
+      }
+    }
+
+    print("[demo] stopping load; letting the regions settle ...");
+    await load.stop();
+    if (stalled) await cluster.startConsumer(stallRegion).catch(() => undefined);
+    await sleep(3000);
+    await monitor.tick();
+    printProgress(print, (Date.now() - started) / 1000, monitor, cluster);
+
+    const report = monitor.generateConsistencyReport(
+      `Meridian demo — ${regions.length} regions, ${o.seconds} s`,
+    );
+    const { jsonPath, htmlPath } = await writeReport(report, o.reportsDir);
+    const snap = monitor.snapshot();
+    print("");
+    print(
+      `[demo] operations observed: ${report.violations.operations} (client ops: ${load.operations()}, errors: ${load.errors()})`,
+    );
+    print(
+      `[demo] convergence (all regions): p50 ${Math.round(report.overallConvergence?.p50 ?? 0)} ms, p99 ${Math.round(report.overallConvergence?.p99 ?? 0)} ms, max ${Math.round(report.overallConvergence?.max ?? 0)} ms (target 5000 ms)`,
+    );
+    print(
+      `[demo] violations: ${report.violations.total} (rate ${(report.violations.rate * 100).toPrecision(3)} %, target < ${(report.violations.target * 100).toPrecision(2)} %); alerts fired: ${report.alerts.filter((a) => a.status === "firing").length}; divergent keys now: ${snap.divergentKeys}`,
+    );
+    print(
+      `[demo] verdict: ${report.verdict.toUpperCase()}${report.reasons.length ? ` — ${report.reasons.join("; ")}` : ""}`,
+    );
+    print(`[demo] report: ${htmlPath}`);
+    print(`[demo]         ${jsonPath}`);
+    const dashboardUrl = dashboard.url;
+    await cleanup();
+    print("[demo] everything stopped.");
+    return { report, jsonPath, htmlPath, dashboardUrl };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function printProgress(
+  print: (l: string) => void,
+  elapsed: number,
+  monitor: ConsistencyMonitor,
+  cluster: Cluster,
+) {
+  const s = monitor.snapshot();
+  const prop = cluster.convergence();
+  const total = Object.values(s.opsPerSec).reduce((a, b) => a + b, 0);
+  print(
+    `  t=${elapsed.toFixed(0).padStart(3)}s  ops/s ${total.toFixed(0).padStart(4)}  violations ${s.violations.total}  divergent keys ${s.divergentKeys}  alerts ${s.alertsFiring.map((a) => `${a.rule}${a.labels.region ? `(${a.labels.region})` : ""}`).join(",") || "none"}`,
+  );
+  for (const r of s.regions) {
+    const p = prop[r];
+    const c = s.regionConvergence[r];
+    print(
+      `      ${r.padEnd(13)} propagation p50 ${fmt(p?.p50Ms)} p99 ${fmt(p?.p99Ms)} | agreement p99 ${fmt(c?.p99)} | lag now ${fmt(s.regionLagMs[r])} | consumer lag ${s.consumerLag[r] ?? "?"} msgs`,
+    );
+  }
+}
+
+function fmt(ms: number | undefined): string {
+  return ms === undefined ? "    - " : `${Math.round(ms)} ms`.padStart(8);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
