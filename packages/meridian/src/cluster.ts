@@ -63,8 +63,11 @@ export interface Cluster {
   readonly events: ConvergenceTracker;
   /** Per region p50 / p99 / max of write→merged-here lag over recent updates. */
   convergence(): Record<string, ConvergenceSummary>;
-  /** For each key, whether every region's Redis holds the same CRDT state (by canonical JSON). */
-  compareStates(keys: readonly string[]): Promise<{ converged: boolean; diverged: string[] }>;
+  /** For each key, whether every region's (or the listed regions') Redis holds the same CRDT state. */
+  compareStates(
+    keys: readonly string[],
+    among?: readonly string[],
+  ): Promise<{ converged: boolean; diverged: string[] }>;
   /** Polls compareStates until converged; resolves with the time it took, or throws after timeoutMs. */
   waitForConvergence(keys: readonly string[], timeoutMs?: number): Promise<number>;
   partition(region: string): void;
@@ -177,11 +180,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         })
       : undefined;
 
-    const compareStates = async (keys: readonly string[]) => {
+    const compareStates = async (keys: readonly string[], among: readonly string[] = regions) => {
       const diverged: string[] = [];
       for (const key of keys) {
         const states = await Promise.all(
-          regions.map((r) => stateFingerprint(handles[r]!.redis, layout.keyPrefix, key)),
+          among.map((r) => stateFingerprint(handles[r]!.redis, layout.keyPrefix, key)),
         );
         if (states.some((s) => s === null || s !== states[0])) diverged.push(key);
       }

@@ -16,6 +16,8 @@ export interface AppliedEvent {
   originRegion: string;
   outcome: string;
   lagMs: number;
+  /** Part of lagMs spent after the replicator released the message (inbound topic + merge). */
+  inboundHopMs?: number;
   atMs: number;
 }
 

@@ -15,6 +15,7 @@ import { applyRemoteUpdate } from "@meridian/eventual";
 import { checkRedis, createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { Counter, Histogram } from "prom-client";
+import { asCacheUpdate } from "./cache-update-shape.js";
 import type { AppliedEvent } from "./convergence.js";
 import { type ConsumedMessage, RetryingConsumer } from "./kafka-consumer.js";
 import { type RegionLayoutOptions, resolveLayout } from "./layout.js";
@@ -37,6 +38,8 @@ export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   processMetrics?: boolean;
   kafka?: Kafka;
   serde?: AvroSerde;
+  /** Merges in flight per partition (different keys; one key's updates stay in order). Default 32. */
+  concurrency?: number;
   /** Called after each merge — the cluster launcher feeds its convergence tracker from here. */
   onApplied?: (event: AppliedEvent) => void;
 }
@@ -106,7 +109,13 @@ export async function startInvalidationConsumer(
   await dlqProducer.connect();
   const groupId =
     opts.groupId ?? `${layout.namespace ? `${layout.namespace}.` : ""}meridian.invalidation.${region}`;
-  const consumer = new RetryingConsumer(kafka, { groupId, topics: [topics.inbound(region)], logger: log });
+  const consumer = new RetryingConsumer(kafka, {
+    groupId,
+    topics: [topics.inbound(region)],
+    logger: log,
+    // Merges of different keys are independent; running them concurrently hides Redis round trips.
+    concurrency: opts.concurrency ?? 32,
+  });
 
   let applied = 0;
   let deadLettered = 0;
@@ -141,14 +150,23 @@ export async function startInvalidationConsumer(
       if (!msg.value || msg.value.length === 0) {
         throw new SerializationError("empty message value");
       }
-      const update = await serde.decodeCacheUpdate(msg.value);
+      const update = asCacheUpdate(await serde.decode(msg.value));
       const outcome = await applyRemoteUpdate(redis, layout.keyPrefix, update);
       const now = Date.now();
       const lagMs = Math.max(0, now - Number(update.producedAtMs));
       applied += 1;
       appliedTotal.inc({ outcome });
       lagHistogram.observe({ origin: update.region }, lagMs / 1000);
-      opts.onApplied?.({ region, key: update.key, originRegion: update.region, outcome, lagMs, atMs: now });
+      const releasedAt = Number(msg.headers["meridian-replicated-at-ms"]);
+      opts.onApplied?.({
+        region,
+        key: update.key,
+        originRegion: update.region,
+        outcome,
+        lagMs,
+        ...(Number.isFinite(releasedAt) ? { inboundHopMs: now - releasedAt } : {}),
+        atMs: now,
+      });
     } catch (err) {
       if (isPoison(err)) return deadLetter(msg, err);
       throw err;

@@ -19,6 +19,8 @@ export interface RetryingConsumerOptions {
   topics: string[];
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
+  /** Messages of one partition handled at once (different keys only; one key stays in order). Default 1. */
+  concurrency?: number;
   /** Commit at most this often while a batch is processed (default 250 ms); always at batch end. */
   commitIntervalMs?: number;
   logger: Logger;
@@ -44,6 +46,7 @@ export function toConsumedMessage(topic: string, partition: number, m: KafkaMess
 export class RetryingConsumer {
   private readonly consumer: Consumer;
   private stopped = false;
+  private readonly concurrency: number;
   private joined: Promise<void>;
   private resolveJoined!: () => void;
 
@@ -52,6 +55,7 @@ export class RetryingConsumer {
     private readonly opts: RetryingConsumerOptions,
   ) {
     const sessionTimeout = opts.sessionTimeoutMs ?? 6000;
+    this.concurrency = Math.max(1, opts.concurrency ?? 1);
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
       sessionTimeout,
@@ -84,6 +88,22 @@ export class RetryingConsumer {
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         let lastCommitAt = Date.now();
+        const handleWithRetry = async (msg: ConsumedMessage): Promise<boolean> => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await handler(msg);
+              return true;
+            } catch (err) {
+              if (this.stopped || !isRunning()) return false;
+              log.warn(
+                { err, topic: msg.topic, partition: msg.partition, offset: msg.offset, attempt },
+                "handler failed; retrying",
+              );
+              await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+              await heartbeat().catch(() => undefined);
+            }
+          }
+        };
         let pending: string | undefined;
         const commit = async (): Promise<void> => {
           if (pending === undefined) return;
@@ -93,26 +113,32 @@ export class RetryingConsumer {
           pending = undefined;
           lastCommitAt = Date.now();
         };
-        for (const m of batch.messages) {
+        // Messages are handled in windows: within a window, different keys run concurrently and one
+        // key's messages run in order; the window's last offset is resolved only when all of it is done.
+        const messages = batch.messages;
+        for (let i = 0; i < messages.length; i += this.concurrency) {
           if (!isRunning() || isStale() || this.stopped) break;
-          const msg = toConsumedMessage(batch.topic, batch.partition, m);
-          for (let attempt = 1; ; attempt++) {
-            try {
-              await handler(msg);
-              break;
-            } catch (err) {
-              if (this.stopped || !isRunning()) return;
-              log.warn(
-                { err, topic: msg.topic, partition: msg.partition, offset: msg.offset, attempt },
-                "handler failed; retrying",
-              );
-              await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
-              await heartbeat();
-            }
+          const window = messages
+            .slice(i, i + this.concurrency)
+            .map((m) => toConsumedMessage(batch.topic, batch.partition, m));
+          const chains = new Map<string, ConsumedMessage[]>();
+          for (const msg of window) {
+            const chainKey = msg.key ?? "";
+            const chain = chains.get(chainKey);
+            if (chain) chain.push(msg);
+            else chains.set(chainKey, [msg]);
           }
-          // Only now is this offset safe to commit: its merge (or dead-lettering) is done.
-          pending = m.offset;
-          resolveOffset(m.offset);
+          const completed = await Promise.all(
+            [...chains.values()].map(async (chain) => {
+              for (const msg of chain) if (!(await handleWithRetry(msg))) return false;
+              return true;
+            }),
+          );
+          if (completed.includes(false)) return; // stopping: the unfinished window is re-read later
+          // Only now are these offsets safe to commit: their merges (or dead-letterings) are done.
+          const last = window[window.length - 1]!.offset;
+          pending = last;
+          resolveOffset(last);
           if (Date.now() - lastCommitAt >= commitEvery) {
             await commit();
             await heartbeat();

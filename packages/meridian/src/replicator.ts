@@ -127,8 +127,10 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   const kafka = opts.kafka ?? createKafka(opts.config, `replicator-${layout.namespace ?? "default"}`);
   await ensureTopicsFor(kafka, layout);
   const kafkaHealth = await kafkaHealthCheck(kafka);
-  const producer = new IdempotentProducer(kafka);
-  await producer.connect();
+  // One producer per destination: an idempotent producer has one request in flight, so a single shared
+  // one would serialize all twenty links; per destination, only the links into one region share it.
+  const producers = new Map(regions.map((r) => [r, new IdempotentProducer(kafka)]));
+  await Promise.all([...producers.values()].map((p) => p.connect()));
   const consumer: Consumer = kafka.consumer({
     groupId: opts.groupId ?? `${layout.namespace ? `${layout.namespace}.` : ""}meridian.replicator`,
     sessionTimeout: 10_000,
@@ -165,7 +167,7 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
 
   const deliver = async (from: string, to: string, link: string, items: Delivery[]): Promise<void> => {
     try {
-      await producer.send(
+      await producers.get(to)!.send(
         topics.inbound(to),
         items.map((d) => ({
           key: d.key ?? "",
@@ -308,7 +310,11 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
       await server?.close();
       await commit();
       await consumer.disconnect().catch((err) => log.warn({ err }, "consumer disconnect failed"));
-      await producer.disconnect().catch((err) => log.warn({ err }, "producer disconnect failed"));
+      await Promise.all(
+        [...producers.values()].map((p) =>
+          p.disconnect().catch((err) => log.warn({ err }, "producer disconnect failed")),
+        ),
+      );
       await kafkaHealth.close();
       log.info({ forwarded, unfinished: tracker.inFlight() }, "replicator stopped");
     },

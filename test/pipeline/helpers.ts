@@ -1,0 +1,124 @@
+// Shared plumbing of the pipeline tests: unique namespaces, HTTP calls to region nodes, clean-up of a
+// run's Redis keys and topics, and convergence summaries.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createKafka } from "@meridian/bus";
+import { configFromEnv } from "@meridian/core";
+import { type Cluster, pipelineTopicNames, summarize } from "@meridian/meridian";
+import { createRedis } from "@meridian/store";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+export function uniqueNamespace(prefix: string): string {
+  return `t-${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export async function put(
+  baseUrl: string,
+  cls: string,
+  key: string,
+  body: unknown,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${baseUrl}/v1/${cls}/${encodeURIComponent(key)}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+export async function get(baseUrl: string, cls: string, key: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${baseUrl}/v1/${cls}/${encodeURIComponent(key)}`);
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/** PUT that must succeed (throws with the answer otherwise, so a lost write fails the test loudly). */
+export async function mustPut(baseUrl: string, key: string, body: unknown): Promise<void> {
+  const r = await put(baseUrl, "important", key, body);
+  if (r.status !== 200)
+    throw new Error(`PUT ${key} at ${baseUrl} answered ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/** Removes this run's Redis keys (every region DB) and topics. */
+export async function cleanUp(cluster: Cluster): Promise<void> {
+  const prefix = cluster.layout.keyPrefix;
+  for (const db of Object.values(cluster.layout.redisDbs)) {
+    // Own clients: the cluster's are closed by cluster.stop().
+    const redis = createRedis(configFromEnv().redisUrl, { db });
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+        cursor = next;
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== "0");
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const kafka = createKafka(configFromEnv(), "pipeline-test-cleanup");
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: pipelineTopicNames(cluster.layout), timeout: 10_000 });
+  } catch {
+    // Leftover topics of a namespaced run harm nobody; clean-up is best effort.
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Polls every region's Redis until each key holds the same CRDT state everywhere; returns, per key, the
+ * ms from `sinceMs` to the first poll that saw it converged. Throws (listing keys) after timeoutMs.
+ */
+export async function measureConvergence(
+  cluster: Cluster,
+  keys: readonly string[],
+  sinceMs: number | ((key: string) => number),
+  timeoutMs: number,
+  among?: readonly string[],
+): Promise<Map<string, number>> {
+  const since = typeof sinceMs === "number" ? () => sinceMs : sinceMs;
+  const done = new Map<string, number>();
+  const deadline = Date.now() + timeoutMs;
+  while (done.size < keys.length) {
+    const pending = keys.filter((k) => !done.has(k));
+    const { diverged } = await cluster.compareStates(pending, among);
+    const now = Date.now();
+    for (const k of pending) if (!diverged.includes(k)) done.set(k, Math.max(0, now - since(k)));
+    if (done.size === keys.length) break;
+    if (now > deadline) {
+      throw new Error(
+        `not converged after ${timeoutMs} ms: ${diverged.length} keys differ, e.g. ${diverged.slice(0, 5).join(", ")}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return done;
+}
+
+/** Prints the figures and keeps them under reports/pipeline/ (ignored by git) for the run's report. */
+export function reportConvergence(
+  name: string,
+  perKeyMs: Iterable<number>,
+  extra: Record<string, unknown> = {},
+) {
+  const summary = summarize([...perKeyMs]);
+  const line = {
+    test: name,
+    keys: summary.count,
+    p50Ms: summary.p50Ms,
+    p99Ms: summary.p99Ms,
+    maxMs: summary.maxMs,
+    ...extra,
+  };
+  console.log(`[convergence] ${JSON.stringify(line)}`);
+  const dir = resolve(ROOT, "reports/pipeline");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(resolve(dir, `${name}.json`), `${JSON.stringify(line, null, 2)}\n`);
+  return summary;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
