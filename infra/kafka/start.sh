@@ -31,12 +31,10 @@ if [ ! -f "$LIBS/.complete" ]; then
   touch "$LIBS/.complete"
 fi
 
-# Defaults 9092/9093 when free (the machine may already run a broker there), else any free ports.
-read -r BROKER_PORT CONTROLLER_PORT < <(probe free-ports "${MERIDIAN_KAFKA_PORT:-9092}" "${MERIDIAN_KAFKA_CONTROLLER_PORT:-9093}")
-
-# A fresh log dir each start: tests use unique topic names, nothing here must survive a restart.
-rm -rf "$KDIR/data"
-cat >"$KDIR/server.properties" <<PROPS
+# Log dir is fresh each start: tests use unique topic names, nothing here must survive a restart.
+write_config() {
+  rm -rf "$KDIR/data"
+  cat >"$KDIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${CONTROLLER_PORT}
@@ -59,7 +57,7 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 delete.topic.enable=true
 PROPS
-cat >"$KDIR/log4j.properties" <<'PROPS'
+  cat >"$KDIR/log4j.properties" <<'PROPS'
 log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
@@ -67,25 +65,36 @@ log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.request.logger=WARN
 log4j.logger.org.apache.kafka.clients=WARN
 PROPS
-
-JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j.configuration=file:$KDIR/log4j.properties")
-CLUSTER_ID="$(node -e 'console.log(require("node:crypto").randomBytes(16).toString("base64url"))')"
-java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" \
-  -c "$KDIR/server.properties" >"$KDIR/format.log" 2>&1 || {
-  cat "$KDIR/format.log" >&2
-  die "kafka: storage format failed"
 }
 
-: >"$KDIR/kafka.log"
-pid="$(start_detached "$KDIR/kafka.log" java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.Kafka "$KDIR/server.properties")"
-echo "$pid" >"$KDIR/pid"
-echo "127.0.0.1:${BROKER_PORT}" >"$KDIR/brokers"
-log "kafka: started pid $pid on 127.0.0.1:${BROKER_PORT} (controller ${CONTROLLER_PORT}), log $KDIR/kafka.log"
+JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j.configuration=file:$KDIR/log4j.properties")
 
-if ! probe kafka "127.0.0.1:${BROKER_PORT}" 90000 >&2; then
+# Two attempts: a port found free can be taken by someone else before the broker binds it.
+for attempt in 1 2; do
+  # Defaults 9092/9093 when free (the machine may already run a broker there), else any free ports.
+  read -r BROKER_PORT CONTROLLER_PORT < <(probe free-ports "${MERIDIAN_KAFKA_PORT:-9092}" "${MERIDIAN_KAFKA_CONTROLLER_PORT:-9093}")
+  write_config
+  CLUSTER_ID="$(node -e 'console.log(require("node:crypto").randomBytes(16).toString("base64url"))')"
+  java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" \
+    -c "$KDIR/server.properties" >"$KDIR/format.log" 2>&1 || {
+    cat "$KDIR/format.log" >&2
+    die "kafka: storage format failed"
+  }
+
+  : >"$KDIR/kafka.log"
+  pid="$(start_detached "$KDIR/kafka.log" java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.Kafka "$KDIR/server.properties")"
+  echo "$pid" >"$KDIR/pid"
+  echo "127.0.0.1:${BROKER_PORT}" >"$KDIR/brokers"
+  log "kafka: started pid $pid on 127.0.0.1:${BROKER_PORT} (controller ${CONTROLLER_PORT}), log $KDIR/kafka.log"
+
+  if wait_ready "$pid" 90 kafka "127.0.0.1:${BROKER_PORT}"; then
+    log "kafka: broker answers metadata at 127.0.0.1:${BROKER_PORT}"
+    echo "127.0.0.1:${BROKER_PORT}"
+    exit 0
+  fi
   tail -n 40 "$KDIR/kafka.log" >&2
   stop_group "$pid"
-  rm -f "$KDIR/pid"
-  die "kafka: broker did not answer metadata within 90s"
-fi
-echo "127.0.0.1:${BROKER_PORT}"
+  rm -f "$KDIR/pid" "$KDIR/brokers"
+  log "kafka: attempt $attempt failed"
+done
+die "kafka: broker did not answer metadata (log $KDIR/kafka.log)"

@@ -63,3 +63,18 @@ apt_install() {
 
 # MERIDIAN_INFRA_PRIVATE=1 starts private Redis/PostgreSQL even when the machine's own servers answer.
 use_machine_servers() { [ "${MERIDIAN_INFRA_PRIVATE:-0}" != 1 ]; }
+
+# Waits until `probe <kind> <target>` succeeds; gives up early when the server's process has died.
+# Usage: wait_ready <pid> <seconds> <kind> <target>
+wait_ready() {
+  local pid="$1" seconds="$2" kind="$3" target="$4" deadline
+  deadline=$(($(date +%s) + seconds))
+  while :; do
+    probe "$kind" "$target" 2000 >&2 2>/dev/null && return 0
+    pid_alive "$pid" || {
+      log "$kind: process $pid exited before answering"
+      return 1
+    }
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+  done
+}

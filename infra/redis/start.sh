@@ -30,7 +30,7 @@ pid="$(start_detached "$RDIR/redis.log" redis-server --bind 127.0.0.1 --port "$P
 echo "$pid" >"$RDIR/pid"
 echo "redis://127.0.0.1:$PORT" >"$RDIR/url"
 log "redis: started private server pid $pid on 127.0.0.1:$PORT"
-probe redis "redis://127.0.0.1:$PORT" 20000 >&2 || {
+wait_ready "$pid" 20 redis "redis://127.0.0.1:$PORT" || {
   tail -n 20 "$RDIR/redis.log" >&2
   die "redis: private server did not answer"
 }

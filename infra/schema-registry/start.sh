@@ -32,10 +32,11 @@ echo "$pid" >"$SDIR/pid"
 echo "$BROKERS" >"$SDIR/brokers"
 echo "http://127.0.0.1:$PORT" >"$SDIR/url"
 log "schema-registry: started pid $pid on 127.0.0.1:$PORT (kafka $BROKERS), log $SDIR/registry.log"
-probe http "http://127.0.0.1:$PORT/subjects" 60000 >&2 || {
+wait_ready "$pid" 60 http "http://127.0.0.1:$PORT/subjects" || {
   tail -n 30 "$SDIR/registry.log" >&2
   stop_group "$pid"
   rm -f "$SDIR/pid" "$SDIR/url" "$SDIR/brokers"
   die "schema-registry: GET /subjects did not answer 200 within 60s"
 }
+log "schema-registry: GET /subjects answers 200"
 echo "http://127.0.0.1:$PORT"
