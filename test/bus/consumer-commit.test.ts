@@ -93,3 +93,26 @@ describe("ConsumerGroup commit-after-handler", () => {
     expect(await committedOffset(groupId)).toBe("5");
   });
 });
+
+describe("ConsumerGroup start()", () => {
+  it("resolves only when positioned: a message produced right after start() is not skipped (latest)", async () => {
+    const latestTopic = `bus-latest-${runId}`;
+    await ensureTopics(kafka, [latestTopic], { partitions: 3 });
+    const producer = new IdempotentProducer(kafka);
+    await producer.send(latestTopic, [{ key: "old", value: Buffer.from("before-start") }]);
+    const seen: string[] = [];
+    const group = new ConsumerGroup(kafka, { groupId: `latest-${runId}`, topics: [latestTopic] });
+    await group.start(async (m) => {
+      seen.push(m.value!.toString());
+    });
+    await producer.send(
+      latestTopic,
+      ["a", "b", "c", "d", "e", "f"].map((k) => ({ key: k, value: Buffer.from(`after-${k}`) })),
+    );
+    expect(await eventually(() => seen.length >= 6, 15_000)).toBe(true);
+    await group.stop();
+    await producer.disconnect();
+    await deleteTopics([latestTopic]);
+    expect(seen.sort()).toEqual(["after-a", "after-b", "after-c", "after-d", "after-e", "after-f"]);
+  });
+});

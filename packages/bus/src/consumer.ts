@@ -25,7 +25,7 @@ export interface ConsumerGroupOptions {
   maxRetryDelayMs?: number;
   /** Partitions handled at the same time (each one still in order). Default 3. */
   partitionsConsumedConcurrently?: number;
-  /** How long start() waits for the group join before resolving anyway. Default 30 s. */
+  /** How long start() waits for the group join and first fetch before resolving anyway. Default 30 s. */
   joinTimeoutMs?: number;
   logger?: Logger;
 }
@@ -60,7 +60,7 @@ export class ConsumerGroup {
     this.logger = opts.logger ?? pino({ name: "meridian-consumer", level: process.env.LOG_LEVEL ?? "warn" });
   }
 
-  /** Subscribes and starts handling; resolves once the consumer joined its group (or after joinTimeoutMs). */
+  /** Subscribes and starts handling; resolves once joined and positioned (or after joinTimeoutMs). */
   async start(handler: MessageHandler): Promise<void> {
     try {
       await this.consumer.connect();
@@ -72,11 +72,20 @@ export class ConsumerGroup {
         backend: "kafka",
       });
     }
-    const joined = new Promise<void>((resolve) => {
+    // "Started" means positioned: joined the group AND finished a first fetch, which is when kafkajs has
+    // resolved each partition's start offset. Without the fetch, a message produced right after start()
+    // could fall before a "latest" position resolved later, and be skipped.
+    const positioned = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, this.opts.joinTimeoutMs ?? 30_000);
-      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      let joined = false;
+      const offJoin = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        joined = true;
+        offJoin();
+      });
+      const offFetch = this.consumer.on(this.consumer.events.FETCH, () => {
+        if (!joined) return;
         clearTimeout(timer);
-        off();
+        offFetch();
         resolve();
       });
     });
@@ -115,7 +124,7 @@ export class ConsumerGroup {
         await this.commit(topic, partition, lastHandled);
       },
     });
-    await joined;
+    await positioned;
   }
 
   private retryLater(slot: string, msg: ConsumedMessage, pause: () => () => void, err: Error): void {
