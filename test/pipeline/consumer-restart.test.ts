@@ -1,0 +1,157 @@
+// Done-when #2 of issue 4: one region's invalidation consumer — a real child process running
+// services/invalidation-consumer/src/main.ts — is killed with SIGKILL mid-run while all regions keep
+// writing, then restarted → every region converges to the same state and no update is lost (offsets
+// are committed only after the merge, and a replayed merge is a no-op).
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { type Cluster, startCluster } from "@meridian/meridian";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  cleanUp,
+  get,
+  measureConvergence,
+  mustPut,
+  ROOT,
+  reportConvergence,
+  sleep,
+  uniqueNamespace,
+} from "./helpers.js";
+
+const VICTIM = "eu-west";
+const COUNTERS = ["pos:r0", "pos:r1", "pos:r2", "pos:r3"];
+const SETS = ["watch:r0"];
+
+interface RunningConsumer {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+/** Starts the consumer service as a process; resolves once it logged that it joined its group. */
+async function spawnConsumer(cluster: Cluster): Promise<RunningConsumer> {
+  const child = spawn(process.execPath, ["--import", "tsx", "services/invalidation-consumer/src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      MERIDIAN_REGION: VICTIM,
+      MERIDIAN_NAMESPACE: cluster.namespace!,
+      MERIDIAN_REGIONS: cluster.layout.regions.join(","),
+      MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
+      MERIDIAN_PORT: "0",
+      MERIDIAN_LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const stderr: string[] = [];
+  child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`consumer not ready in 60 s: ${stderr.join("").slice(-2000)}`)),
+      60_000,
+    );
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      if (line.includes('"msg":"consumer ready"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`consumer exited (${code}) before ready: ${stderr.join("").slice(-2000)}`));
+    });
+  });
+  return { child, exited };
+}
+
+describe("invalidation consumer killed and restarted", () => {
+  let cluster: Cluster;
+  let consumer: RunningConsumer | undefined;
+
+  beforeAll(async () => {
+    cluster = await startCluster({
+      namespace: uniqueNamespace("restart"),
+      marketData: false,
+      externalConsumers: [VICTIM],
+    });
+  });
+
+  afterAll(async () => {
+    if (consumer && consumer.child.exitCode === null) {
+      consumer.child.kill("SIGTERM");
+      await consumer.exited;
+    }
+    if (!cluster) return;
+    await cluster.stop();
+    await cleanUp(cluster);
+  });
+
+  it("converges after SIGKILL + restart of one region's consumer, nothing lost", async () => {
+    const regions = cluster.layout.regions;
+    const expected = new Map(COUNTERS.map((k) => [k, 0]));
+    const expectedSet = new Set<string>();
+    let lastWriteAck = 0;
+    let round = 0;
+    let writing = true;
+
+    consumer = await spawnConsumer(cluster);
+    const writer = (async () => {
+      while (writing) {
+        const r = round++;
+        await Promise.all(
+          regions.map(async (region, ri) => {
+            const url = cluster.regions[region]!.url;
+            await Promise.all([
+              ...COUNTERS.map(async (k) => {
+                await mustPut(url, k, { op: "increment", by: ri + 1 });
+                expected.set(k, expected.get(k)! + ri + 1);
+              }),
+              ...SETS.map(async (k) => {
+                await mustPut(url, k, { op: "add", element: `${region}:${r}` });
+                expectedSet.add(`${region}:${r}`);
+              }),
+            ]);
+          }),
+        );
+        lastWriteAck = Date.now();
+        await sleep(50);
+      }
+    })();
+
+    // Let the consumer merge for a while, then kill it without warning (no commit, no leave-group).
+    await sleep(2500);
+    const victimBefore =
+      (await get(cluster.regions[VICTIM]!.url, "important", COUNTERS[0]!)).body?.value ?? 0;
+    consumer.child.kill("SIGKILL");
+    const code = await consumer.exited;
+    expect(consumer.child.signalCode).toBe("SIGKILL");
+    expect(code).toBeNull();
+    // While it is dead, the region falls behind: other regions' updates pile up in its inbound topic.
+    await sleep(2000);
+    expect((await cluster.compareStates(COUNTERS)).converged).toBe(false);
+
+    const restartedAt = Date.now();
+    consumer = await spawnConsumer(cluster);
+    const readyMs = Date.now() - restartedAt;
+    await sleep(2000);
+    writing = false;
+    await writer;
+
+    const perKey = await measureConvergence(cluster, [...COUNTERS, ...SETS], lastWriteAck, 30_000);
+    const summary = reportConvergence("consumer-restart", perKey.values(), {
+      rounds: round,
+      restartReadyMs: readyMs,
+      victimCounterAtKill: victimBefore,
+    });
+    expect(summary.count).toBe(COUNTERS.length + SETS.length);
+
+    for (const region of regions) {
+      const url = cluster.regions[region]!.url;
+      for (const k of COUNTERS)
+        expect((await get(url, "important", k)).body.value, `${k}@${region}`).toBe(expected.get(k));
+      const set = (await get(url, "important", SETS[0]!)).body.value as string[];
+      expect([...set].sort(), `set@${region}`).toEqual([...expectedSet].sort());
+    }
+    expect(expected.get(COUNTERS[0]!)!).toBeGreaterThan(victimBefore);
+  });
+});

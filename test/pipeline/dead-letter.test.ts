@@ -1,0 +1,109 @@
+// Done-when #5 of issue 4 (pipeline part): malformed messages on a region's inbound topic go to the
+// dead-letter topic with the reason in their headers, and the consumer goes on with the next message of
+// the same partition.
+import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
+import { configFromEnv } from "@meridian/core";
+import { type Cluster, DLQ_HEADERS, startCluster } from "@meridian/meridian";
+import type { KafkaMessage } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanUp, get, mustPut, sleep, uniqueNamespace } from "./helpers.js";
+
+const TARGET = "us-west";
+const KEY = "px:dlq";
+
+describe("dead-letter topic", () => {
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ namespace: uniqueNamespace("dlq"), marketData: false });
+  });
+
+  afterAll(async () => {
+    if (!cluster) return;
+    await cluster.stop();
+    await cleanUp(cluster);
+  });
+
+  it("routes bad bytes, an unknown schema id and a bad CRDT state to the DLQ with reasons; goes on", async () => {
+    const config = configFromEnv();
+    const topics = topicsFor(cluster.namespace);
+    const kafka = createKafka(config, "dlq-test");
+    const producer = new IdempotentProducer(kafka);
+    const serde = new AvroSerde(config.schemaRegistryUrl);
+    await producer.connect();
+    const badState = await serde.encodeCacheUpdate({
+      key: KEY,
+      kind: "UPDATE",
+      crdtType: "lww",
+      state: "{this is not json",
+      region: "us-east",
+      vectorClock: { "us-east": 1 },
+      hlcWallMs: Date.now(),
+      hlcLogical: 0,
+      hlcNode: "us-east",
+      producedAtMs: Date.now(),
+    });
+    const unknownSchema = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0x01]), Buffer.from("payload")]);
+    // Same key as the good update that follows → same partition: the consumer must get past them.
+    await producer.send(topics.inbound(TARGET), [
+      { key: KEY, value: Buffer.from("definitely not avro"), headers: { "test-case": "bad-bytes" } },
+      { key: KEY, value: unknownSchema, headers: { "test-case": "unknown-schema" } },
+      { key: KEY, value: badState, headers: { "test-case": "bad-state" } },
+    ]);
+    await producer.disconnect();
+
+    await mustPut(cluster.regions["us-east"]!.url, KEY, { value: "after the poison" });
+    const deadline = Date.now() + 10_000;
+    let read = await get(cluster.regions[TARGET]!.url, "important", KEY);
+    while (read.status !== 200 && Date.now() < deadline) {
+      await sleep(50);
+      read = await get(cluster.regions[TARGET]!.url, "important", KEY);
+    }
+    expect(read.body?.value).toBe("after the poison");
+    expect(cluster.regions[TARGET]!.consumer!.counts().deadLettered).toBe(3);
+
+    const dead = await readTopic(kafka, topics.deadLetter, 3);
+    const byCase = new Map(dead.map((m) => [header(m, "test-case"), m]));
+    expect([...byCase.keys()].sort()).toEqual(["bad-bytes", "bad-state", "unknown-schema"]);
+    for (const m of dead) {
+      expect(header(m, DLQ_HEADERS.reason)!.length).toBeGreaterThan(0);
+      expect(header(m, DLQ_HEADERS.sourceTopic)).toBe(topics.inbound(TARGET));
+      expect(header(m, DLQ_HEADERS.consumer)).toContain(TARGET);
+      expect(m.key?.toString()).toBe(KEY);
+    }
+    expect(header(byCase.get("bad-bytes")!, DLQ_HEADERS.errorCode)).toBe("SERIALIZATION");
+    expect(header(byCase.get("unknown-schema")!, DLQ_HEADERS.errorCode)).toBe("SERIALIZATION");
+    expect(header(byCase.get("bad-state")!, DLQ_HEADERS.errorCode)).toBe("INVALID_INPUT");
+    expect(header(byCase.get("bad-state")!, DLQ_HEADERS.reason)).toMatch(/json/i);
+    // The original bytes are kept for inspection / replay.
+    expect(byCase.get("bad-bytes")!.value?.toString()).toBe("definitely not avro");
+  });
+});
+
+function header(m: KafkaMessage, name: string): string | undefined {
+  const v = m.headers?.[name];
+  const first = Array.isArray(v) ? v[0] : v;
+  return first === undefined ? undefined : first.toString();
+}
+
+async function readTopic(
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+  count: number,
+): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer({ groupId: `${topic}.reader.${Date.now()}`, maxWaitTimeInMs: 100 });
+  const out: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        out.push(message);
+        if (out.length >= count) resolve();
+      },
+    });
+  });
+  await Promise.race([done, sleep(15_000)]);
+  await consumer.disconnect();
+  return out;
+}
