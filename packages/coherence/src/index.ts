@@ -1,3 +1,7 @@
+export * from "./manager/backing-store.js";
+export * from "./manager/cache-coherence-manager.js";
+export * from "./manager/policy.js";
+export * from "./manager/write-buffer.js";
 export * from "./model/model-checker.js";
 export * from "./model/mutate.js";
 export * from "./protocol/cache-table.js";
