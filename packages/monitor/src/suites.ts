@@ -3,20 +3,16 @@
 //  - stress: many clients over more keys for a fixed time;
 // each records a history (invocation and response times per operation) and runs the linearizability
 // checker over it; a non-linearizable key becomes a violation with its counterexample.
+import {
+  checkLinearizability,
+  describeViolation,
+  HistoryRecorder,
+  type Json,
+  type Operation,
+} from "./linearizability/index.js";
 import type { KeyValueTarget } from "./probes.js";
 import { type Percentiles, percentiles } from "./stats.js";
 import type { Violation } from "./violations.js";
-
-/** One completed operation of a recorded history (times in ms, from one clock). */
-export interface HistoryOp {
-  client: number;
-  key: string;
-  op: "read" | "write";
-  /** Written value, or value the read returned. */
-  value: unknown;
-  call: number;
-  ret: number;
-}
 
 export interface CheckOutcome {
   linearizable: boolean;
@@ -26,7 +22,22 @@ export interface CheckOutcome {
   unknown: string[];
 }
 
-export type HistoryChecker = (history: readonly HistoryOp[]) => Promise<CheckOutcome> | CheckOutcome;
+export type HistoryChecker = (history: readonly Operation[]) => Promise<CheckOutcome> | CheckOutcome;
+
+/** The linearizability checker (Wing & Gong / Lowe, per key) with a time budget, as a HistoryChecker. */
+export function linearizabilityChecker(timeBudgetMs = 10_000): HistoryChecker {
+  return (history) => {
+    const result = checkLinearizability(history, { timeBudgetMs });
+    const unknown = result.partitions.filter((p) => p.status === "unknown").flatMap((p) => p.keys);
+    return {
+      linearizable: result.status === "linearizable",
+      failures: result.violation
+        ? [{ key: result.violation.keys.join(","), counterexample: describeViolation(result.violation) }]
+        : [],
+      unknown,
+    };
+  };
+}
 
 export interface SuiteOptions {
   clients?: number;
@@ -36,7 +47,9 @@ export interface SuiteOptions {
   stressClients?: number;
   stressKeys?: number;
   keyPrefix?: string;
+  /** Default: linearizabilityChecker(checkBudgetMs). */
   checker?: HistoryChecker;
+  checkBudgetMs?: number;
   suites?: Array<"race" | "stress">;
 }
 
@@ -66,25 +79,28 @@ export async function runConsistencySuites(
 ): Promise<SuiteReport> {
   const prefix = o.keyPrefix ?? `suite:${Date.now().toString(36)}:`;
   const which = o.suites ?? ["race", "stress"];
+  const checker = o.checker ?? linearizabilityChecker(o.checkBudgetMs);
   const suites: SuiteResult[] = [];
   if (which.includes("race")) {
     suites.push(
-      await runWorkload("race", target, {
+      await runWorkload(target, {
+        name: "race",
         clients: o.clients ?? 8,
         keys: Array.from({ length: o.hotKeys ?? 2 }, (_, i) => `${prefix}race:${i}`),
         stop: perClientBudget(o.opsPerClient ?? 40),
-        checker: o.checker,
+        checker,
       }),
     );
   }
   if (which.includes("stress")) {
     const until = Date.now() + (o.stressDurationMs ?? 3000);
     suites.push(
-      await runWorkload("stress", target, {
+      await runWorkload(target, {
+        name: "stress",
         clients: o.stressClients ?? 16,
         keys: Array.from({ length: o.stressKeys ?? 16 }, (_, i) => `${prefix}stress:${i}`),
         stop: () => Date.now() >= until,
-        checker: o.checker,
+        checker,
       }),
     );
   }
@@ -105,13 +121,14 @@ function perClientBudget(ops: number): (client: number, done: number) => boolean
 interface WorkloadSpec {
   clients: number;
   keys: string[];
+  name: string;
   stop: (client: number, done: number) => boolean;
-  checker?: HistoryChecker;
+  checker: HistoryChecker;
 }
 
-async function runWorkload(name: string, target: KeyValueTarget, spec: WorkloadSpec): Promise<SuiteResult> {
+async function runWorkload(target: KeyValueTarget, spec: WorkloadSpec): Promise<SuiteResult> {
   const regions = target.regions();
-  const history: HistoryOp[] = [];
+  const recorder = new HistoryRecorder();
   const latencies: number[] = [];
   let errors = 0;
   const started = Date.now();
@@ -120,44 +137,58 @@ async function runWorkload(name: string, target: KeyValueTarget, spec: WorkloadS
       for (let done = 0; !spec.stop(client, done); done++) {
         const key = spec.keys[Math.floor(Math.random() * spec.keys.length)]!;
         const region = regions[(client + done) % regions.length]!;
-        const isWrite = Math.random() < 0.5;
-        const call = performance.now();
-        try {
-          if (isWrite) {
-            const value = `${name}-c${client}-${done}`;
+        const name = `${region}/c${client}`;
+        const t0 = performance.now();
+        if (Math.random() < 0.5) {
+          const value = `${spec.name}-c${client}-${done}`;
+          const id = recorder.invoke(name, { type: "write", key, value });
+          try {
             await target.write(key, value, region);
-            history.push({ client, key, op: "write", value, call, ret: performance.now() });
-          } else {
-            const r = await target.read(key, region);
-            history.push({ client, key, op: "read", value: r.value ?? null, call, ret: performance.now() });
+            recorder.ok(id, { type: "write" });
+            latencies.push(performance.now() - t0);
+          } catch {
+            // The write may or may not have applied: it stays in the history as possibly applied.
+            recorder.unknown(id);
+            errors++;
           }
-          latencies.push(performance.now() - call);
-        } catch {
-          // A failed op may or may not have taken effect; it is left out of the history, so a write that
-          // did apply can only make the checker stricter (a read of its value looks unexplained).
-          errors++;
+        } else {
+          const id = recorder.invoke(name, { type: "read", key });
+          try {
+            const r = await target.read(key, region);
+            recorder.ok(id, {
+              type: "read",
+              value: r.version === null ? undefined : ((r.value ?? null) as Json),
+            });
+            latencies.push(performance.now() - t0);
+          } catch {
+            recorder.unknown(id); // an unanswered read constrains nothing
+            errors++;
+          }
         }
       }
     }),
   );
+  const history = recorder.history();
   const durationMs = Date.now() - started;
-  const outcome = spec.checker ? await spec.checker(history) : null;
+  const outcome = await spec.checker(history);
   const violations: Violation[] = (outcome?.failures ?? []).map((f) => ({
     kind: "linearizability",
     at: Date.now(),
     key: f.key,
-    message: `${name} suite: history of ${f.key} is not linearizable`,
+    message: `${spec.name} suite: history of ${f.key} is not linearizable`,
     details: { counterexample: f.counterexample },
   }));
   return {
-    name,
+    name: spec.name,
     operations: history.length,
     errors,
     durationMs,
     throughputOpsPerSec: history.length / Math.max(0.001, durationMs / 1000),
     latency: percentiles(latencies),
-    linearizable: outcome ? outcome.linearizable : null,
-    unknownKeys: outcome?.unknown ?? [],
+    // null: the checker ran out of budget on some key without finding a violation (undecided).
+    linearizable:
+      outcome.failures.length > 0 ? false : outcome.unknown.length > 0 ? null : outcome.linearizable,
+    unknownKeys: outcome.unknown,
     violations,
   };
 }

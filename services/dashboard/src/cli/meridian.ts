@@ -31,6 +31,17 @@ Usage:
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (err) {
+    // Bad options (node:util parseArgs) are usage errors; anything else propagates.
+    const code = (err as { code?: string }).code;
+    if (code?.startsWith("ERR_PARSE_ARGS")) return usage((err as Error).message);
+    throw err;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(HELP);
