@@ -127,4 +127,24 @@ describe("AntiEntropy", () => {
       for (const s of stores) s.redis.disconnect();
     }
   });
+
+  it("a background round that cannot reach a region is counted and reported, and later rounds go on", async () => {
+    const [a] = makeRegions("ae-dead", ["us-east"]);
+    const dead = createRedis("redis://127.0.0.1:1", {});
+    dead.on("error", () => {});
+    const errors: unknown[] = [];
+    const ae = new AntiEntropy([a!, { region: "eu-west", redis: dead, keyPrefix: "x:" }], {
+      intervalMs: 30,
+      onError: (e) => errors.push(e),
+    });
+    ae.start();
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && ae.stats.failures < 2) await new Promise((r) => setTimeout(r, 20));
+    await ae.stop();
+    dead.disconnect();
+    expect(ae.stats.failures).toBeGreaterThanOrEqual(2);
+    expect(ae.stats.rounds).toBe(0);
+    expect(errors.length).toBe(ae.stats.failures);
+    expect(ae.stats.lastError).toBeInstanceOf(BackendUnavailableError);
+  });
 });

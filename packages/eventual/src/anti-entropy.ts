@@ -9,7 +9,12 @@
 // resolution as applyRemoteUpdate and merging the result into each region whose copy differs.
 // Buckets found equal everywhere are stamped "verified" in every region; reads use that as freshness.
 import { createHash } from "node:crypto";
-import { InvalidInputError, SerializationError } from "@meridian/core";
+import {
+  BackendUnavailableError,
+  InvalidInputError,
+  MeridianError,
+  SerializationError,
+} from "@meridian/core";
 import type { Redis } from "ioredis";
 import { digestOf } from "./codec.js";
 import { mergeEntry, readEntry } from "./entry-store.js";
@@ -121,6 +126,18 @@ export class AntiEntropy {
   private readonly buckets: number;
   private readonly concurrency: number;
   private timer: NodeJS.Timeout | null = null;
+  /** Background health: rounds run, rounds failed, the last failure and the last result. */
+  readonly stats: {
+    rounds: number;
+    failures: number;
+    lastError: unknown;
+    lastResult: AntiEntropyResult | null;
+  } = {
+    rounds: 0,
+    failures: 0,
+    lastError: null,
+    lastResult: null,
+  };
   private running: Promise<unknown> | null = null;
 
   constructor(
@@ -144,6 +161,17 @@ export class AntiEntropy {
 
   /** One digest exchange and repair round across all regions. */
   async runOnce(): Promise<AntiEntropyResult> {
+    try {
+      return await this.round();
+    } catch (err) {
+      if (err instanceof MeridianError) throw err;
+      throw new BackendUnavailableError(`anti-entropy round failed: ${(err as Error).message}`, {
+        backend: "redis",
+      });
+    }
+  }
+
+  private async round(): Promise<AntiEntropyResult> {
     const now = this.opts.now ?? Date.now;
     const startedAt = now();
     const index = await Promise.all(this.regions.map(indexDigests));
@@ -226,6 +254,8 @@ export class AntiEntropy {
       try {
         await this.runOnce();
       } catch (err) {
+        this.stats.failures++;
+        this.stats.lastError = err;
         this.opts.onError?.(err);
       }
     };
