@@ -34,7 +34,11 @@ function routes(registry: Registry, health: () => unknown): Route[] {
   });
   return [
     r("GET", "", () => ({})),
-    r("GET", "/healthz", health),
+    r("GET", "/healthz", () => {
+      const h = health() as { status?: string };
+      if (h.status !== "ok") throw new RegistryError(503, 50003, JSON.stringify(h));
+      return h;
+    }),
     r("GET", "/subjects", () => registry.subjects()),
     r("GET", `/subjects/${seg}/versions`, ({ params }) => registry.versions(params[0]!)),
     r("POST", `/subjects/${seg}/versions`, ({ params, body }) => registry.register(params[0]!, obj(body))),

@@ -46,7 +46,8 @@ export async function startSchemaRegistry(opts: SchemaRegistryOptions): Promise<
   });
   const registry = new Registry(state, log);
   const server = createRegistryServer(registry, logger, () => ({
-    status: "ok",
+    status: log.failure ? "failing" : "ok",
+    ...(log.failure ? { failure: log.failure } : {}),
     topic,
     schemas: state.schemaCount(),
     subjects: state.subjectNames().length,

@@ -14,6 +14,7 @@ export class KafkaLog {
   private readonly consumer: Consumer;
   private readonly groupId = `schema-registry-reader-${randomUUID()}`;
   private applied = -1n;
+  private crashed: string | undefined;
   private readonly waiters: { offset: bigint; resolve: () => void }[] = [];
 
   constructor(
@@ -54,6 +55,11 @@ export class KafkaLog {
     const low = BigInt(partition?.low ?? "0");
 
     await this.producer.connect();
+    // kafkajs restarts the reader after retriable crashes; one it gives up on makes the registry unhealthy.
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.crashed = payload.error.message;
+      this.logger.error({ err: payload.error, restart: payload.restart }, "schema log reader crashed");
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
@@ -71,6 +77,11 @@ export class KafkaLog {
     });
     if (end >= low) await this.waitFor(end, timeoutMs);
     this.logger.info({ topic: this.topic, replayedTo: end.toString() }, "schema log replayed");
+  }
+
+  /** Undefined while the log reader runs; the reason once it stopped for good. */
+  get failure(): string | undefined {
+    return this.crashed;
   }
 
   /** Appends a record and resolves once it has been read back and applied. */

@@ -17,7 +17,9 @@ try {
   });
   const shutdown = async (signal: string) => {
     logger.info({ signal }, "shutting down");
-    await registry.close();
+    // Never hang on a broker that is gone: leave after 5 s whatever the disconnects do.
+    setTimeout(() => process.exit(0), 5_000).unref();
+    await registry.close().catch((err: unknown) => logger.warn({ err }, "unclean shutdown"));
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
