@@ -1,4 +1,5 @@
 // Anti-entropy between regions' Redis: digest exchange finds what the stream missed and repairs it.
+import { BackendUnavailableError } from "@meridian/core";
 import {
   AntiEntropy,
   applyRemoteUpdate,
