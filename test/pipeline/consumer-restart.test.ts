@@ -73,6 +73,7 @@ describe("invalidation consumer killed and restarted", () => {
       namespace: uniqueNamespace("restart"),
       marketData: false,
       externalConsumers: [VICTIM],
+      critical: false,
     });
   });
 

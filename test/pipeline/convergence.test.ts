@@ -28,6 +28,7 @@ describe("five-region convergence under concurrent writes", () => {
     cluster = await startCluster({
       namespace: uniqueNamespace("conv"),
       marketData: { symbols: 10, ticksPerSecond: 20 },
+      critical: false,
     });
   });
 

@@ -15,7 +15,7 @@ describe("dead-letter topic", () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
-    cluster = await startCluster({ namespace: uniqueNamespace("dlq"), marketData: false });
+    cluster = await startCluster({ namespace: uniqueNamespace("dlq"), marketData: false, critical: false });
   });
 
   afterAll(async () => {

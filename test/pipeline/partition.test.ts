@@ -29,7 +29,7 @@ describe("partition and heal", () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
-    cluster = await startCluster({ namespace: uniqueNamespace("part"), marketData: false });
+    cluster = await startCluster({ namespace: uniqueNamespace("part"), marketData: false, critical: false });
   });
 
   afterAll(async () => {

@@ -12,10 +12,15 @@ import { type InvalidationConsumerHandle, startInvalidationConsumer } from "./in
 import type { LatencyMatrix } from "./latency.js";
 import { type RegionLayout, resolveLayout } from "./layout.js";
 import { type MarketDataProducerHandle, startMarketDataProducer } from "./market-data-producer.js";
-import type { CriticalStore } from "./region-node.js";
 import { type RegionNodeHandle, startRegionNode } from "./region-node-service.js";
 import { type ReplicatorHandle, startReplicator } from "./replicator.js";
 import { createLogger, type Logger } from "./service/observability.js";
+import {
+  createStrongCritical,
+  type StrongCritical,
+  type StrongCriticalOptions,
+  schemaForNamespace,
+} from "./strong-critical.js";
 import { ensureTopicsFor } from "./topics.js";
 
 export interface ClusterOptions {
@@ -34,8 +39,11 @@ export interface ClusterOptions {
   externalConsumers?: readonly string[];
   /** Staleness bound of cacheable data (default 1000 ms). */
   cacheableTtlMs?: number;
-  /** Per-region StrongConsistencyCache adapters for `critical`; without one, critical answers 501. */
-  critical?: (region: string) => CriticalStore | undefined;
+  /**
+   * `critical` data through @meridian/strong (PostgreSQL + every region's Redis). Default: on, with the
+   * table in schema `meridian_<namespace>` when a namespace is given. false: critical answers 501.
+   */
+  critical?: false | StrongCriticalOptions;
   /** Fixed HTTP ports (default: free ports chosen by the OS). */
   ports?: { regionNodes?: Record<string, number>; replicator?: number; marketData?: number };
   logger?: Logger;
@@ -59,6 +67,8 @@ export interface Cluster {
   readonly regions: Record<string, RegionHandles>;
   readonly replicator: ReplicatorHandle;
   readonly marketData: MarketDataProducerHandle | undefined;
+  /** The strong (critical) backend, when enabled: its PostgreSQL pool and schema. */
+  readonly critical: { schema: string | undefined; pool: StrongCritical["pool"] } | undefined;
   /** `applied` events from every consumer: { region, key, originRegion, outcome, lagMs, atMs }. */
   readonly events: ConvergenceTracker;
   /** Per region p50 / p99 / max of write→merged-here lag over recent updates. */
@@ -126,7 +136,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       logger: log,
     });
 
+  let strong: StrongCritical | undefined;
+  const strongSchema =
+    opts.critical === false
+      ? undefined
+      : (opts.critical?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined));
   try {
+    if (opts.critical !== false) {
+      strong = await createStrongCritical(config, layout, {
+        ...(opts.critical ?? {}),
+        ...(strongSchema ? { schema: strongSchema } : {}),
+      });
+      started.push({ stop: () => strong!.close() });
+    }
     const replicator = await startReplicator({
       ...layoutOpts,
       config,
@@ -138,7 +160,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(replicator);
     await Promise.all(
       regions.map(async (region) => {
-        const critical = opts.critical?.(region);
+        const critical = strong?.forRegion(region);
         const node = await startRegionNode({
           ...layoutOpts,
           region,
@@ -198,6 +220,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       regions: handles,
       replicator,
       marketData,
+      critical: strong ? { schema: strongSchema, pool: strong.pool } : undefined,
       events,
       convergence: () => events.stats(),
       compareStates,
@@ -236,6 +259,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         await Promise.all(Object.values(handles).map((h) => h.consumer?.stop()));
         await Promise.all(Object.values(handles).map((h) => h.node.stop()));
         await replicator.stop();
+        await strong?.close();
         for (const h of Object.values(handles)) h.redis.disconnect();
         log.info("cluster stopped");
       },

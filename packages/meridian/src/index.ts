@@ -59,5 +59,11 @@ export {
   stopOnSignals,
 } from "./service/env.js";
 export { createLogger, type Logger } from "./service/observability.js";
+export {
+  createStrongCritical,
+  type StrongCritical,
+  type StrongCriticalOptions,
+  schemaForNamespace,
+} from "./strong-critical.js";
 export { pipelineTopicNames } from "./topics.js";
 export { TtlCache, type TtlRead } from "./ttl-cache.js";

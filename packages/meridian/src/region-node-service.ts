@@ -61,9 +61,11 @@ function parseReadOpts(q: URLSearchParams): ReadOpts {
   const minVersion = q.get("minVersion");
   if (minVersion !== null) {
     try {
-      opts.minVersion = JSON.parse(minVersion) as Record<string, number>;
+      opts.minVersion = JSON.parse(minVersion) as Record<string, number> | number;
     } catch {
-      throw new InvalidInputError('minVersion must be JSON like {"us-east":3}', { field: "minVersion" });
+      throw new InvalidInputError('minVersion must be JSON: {"us-east":3} (important) or 3 (critical)', {
+        field: "minVersion",
+      });
     }
   }
   return opts;

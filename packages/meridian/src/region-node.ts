@@ -37,7 +37,8 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
 
 export interface ReadOpts {
   maxAgeMs?: number;
-  minVersion?: Record<string, number>;
+  /** important: a vector clock `{region: counter}`; critical: the key's integer version. */
+  minVersion?: Record<string, number> | number;
 }
 
 /** Every read says how fresh it is (DESIGN: value, version, region, ageMs). */
@@ -126,6 +127,9 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
           throw new InvalidInputError("minVersion is not supported for cacheable");
         const r = await cacheable.get(key, opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {});
         return r && { key, class: cls, value: r.value, version: r.version, region: r.region, ageMs: r.ageMs };
+      }
+      if (typeof opts.minVersion === "number") {
+        throw new InvalidInputError('minVersion of an important read is a vector clock like {"us-east":3}');
       }
       const minClock = parseMinVersion(opts.minVersion);
       const r = await important.getWithEventualConsistency(key, {

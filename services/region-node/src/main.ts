@@ -2,10 +2,12 @@
 import { configFromEnv } from "@meridian/core";
 import {
   createLogger,
+  createStrongCritical,
   envInt,
   envRequired,
   layoutFromEnv,
   listenFromEnv,
+  resolveLayout,
   startRegionNode,
   stopOnSignals,
 } from "@meridian/meridian";
@@ -13,15 +15,28 @@ import {
 const env = process.env;
 const region = envRequired(env, "MERIDIAN_REGION");
 const logger = createLogger("region-node", { region });
+const layout = layoutFromEnv(env);
+const config = configFromEnv(env);
+// critical data needs PostgreSQL; MERIDIAN_CRITICAL=off runs the node without it (critical → 501).
+const strong =
+  env.MERIDIAN_CRITICAL === "off"
+    ? undefined
+    : await createStrongCritical(config, resolveLayout(layout), {
+        ...(env.MERIDIAN_PG_SCHEMA ? { schema: env.MERIDIAN_PG_SCHEMA } : {}),
+      });
 const handle = await startRegionNode({
-  ...layoutFromEnv(env),
+  ...layout,
   ...listenFromEnv(env, 8080),
   region,
-  config: configFromEnv(env),
+  config,
+  ...(strong ? { critical: strong.forRegion(region) } : {}),
   logger,
   processMetrics: true,
   cacheableTtlMs: envInt(env, "MERIDIAN_CACHEABLE_TTL_MS", 1000),
   ingestMarketData: env.MERIDIAN_INGEST_MARKET_DATA === "1" || env.MERIDIAN_INGEST_MARKET_DATA === "true",
 });
 logger.info({ url: handle.url }, "listening");
-stopOnSignals(() => handle.stop(), logger);
+stopOnSignals(async () => {
+  await handle.stop();
+  await strong?.close();
+}, logger);
