@@ -171,34 +171,70 @@ describe("schema registry on the real broker", () => {
     }
   });
 
-  it("runs as a process from main.ts with SCHEMA_REGISTRY_PORT and answers GET /subjects", async () => {
-    const port = await freePort();
-    const child = spawn("node_modules/.bin/tsx", ["services/schema-registry/src/main.ts"], {
-      cwd: new URL("../..", import.meta.url).pathname,
-      env: {
-        ...process.env,
-        MERIDIAN_KAFKA_BROKERS: config.kafkaBrokers.join(","),
-        SCHEMA_REGISTRY_PORT: String(port),
-        SCHEMA_REGISTRY_TOPIC: topic,
-        LOG_LEVEL: "warn",
-      },
-      stdio: "ignore",
-    });
-    try {
+  it("runs from main.ts as the infra starts it, and a SIGKILLed process's ids survive in the next one", async () => {
+    const startProcess = async () => {
+      const port = await freePort();
+      // Own process group, so the tsx wrapper and its node child are killed together by group id.
+      const child = spawn("node_modules/.bin/tsx", ["services/schema-registry/src/main.ts"], {
+        cwd: new URL("../..", import.meta.url).pathname,
+        env: {
+          ...process.env,
+          MERIDIAN_KAFKA_BROKERS: config.kafkaBrokers.join(","),
+          SCHEMA_REGISTRY_PORT: String(port),
+          SCHEMA_REGISTRY_TOPIC: topic,
+          LOG_LEVEL: "warn",
+        },
+        stdio: "ignore",
+        detached: true,
+      });
+      const exited = new Promise((r) => child.once("exit", r));
+      const url = `http://127.0.0.1:${port}`;
       let status = 0;
-      for (let i = 0; i < 120 && status !== 200; i++) {
-        status = await fetch(`http://127.0.0.1:${port}/subjects`)
+      for (let i = 0; i < 240 && status !== 200; i++) {
+        status = await fetch(`${url}/subjects`)
           .then((r) => r.status)
           .catch(() => 0);
         if (status !== 200) await new Promise((r) => setTimeout(r, 250));
       }
       expect(status).toBe(200);
-      const health = await call(`http://127.0.0.1:${port}`, "GET", "/healthz");
+      const stop = async (signal: NodeJS.Signals) => {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {}
+        await exited;
+      };
+      return { url, stop };
+    };
+
+    const a = await startProcess();
+    let aStopped = false;
+    try {
+      const health = await call(a.url, "GET", "/healthz");
       expect(health.json).toMatchObject({ status: "ok", topic });
       expect(health.json.schemas).toBeGreaterThanOrEqual(3);
+      const schema = JSON.stringify({
+        type: "record",
+        name: "Killed",
+        fields: [{ name: "k", type: "string" }],
+      });
+      const id = (await call(a.url, "POST", "/subjects/killed-value/versions", { schema })).json.id as number;
+      await a.stop("SIGKILL");
+      aStopped = true;
+
+      const b = await startProcess();
+      try {
+        expect(JSON.parse((await call(b.url, "GET", `/schemas/ids/${id}`)).json.schema as string)).toEqual(
+          JSON.parse(schema),
+        );
+        expect((await call(b.url, "POST", "/subjects/killed-value/versions", { schema })).json).toEqual({
+          id,
+        });
+        expect((await call(b.url, "GET", "/subjects")).json).toContain("killed-value");
+      } finally {
+        await b.stop("SIGTERM");
+      }
     } finally {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      if (!aStopped) await a.stop("SIGKILL");
     }
   });
 });
