@@ -5,6 +5,8 @@
 // could drift from it), and rather than WATCH/MULTI because WATCH is per connection: on a shared ioredis
 // client concurrent callers would clear each other's WATCH and lose updates. The Lua script commits the
 // entry, its history record and its bucket-index row together, or nothing if the revision moved.
+
+import { randomUUID } from "node:crypto";
 import {
   BackendUnavailableError,
   InvalidInputError,
@@ -20,8 +22,7 @@ import type { ApplyOutcome, CacheUpdate, StoredEntry } from "./types.js";
 const CAS_LUA = `
 local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
 if rev ~= ARGV[1] then return -1 end
-local nrev = tonumber(rev) + 1
-redis.call('HSET', KEYS[1], 'rev', nrev, 'entry', ARGV[2], 'digest', ARGV[3])
+redis.call('HSET', KEYS[1], 'rev', ARGV[9], 'entry', ARGV[2], 'digest', ARGV[3])
 if ARGV[4] ~= '' then
   redis.call('LPUSH', KEYS[2], ARGV[4])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
@@ -29,7 +30,7 @@ if ARGV[4] ~= '' then
 end
 local hwm = redis.call('HGET', KEYS[3], ARGV[7])
 if (not hwm) or tonumber(ARGV[8]) > tonumber(hwm) then redis.call('HSET', KEYS[3], ARGV[7], ARGV[8]) end
-return nrev
+return 1
 `;
 
 type CasRedis = Redis & {
@@ -163,6 +164,9 @@ export async function casUpdate<T>(
         opts.historyTtlMs ?? 3_600_000,
         key,
         step.entry.clock.get(region),
+        // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
+        // old number could overwrite a recreated entry it never saw (ABA).
+        randomUUID(),
       ),
     );
     if (rev !== -1) return { result, written: step.entry };

@@ -1,5 +1,5 @@
 // Redis key layout of one region's eventual entries (all under the region's keyPrefix):
-//   <p>e:<key>      hash { rev, entry (JSON), digest, syncedAt }    the entry; `rev` drives the CAS
+//   <p>e:<key>      hash { rev, entry (JSON), digest, syncedAt }    the entry; `rev` (random per write) drives the CAS
 //   <p>h:<key>      list of overridden states, newest first           rollback window (LTRIM + PEXPIRE)
 //   <p>b:<bucket>   hash { key -> highest own-region counter seen }   bucket index for anti-entropy, and
 //                                                                     the own counter survives a deleted entry
