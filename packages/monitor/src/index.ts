@@ -1,5 +1,6 @@
 // @meridian/monitor — consistency monitoring: metrics, online violation detection, alerts, reports,
 // test suites.
+export * from "./adapters.js";
 export * from "./alerts.js";
 export * from "./consistency-monitor.js";
 export * from "./divergence.js";
