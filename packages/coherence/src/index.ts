@@ -4,6 +4,7 @@ export * from "./manager/policy.js";
 export * from "./manager/write-buffer.js";
 export * from "./model/model-checker.js";
 export * from "./model/mutate.js";
+export * from "./near-cache/coherent-near-cache.js";
 export * from "./protocol/cache-table.js";
 export * from "./protocol/directory-table.js";
 export * from "./protocol/engine.js";

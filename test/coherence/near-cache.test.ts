@@ -1,0 +1,176 @@
+// Integration tests of CoherentNearCache against the real Redis: several nodes, each with its own
+// ioredis connections (commands + pub/sub), on a key prefix and channels unique to this run.
+import { randomUUID } from "node:crypto";
+import { CoherentNearCache, type NearCacheOptions } from "@meridian/coherence";
+import { configFromEnv } from "@meridian/core";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+const redisUrl = configFromEnv().redisUrl;
+const runPrefix = `mer-coh-test-${randomUUID().slice(0, 8)}`;
+let admin: Redis;
+let open: CoherentNearCache<unknown>[] = [];
+let testNo = 0;
+
+async function nodes<V>(n: number, prefix: string, extra: Partial<NearCacheOptions> = {}) {
+  const out: CoherentNearCache<V>[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await CoherentNearCache.connect<V>({ redisUrl, prefix, nodeId: `node${i}`, ...extra });
+    out.push(c);
+    open.push(c as CoherentNearCache<unknown>);
+  }
+  return out;
+}
+
+async function deleteByPrefix(prefix: string) {
+  let cursor = "0";
+  do {
+    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) await admin.del(...keys);
+  } while (cursor !== "0");
+}
+
+beforeAll(() => {
+  admin = new Redis(redisUrl);
+});
+afterEach(async () => {
+  for (const c of open) await c.close().catch(() => {});
+  open = [];
+});
+afterAll(async () => {
+  await deleteByPrefix(runPrefix);
+  await admin.quit();
+});
+
+const freshPrefix = () => `${runPrefix}-${++testNo}`;
+
+describe("CoherentNearCache (real Redis, pub/sub invalidations)", () => {
+  it("two nodes stay coherent: reads see the latest write on either node", async () => {
+    const [a, b] = await nodes<number>(2, freshPrefix());
+    await a!.set("k", 1);
+    expect(a!.stateOf("k")).toBe("M");
+    expect((await b!.get("k")).value).toBe(1); // recalls a's dirty line
+    expect(a!.stateOf("k")).toBe("S");
+    expect(b!.stateOf("k")).toBe("S");
+    expect((await a!.get("k")).l1Hit).toBe(true);
+    await b!.set("k", 2); // invalidates a's copy before returning
+    expect(a!.stateOf("k")).toBe("I");
+    const r = await a!.get("k");
+    expect(r.value).toBe(2);
+    expect(r.l1Hit).toBe(false);
+  });
+
+  it.each([42, 7, 1234])(
+    "three nodes behave like one sequential map under random operations (seed %i)",
+    async (s0) => {
+      const cs = await nodes<number>(3, freshPrefix(), { l1Capacity: 3 });
+      const model = new Map<string, number>();
+      let seed = s0;
+      const rnd = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % n;
+      };
+      const classes = ["critical", "important", "cacheable"] as const;
+      for (let i = 0; i < 300; i++) {
+        const c = cs[rnd(3)]!;
+        const key = `k${rnd(5)}`;
+        const op = rnd(10);
+        if (op < 4) {
+          await c.set(key, i, classes[rnd(3)]);
+          model.set(key, i);
+        } else if (op < 9) {
+          expect((await c.get(key)).value, `op ${i} read ${key}`).toBe(model.get(key));
+        } else {
+          await c.evict(key);
+        }
+        // Single writer: at most one node holds a key in E/M, and then nobody holds it in S.
+        for (const k of model.keys()) {
+          const states = cs.map((n) => n.stateOf(k));
+          const owners = states.filter((s) => s === "E" || s === "M").length;
+          const sharers = states.filter((s) => s === "S").length;
+          expect(owners <= 1 && (owners === 0 || sharers === 0), `${k}: ${states}`).toBe(true);
+        }
+      }
+    },
+  );
+
+  it("concurrent writers on three nodes end with every node reading the same value", async () => {
+    const cs = await nodes<string>(3, freshPrefix());
+    await Promise.all(
+      cs.map(async (c, i) => {
+        for (let j = 0; j < 20; j++) await c.set("hot", `n${i}-${j}`);
+      }),
+    );
+    const reads = await Promise.all(cs.map((c) => c.get("hot")));
+    const values = new Set(reads.map((r) => r.value));
+    expect(values.size).toBe(1);
+    expect([...values][0]).toMatch(/^n\d-19$/);
+  });
+
+  it("write-back loses no write across an orderly shutdown", async () => {
+    const prefix = freshPrefix();
+    const [writer] = await nodes<number>(1, prefix, {
+      writeBuffer: { maxEntries: 10_000, maxAgeMs: 60_000 },
+    });
+    for (let i = 0; i < 100; i++) await writer!.set(`pos${i}`, i * 10, "important");
+    expect(writer!.dirtyKeys().length).toBe(100);
+    expect(await admin.get(`${prefix}:val:pos7`)).toBeNull(); // still only in the writer's L1
+    await writer!.close();
+    expect(await admin.get(`${prefix}:val:pos7`)).toBe("70");
+    const [reader] = await nodes<number>(1, prefix);
+    for (let i = 0; i < 100; i++) expect((await reader!.get(`pos${i}`)).value).toBe(i * 10);
+  });
+
+  it("flushes a dirty line when it is evicted for capacity", async () => {
+    const prefix = freshPrefix();
+    const [c] = await nodes<number>(1, prefix, {
+      l1Capacity: 2,
+      writeBuffer: { maxEntries: 10_000, maxAgeMs: 60_000 },
+    });
+    await c!.set("a", 1);
+    await c!.set("b", 2);
+    expect(await admin.get(`${prefix}:val:a`)).toBeNull();
+    await c!.set("c", 3); // capacity 2: "a" (least recently used) is written back and dropped
+    expect(c!.stateOf("a")).toBe("I");
+    expect(await admin.get(`${prefix}:val:a`)).toBe("1");
+    expect(await admin.get(`${prefix}:val:c`)).toBeNull();
+    expect(c!.stats.evictions).toBe(1);
+  });
+
+  it("write-through (critical) is in Redis when set returns", async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await nodes<number>(2, prefix);
+    await a!.set("balance", 500, "critical");
+    expect(await admin.get(`${prefix}:val:balance`)).toBe("500");
+    expect(a!.stateOf("balance")).toBe("E");
+    expect((await b!.get("balance")).value).toBe(500);
+  });
+
+  it("flushes write-back lines when they get old, without giving up ownership", async () => {
+    const prefix = freshPrefix();
+    const [a] = await nodes<number>(1, prefix, { writeBuffer: { maxEntries: 10_000, maxAgeMs: 40 } });
+    await a!.set("aged", 9);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await admin.get(`${prefix}:val:aged`)).toBe("9");
+    expect(a!.stateOf("aged")).toBe("M");
+    expect(a!.dirtyKeys()).toEqual([]);
+  });
+
+  it("a crashed owner does not block readers forever: its lease lapses and ownership is taken back", async () => {
+    const prefix = freshPrefix();
+    const opts = {
+      leaseMs: 600,
+      requestTimeoutMs: 300,
+      writeBuffer: { maxEntries: 10_000, maxAgeMs: 60_000 },
+    };
+    const [a, b] = await nodes<number>(2, prefix, opts);
+    await a!.set("x", 1, "critical"); // durable in Redis
+    await a!.set("x", 2, "important"); // dirty, only in a's L1
+    a!.crash();
+    const r = await b!.get("x");
+    expect(r.value).toBe(1); // the unflushed write died with the node (why orderly shutdown matters)
+    await b!.set("x", 3);
+    expect((await b!.get("x")).value).toBe(3);
+  });
+});
