@@ -73,12 +73,16 @@ describe("read freshness", () => {
 
   it("fails with StalenessBoundError when there is nobody to refresh from, or a peer is unreachable", async () => {
     let now = 1_000;
-    const [solo] = makeRegions("nopeers", ["us-east"], { cache: { now: () => now, peers: [] } });
+    const infos: ReadInfo[] = [];
+    const [solo] = makeRegions("nopeers", ["us-east"], {
+      cache: { now: () => now, peers: [], onRead: (i) => infos.push(i) },
+    });
     await solo!.cache.setWithEventualConsistency("price:H", 1);
     now += 5_000;
     await expect(solo!.cache.getWithEventualConsistency("price:H", { maxAgeMs: 1_000 })).rejects.toThrow(
       StalenessBoundError,
     );
+    expect(infos.at(-1)).toMatchObject({ key: "price:H", failed: true, ageMs: 5_000, refreshed: false });
     // without a bound the same read succeeds, just reporting its age
     expect((await solo!.cache.getWithEventualConsistency("price:H"))!.ageMs).toBe(5_000);
 

@@ -97,11 +97,16 @@ export class EventualConsistencyCache {
     // A miss under a bound is refreshed too when peers exist: the key may simply not have arrived yet.
     const missUnderBound = read === null && hasPeers && (bound.maxAgeMs !== undefined || minClock !== null);
     if (missUnderBound || !this.meets(read, bound.maxAgeMs, minClock)) {
-      await this.refreshFromPeers(key, read?.ageMs ?? null, bound.maxAgeMs);
+      try {
+        await this.refreshFromPeers(key, read?.ageMs ?? null, bound.maxAgeMs);
+      } catch (err) {
+        this.report(key, read, false, true);
+        throw err;
+      }
       read = await this.readLocal(key);
       refreshed = true;
       if (!this.meets(read, bound.maxAgeMs, minClock)) {
-        this.report(key, read, refreshed);
+        this.report(key, read, refreshed, true);
         throw new StalenessBoundError(
           "eventual read cannot meet its bound even after refreshing from peers",
           {
@@ -356,7 +361,7 @@ export class EventualConsistencyCache {
     await markSynced(this.redis, this.keyPrefix, key, startedAt);
   }
 
-  private report(key: string, read: EventualRead | null, refreshed: boolean): void {
+  private report(key: string, read: EventualRead | null, refreshed: boolean, failed = false): void {
     const hook = this.options.onRead;
     if (!hook) return;
     const info: ReadInfo = {
@@ -366,6 +371,7 @@ export class EventualConsistencyCache {
       ageMs: read?.ageMs ?? null,
       stale: read?.stale ?? false,
       refreshed,
+      failed,
       version: read?.version ?? null,
       atMs: this.now(),
     };

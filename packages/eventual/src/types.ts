@@ -67,6 +67,8 @@ export interface ReadInfo {
   ageMs: number | null;
   stale: boolean;
   refreshed: boolean;
+  /** The read failed its bound (StalenessBoundError); ageMs is the local copy's age. */
+  failed: boolean;
   version: Record<string, number> | null;
   atMs: number;
 }
