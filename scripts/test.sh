@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 STATE="${MERIDIAN_INFRA_STATE:-$ROOT/infra/.state}"
 
-step() { echo; echo "==> $*"; }
+# Each step header shows the seconds elapsed since the start.
+step() { echo; echo "==> [${SECONDS}s] $*"; }
 die() { echo "test.sh: $*" >&2; exit 1; }
 
 node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" || die "node not found (Node 20+ needed)"
@@ -54,7 +55,7 @@ pnpm vitest run || failed+=("vitest")
 
 echo
 if [ "${#failed[@]}" -gt 0 ]; then
-  echo "test.sh: FAILED steps: ${failed[*]}"
+  echo "test.sh: FAILED steps: ${failed[*]} (${SECONDS}s)"
   exit 1
 fi
-echo "test.sh: all steps passed (typecheck, lint, vitest)"
+echo "test.sh: all steps passed (typecheck, lint, vitest) in ${SECONDS}s"
