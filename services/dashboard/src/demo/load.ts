@@ -12,6 +12,9 @@ export interface LoadOptions {
   symbols: string[];
   accounts?: number;
   onKey?: (key: string) => void;
+  /** Also read and write `critical` (strong) balances. */
+  critical?: boolean;
+  onCriticalKey?: (key: string) => void;
 }
 
 export interface LoadHandle {
@@ -62,6 +65,18 @@ export function startLoad(o: LoadOptions): LoadHandle {
 async function oneOperation(region: string, url: string, o: LoadOptions, accounts: number): Promise<void> {
   const roll = Math.random();
   const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+  if (o.critical && roll < 0.2) {
+    const key = `acct:${Math.floor(Math.random() * accounts)}`;
+    if (roll < 0.07) {
+      o.onCriticalKey?.(key);
+      await call(o.monitor, region, "critical", "set", url, "PUT", key, {
+        value: { balance: Math.round(roll * 1e6) },
+      });
+    } else {
+      await call(o.monitor, region, "critical", "get", url, "GET", key);
+    }
+    return;
+  }
   if (roll < 0.3) {
     const key = `pos:ACCT${Math.floor(Math.random() * accounts)}`;
     o.onKey?.(key);

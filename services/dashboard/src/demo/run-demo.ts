@@ -14,6 +14,7 @@ import {
   KeyRegistry,
   kafkaConsumerLag,
 } from "../wiring/cluster-probes.js";
+import { httpStrongProbe, type Queryable } from "../wiring/strong-http-probe.js";
 import { startLoad } from "./load.js";
 
 export interface DemoOptions {
@@ -80,13 +81,23 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const keys = new KeyRegistry();
     for (const s of symbolNames(symbols)) keys.add(`md:${s}`);
     const registry = new Registry();
+    const nodes = Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.url]));
+    // The strong tier is on when the cluster runs `critical` data (its PostgreSQL pool is exposed).
+    const criticalPool = (cluster as { critical?: { pool: Queryable } }).critical?.pool;
+    const strongKeys = new KeyRegistry(200);
     const monitor = new ConsistencyMonitor(
       {
         regions,
         eventual: clusterDigestSource(cluster, keys),
         consumerLag: kafkaConsumerLag(admin, cluster),
+        ...(criticalPool
+          ? { strong: httpStrongProbe({ nodes, pool: criticalPool, keys: () => strongKeys.list() }) }
+          : {}),
       },
-      { registry, logger, intervalMs: 500 },
+      { registry, logger, intervalMs: 500, strong: { samplesPerTick: 5 } },
+    );
+    print(
+      `[demo] monitor: eventual data by CRDT digests per region${criticalPool ? ", strong data by sampled reads vs PostgreSQL versions" : " (critical data disabled in this cluster)"}`,
     );
     const printAlerts: AlertSink = {
       send: (e) =>
@@ -112,8 +123,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     print(`[demo] dashboard: ${dashboard.url}   (metrics: ${dashboard.url}metrics)`);
 
     const load = startLoad({
-      nodes: Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.url])),
+      nodes,
       monitor,
+      critical: criticalPool !== undefined,
+      onCriticalKey: (k) => strongKeys.add(k),
       symbols: symbolNames(symbols),
       opsPerSecondPerRegion: o.opsPerSecondPerRegion ?? 40,
       onKey: (k) => keys.add(k),
