@@ -23,6 +23,10 @@ export interface ConsumerGroupOptions {
   /** First retry delay after a handler failure (doubles up to maxRetryDelayMs). Default 100 ms. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** With onGiveUp: after this many failed attempts of one message, give up on it (default: never). */
+  maxAttempts?: number;
+  /** Called with a message given up on (e.g. `deadLetterTo(...)`); the message is committed after it resolved. */
+  onGiveUp?: (msg: ConsumedMessage, err: Error) => Promise<void>;
   /** Partitions handled at the same time (each one still in order). Default 3. */
   partitionsConsumedConcurrently?: number;
   /** How long start() waits for the group join and first fetch before resolving anyway. Default 30 s. */
@@ -48,7 +52,7 @@ export function retryDelay(failures: number, initialMs: number, maxMs: number): 
 export class ConsumerGroup {
   private readonly consumer: Consumer;
   private readonly logger: Logger;
-  private readonly failures = new Map<string, number>();
+  private readonly failures = new Map<string, { offset: string; count: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopping = false;
 
@@ -111,9 +115,11 @@ export class ConsumerGroup {
           try {
             await handler(msg);
           } catch (err) {
-            await this.commit(topic, partition, lastHandled);
-            this.retryLater(slot, msg, pause, err as Error);
-            return;
+            if (!(await this.giveUp(slot, msg, err as Error))) {
+              await this.commit(topic, partition, lastHandled);
+              this.retryLater(slot, msg, pause, err as Error);
+              return;
+            }
           }
           this.failures.delete(slot);
           lastHandled = message.offset;
@@ -127,9 +133,35 @@ export class ConsumerGroup {
     await positioned;
   }
 
+  /** Failures in a row of the message at the head of a partition (a different offset starts at 0). */
+  private failuresOf(slot: string, offset: string): number {
+    const f = this.failures.get(slot);
+    return f && f.offset === offset ? f.count : 0;
+  }
+
+  /**
+   * After maxAttempts failures, hands the message to onGiveUp (e.g. a dead-letter producer); once that
+   * resolved the message counts as handled and is committed. If onGiveUp throws, the message is retried.
+   */
+  private async giveUp(slot: string, msg: ConsumedMessage, err: Error): Promise<boolean> {
+    const { maxAttempts, onGiveUp } = this.opts;
+    if (!maxAttempts || !onGiveUp || this.failuresOf(slot, msg.offset) + 1 < maxAttempts) return false;
+    try {
+      await onGiveUp(msg, err);
+    } catch (giveUpErr) {
+      this.logger.warn({ err: giveUpErr, offset: msg.offset }, "onGiveUp failed; message will be retried");
+      return false;
+    }
+    this.logger.warn(
+      { err, topic: msg.topic, partition: msg.partition, offset: msg.offset },
+      "gave up on message",
+    );
+    return true;
+  }
+
   private retryLater(slot: string, msg: ConsumedMessage, pause: () => () => void, err: Error): void {
-    const failures = (this.failures.get(slot) ?? 0) + 1;
-    this.failures.set(slot, failures);
+    const failures = this.failuresOf(slot, msg.offset) + 1;
+    this.failures.set(slot, { offset: msg.offset, count: failures });
     const delay = retryDelay(failures, this.opts.retryDelayMs ?? 100, this.opts.maxRetryDelayMs ?? 5_000);
     this.logger.warn(
       { err, topic: msg.topic, partition: msg.partition, offset: msg.offset, failures, retryInMs: delay },
