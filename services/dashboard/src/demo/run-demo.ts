@@ -113,12 +113,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     monitor.monitorConsistencyMetrics();
     cleanups.push(() => monitor.close());
 
-    const dashboard: Dashboard = await startDashboard({
-      feed: monitor,
-      registry,
-      port: o.port,
-      host: o.host,
-    });
+    let dashboard: Dashboard;
+    try {
+      dashboard = await startDashboard({ feed: monitor, registry, port: o.port, host: o.host });
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EADDRINUSE") throw err;
+      print(`[demo] port ${o.port} is taken; the dashboard takes a free port instead`);
+      dashboard = await startDashboard({ feed: monitor, registry, port: 0, host: o.host });
+    }
     cleanups.push(() => dashboard.close());
     print(`[demo] dashboard: ${dashboard.url}   (metrics: ${dashboard.url}metrics)`);
 
