@@ -38,12 +38,17 @@ export async function startSchemaRegistry(opts: SchemaRegistryOptions): Promise<
   const state = new RegistryState();
   const log = new KafkaLog(kafka, topic, logger);
   let skipped = 0;
-  await log.start((key, value, offset) => {
-    if (!state.apply(key, value)) {
-      skipped++;
-      logger.warn({ offset: offset.toString(), key }, "skipped unreadable schema log record");
-    }
-  });
+  try {
+    await log.start((key, value, offset) => {
+      if (!state.apply(key, value)) {
+        skipped++;
+        logger.warn({ offset: offset.toString(), key }, "skipped unreadable schema log record");
+      }
+    });
+  } catch (err) {
+    await log.stop(); // a failed start must not leave clients connected
+    throw err;
+  }
   const registry = new Registry(state, log);
   const server = createRegistryServer(registry, logger, () => ({
     status: log.failure ? "failing" : "ok",
