@@ -216,6 +216,8 @@ export class AntiEntropy {
       comparedBuckets: this.buckets,
       differingBuckets: differing.length,
     };
+    this.stats.rounds++;
+    this.stats.lastResult = result;
     this.opts.onRound?.(result);
     return result;
   }
