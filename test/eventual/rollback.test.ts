@@ -72,4 +72,12 @@ describe("rollback", () => {
     expect((await a!.cache.getWithEventualConsistency("price:W"))!.value).toBe(4);
     expect(await readHistory(a!.redis, a!.keyPrefix, "price:W")).toHaveLength(2);
   });
+
+  it("historyLimit 0 keeps no history (and so nothing to roll back to)", async () => {
+    const [a] = makeRegions("rb-off", ["us-east"], { cache: { historyLimit: 0 } });
+    const v1 = await a!.cache.setWithEventualConsistency("price:OFF", 1);
+    await a!.cache.setWithEventualConsistency("price:OFF", 2);
+    expect(await readHistory(a!.redis, a!.keyPrefix, "price:OFF")).toEqual([]);
+    await expect(a!.cache.rollback("price:OFF", v1)).rejects.toThrow(InvalidInputError);
+  });
 });
