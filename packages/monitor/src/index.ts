@@ -17,3 +17,4 @@ export * from "./suites.js";
 export * from "./svg.js";
 export * from "./testing.js";
 export * from "./violations.js";
+export * from "./linearizability/index.js";

@@ -1,0 +1,162 @@
+// Wing & Gong's linearizability search with Lowe's memoization, as in Porcupine: call/return events in a
+// doubly linked list; repeatedly try to linearize a pending call whose model step accepts its output,
+// lifting it (and its return) out of the list; at a return event nothing can be linearized any more, so
+// backtrack. A cache of (set of linearized operations, model state) prunes configurations already seen.
+import type { Operation } from "./history.js";
+import type { KvModel, KvState } from "./kv-model.js";
+
+interface Node {
+  op: number; // index into ops; -1 for the head sentinel
+  isCall: boolean;
+  match: Node | undefined; // call -> its return (undefined for an operation that never returned)
+  prev: Node | undefined;
+  next: Node | undefined;
+}
+
+export type SearchOutcome =
+  | { status: "linearizable"; order: number[] }
+  | { status: "not-linearizable" }
+  | { status: "unknown" };
+
+export interface SearchOptions {
+  /** performance.now() after which the search gives up with "unknown". */
+  deadline?: number;
+}
+
+/**
+ * `ops[i].ret === Infinity` marks an optional operation (its response is beyond the horizon, or unknown):
+ * it may be linearized anywhere after its call, or not at all. All other operations must be linearized.
+ */
+export function searchLinearization(
+  ops: readonly Operation[],
+  model: KvModel,
+  initial: KvState,
+  options: SearchOptions = {},
+): SearchOutcome {
+  const head = buildList(ops);
+  let required = ops.reduce((n, o) => n + (Number.isFinite(o.ret) ? 1 : 0), 0);
+  if (required === 0) return { status: "linearizable", order: [] };
+
+  const bits = new LinearizedSet(ops.length);
+  const seen = new Set<string>();
+  const stack: { node: Node; state: KvState }[] = [];
+  let state = initial;
+  let node = head.next;
+  let steps = 0;
+
+  while (true) {
+    if (options.deadline !== undefined && (++steps & 1023) === 0 && performance.now() > options.deadline) {
+      return { status: "unknown" };
+    }
+    if (node === undefined) return { status: "not-linearizable" }; // defensive: cannot happen with required > 0
+    if (node.isCall) {
+      const op = ops[node.op]!;
+      const next = model.step(state, op.input, op.output);
+      if (next !== undefined) {
+        bits.add(node.op);
+        const key = `${bits.key()}|${model.stateKey(next)}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          stack.push({ node, state });
+          state = next;
+          lift(node);
+          if (Number.isFinite(op.ret) && --required === 0) {
+            return { status: "linearizable", order: stack.map((f) => ops[f.node.op]!.id) };
+          }
+          node = head.next;
+          continue;
+        }
+        bits.remove(node.op);
+      }
+      node = node.next;
+    } else {
+      // A return event: its operation was not linearized before it returned. Backtrack.
+      const top = stack.pop();
+      if (!top) return { status: "not-linearizable" };
+      state = top.state;
+      bits.remove(top.node.op);
+      if (Number.isFinite(ops[top.node.op]!.ret)) required++;
+      unlift(top.node);
+      node = top.node.next;
+    }
+  }
+}
+
+function buildList(ops: readonly Operation[]): Node {
+  const events: { time: number; node: Node }[] = [];
+  ops.forEach((op, i) => {
+    const call: Node = { op: i, isCall: true, match: undefined, prev: undefined, next: undefined };
+    events.push({ time: op.call, node: call });
+    if (Number.isFinite(op.ret)) {
+      const ret: Node = { op: i, isCall: false, match: undefined, prev: undefined, next: undefined };
+      call.match = ret;
+      events.push({ time: op.ret, node: ret });
+    }
+  });
+  // At equal times calls come first: touching operations count as concurrent (the permissive reading).
+  events.sort((a, b) => a.time - b.time || (a.node.isCall === b.node.isCall ? 0 : a.node.isCall ? -1 : 1));
+  const head: Node = { op: -1, isCall: false, match: undefined, prev: undefined, next: undefined };
+  let last = head;
+  for (const e of events) {
+    e.node.prev = last;
+    last.next = e.node;
+    last = e.node;
+  }
+  return head;
+}
+
+function lift(call: Node): void {
+  call.prev!.next = call.next;
+  if (call.next) call.next.prev = call.prev;
+  const ret = call.match;
+  if (ret) {
+    ret.prev!.next = ret.next;
+    if (ret.next) ret.next.prev = ret.prev;
+  }
+}
+
+function unlift(call: Node): void {
+  const ret = call.match;
+  if (ret) {
+    ret.prev!.next = ret;
+    if (ret.next) ret.next.prev = ret;
+  }
+  call.prev!.next = call;
+  if (call.next) call.next.prev = call;
+}
+
+/**
+ * The set of linearized operations as a bitset with an exact, compact key. The search linearizes roughly in
+ * time order, so the set is a run of full words, a few mixed words, then zeros: the key is the index of the
+ * first non-full word and the words up to the last non-zero one. Both bounds are kept incrementally, so a
+ * key costs O(concurrency window), not O(history length).
+ */
+class LinearizedSet {
+  private readonly words: Uint32Array;
+  private lo = 0; // first word that is not full
+  private hi = -1; // last word that is not zero
+
+  constructor(size: number) {
+    this.words = new Uint32Array(Math.ceil(size / 32) + 1);
+  }
+
+  add(i: number): void {
+    const w = i >>> 5;
+    this.words[w] = this.words[w]! | (1 << (i & 31));
+    if (w > this.hi) this.hi = w;
+    while (this.lo < this.words.length && this.words[this.lo] === 0xffffffff) this.lo++;
+  }
+
+  remove(i: number): void {
+    const w = i >>> 5;
+    this.words[w] = this.words[w]! & ~(1 << (i & 31));
+    if (w < this.lo) this.lo = w;
+    while (this.hi >= 0 && this.words[this.hi] === 0) this.hi--;
+  }
+
+  key(): string {
+    let s = `${this.lo}:`;
+    for (let i = this.lo; i <= this.hi; i++) s += `${this.words[i]!.toString(36)},`;
+    return s;
+  }
+}
