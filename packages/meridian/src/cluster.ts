@@ -5,7 +5,7 @@
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
 import { readEntry } from "@meridian/eventual";
-import { createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { type AppliedEvent, type ConvergenceSummary, ConvergenceTracker } from "./convergence.js";
 import { type InvalidationConsumerHandle, startInvalidationConsumer } from "./invalidation-consumer.js";
@@ -21,7 +21,7 @@ import {
   type StrongCriticalOptions,
   schemaForNamespace,
 } from "./strong-critical.js";
-import { ensureTopicsFor } from "./topics.js";
+import { ensureTopicsFor, pipelineTopicNames } from "./topics.js";
 
 export interface ClusterOptions {
   /** Region names (default: the five of @meridian/core REGIONS). */
@@ -85,6 +85,11 @@ export interface Cluster {
   stopConsumer(region: string): Promise<void>;
   startConsumer(region: string): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * After stop(): deletes what this namespaced run left behind — its Redis keys in every region DB, its
+   * topics, and the critical data's PostgreSQL schema. Refuses without a namespace (shared data).
+   */
+  purge(): Promise<void>;
 }
 
 /** Canonical JSON of a region's copy of `key`, or null when absent. */
@@ -263,6 +268,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         for (const h of Object.values(handles)) h.redis.disconnect();
         log.info("cluster stopped");
       },
+      async purge() {
+        if (!namespace) throw new InvalidInputError("purge() needs a namespaced cluster");
+        await purgeNamespace(config, layout, strongSchema);
+      },
     };
     log.info(
       {
@@ -277,5 +286,46 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     for (const h of Object.values(handles)) h.redis.disconnect();
     throw err;
+  }
+}
+
+/** Deletes a namespaced run's Redis keys (every region DB), topics and PostgreSQL schema. Best effort per part. */
+async function purgeNamespace(
+  config: MeridianConfig,
+  layout: RegionLayout,
+  schema: string | undefined,
+): Promise<void> {
+  for (const db of new Set(Object.values(layout.redisDbs))) {
+    const redis = createRedis(config.redisUrl, { db });
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${layout.keyPrefix}*`, "COUNT", 1000);
+        cursor = next;
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== "0");
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const kafka = createKafka(config, `meridian-purge-${layout.namespace}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const topics = pipelineTopicNames(layout).filter((t) => existing.has(t));
+    if (topics.length) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } catch {
+    // Leftover topics of a namespaced run harm nobody.
+  } finally {
+    await admin.disconnect();
+  }
+  if (schema) {
+    const pool = createPgPool(config.pgUrl, { max: 1 });
+    try {
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    } finally {
+      await pool.end();
+    }
   }
 }

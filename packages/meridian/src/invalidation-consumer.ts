@@ -4,14 +4,20 @@
 // idempotent. A message that can never be applied (bad Avro, malformed CRDT state) goes to the dead-letter
 // topic with the reason in its headers, and the consumer goes on.
 
-import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
+import { AvroSerde, type CacheUpdate, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
 import {
   BackendUnavailableError,
   type MeridianConfig,
   MeridianError,
   SerializationError,
 } from "@meridian/core";
-import { applyRemoteUpdate } from "@meridian/eventual";
+import {
+  applyRemoteUpdate,
+  entryFromUpdate,
+  resolveEntries,
+  type StoredEntry,
+  updateFromEntry,
+} from "@meridian/eventual";
 import { checkRedis, createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { Counter, Histogram } from "prom-client";
@@ -145,35 +151,102 @@ export async function startInvalidationConsumer(
     );
   };
 
-  const handleMessage = async (msg: ConsumedMessage): Promise<void> => {
+  interface Decoded {
+    msg: ConsumedMessage;
+    update: CacheUpdate;
+  }
+
+  /** Decodes and validates one message; a poison message is dead-lettered and yields null. */
+  const decode = async (msg: ConsumedMessage): Promise<Decoded | null> => {
     try {
-      if (!msg.value || msg.value.length === 0) {
-        throw new SerializationError("empty message value");
-      }
+      if (!msg.value || msg.value.length === 0) throw new SerializationError("empty message value");
       const update = asCacheUpdate(await serde.decode(msg.value));
-      const outcome = await applyRemoteUpdate(redis, layout.keyPrefix, update);
-      const now = Date.now();
-      const lagMs = Math.max(0, now - Number(update.producedAtMs));
-      applied += 1;
-      appliedTotal.inc({ outcome });
-      lagHistogram.observe({ origin: update.region }, lagMs / 1000);
-      const releasedAt = Number(msg.headers["meridian-replicated-at-ms"]);
-      opts.onApplied?.({
-        region,
-        key: update.key,
-        originRegion: update.region,
-        outcome,
-        lagMs,
-        ...(Number.isFinite(releasedAt) ? { inboundHopMs: now - releasedAt } : {}),
-        atMs: now,
-      });
+      entryFromUpdate(update, Date.now()); // throws InvalidInputError for a malformed CRDT state / clock
+      return { msg, update };
     } catch (err) {
-      if (isPoison(err)) return deadLetter(msg, err);
+      if (isPoison(err)) {
+        await deadLetter(msg, err);
+        return null;
+      }
       throw err;
     }
   };
 
-  await consumer.start(handleMessage);
+  const recordApplied = (d: Decoded, outcome: string): void => {
+    const now = Date.now();
+    const lagMs = Math.max(0, now - Number(d.update.producedAtMs));
+    applied += 1;
+    appliedTotal.inc({ outcome });
+    lagHistogram.observe({ origin: d.update.region }, lagMs / 1000);
+    const releasedAt = Number(d.msg.headers["meridian-replicated-at-ms"]);
+    opts.onApplied?.({
+      region,
+      key: d.update.key,
+      originRegion: d.update.region,
+      outcome,
+      lagMs,
+      ...(Number.isFinite(releasedAt) ? { inboundHopMs: now - releasedAt } : {}),
+      atMs: now,
+    });
+  };
+
+  const applyOne = async (d: Decoded): Promise<void> => {
+    try {
+      recordApplied(d, await applyRemoteUpdate(redis, layout.keyPrefix, d.update));
+    } catch (err) {
+      if (isPoison(err)) return deadLetter(d.msg, err);
+      throw err;
+    }
+  };
+
+  /**
+   * Several updates of one key in a row are folded into one (CRDT merge + clock join, the same
+   * resolution applyRemoteUpdate does) and written once: far fewer Redis round trips when a hot key
+   * changes in several regions, and the same final state as applying them one by one.
+   */
+  const applyRun = async (run: Decoded[]): Promise<void> => {
+    if (run.length === 1) return applyOne(run[0]!);
+    let folded: StoredEntry | null = null;
+    try {
+      const now = Date.now();
+      for (const d of run) folded = resolveEntries(folded, entryFromUpdate(d.update, now).entry, now).entry;
+    } catch (err) {
+      if (!isPoison(err)) throw err;
+      for (const d of run) await applyOne(d); // mixed CRDT types: let each one succeed or fail alone
+      return;
+    }
+    const last = run[run.length - 1]!.update;
+    const update = {
+      ...updateFromEntry(last.key, folded!, "UPDATE", folded!.region, Date.now()),
+      producedAtMs: last.producedAtMs,
+    };
+    const outcome = await applyRemoteUpdate(redis, layout.keyPrefix, update);
+    for (const d of run) recordApplied(d, outcome);
+  };
+
+  const handleChain = async (msgs: ConsumedMessage[]): Promise<void> => {
+    const decoded: Decoded[] = [];
+    for (const msg of msgs) {
+      const d = await decode(msg);
+      if (d) decoded.push(d);
+    }
+    // Fold runs of plain UPDATEs; ROLLBACK / INVALIDATE keep their own semantics and order.
+    let run: Decoded[] = [];
+    for (const d of decoded) {
+      if (d.update.kind === "UPDATE") {
+        run.push(d);
+        continue;
+      }
+      if (run.length) await applyRun(run);
+      run = [];
+      await applyOne(d);
+    }
+    if (run.length) await applyRun(run);
+  };
+
+  const handleMessage = (msg: ConsumedMessage): Promise<void> => handleChain([msg]);
+
+  await consumer.start(handleMessage, handleChain);
 
   let server: StartedServer | undefined;
   if (opts.port !== null) {

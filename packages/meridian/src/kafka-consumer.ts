@@ -74,7 +74,14 @@ export class RetryingConsumer {
     return this.joined;
   }
 
-  async start(handler: (msg: ConsumedMessage) => Promise<void>): Promise<void> {
+  /**
+   * `handler` gets one message at a time, or — with `chains: true` — the run of same-key messages of a
+   * window at once (a consumer may fold them into one write). Either way a failure retries it whole.
+   */
+  async start(
+    handler: (msg: ConsumedMessage) => Promise<void>,
+    chainHandler?: (msgs: ConsumedMessage[]) => Promise<void>,
+  ): Promise<void> {
     const log = this.opts.logger;
     await this.consumer.connect();
     await this.consumer.subscribe({
@@ -88,15 +95,24 @@ export class RetryingConsumer {
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         let lastCommitAt = Date.now();
-        const handleWithRetry = async (msg: ConsumedMessage): Promise<boolean> => {
+        const handleWithRetry = async (msgs: ConsumedMessage[]): Promise<boolean> => {
           for (let attempt = 1; ; attempt++) {
             try {
-              await handler(msg);
+              if (chainHandler) await chainHandler(msgs);
+              else for (const msg of msgs) await handler(msg);
               return true;
             } catch (err) {
               if (this.stopped || !isRunning()) return false;
+              const msg = msgs[0]!;
               log.warn(
-                { err, topic: msg.topic, partition: msg.partition, offset: msg.offset, attempt },
+                {
+                  err,
+                  topic: msg.topic,
+                  partition: msg.partition,
+                  offset: msg.offset,
+                  count: msgs.length,
+                  attempt,
+                },
                 "handler failed; retrying",
               );
               await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
@@ -128,12 +144,7 @@ export class RetryingConsumer {
             if (chain) chain.push(msg);
             else chains.set(chainKey, [msg]);
           }
-          const completed = await Promise.all(
-            [...chains.values()].map(async (chain) => {
-              for (const msg of chain) if (!(await handleWithRetry(msg))) return false;
-              return true;
-            }),
-          );
+          const completed = await Promise.all([...chains.values()].map((chain) => handleWithRetry(chain)));
           if (completed.includes(false)) return; // stopping: the unfinished window is re-read later
           // Only now are these offsets safe to commit: their merges (or dead-letterings) are done.
           const last = window[window.length - 1]!.offset;

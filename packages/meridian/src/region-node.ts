@@ -5,9 +5,10 @@
 
 import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
 import { type DataClass, InvalidInputError, type MeridianConfig, StalenessBoundError } from "@meridian/core";
-import { EventualConsistencyCache, kafkaUpdatePublisher, type ReadInfo } from "@meridian/eventual";
+import { EventualConsistencyCache, type ReadInfo } from "@meridian/eventual";
 import { createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
+import { batchingUpdatePublisher } from "./batching-publisher.js";
 import { crdtTypeForKey, validateKey } from "./keyspace.js";
 import { type RegionLayoutOptions, resolveLayout } from "./layout.js";
 import { asObject, importantWriteArg, parseMinVersion } from "./request-body.js";
@@ -92,7 +93,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
   const serde = cfg.serde ?? new AvroSerde(cfg.config.schemaRegistryUrl);
   const important = new EventualConsistencyCache(
     redis,
-    kafkaUpdatePublisher(producer, serde, topics.updates(region)),
+    batchingUpdatePublisher(producer, serde, topics.updates(region)),
     {
       region,
       keyPrefix: layout.keyPrefix,

@@ -117,6 +117,13 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
     buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const consumeLag = new Histogram({
+    name: "meridian_replicator_consume_lag_seconds",
+    help: "Append to the source updates topic → received by the replicator",
+    labelNames: ["from"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   const produceErrors = new Counter({
     name: "meridian_replicator_produce_errors_total",
     help: "Failed produce attempts (retried)",
@@ -140,14 +147,16 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   let forwarded = 0;
   let stopped = false;
   let paused = false;
+  // Destinations with a produce request in flight (one at a time per destination keeps each link FIFO).
   const busy = new Set<string>();
+  const isBusy = (_from: string, to: string): boolean => busy.has(to);
   const receivedAt = new WeakMap<Delivery, number>();
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Number.POSITIVE_INFINITY;
 
   const schedulePump = (): void => {
     if (stopped) return;
-    const next = links.nextDueAt(busy);
+    const next = links.nextDueAt(isBusy);
     if (next === undefined || next >= timerAt) return;
     if (timer) clearTimeout(timer);
     timerAt = next;
@@ -158,44 +167,59 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
     timer = undefined;
     timerAt = Number.POSITIVE_INFINITY;
     if (stopped) return;
-    for (const batch of links.takeDue(Date.now(), busy)) {
-      busy.add(batch.link);
-      void deliver(batch.from, batch.to, batch.link, batch.items);
+    // One produce request per destination: every link into it contributes its due prefix.
+    const byDestination = new Map<string, { from: string; items: Delivery[] }[]>();
+    for (const batch of links.takeDue(Date.now(), isBusy)) {
+      const list = byDestination.get(batch.to) ?? [];
+      list.push({ from: batch.from, items: batch.items });
+      byDestination.set(batch.to, list);
+    }
+    for (const [to, parts] of byDestination) {
+      busy.add(to);
+      void deliver(to, parts);
     }
     schedulePump();
   };
 
-  const deliver = async (from: string, to: string, link: string, items: Delivery[]): Promise<void> => {
+  const deliver = async (to: string, parts: { from: string; items: Delivery[] }[]): Promise<void> => {
     try {
+      const releasedAt = String(Date.now());
       await producers.get(to)!.send(
         topics.inbound(to),
-        items.map((d) => ({
-          key: d.key ?? "",
-          value: d.value ?? Buffer.alloc(0),
-          headers: {
-            ...d.headers,
-            "meridian-origin-region": from,
-            "meridian-source": `${d.sourceTopic}/${d.partition}/${d.offset}`,
-            "meridian-replicated-at-ms": String(Date.now()),
-          },
-        })),
+        parts.flatMap(({ from, items }) =>
+          items.map((d) => ({
+            key: d.key ?? "",
+            value: d.value ?? Buffer.alloc(0),
+            headers: {
+              ...d.headers,
+              "meridian-origin-region": from,
+              "meridian-source": `${d.sourceTopic}/${d.partition}/${d.offset}`,
+              "meridian-replicated-at-ms": releasedAt,
+            },
+          })),
+        ),
       );
       const now = Date.now();
-      for (const d of items) {
-        linkDelay.observe({ from, to }, (now - (receivedAt.get(d) ?? now)) / 1000);
-        d.remaining -= 1;
-        if (d.remaining === 0) tracker.finish(d.sourceTopic, d.partition, d.offset);
+      for (const { from, items } of parts) {
+        for (const d of items) {
+          linkDelay.observe({ from, to }, (now - (receivedAt.get(d) ?? now)) / 1000);
+          d.remaining -= 1;
+          if (d.remaining === 0) tracker.finish(d.sourceTopic, d.partition, d.offset);
+        }
+        forwarded += items.length;
+        forwardedTotal.inc({ from, to }, items.length);
       }
-      forwarded += items.length;
-      forwardedTotal.inc({ from, to }, items.length);
-      busy.delete(link);
+      busy.delete(to);
     } catch (err) {
-      // Keep the batch at the head of its link and retry: nothing is dropped, order is kept.
+      // Keep the batches at the head of their links and retry: nothing is dropped, order is kept.
       produceErrors.inc();
-      log.warn({ err, from, to, count: items.length }, "produce to inbound failed; retrying");
-      links.requeueFront(from, to, items);
+      log.warn(
+        { err, to, count: parts.reduce((n, p) => n + p.items.length, 0) },
+        "produce to inbound failed; retrying",
+      );
+      for (const { from, items } of parts) links.requeueFront(from, to, items);
       await new Promise((r) => setTimeout(r, 500));
-      busy.delete(link);
+      busy.delete(to);
     }
     maybeResume();
     schedulePump();
@@ -243,6 +267,7 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
       };
       tracker.begin(topic, partition, message.offset);
       const now = Date.now();
+      consumeLag.observe({ from }, Math.max(0, now - Number(message.timestamp)) / 1000);
       receivedAt.set(delivery, now);
       for (const to of regions) if (to !== from) links.enqueue(from, to, delivery, now);
       if (!paused && links.size() >= maxHeld) {

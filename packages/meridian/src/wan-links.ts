@@ -8,6 +8,14 @@ export interface LinkItem<T> {
   payload: T;
 }
 
+export type Busy = ReadonlySet<string> | ((from: string, to: string) => boolean);
+
+function isBusy(busy: Busy, id: string): boolean {
+  if (typeof busy !== "function") return busy.has(id);
+  const [from, to] = id.split("\u0000") as [string, string];
+  return busy(from, to);
+}
+
 export class WanLinks<T> {
   private readonly queues = new Map<string, LinkItem<T>[]>();
   private readonly partitioned = new Set<string>();
@@ -64,16 +72,13 @@ export class WanLinks<T> {
 
   /**
    * Removes and returns, per open link, the prefix of messages due at `now` (at most `max` per link).
-   * Links listed in `busy` are skipped so a link has one batch in flight at a time (keeps FIFO).
+   * Busy links (a set of link ids, or a predicate on from/to) are skipped so a link has one batch in
+   * flight at a time (keeps FIFO).
    */
-  takeDue(
-    now: number,
-    busy: ReadonlySet<string>,
-    max = 500,
-  ): { from: string; to: string; link: string; items: T[] }[] {
+  takeDue(now: number, busy: Busy, max = 500): { from: string; to: string; link: string; items: T[] }[] {
     const out: { from: string; to: string; link: string; items: T[] }[] = [];
     for (const [id, q] of this.queues) {
-      if (q.length === 0 || busy.has(id) || this.blocked(id)) continue;
+      if (q.length === 0 || isBusy(busy, id) || this.blocked(id)) continue;
       let n = 0;
       while (n < q.length && n < max && q[n]!.readyAt <= now) n++;
       if (n === 0) continue;
@@ -84,10 +89,10 @@ export class WanLinks<T> {
   }
 
   /** Earliest time a message on an open, idle link becomes due; undefined when none is waiting. */
-  nextDueAt(busy: ReadonlySet<string>): number | undefined {
+  nextDueAt(busy: Busy): number | undefined {
     let next: number | undefined;
     for (const [id, q] of this.queues) {
-      if (q.length === 0 || busy.has(id) || this.blocked(id)) continue;
+      if (q.length === 0 || isBusy(busy, id) || this.blocked(id)) continue;
       const at = q[0]!.readyAt;
       if (next === undefined || at < next) next = at;
     }
