@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // The dashboard end to end in real headless Chromium (Debian's /usr/bin/chromium via playwright-core):
 // the page loads, every chart receives live points over server-sent events, a screenshot is written.
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { type Dashboard, startDashboard } from "../../services/dashboard/src/ind
 
 const REGIONS = ["us-east", "us-west", "eu-west", "ap-south", "ap-northeast"];
 const SCREENSHOT = join(process.cwd(), "reports", "dashboard.png");
+const CHROMIUM = process.env.MERIDIAN_CHROMIUM ?? "/usr/bin/chromium";
 
 describe("dashboard in headless Chromium", () => {
   let browser: BrowserContext;
@@ -37,12 +38,17 @@ describe("dashboard in headless Chromium", () => {
     }, 10);
     monitor.monitorConsistencyMetrics();
     dashboard = await startDashboard({ feed: monitor, registry: monitor.metrics.registry });
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set MERIDIAN_CHROMIUM)`,
+      );
+    }
     userDataDir = mkdtempSync(join(tmpdir(), "meridian-chromium-"));
     // A fresh profile per run (playwright passes it as --user-data-dir).
     browser = await chromium.launchPersistentContext(userDataDir, {
       headless: true,
       viewport: { width: 1280, height: 900 },
-      executablePath: process.env.MERIDIAN_CHROMIUM ?? "/usr/bin/chromium",
+      executablePath: CHROMIUM,
       args: [
         "--headless",
         "--no-sandbox",

@@ -60,3 +60,40 @@ export function strongCacheTarget(caches: Record<string, StrongCacheLike>): KeyV
     },
   };
 }
+
+interface MonitorInputs {
+  recordCoherenceMessage(type: string, count?: number): void;
+  recordLockWait(namespace: string, ms: number): void;
+  recordLockHold(namespace: string, ms: number): void;
+}
+
+/** For CacheCoherenceManager's `onMessageHandled` option: counts coherence messages by type. */
+export function coherenceMessageCounter(monitor: MonitorInputs): (type: string, nanos: number) => void {
+  return (type) => monitor.recordCoherenceMessage(type);
+}
+
+/**
+ * Acquires a lock through `acquire`, recording the wait; the returned `release` records the hold time.
+ * Works with any lock API (LockManager, StrongConsistencyCache.acquireLock/releaseLock, redlock).
+ */
+export async function timedLock<H>(
+  monitor: MonitorInputs,
+  namespace: string,
+  acquire: () => Promise<H>,
+  release: (handle: H) => Promise<unknown>,
+): Promise<{ handle: H; release(): Promise<void> }> {
+  const asked = performance.now();
+  const handle = await acquire();
+  const got = performance.now();
+  monitor.recordLockWait(namespace, got - asked);
+  return {
+    handle,
+    async release() {
+      try {
+        await release(handle);
+      } finally {
+        monitor.recordLockHold(namespace, performance.now() - got);
+      }
+    },
+  };
+}

@@ -17,4 +17,3 @@ export * from "./suites.js";
 export * from "./svg.js";
 export * from "./testing.js";
 export * from "./violations.js";
-export * from "./linearizability/index.js";

@@ -11,7 +11,11 @@ const file = readFileSync(join(import.meta.dirname, "../../../infra/prometheus/m
 describe("Prometheus alert rules file", () => {
   it("has an alert for every in-process rule, each with a duration and a severity", () => {
     const alerts = [...file.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
-    expect(alerts.sort()).toEqual(defaultAlertRules().map((r) => r.name).sort());
+    expect(alerts.sort()).toEqual(
+      defaultAlertRules()
+        .map((r) => r.name)
+        .sort(),
+    );
     expect([...file.matchAll(/\n\s+for: \d+[smh]/g)]).toHaveLength(alerts.length);
     expect([...file.matchAll(/severity: (critical|warning)/g)]).toHaveLength(alerts.length);
   });
