@@ -1,0 +1,101 @@
+// A recorded multi-region workload on a few hot keys: reads, writes, CAS and two-key transfers, with every
+// invocation and response timed on one clock for the linearizability checker.
+import { REGIONS } from "../../packages/core/src/index.js";
+import { HistoryRecorder, type Json } from "../../packages/monitor/src/index.js";
+import type { StrongConsistencyCache } from "../../packages/strong/src/index.js";
+
+/** Transactions stay inside a pair, so the checker's partitions are the two pairs. */
+export const PAIRS: [string, string][] = [
+  ["acct:a", "acct:b"],
+  ["acct:c", "acct:d"],
+];
+export const HOT_KEYS = PAIRS.flat();
+
+export interface WorkloadOptions {
+  clients: number;
+  opsPerClient: number;
+  cacheFor: (region: (typeof REGIONS)[number]) => StrongConsistencyCache;
+  seed?: number;
+}
+
+export async function runWorkload(o: WorkloadOptions) {
+  const rec = new HistoryRecorder();
+  let seed = o.seed ?? 42;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const counts = { read: 0, write: 0, cas: 0, txn: 0, errors: 0 };
+  const clients = Array.from({ length: o.clients }, (_, c) => {
+    const region = REGIONS[c % REGIONS.length]!;
+    const cache = o.cacheFor(region);
+    const name = `${region}#${c}`;
+    const lastSeen = new Map<string, number>();
+    return (async () => {
+      for (let i = 0; i < o.opsPerClient; i++) {
+        const pair = PAIRS[Math.floor(rand() * PAIRS.length)]!;
+        const key = pair[Math.floor(rand() * 2)]!;
+        const roll = rand();
+        const unique = c * 100_000 + i;
+        if (roll < 0.45) {
+          const id = rec.invoke(name, { type: "read", key });
+          try {
+            const r = await cache.getWithStrongConsistency<number>(key);
+            rec.ok(id, { type: "read", value: r.value as Json | undefined });
+            if (r.value !== undefined) lastSeen.set(key, r.value);
+            counts.read++;
+          } catch {
+            rec.discard(id); // a failed read had no effect
+            counts.errors++;
+          }
+        } else if (roll < 0.65) {
+          const id = rec.invoke(name, { type: "write", key, value: unique });
+          try {
+            await cache.setWithStrongConsistency(key, unique);
+            rec.ok(id, { type: "write" });
+            counts.write++;
+          } catch {
+            rec.unknown(id);
+            counts.errors++;
+          }
+        } else if (roll < 0.8) {
+          const expected = lastSeen.get(key) ?? 0;
+          const id = rec.invoke(name, { type: "cas", key, expected, value: unique });
+          try {
+            const r = await cache.compareAndSet(key, expected, unique);
+            rec.ok(id, { type: "cas", ok: r.ok });
+            if (!r.ok && r.current !== undefined) lastSeen.set(key, r.current as number);
+            counts.cas++;
+          } catch {
+            rec.unknown(id);
+            counts.errors++;
+          }
+        } else {
+          const [from, to] = rand() < 0.5 ? pair : [pair[1], pair[0]];
+          const amount = 1 + Math.floor(rand() * 5);
+          const id = rec.invoke(name, { type: "txn", keys: [from, to] });
+          let reads: Record<string, Json | undefined> = {};
+          let writes: Record<string, Json> = {};
+          try {
+            await cache.transaction([from, to], (tx) => {
+              const a = tx.get<number>(from) ?? 0;
+              const b = tx.get<number>(to) ?? 0;
+              reads = { [from]: tx.get<number>(from), [to]: tx.get<number>(to) };
+              writes = { [from]: a - amount, [to]: b + amount };
+              tx.set(from, a - amount);
+              tx.set(to, b + amount);
+            });
+            rec.ok(id, { type: "txn", reads, writes });
+            counts.txn++;
+          } catch {
+            rec.unknown(id);
+            counts.errors++;
+          }
+        }
+      }
+    })();
+  });
+  const start = performance.now();
+  await Promise.all(clients);
+  return { history: rec.history(), counts, elapsedMs: performance.now() - start };
+}
