@@ -111,7 +111,7 @@ await Promise.all(
 );
 const converged = new Map<string, number>();
 const deadline = Date.now() + 60_000;
-while (converged.size < KEYS.length && Date.now() < deadline) {
+while (converged.size < lastWrite.size && Date.now() < deadline) {
   for (const key of KEYS) {
     if (converged.has(key) || !lastWrite.has(key)) continue;
     const ds = await Promise.all(
@@ -136,19 +136,18 @@ console.log(
   `${REGIONS.length} regions, ${writes} writes in ${DURATION} ms (${RATE}/s/region target), ${KEYS.length} keys; applied per region: ${nodes.map((n) => n.applied).join(", ")}`,
 );
 console.log(
-  `converged ${converged.size}/${KEYS.length} keys; ms from last write to all-equal: p50 ${pct(50)} p99 ${pct(99)} max ${times.at(-1)}`,
+  `converged ${converged.size}/${lastWrite.size} written keys; ms from last write to all-equal: p50 ${pct(50)} p99 ${pct(99)} max ${times.at(-1)}`,
 );
 for (const n of nodes) {
   await n.consumer.stop();
   await n.producer.disconnect();
 }
+await registry.close(); // first: its consumer of _schemas must be gone before the topic is deleted
 const admin = kafka.admin();
 await admin.connect();
-await admin
-  .deleteTopics({ topics: [...REGIONS.map((r) => t.updates(r)), `_schemas-evconv-${run}`] })
-  .catch(() => {});
+await admin.deleteTopics({ topics: REGIONS.map((r) => t.updates(r)) }).catch(() => {});
+await admin.deleteTopics({ topics: [`_schemas-evconv-${run}`] }).catch(() => {});
 await admin.disconnect();
-await registry.close();
 for (const n of nodes) {
   let c = "0";
   do {
