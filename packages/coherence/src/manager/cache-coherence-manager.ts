@@ -49,9 +49,7 @@ export interface ManagerStats {
   evictions: number;
 }
 
-interface L1Line<V> extends CacheLine<V> {
-  lastUse: number;
-}
+type L1Line<V> = CacheLine<V>;
 
 export class CacheCoherenceManager<V = unknown> {
   private readonly cacheCtl: CacheController;
@@ -65,7 +63,6 @@ export class CacheCoherenceManager<V = unknown> {
   private readonly classOf = new Map<string, DataClass>();
   private readonly writeBuffer: WriteBuffer<V>;
   private readonly policy: Readonly<Record<DataClass, WritePolicy>>;
-  private tick = 0;
   private pumping = false;
   /** Set by readHit during a step: the value a load returned. */
   private lastRead: { value: V | undefined } | undefined;
@@ -100,7 +97,7 @@ export class CacheCoherenceManager<V = unknown> {
     const line = this.l1[node]!.get(key);
     if (line && READABLE_STATES.has(line.state)) {
       this.stats.l1Hits++;
-      line.lastUse = ++this.tick;
+      this.touch(this.l1[node]!, key, line);
       return line.value;
     }
     this.stats.l1Misses++;
@@ -214,18 +211,24 @@ export class CacheCoherenceManager<V = unknown> {
   private async makeRoom(node: number, key: string): Promise<void> {
     const cache = this.l1[node]!;
     if (cache.has(key) || cache.size < this.cacheLevels.l1.capacity) return;
+    // Map order is recency order (touch() re-inserts), so the first stable line is the LRU victim.
     let victim: string | undefined;
-    let oldest = Number.POSITIVE_INFINITY;
     for (const [k, l] of cache) {
-      if (l.lastUse < oldest && !l.state.includes("_")) {
-        oldest = l.lastUse;
+      if (!l.state.includes("_")) {
         victim = k;
+        break;
       }
     }
     if (victim === undefined) return;
     this.stats.evictions++;
     this.evictLine(node, victim);
     this.pump();
+  }
+
+  /** Mark a line most recently used. */
+  private touch(cache: Map<string, L1Line<V>>, key: string, line: L1Line<V>): void {
+    cache.delete(key);
+    cache.set(key, line);
   }
 
   private evictLine(node: number, key: string): void {
@@ -238,10 +241,11 @@ export class CacheCoherenceManager<V = unknown> {
     const cache = this.l1[node]!;
     let line = cache.get(key);
     if (!line) {
-      line = { state: "I", value: undefined, lastUse: 0 };
+      line = { state: "I", value: undefined };
       cache.set(key, line);
+    } else {
+      this.touch(cache, key, line);
     }
-    line.lastUse = ++this.tick;
     const res = this.cacheCtl.step(node, key, line, ev, this.cacheEffects);
     if (res === "stalled") throw new Error(`node ${node}: ${ev} on ${key} stalled in ${line.state}`);
     if (line.state === "I") cache.delete(key);
@@ -284,7 +288,7 @@ export class CacheCoherenceManager<V = unknown> {
       const cache = this.l1[msg.to]!;
       let line = cache.get(msg.line);
       if (!line) {
-        line = { state: "I", value: undefined, lastUse: 0 };
+        line = { state: "I", value: undefined };
         cache.set(msg.line, line);
       }
       this.cacheCtl.step(msg.to, msg.line, line, msg, this.cacheEffects);

@@ -1,6 +1,6 @@
 // Interprets the two protocol tables. One step = find the row for (state, event[, guard]) and run its
 // actions against a line. Both the runtime manager and the model checker call these functions.
-import { type CacheRow, type CacheTable, indexCacheTable } from "./cache-table.js";
+import { type CacheAction, type CacheRow, type CacheTable, indexCacheTable } from "./cache-table.js";
 import type { DirectoryTable, DirGuard, DirRow } from "./directory-table.js";
 import {
   type CacheState,
@@ -52,14 +52,64 @@ export interface DirEffects<V> {
 
 export type StepResult = "done" | "stalled";
 
+// Cache actions compiled to small opcodes once, so a step does no string parsing.
+enum Op {
+  Stall,
+  ReadHit,
+  Write,
+  Fill,
+  DropData,
+  Send,
+  SendPutM,
+  SendOwnerData,
+}
+
+interface CompiledCacheRow {
+  row: CacheRow;
+  ops: Op[];
+  /** Per op: the message type to send (Send), or OwnerData's flags. */
+  args: ({ type: ToDirType } | { dirty: boolean; kept: boolean } | undefined)[];
+}
+
+function compileCacheRow(r: CacheRow): CompiledCacheRow {
+  const ops: Op[] = [];
+  const args: CompiledCacheRow["args"] = [];
+  const simple: Partial<Record<CacheAction, Op>> = {
+    stall: Op.Stall,
+    readHit: Op.ReadHit,
+    write: Op.Write,
+    fill: Op.Fill,
+    dropData: Op.DropData,
+    "send:PutM": Op.SendPutM,
+  };
+  for (const a of r.actions) {
+    const op = simple[a];
+    if (op !== undefined) {
+      ops.push(op);
+      args.push(undefined);
+    } else if (a.startsWith("send:OwnerData")) {
+      ops.push(Op.SendOwnerData);
+      args.push({ dirty: a.includes("dirty"), kept: a.includes(",kept") });
+    } else {
+      ops.push(Op.Send);
+      args.push({ type: a.slice("send:".length) as ToDirType });
+    }
+  }
+  return { row: r, ops, args };
+}
+
 export class CacheController {
-  private readonly index: Map<string, CacheRow>;
+  private readonly index = new Map<string, Map<string, CompiledCacheRow>>();
   constructor(readonly table: CacheTable) {
-    this.index = indexCacheTable(table);
+    for (const r of indexCacheTable(table).values()) {
+      const byEvent = this.index.get(r.state) ?? new Map<string, CompiledCacheRow>();
+      byEvent.set(r.event, compileCacheRow(r));
+      this.index.set(r.state, byEvent);
+    }
   }
 
   row(state: CacheState, event: string): CacheRow | undefined {
-    return this.index.get(`${state}|${event}`);
+    return this.index.get(state)?.get(event)?.row;
   }
 
   /** Apply a processor event or an incoming message (msg.type is the event) to one cache line. */
@@ -71,8 +121,8 @@ export class CacheController {
     fx: CacheEffects<V>,
   ): StepResult {
     const name = typeof event === "string" ? event : event.type;
-    const r = this.index.get(`${line.state}|${name}`);
-    if (!r)
+    const c = this.index.get(line.state)?.get(name);
+    if (!c)
       throw new ProtocolError(
         `cache ${node}: no transition for ${line.state} on ${name}`,
         "cache",
@@ -80,46 +130,45 @@ export class CacheController {
         name,
       );
     const msg = typeof event === "string" ? undefined : event;
-    for (const a of r.actions) {
-      switch (a) {
-        case "stall":
+    const { ops, args } = c;
+    for (let i = 0; i < ops.length; i++) {
+      switch (ops[i]) {
+        case Op.Stall:
           return "stalled";
-        case "readHit":
+        case Op.ReadHit:
           fx.readHit(line.value);
           break;
-        case "write":
+        case Op.Write:
           line.value = fx.write();
           break;
-        case "fill":
+        case Op.Fill:
           line.value = msg?.value;
           break;
-        case "dropData":
+        case Op.DropData:
           line.value = undefined;
           break;
-        case "send:OwnerData(dirty,kept)":
-        case "send:OwnerData(clean,kept)":
-        case "send:OwnerData(dirty,dropped)":
-        case "send:OwnerData(clean,dropped)":
+        case Op.SendPutM:
+          fx.send({ type: "PutM", line: lineId, from: node, to: DIRECTORY, value: line.value });
+          break;
+        case Op.SendOwnerData: {
+          const f = args[i] as { dirty: boolean; kept: boolean };
           fx.send({
             type: "OwnerData",
             line: lineId,
             from: node,
             to: DIRECTORY,
             value: line.value,
-            dirty: a.includes("dirty"),
-            kept: a.includes(",kept"),
+            dirty: f.dirty,
+            kept: f.kept,
           });
           break;
-        case "send:PutM":
-          fx.send({ type: "PutM", line: lineId, from: node, to: DIRECTORY, value: line.value });
-          break;
-        default: {
-          const type = a.slice("send:".length) as ToDirType;
-          fx.send({ type, line: lineId, from: node, to: DIRECTORY });
         }
+        case Op.Send:
+          fx.send({ type: (args[i] as { type: ToDirType }).type, line: lineId, from: node, to: DIRECTORY });
+          break;
       }
     }
-    line.state = r.next;
+    line.state = c.row.next;
     return "done";
   }
 }
@@ -129,9 +178,9 @@ function guardHolds<V>(g: DirGuard, d: DirLine<V>, msg: CoherenceMessage<V>): bo
     case "always":
       return true;
     case "noOtherSharers":
-      return [...d.sharers].every((s) => s === msg.from);
+      return d.sharers.size === 0 || (d.sharers.size === 1 && d.sharers.has(msg.from));
     case "otherSharers":
-      return [...d.sharers].some((s) => s !== msg.from);
+      return d.sharers.size > (d.sharers.has(msg.from) ? 1 : 0);
     case "lastSharer":
       return d.sharers.has(msg.from) && d.sharers.size === 1;
     case "notLastSharer":
@@ -169,16 +218,20 @@ export class DirectoryController {
   private match<V>(d: DirLine<V>, msg: CoherenceMessage<V>): DirRow | undefined {
     const rows = this.index.get(`${d.state}|${msg.type}`);
     if (!rows) return undefined;
-    const hits = rows.filter((r) => guardHolds(r.guard, d, msg));
-    if (hits.length > 1) {
-      throw new ProtocolError(
-        `directory: ambiguous rows for ${d.state} on ${msg.type}`,
-        "directory",
-        d.state,
-        msg.type,
-      );
+    // No closures here: this is the hot path of every directory message.
+    let hit: DirRow | undefined;
+    for (const r of rows) {
+      if (!guardHolds(r.guard, d, msg)) continue;
+      if (hit)
+        throw new ProtocolError(
+          `directory: ambiguous rows for ${d.state} on ${msg.type}`,
+          "directory",
+          d.state,
+          msg.type,
+        );
+      hit = r;
     }
-    return hits[0];
+    return hit;
   }
 
   step<V>(d: DirLine<V>, msg: CoherenceMessage<V>, fx: DirEffects<V>): StepResult {
@@ -192,8 +245,6 @@ export class DirectoryController {
       );
     }
     const line = msg.line;
-    const data = (type: "DataS" | "DataE" | "DataM") =>
-      fx.send({ type, line, from: DIRECTORY, to: d.requester, value: d.home });
     for (const a of r.actions) {
       switch (a) {
         case "stall":
@@ -202,13 +253,13 @@ export class DirectoryController {
           d.requester = msg.from;
           break;
         case "send:DataS":
-          data("DataS");
+          fx.send({ type: "DataS", line, from: DIRECTORY, to: d.requester, value: d.home });
           break;
         case "send:DataE":
-          data("DataE");
+          fx.send({ type: "DataE", line, from: DIRECTORY, to: d.requester, value: d.home });
           break;
         case "send:DataM":
-          data("DataM");
+          fx.send({ type: "DataM", line, from: DIRECTORY, to: d.requester, value: d.home });
           break;
         case "send:Inv->others": {
           let n = 0;
