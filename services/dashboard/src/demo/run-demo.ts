@@ -139,8 +139,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     );
 
     const stallRegion = o.stallRegion ?? regions[regions.length - 2]!;
-    const stallAt = o.inject === "stall" ? o.seconds * 0.3 : Number.POSITIVE_INFINITY;
-    const stallFor = Math.min(15, o.seconds * 0.3);
+    // Stall for half the run: the stalled-region alert needs lag > 5 s held for 10 s, so runs of 40 s
+    // and more show it fire, then resolve once the consumer is back.
+    const stallAt = o.inject === "stall" ? o.seconds * 0.2 : Number.POSITIVE_INFINITY;
+    const stallFor = o.seconds * 0.5;
     let stalled = false;
     const started = Date.now();
     let nextPrint = 5;
