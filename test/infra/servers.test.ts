@@ -35,14 +35,18 @@ describe("infra: Kafka", () => {
 
   it("creates a topic that then appears in the metadata with its partitions", async () => {
     await admin.connect();
-    const created = await admin.createTopics({
-      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    // No waitForLeaders: kafkajs retries only LEADER_NOT_AVAILABLE there, while a KRaft broker may answer
+    // UNKNOWN_TOPIC_OR_PARTITION until it has applied the new topic's metadata; poll instead.
+    const created = await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
     expect(created).toBe(true);
+    let leaders: number[] = [];
+    for (let i = 0; i < 100 && leaders.length < 3; i++) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null);
+      leaders = (meta?.topics[0]?.partitions ?? []).map((p) => p.leader).filter((l) => l >= 0);
+      if (leaders.length < 3) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(leaders).toHaveLength(3);
     expect(await admin.listTopics()).toContain(topic);
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    expect(meta.topics[0]?.partitions).toHaveLength(3);
   });
 
   it("delivers a produced message to a consumer", async () => {

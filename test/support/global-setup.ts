@@ -9,7 +9,7 @@ import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const STATE_ENV = resolve(process.env.MERIDIAN_INFRA_STATE ?? resolve(ROOT, "infra/.state"), "env");
+const stateEnvFile = () => resolve(process.env.MERIDIAN_INFRA_STATE ?? resolve(ROOT, "infra/.state"), "env");
 const PROBE_TIMEOUT_MS = 10_000;
 
 /** Parses `export NAME='value'` lines; variables already set in the environment win. */
@@ -87,6 +87,7 @@ async function checkRegistry(url: string): Promise<void> {
 
 export default async function setup(): Promise<void> {
   const registryExplicit = Boolean(process.env.MERIDIAN_SCHEMA_REGISTRY_URL);
+  const STATE_ENV = stateEnvFile();
   const loaded = loadStateEnv(STATE_ENV);
   // Same defaults as configFromEnv() in @meridian/core.
   const kafka = process.env.MERIDIAN_KAFKA_BROKERS || "127.0.0.1:9092";
