@@ -9,3 +9,4 @@ export * from "./protocol/cache-table.js";
 export * from "./protocol/directory-table.js";
 export * from "./protocol/engine.js";
 export * from "./protocol/messages.js";
+export * from "./protocol/render.js";
