@@ -8,7 +8,8 @@
 //  - when a region comes to hold the oldest data it was missing, the time since that data was first seen
 //    is one convergence observation for the region (the regions that had it first are its source and
 //    never miss it, so they are not counted);
-//  - a region missing data for longer than the window is a violation, once per (key, region, since).
+//  - a region missing data for longer than the window is a violation, once per episode (until the region
+//    holds the join again).
 // Resolution is the tick interval, as for the digest-majority tracker.
 import type { ConvergenceObservation, DivergenceDetector, DivergenceTickResult } from "./divergence.js";
 import { reservoirIn } from "./divergence.js";
@@ -104,7 +105,8 @@ export class LatticeDivergenceTracker implements DivergenceDetector {
       divergent = true;
       const since = st.joins[included + 1]?.at ?? st.joins[0]!.at;
       st.missingSince.set(region, since);
-      if (now - since > this.windowMs && st.flagged.get(region) !== since) {
+      // One violation per episode: until the region holds the join again, however its lag moves.
+      if (now - since > this.windowMs && !st.flagged.has(region)) {
         st.flagged.set(region, since);
         const v: Violation = {
           kind: "convergence_window_exceeded",

@@ -102,7 +102,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const printAlerts: AlertSink = {
       send: (e) =>
         print(
-          `[alert] ${e.status === "firing" ? "FIRING " : "resolved"} ${e.rule}${Object.keys(e.labels).length ? ` ${JSON.stringify(e.labels)}` : ""} value ${Math.round(e.value * 1000) / 1000} > ${e.threshold}`,
+          `[alert] ${e.status === "firing" ? "FIRING " : "resolved"} ${e.rule}${Object.keys(e.labels).length ? ` ${JSON.stringify(e.labels)}` : ""} value ${Math.round(e.value * 1000) / 1000} (threshold ${e.threshold})`,
         ),
     };
     monitor.setupConsistencyAlerts({
