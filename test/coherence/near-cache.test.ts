@@ -1,6 +1,9 @@
 // Integration tests of CoherentNearCache against the real Redis: several nodes, each with its own
 // ioredis connections (commands + pub/sub), on a key prefix and channels unique to this run.
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { CoherentNearCache, type NearCacheOptions } from "@meridian/coherence";
 import { configFromEnv } from "@meridian/core";
 import { Redis } from "ioredis";
@@ -172,5 +175,38 @@ describe("CoherentNearCache (real Redis, pub/sub invalidations)", () => {
     expect(r.value).toBe(1); // the unflushed write died with the node (why orderly shutdown matters)
     await b!.set("x", 3);
     expect((await b!.get("x")).value).toBe(3);
+  });
+
+  it("a node in another process stays coherent with this one and loses nothing on orderly exit", async () => {
+    const prefix = freshPrefix();
+    const [parent] = await nodes<string>(1, prefix);
+    await parent!.set("shared", "from-parent", "critical");
+    expect((await parent!.get("shared")).l1Hit).toBe(true);
+    const child = fileURLToPath(new URL("./fixtures/child-node.ts", import.meta.url));
+    const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+    const { stdout } = await promisify(execFile)(tsx, [child], {
+      env: { ...process.env, COH_PREFIX: prefix, COH_COUNT: "20", MERIDIAN_REDIS_URL: redisUrl },
+    });
+    expect(JSON.parse(stdout.trim().split("\n").pop()!).dirtyBeforeClose).toBe(21);
+    // The child's write invalidated our copy (over pub/sub, across processes) before it returned.
+    expect(parent!.stateOf("shared")).toBe("I");
+    expect((await parent!.get("shared")).value).toBe("from-child");
+    for (let i = 0; i < 20; i++) expect((await parent!.get(`child:${i}`)).value).toBe(`v${i}`);
+  });
+
+  it("regression: a node whose subscription dropped is not left stale forever", async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await nodes<number>(2, prefix, { requestTimeoutMs: 200 });
+    await a!.set("k", 1, "critical");
+    expect((await b!.get("k")).value).toBe(1);
+    expect(b!.stateOf("k")).toBe("S");
+    // Kill b's pub/sub connection (found by its client name); ioredis reconnects and resubscribes.
+    const list = (await admin.client("LIST")) as string;
+    const line = list.split("\n").find((l) => l.includes(`name=${b!.subscriberName()} `));
+    expect(line).toBeDefined();
+    const id = /\bid=(\d+)/.exec(line!)![1]!;
+    await admin.client("KILL", "ID", id);
+    await a!.set("k", 2, "critical"); // b is alive (lease) so a waits for its ack after it resubscribes
+    expect((await b!.get("k")).value).toBe(2);
   });
 });

@@ -119,6 +119,8 @@ export class CoherentNearCache<V = unknown> {
       this.sub.on("ready", () => {
         this.subscribed = true;
       });
+      // Named so an operator (or a fault test) can find this node's subscription in CLIENT LIST.
+      await this.sub.client("SETNAME", this.subscriberName());
       await this.sub.subscribe(this.channel(this.nodeId));
       this.subscribed = true;
     } catch (err) {
@@ -460,6 +462,11 @@ export class CoherentNearCache<V = unknown> {
   private checkOpen(key: string): void {
     if (this.closed) throw new InvalidInputError("near cache is closed");
     if (!key) throw new InvalidInputError("empty key");
+  }
+
+  /** The CLIENT SETNAME of this node's pub/sub connection. */
+  subscriberName(): string {
+    return `${this.opts.prefix}:sub:${this.nodeId}`.replace(/[^A-Za-z0-9:_.-]/g, "_");
   }
 
   private channel(node: string) {

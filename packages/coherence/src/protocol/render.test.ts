@@ -5,7 +5,8 @@ import { DIRECTORY_TABLE } from "./directory-table.js";
 import { renderCacheTable, renderDirectoryTable } from "./render.js";
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-const section = (name: string) => readme.split(`<!-- ${name}:start -->`)[1]?.split(`<!-- ${name}:end -->`)[0]?.trim();
+const section = (name: string) =>
+  readme.split(`<!-- ${name}:start -->`)[1]?.split(`<!-- ${name}:end -->`)[0]?.trim();
 
 describe("README tables", () => {
   it("shows exactly the cache table the code interprets", () => {

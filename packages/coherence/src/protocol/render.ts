@@ -7,7 +7,8 @@ export function renderCacheTable(table: CacheTable = CACHE_TABLE): string {
   const rows = table.filter((r) => r.actions[0] !== "stall");
   const stalls = table.filter((r) => r.actions[0] === "stall");
   const lines = ["| state | event | actions | next |", "|---|---|---|---|"];
-  for (const r of rows) lines.push(`| ${r.state} | ${r.event} | ${r.actions.join(", ") || "—"} | ${r.next} |`);
+  for (const r of rows)
+    lines.push(`| ${r.state} | ${r.event} | ${r.actions.join(", ") || "—"} | ${r.next} |`);
   const byState = new Map<string, string[]>();
   for (const r of stalls) byState.set(r.state, [...(byState.get(r.state) ?? []), r.event]);
   for (const [s, evs] of byState) lines.push(`| ${s} | ${evs.join(" / ")} | stall | ${s} |`);
@@ -23,6 +24,7 @@ export function renderDirectoryTable(table: DirectoryTable = DIRECTORY_TABLE): s
   }
   const states = [...new Set(stalls.map((r) => r.state))];
   const events = [...new Set(stalls.map((r) => r.event))];
-  if (stalls.length > 0) lines.push(`| ${states.join(", ")} | ${events.join(" / ")} | always | stall | (same) |`);
+  if (stalls.length > 0)
+    lines.push(`| ${states.join(", ")} | ${events.join(" / ")} | always | stall | (same) |`);
   return lines.join("\n");
 }
