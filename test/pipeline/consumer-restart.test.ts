@@ -2,71 +2,32 @@
 // services/invalidation-consumer/src/main.ts — is killed with SIGKILL mid-run while all regions keep
 // writing, then restarted → every region converges to the same state and no update is lost (offsets
 // are committed only after the merge, and a replayed merge is a no-op).
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { type Cluster, startCluster } from "@meridian/meridian";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  cleanUp,
-  get,
-  measureConvergence,
-  mustPut,
-  ROOT,
-  reportConvergence,
-  sleep,
-  uniqueNamespace,
-} from "./helpers.js";
+import { type ChildService, spawnService, stopService } from "./child-service.js";
+import { get, measureConvergence, mustPut, reportConvergence, sleep, uniqueNamespace } from "./helpers.js";
 
 const VICTIM = "eu-west";
 const COUNTERS = ["pos:r0", "pos:r1", "pos:r2", "pos:r3"];
 const SETS = ["watch:r0"];
 
-interface RunningConsumer {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-}
-
-/** Starts the consumer service as a process; resolves once it logged that it joined its group. */
-async function spawnConsumer(cluster: Cluster): Promise<RunningConsumer> {
-  const child = spawn(process.execPath, ["--import", "tsx", "services/invalidation-consumer/src/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
+/** The consumer service as a process; ready once it logged that it joined its group. */
+function spawnConsumer(cluster: Cluster): Promise<ChildService> {
+  return spawnService(
+    "invalidation-consumer",
+    {
       MERIDIAN_REGION: VICTIM,
       MERIDIAN_NAMESPACE: cluster.namespace!,
       MERIDIAN_REGIONS: cluster.layout.regions.join(","),
       MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
-      MERIDIAN_PORT: "0",
-      MERIDIAN_LOG_LEVEL: "info",
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const stderr: string[] = [];
-  child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`consumer not ready in 60 s: ${stderr.join("").slice(-2000)}`)),
-      60_000,
-    );
-    const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      if (line.includes('"msg":"consumer ready"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`consumer exited (${code}) before ready: ${stderr.join("").slice(-2000)}`));
-    });
-  });
-  return { child, exited };
+    "consumer ready",
+  );
 }
 
 describe("invalidation consumer killed and restarted", () => {
   let cluster: Cluster;
-  let consumer: RunningConsumer | undefined;
+  let consumer: ChildService | undefined;
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -78,13 +39,10 @@ describe("invalidation consumer killed and restarted", () => {
   });
 
   afterAll(async () => {
-    if (consumer && consumer.child.exitCode === null) {
-      consumer.child.kill("SIGTERM");
-      await consumer.exited;
-    }
+    await stopService(consumer);
     if (!cluster) return;
     await cluster.stop();
-    await cleanUp(cluster);
+    await cluster.purge();
   });
 
   it("converges after SIGKILL + restart of one region's consumer, nothing lost", async () => {

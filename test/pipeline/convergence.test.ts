@@ -4,15 +4,7 @@
 // five Redis copies equal) and fails above 5 s. Market data flows in the background throughout.
 import { type Cluster, marketDataKey, startCluster } from "@meridian/meridian";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  cleanUp,
-  get,
-  measureConvergence,
-  mustPut,
-  reportConvergence,
-  sleep,
-  uniqueNamespace,
-} from "./helpers.js";
+import { get, measureConvergence, mustPut, reportConvergence, sleep, uniqueNamespace } from "./helpers.js";
 
 const ROUNDS = 5;
 const LWW = Array.from({ length: 5 }, (_, i) => `px:p${i}`);
@@ -35,7 +27,7 @@ describe("five-region convergence under concurrent writes", () => {
   afterAll(async () => {
     if (!cluster) return;
     await cluster.stop();
-    await cleanUp(cluster);
+    await cluster.purge();
   });
 
   it("all five regions hold the same CRDT state within 5 s of the last write, nothing lost", async () => {

@@ -6,7 +6,7 @@ import { configFromEnv } from "@meridian/core";
 import { type Cluster, DLQ_HEADERS, startCluster } from "@meridian/meridian";
 import type { KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanUp, get, mustPut, sleep, uniqueNamespace } from "./helpers.js";
+import { get, mustPut, sleep, uniqueNamespace } from "./helpers.js";
 
 const TARGET = "us-west";
 const KEY = "px:dlq";
@@ -21,7 +21,7 @@ describe("dead-letter topic", () => {
   afterAll(async () => {
     if (!cluster) return;
     await cluster.stop();
-    await cleanUp(cluster);
+    await cluster.purge();
   });
 
   it("routes bad bytes, an unknown schema id and a bad CRDT state to the DLQ with reasons; goes on", async () => {

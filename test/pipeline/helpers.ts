@@ -3,10 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createKafka } from "@meridian/bus";
-import { configFromEnv } from "@meridian/core";
-import { type Cluster, pipelineTopicNames, summarize } from "@meridian/meridian";
-import { createRedis } from "@meridian/store";
+import { type Cluster, summarize } from "@meridian/meridian";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -38,35 +35,6 @@ export async function mustPut(baseUrl: string, key: string, body: unknown): Prom
   const r = await put(baseUrl, "important", key, body);
   if (r.status !== 200)
     throw new Error(`PUT ${key} at ${baseUrl} answered ${r.status} ${JSON.stringify(r.body)}`);
-}
-
-/** Removes this run's Redis keys (every region DB) and topics. */
-export async function cleanUp(cluster: Cluster): Promise<void> {
-  const prefix = cluster.layout.keyPrefix;
-  for (const db of Object.values(cluster.layout.redisDbs)) {
-    // Own clients: the cluster's are closed by cluster.stop().
-    const redis = createRedis(configFromEnv().redisUrl, { db });
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== "0");
-    } finally {
-      redis.disconnect();
-    }
-  }
-  const kafka = createKafka(configFromEnv(), "pipeline-test-cleanup");
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics: pipelineTopicNames(cluster.layout), timeout: 10_000 });
-  } catch {
-    // Leftover topics of a namespaced run harm nobody; clean-up is best effort.
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**

@@ -3,15 +3,7 @@
 // heal, and nothing written during the partition is lost (held by the replicator, not dropped).
 import { type Cluster, startCluster } from "@meridian/meridian";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  cleanUp,
-  get,
-  measureConvergence,
-  mustPut,
-  reportConvergence,
-  sleep,
-  uniqueNamespace,
-} from "./helpers.js";
+import { get, measureConvergence, mustPut, reportConvergence, sleep, uniqueNamespace } from "./helpers.js";
 
 const VICTIM = "ap-south";
 const PARTITION_MS = 10_000;
@@ -35,7 +27,7 @@ describe("partition and heal", () => {
   afterAll(async () => {
     if (!cluster) return;
     await cluster.stop();
-    await cleanUp(cluster);
+    await cluster.purge();
   });
 
   it("a region partitioned for 10 s converges within 5 s of the heal, nothing lost", async () => {

@@ -2,11 +2,9 @@
 // for bad input, cacheable entries bounded by their TTL, critical data linearizable across regions via
 // the StrongConsistencyCache, and every service's /healthz and /metrics.
 
-import { configFromEnv } from "@meridian/core";
 import { type Cluster, startCluster } from "@meridian/meridian";
-import { createPgPool } from "@meridian/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanUp, get, put, sleep, uniqueNamespace } from "./helpers.js";
+import { get, put, sleep, uniqueNamespace } from "./helpers.js";
 
 describe("region node HTTP API", () => {
   let cluster: Cluster;
@@ -25,14 +23,8 @@ describe("region node HTTP API", () => {
 
   afterAll(async () => {
     if (!cluster) return;
-    const schema = cluster.critical?.schema;
     await cluster.stop();
-    await cleanUp(cluster);
-    if (schema) {
-      const pool = createPgPool(configFromEnv().pgUrl, { max: 1 });
-      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await pool.end();
-    }
+    await cluster.purge();
   });
 
   it.each([

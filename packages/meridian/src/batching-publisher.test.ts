@@ -23,7 +23,10 @@ describe("batchingUpdatePublisher", () => {
     const producer = {
       send: async (_topic: string, messages: { key: string }[]) => {
         sends.push(messages.map((m) => m.key));
-        if (sends.length === 1) await new Promise<void>((r) => (release = r));
+        if (sends.length === 1)
+          await new Promise<void>((r) => {
+            release = r;
+          });
       },
     };
     const pub = batchingUpdatePublisher(producer, serde, "t");

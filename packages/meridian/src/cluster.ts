@@ -35,6 +35,8 @@ export interface ClusterOptions {
   latencyMs?: number | Partial<LatencyMatrix>;
   /** Market data: false to run without the producer (default { symbols: 20, ticksPerSecond: 50 }). */
   marketData?: false | { symbols?: number; ticksPerSecond?: number; homeRegion?: string };
+  /** Run no replicator here (a test runs services/replicator as a child process); `cluster.replicator` then throws. */
+  externalReplicator?: boolean;
   /** Regions whose invalidation consumer is NOT started here (a test runs it as a child process). */
   externalConsumers?: readonly string[];
   /** Staleness bound of cacheable data (default 1000 ms). */
@@ -154,14 +156,16 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       });
       started.push({ stop: () => strong!.close() });
     }
-    const replicator = await startReplicator({
-      ...layoutOpts,
-      config,
-      kafka,
-      port: opts.ports?.replicator ?? 0,
-      logger: log,
-      ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
-    });
+    const replicator = opts.externalReplicator
+      ? externalReplicatorHandle()
+      : await startReplicator({
+          ...layoutOpts,
+          config,
+          kafka,
+          port: opts.ports?.replicator ?? 0,
+          logger: log,
+          ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
+        });
     started.push(replicator);
     await Promise.all(
       regions.map(async (region) => {
@@ -287,6 +291,22 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     for (const h of Object.values(handles)) h.redis.disconnect();
     throw err;
   }
+}
+
+/** Stand-in when the replicator runs outside the cluster: no url, stop() is a no-op, the rest throws. */
+function externalReplicatorHandle(): ReplicatorHandle {
+  const external = (): never => {
+    throw new InvalidInputError("the replicator of this cluster runs externally (externalReplicator: true)");
+  };
+  return {
+    url: undefined,
+    partition: external,
+    heal: external,
+    setLatency: external,
+    status: external,
+    drain: external,
+    stop: async () => undefined,
+  };
 }
 
 /** Deletes a namespaced run's Redis keys (every region DB), topics and PostgreSQL schema. Best effort per part. */

@@ -140,7 +140,8 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   await Promise.all([...producers.values()].map((p) => p.connect()));
   const consumer: Consumer = kafka.consumer({
     groupId: opts.groupId ?? `${layout.namespace ? `${layout.namespace}.` : ""}meridian.replicator`,
-    sessionTimeout: 10_000,
+    // Short session: after a crash the restarted replicator gets the partitions back in seconds.
+    sessionTimeout: 6_000,
     heartbeatInterval: 1_000,
   });
 
