@@ -57,14 +57,14 @@ describe("lock regressions", () => {
 
   it("the watchdog survives a dropped connection and keeps renewing after reconnect", async () => {
     const m = env.manager({ owner: "reconnect" });
-    const h = await m.acquire("r-reconnect", { ttlMs: 900 }); // renews every 300 ms
+    const h = await m.acquire("r-reconnect", { ttlMs: 2_400 }); // renews every 800 ms
     const id = await m.redis.client("ID");
     await env.admin.client("KILL", "ID", String(id));
-    await sleep(400);
+    await sleep(300);
     const renewalsAfterKill = h.watchdogStats!.renewals;
-    await sleep(2_000);
+    await sleep(4_000); // several ttl/3 periods after the reconnect
     expect(await m.holderToken("r-reconnect")).toBe(h.token);
-    expect(h.watchdogStats!.renewals).toBeGreaterThan(renewalsAfterKill + 3);
+    expect(h.watchdogStats!.renewals).toBeGreaterThanOrEqual(renewalsAfterKill + 3);
     expect(h.isHeld()).toBe(true);
     // The client really reconnected (new connection id).
     expect(await m.redis.client("ID")).not.toBe(id);

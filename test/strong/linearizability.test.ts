@@ -42,7 +42,7 @@ describe("linearizability of the strong tier", () => {
     expect(result.status).toBe("linearizable");
     expect(result.partitions).toHaveLength(2);
     for (const p of result.partitions) expect(p.witness).toHaveLength(p.operations);
-  });
+  }, 600_000);
 
   it("the same workload on a cache without invalidation of other regions is caught as not linearizable", async () => {
     const initial = await seedKeys("");
@@ -61,5 +61,5 @@ describe("linearizability of the strong tier", () => {
     console.log(describeViolation(v, 12));
     expect(v.prefix).toContain(v.failingOperation);
     expect(v.prefix.length).toBeLessThan(history.length);
-  });
+  }, 600_000);
 });
