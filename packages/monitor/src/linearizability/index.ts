@@ -17,4 +17,5 @@ export {
 } from "./history.js";
 export { canonical, KvModel, type KvState } from "./kv-model.js";
 export { type Partition, partitionByKeys } from "./partition.js";
+export { type SimpleCheckOutcome, type SimpleHistoryOp, simpleHistoryChecker } from "./suite-adapter.js";
 export { type SearchOutcome, searchLinearization } from "./wing-gong.js";
