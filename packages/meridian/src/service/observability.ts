@@ -11,7 +11,14 @@ export function createLogger(
   bindings: Record<string, unknown> = {},
   parent?: Logger,
 ): Logger {
-  if (parent) return parent.child({ service, ...bindings });
+  if (parent) {
+    // A process's main already bound `service` (and e.g. `region`); do not repeat them in every line.
+    const bound = parent.bindings();
+    const fresh = Object.fromEntries(
+      Object.entries({ service, ...bindings }).filter(([k, v]) => bound[k] !== v),
+    );
+    return parent.child(fresh);
+  }
   return pino({ level: process.env.MERIDIAN_LOG_LEVEL ?? "info", base: { service, ...bindings } });
 }
 
