@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CoherentNearCache, type NearCacheOptions } from "@meridian/coherence";
-import { configFromEnv } from "@meridian/core";
+import { configFromEnv, StalenessBoundError } from "@meridian/core";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -208,5 +208,21 @@ describe("CoherentNearCache (real Redis, pub/sub invalidations)", () => {
     await admin.client("KILL", "ID", id);
     await a!.set("k", 2, "critical"); // b is alive (lease) so a waits for its ack after it resubscribes
     expect((await b!.get("k")).value).toBe(2);
+  });
+
+  it("cacheable copies expire from L1 after their TTL; a read below minVersion is refused", async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await nodes<string>(2, prefix, { cacheableTtlMs: 100 });
+    await a!.set("pref", "dark", "critical");
+    const first = await b!.get("pref", { dataClass: "cacheable" });
+    expect(first.value).toBe("dark");
+    expect((await b!.get("pref")).l1Hit).toBe(true);
+    await new Promise((r) => setTimeout(r, 150));
+    const later = await b!.get("pref");
+    expect(later.l1Hit).toBe(false); // TTL bound: went back to Redis
+    expect(later.value).toBe("dark");
+    await expect(b!.get("pref", { minVersion: later.version + 5 })).rejects.toBeInstanceOf(
+      StalenessBoundError,
+    );
   });
 });

@@ -101,8 +101,8 @@ export class CacheCoherenceManager<V = unknown> {
       return line.value;
     }
     this.stats.l1Misses++;
-    await this.ensureHome(key);
-    await this.makeRoom(node, key);
+    if (!this.dir.has(key)) await this.ensureHome(key); // skip the microtask on the hot path
+    this.makeRoom(node, key);
     this.lastRead = undefined;
     this.processorEvent(node, key, "Load");
     this.pump();
@@ -115,8 +115,8 @@ export class CacheCoherenceManager<V = unknown> {
   async writeRequest(node: number, key: string, value: V, dataClass: DataClass = "important"): Promise<void> {
     this.checkNode(node);
     this.classOf.set(key, dataClass);
-    await this.ensureHome(key);
-    await this.makeRoom(node, key);
+    if (!this.dir.has(key)) await this.ensureHome(key); // skip the microtask on the hot path
+    this.makeRoom(node, key);
     this.pendingWrite = value;
     this.processorEvent(node, key, "Store");
     this.pump();
@@ -208,7 +208,7 @@ export class CacheCoherenceManager<V = unknown> {
   }
 
   /** Evict the least-recently-used line when a miss would exceed the node's capacity. */
-  private async makeRoom(node: number, key: string): Promise<void> {
+  private makeRoom(node: number, key: string): void {
     const cache = this.l1[node]!;
     if (cache.has(key) || cache.size < this.cacheLevels.l1.capacity) return;
     // Map order is recency order (touch() re-inserts), so the first stable line is the LRU victim.

@@ -5,7 +5,12 @@
 // acknowledged its invalidation (single writer, multiple readers). Dirty lines of write-back classes
 // wait in a coalescing write buffer and are written back on age / size / eviction / recall / shutdown.
 import { randomUUID } from "node:crypto";
-import { BackendUnavailableError, type DataClass, InvalidInputError } from "@meridian/core";
+import {
+  BackendUnavailableError,
+  type DataClass,
+  InvalidInputError,
+  StalenessBoundError,
+} from "@meridian/core";
 import { createRedis, type Redis } from "@meridian/store";
 import { DEFAULT_POLICY, type WritePolicy } from "../manager/policy.js";
 import { WriteBuffer } from "../manager/write-buffer.js";
@@ -36,7 +41,13 @@ interface L1Entry<V> {
   version: number;
   dataClass: DataClass;
   filledAt: number;
-  lastUse: number;
+}
+
+export interface ReadOptions {
+  /** The key's data class, when this node has not written it (decides the L1 TTL of "cacheable"). */
+  dataClass?: DataClass;
+  /** Refuse (StalenessBoundError) rather than return a value older than this version. */
+  minVersion?: number;
 }
 
 export interface ReadResult<V> {
@@ -44,6 +55,8 @@ export interface ReadResult<V> {
   version: number;
   /** Served from this process's L1 without touching Redis. */
   l1Hit: boolean;
+  /** Milliseconds since this copy was taken from Redis (0 when just read). */
+  ageMs: number;
 }
 
 type Wire =
@@ -74,7 +87,6 @@ export class CoherentNearCache<V = unknown> {
   private leaseTimer: NodeJS.Timeout | undefined;
   private subscribed = false;
   private closed = false;
-  private tick = 0;
   readonly stats: NearCacheStats = {
     l1Hits: 0,
     l1Misses: 0,
@@ -137,16 +149,27 @@ export class CoherentNearCache<V = unknown> {
 
   // --- public API --------------------------------------------------------------------------------
 
-  async get(key: string): Promise<ReadResult<V>> {
+  async get(key: string, opts: ReadOptions = {}): Promise<ReadResult<V>> {
     this.checkOpen(key);
-    const hit = this.l1Hit(key);
+    const hit = this.l1Hit(key, opts.minVersion ?? 0);
     if (hit) return hit;
-    return this.withKeyLock(key, async () => {
-      const again = this.l1Hit(key);
+    const r = await this.withKeyLock(key, async () => {
+      const again = this.l1Hit(key, opts.minVersion ?? 0);
       if (again) return again;
       this.stats.l1Misses++;
-      return this.fetchShared(key);
+      return this.fetchShared(key, opts.dataClass);
     });
+    if (opts.minVersion !== undefined && r.version < opts.minVersion && this.l1.get(key)?.state !== "M") {
+      throw new StalenessBoundError(
+        `${key}: version ${r.version} is older than the required ${opts.minVersion}`,
+        {
+          key,
+          version: r.version,
+          minVersion: opts.minVersion,
+        },
+      );
+    }
+    return r;
   }
 
   async set(key: string, value: V, dataClass: DataClass = "important"): Promise<void> {
@@ -160,7 +183,7 @@ export class CoherentNearCache<V = unknown> {
       line.state = "M";
       line.value = value;
       line.dataClass = dataClass;
-      line.lastUse = ++this.tick;
+      this.touch(key, line);
       // Both policies go through the buffer so an older buffered value can never land after this one.
       await this.buffer.put(key, value);
       if (this.policy[dataClass] === "write-through") {
@@ -212,18 +235,19 @@ export class CoherentNearCache<V = unknown> {
 
   // --- reads and writes ---------------------------------------------------------------------------
 
-  private l1Hit(key: string): ReadResult<V> | undefined {
+  private l1Hit(key: string, minVersion: number): ReadResult<V> | undefined {
     const line = this.l1.get(key);
     if (!line || !this.subscribed) return undefined;
+    if (line.version < minVersion && line.state !== "M") return undefined;
     const ttl = this.opts.cacheableTtlMs ?? 1000;
     if (line.state === "S" && line.dataClass === "cacheable" && Date.now() - line.filledAt > ttl)
       return undefined;
     this.stats.l1Hits++;
-    line.lastUse = ++this.tick;
-    return { value: line.value, version: line.version, l1Hit: true };
+    this.touch(key, line);
+    return { value: line.value, version: line.version, l1Hit: true, ageMs: Date.now() - line.filledAt };
   }
 
-  private async fetchShared(key: string): Promise<ReadResult<V>> {
+  private async fetchShared(key: string, dataClass?: DataClass): Promise<ReadResult<V>> {
     for (let attempt = 0; ; attempt++) {
       const fill = { invalidated: false };
       this.pendingFills.set(key, fill);
@@ -242,9 +266,15 @@ export class CoherentNearCache<V = unknown> {
       // An Inv that raced this fill means the value may already be superseded: use it once, don't cache it.
       if (!fill.invalidated) {
         await this.makeRoom(key);
-        this.install(key, reply[0] as LineState, value, version, this.l1.get(key)?.dataClass ?? "important");
+        this.install(
+          key,
+          reply[0] as LineState,
+          value,
+          version,
+          dataClass ?? this.l1.get(key)?.dataClass ?? "important",
+        );
       }
-      return { value, version, l1Hit: false };
+      return { value, version, l1Hit: false, ageMs: 0 };
     }
   }
 
@@ -271,20 +301,26 @@ export class CoherentNearCache<V = unknown> {
     version: number,
     dataClass: DataClass,
   ) {
-    const line: L1Entry<V> = { state, value, version, dataClass, filledAt: Date.now(), lastUse: ++this.tick };
+    const line: L1Entry<V> = { state, value, version, dataClass, filledAt: Date.now() };
+    this.l1.delete(key);
     this.l1.set(key, line);
     return line;
+  }
+
+  /** Map order is recency order: re-insert on use, the first entry is least recently used. */
+  private touch(key: string, line: L1Entry<V>): void {
+    this.l1.delete(key);
+    this.l1.set(key, line);
   }
 
   private async makeRoom(key: string): Promise<void> {
     const cap = this.opts.l1Capacity ?? 10_000;
     if (this.l1.has(key) || this.l1.size < cap) return;
     let victim: string | undefined;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const [k, l] of this.l1) {
-      if (l.lastUse < oldest && !this.locks.has(k)) {
-        oldest = l.lastUse;
+    for (const k of this.l1.keys()) {
+      if (!this.locks.has(k)) {
         victim = k;
+        break;
       }
     }
     if (victim === undefined) return;
