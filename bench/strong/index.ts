@@ -4,12 +4,12 @@
 // Env: BENCH_ROUNDS (5), BENCH_SAMPLES (500 sequential ops per round), BENCH_OPS (2000 concurrent ops per round).
 import { randomUUID } from "node:crypto";
 import os from "node:os";
+import { configFromEnv, REGIONS } from "@meridian/core";
+import { LockManager } from "@meridian/locks";
+import { connectRegionRedis, StrongConsistencyCache } from "@meridian/strong";
 import { Redis } from "ioredis";
 import pg from "pg";
 import Redlock from "redlock";
-import { configFromEnv, REGIONS } from "../../packages/core/src/index.js";
-import { LockManager } from "../../packages/locks/src/index.js";
-import { connectRegionRedis, StrongConsistencyCache } from "../../packages/strong/src/index.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);

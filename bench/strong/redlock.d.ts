@@ -5,7 +5,10 @@ declare module "redlock" {
     release(): Promise<unknown>;
   }
   export default class Redlock {
-    constructor(clients: Iterable<Redis>, settings?: { retryCount?: number; retryDelay?: number; retryJitter?: number });
+    constructor(
+      clients: Iterable<Redis>,
+      settings?: { retryCount?: number; retryDelay?: number; retryJitter?: number },
+    );
     acquire(resources: string[], duration: number): Promise<Lock>;
   }
 }

@@ -1,8 +1,8 @@
 // Shared setup for lock tests: real Redis, a private key prefix per run, cleanup by prefix.
 import { randomUUID } from "node:crypto";
+import { configFromEnv } from "@meridian/core";
+import { LockManager, type LockManagerOptions } from "@meridian/locks";
 import { Redis } from "ioredis";
-import { configFromEnv } from "../../packages/core/src/index.js";
-import { LockManager, type LockManagerOptions } from "../../packages/locks/src/index.js";
 
 export const LOCK_TEST_DB = Number(process.env.MERIDIAN_LOCK_TEST_DB ?? 9);
 

@@ -1,9 +1,9 @@
 // Distributed locks against the real Redis: exclusion, fencing, watchdog, deadlock detection, escalation.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { DeadlockError, LockNotHeldError, LockTimeoutError } from "@meridian/core";
+import { keyResource, LockEscalator, namespaceResource } from "@meridian/locks";
 import { afterAll, describe, expect, it } from "vitest";
-import { DeadlockError, LockNotHeldError, LockTimeoutError } from "../../packages/core/src/index.js";
-import { keyResource, LockEscalator, namespaceResource } from "../../packages/locks/src/index.js";
 import { LOCK_TEST_DB, lockTestEnv, sleep } from "./helpers.js";
 
 const env = lockTestEnv("locks");

@@ -1,6 +1,7 @@
 // Regression tests for failures seen in other lock libraries.
+
+import { LockNotHeldError } from "@meridian/core";
 import { afterAll, describe, expect, it } from "vitest";
-import { LockNotHeldError } from "../../packages/core/src/index.js";
 import { lockTestEnv, sleep, waitUntil } from "./helpers.js";
 
 const env = lockTestEnv("lockreg");

@@ -1,13 +1,9 @@
 // Real Redis (five regions = five logical DBs 10..14 of one server) and a private PostgreSQL schema per run.
 import { randomUUID } from "node:crypto";
+import { configFromEnv, REGIONS, type Region } from "@meridian/core";
+import { LockManager } from "@meridian/locks";
+import { connectRegionRedis, type StrongCacheOptions, StrongConsistencyCache } from "@meridian/strong";
 import pg from "pg";
-import { configFromEnv, REGIONS, type Region } from "../../packages/core/src/index.js";
-import { LockManager } from "../../packages/locks/src/index.js";
-import {
-  connectRegionRedis,
-  type StrongCacheOptions,
-  StrongConsistencyCache,
-} from "../../packages/strong/src/index.js";
 
 export async function strongTestEnv(label: string, poolSize = 10) {
   const cfg = configFromEnv();

@@ -1,7 +1,8 @@
 // The strong tier is linearizable under 16 concurrent clients in five regions — and the checker notices
 // when it is not (the same workload on a cache that skips invalidating other regions).
+
+import { checkLinearizability, describeViolation } from "@meridian/monitor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkLinearizability, describeViolation } from "../../packages/monitor/src/index.js";
 import { strongTestEnv } from "./helpers.js";
 import { HOT_KEYS, runWorkload } from "./workload.js";
 

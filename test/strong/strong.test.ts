@@ -1,14 +1,15 @@
 // StrongConsistencyCache against real Redis and PostgreSQL: reads, writes, invalidation, leases, fencing,
 // failure atomicity, input validation, CAS, transactions, freshness options.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import {
   BackendUnavailableError,
   FencingTokenError,
   InvalidInputError,
   REGIONS,
   StalenessBoundError,
-} from "../../packages/core/src/index.js";
-import { RegionCache, StrongSession } from "../../packages/strong/src/index.js";
+} from "@meridian/core";
+import { RegionCache, StrongSession } from "@meridian/strong";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep, strongTestEnv } from "./helpers.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;

@@ -1,8 +1,8 @@
 // A recorded multi-region workload on a few hot keys: reads, writes, CAS and two-key transfers, with every
 // invocation and response timed on one clock for the linearizability checker.
-import { REGIONS } from "../../packages/core/src/index.js";
-import { HistoryRecorder, type Json } from "../../packages/monitor/src/index.js";
-import type { StrongConsistencyCache } from "../../packages/strong/src/index.js";
+import { REGIONS } from "@meridian/core";
+import { HistoryRecorder, type Json } from "@meridian/monitor";
+import type { StrongConsistencyCache } from "@meridian/strong";
 
 /** Transactions stay inside a pair, so the checker's partitions are the two pairs. */
 export const PAIRS: [string, string][] = [
