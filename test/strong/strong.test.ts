@@ -5,6 +5,7 @@ import {
   BackendUnavailableError,
   FencingTokenError,
   InvalidInputError,
+  LockNotHeldError,
   REGIONS,
   StalenessBoundError,
 } from "@meridian/core";
@@ -207,5 +208,19 @@ describe("freshness options", () => {
     const bounded = await asia.getWithStrongConsistency("fresh:1", { maxStalenessMs: 5 });
     expect(bounded).toMatchObject({ source: "database", ageMs: 0, value: "v1" });
     expect(() => StrongSession.decode("%%%")).toThrow(InvalidInputError);
+  });
+});
+
+describe("seed-style lock methods", () => {
+  it("acquireLock(name, ttl), renewLock(name, token), releaseLock(name, token) are compare-and-act", async () => {
+    const c = env.cache("eu-west");
+    const h = await c.acquireLock("lock:seed", 5_000);
+    expect(h.ttlMs).toBe(5_000);
+    await c.renewLock("lock:seed", h.token, 10_000);
+    await expect(c.releaseLock("lock:seed", "someone-else|token")).rejects.toBeInstanceOf(LockNotHeldError);
+    await c.releaseLock("lock:seed", h.token);
+    await expect(c.renewLock("lock:seed", h.token)).rejects.toBeInstanceOf(LockNotHeldError);
+    expect(await env.locks.holderToken("lock:seed")).toBeNull();
+    h.abandon();
   });
 });

@@ -399,16 +399,26 @@ export class StrongConsistencyCache {
 
   // ---- locks -------------------------------------------------------------------------------------------
 
-  acquireLock(lockKey: string, options: AcquireOptions = {}): Promise<LockHandle> {
-    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...options });
+  /** Acquires `lockKey` (second argument: ttl in ms, as in the seed, or full acquire options). */
+  acquireLock(lockKey: string, options: AcquireOptions | number = {}): Promise<LockHandle> {
+    const opts = typeof options === "number" ? { ttlMs: options } : options;
+    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts });
   }
 
-  releaseLock(handle: LockHandle): Promise<void> {
-    return handle.release();
+  /** Releases a handle, or (seed style) a lock name plus its token. LockNotHeldError if not ours any more. */
+  releaseLock(handle: LockHandle | string, token?: string): Promise<void> {
+    if (typeof handle !== "string") return handle.release();
+    if (token === undefined) throw new InvalidInputError("releaseLock(lockKey, token): token missing");
+    return this.locks.release(handle, token);
   }
 
-  renewLock(handle: LockHandle, ttlMs?: number): Promise<void> {
-    return handle.renew(ttlMs);
+  /** Extends a handle's lock, or (seed style) a lock name plus its token. */
+  renewLock(handle: LockHandle | string, ttlOrToken?: number | string, ttlMs?: number): Promise<void> {
+    if (typeof handle !== "string")
+      return handle.renew(typeof ttlOrToken === "number" ? ttlOrToken : undefined);
+    if (typeof ttlOrToken !== "string")
+      throw new InvalidInputError("renewLock(lockKey, token, ttlMs): token missing");
+    return this.locks.renew(handle, ttlOrToken, ttlMs ?? this.lockDefaults.ttlMs ?? 30_000);
   }
 
   private async withLock<R>(lock: LockArg, fn: (fence: number | undefined) => Promise<R>): Promise<R> {
