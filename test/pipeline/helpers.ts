@@ -11,12 +11,15 @@ export function uniqueNamespace(prefix: string): string {
   return `t-${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test, checked by the assertions
+type Json = any;
+
 export async function put(
   baseUrl: string,
   cls: string,
   key: string,
   body: unknown,
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${baseUrl}/v1/${cls}/${encodeURIComponent(key)}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
@@ -25,7 +28,11 @@ export async function put(
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-export async function get(baseUrl: string, cls: string, key: string): Promise<{ status: number; body: any }> {
+export async function get(
+  baseUrl: string,
+  cls: string,
+  key: string,
+): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${baseUrl}/v1/${cls}/${encodeURIComponent(key)}`);
   return { status: res.status, body: await res.json().catch(() => null) };
 }

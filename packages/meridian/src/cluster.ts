@@ -212,13 +212,17 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       : undefined;
 
     const compareStates = async (keys: readonly string[], among: readonly string[] = regions) => {
-      const diverged: string[] = [];
-      for (const key of keys) {
-        const states = await Promise.all(
-          among.map((r) => stateFingerprint(handles[r]!.redis, layout.keyPrefix, key)),
-        );
-        if (states.some((s) => s === null || s !== states[0])) diverged.push(key);
-      }
+      // All keys × regions in parallel: one poll costs about one Redis round trip, so the time at which
+      // convergence is observed stays close to the time it happened.
+      const results = await Promise.all(
+        keys.map(async (key) => {
+          const states = await Promise.all(
+            among.map((r) => stateFingerprint(handles[r]!.redis, layout.keyPrefix, key)),
+          );
+          return states.some((s) => s === null || s !== states[0]) ? key : null;
+        }),
+      );
+      const diverged = results.filter((k): k is string => k !== null);
       return { converged: diverged.length === 0, diverged };
     };
 
