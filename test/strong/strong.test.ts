@@ -9,7 +9,8 @@ import {
   REGIONS,
   StalenessBoundError,
 } from "@meridian/core";
-import { RegionCache, StrongSession } from "@meridian/strong";
+import { RegionCache, StrongConsistencyCache, StrongSession } from "@meridian/strong";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep, strongTestEnv } from "./helpers.js";
 
@@ -164,6 +165,31 @@ describe("failures leave nothing half-applied", () => {
       expect((await east.getWithStrongConsistency(key)).version).toBe(before.version);
     });
   }
+});
+
+describe("an unreachable region", () => {
+  it("refuses the write (nothing committed) when a region's copy cannot be invalidated", async () => {
+    const dead = new Redis("redis://127.0.0.1:1", { maxRetriesPerRequest: 1, retryStrategy: () => 20 });
+    dead.on("error", () => {});
+    try {
+      const east = env.cache("us-east");
+      const before = await east.setWithStrongConsistency("partitioned:1", "before");
+      const cut = new StrongConsistencyCache(env.redis["us-east"], env.pool, {
+        region: "us-east",
+        peers: { ...env.redis, "ap-south": dead },
+        keyPrefix: env.keyPrefix,
+        locks: env.locks,
+      });
+      await expect(
+        cut.setWithStrongConsistency("partitioned:1", "after", "lock:partitioned:1"),
+      ).rejects.toBeInstanceOf(BackendUnavailableError);
+      expect(await east.table.read("partitioned:1")).toMatchObject({ version: before.version });
+      expect((await env.cache("us-west").getWithStrongConsistency("partitioned:1")).value).toBe("before");
+      expect(await env.locks.holderToken("lock:partitioned:1")).toBeNull();
+    } finally {
+      dead.disconnect();
+    }
+  });
 });
 
 describe("input validation", () => {
