@@ -253,6 +253,7 @@ export async function startInvalidationConsumer(
     const router = addObservabilityRoutes(new Router(), registry, {
       redis: () => checkRedis(redis),
       kafka: kafkaHealth.check,
+      consumer: async () => consumer.check(),
     });
     server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
   }

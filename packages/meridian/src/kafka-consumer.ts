@@ -2,6 +2,7 @@
 // only after its handler resolved, partitions are processed in order, and a handler that fails with a
 // transient error is retried (with back-off) rather than skipped. Built on kafkajs directly so session
 // timeouts are short: a killed consumer's partitions are reassigned in seconds, not the 30 s default.
+import { BackendUnavailableError } from "@meridian/core";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "./service/observability.js";
 
@@ -46,6 +47,7 @@ export function toConsumedMessage(topic: string, partition: number, m: KafkaMess
 export class RetryingConsumer {
   private readonly consumer: Consumer;
   private stopped = false;
+  private crashed: Error | undefined;
   private readonly concurrency: number;
   private joined: Promise<void>;
   private resolveJoined!: () => void;
@@ -67,6 +69,17 @@ export class RetryingConsumer {
       this.resolveJoined = resolve;
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.resolveJoined());
+    // kafkajs restarts a crashed consumer when it can; when it gives up, health checks must say so.
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      opts.logger.error({ err: e.payload.error, restart: e.payload.restart }, "consumer crashed");
+      if (!e.payload.restart) this.crashed = e.payload.error;
+    });
+  }
+
+  /** Throws when the consumer crashed for good (kafkajs will not restart it). */
+  check(): void {
+    if (this.crashed)
+      throw new BackendUnavailableError(`consumer stopped after a crash: ${this.crashed.message}`);
   }
 
   /** Resolves once the consumer has joined its group (so messages produced from now on will be seen). */

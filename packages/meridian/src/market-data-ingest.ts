@@ -24,6 +24,8 @@ export interface MarketDataIngestOptions {
 export interface MarketDataIngestHandle {
   ingested(): number;
   ready(): Promise<void>;
+  /** Throws when the tick consumer crashed for good. */
+  check(): void;
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function startMarketDataIngest(opts: MarketDataIngestOptions): Prom
   return {
     ingested: () => ingested,
     ready: () => consumer.whenJoined(),
+    check: () => consumer.check(),
     stop: () => consumer.stop(),
   };
 }

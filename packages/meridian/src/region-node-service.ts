@@ -158,7 +158,11 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
     status: 200,
     body: { region: opts.region, namespace: opts.namespace ?? null, keyPrefix: node.keyPrefix },
   }));
-  addObservabilityRoutes(router, registry, { redis: () => checkRedis(node.redis), kafka: kafkaHealth.check });
+  addObservabilityRoutes(router, registry, {
+    redis: () => checkRedis(node.redis),
+    kafka: kafkaHealth.check,
+    ...(marketData ? { marketData: async () => marketData.check() } : {}),
+  });
   const server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
   log.info(
     { url: server.url, namespace: opts.namespace, ingestMarketData: !!opts.ingestMarketData },
