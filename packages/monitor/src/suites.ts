@@ -51,6 +51,8 @@ export interface SuiteOptions {
   checker?: HistoryChecker;
   checkBudgetMs?: number;
   suites?: Array<"race" | "stress">;
+  /** Receives each suite's recorded history (e.g. to save it for `meridian check`). */
+  onHistory?: (suite: string, history: readonly Operation[]) => void;
 }
 
 export interface SuiteResult {
@@ -89,6 +91,7 @@ export async function runConsistencySuites(
         keys: Array.from({ length: o.hotKeys ?? 2 }, (_, i) => `${prefix}race:${i}`),
         stop: perClientBudget(o.opsPerClient ?? 40),
         checker,
+        onHistory: o.onHistory,
       }),
     );
   }
@@ -101,6 +104,7 @@ export async function runConsistencySuites(
         keys: Array.from({ length: o.stressKeys ?? 16 }, (_, i) => `${prefix}stress:${i}`),
         stop: () => Date.now() >= until,
         checker,
+        onHistory: o.onHistory,
       }),
     );
   }
@@ -124,6 +128,7 @@ interface WorkloadSpec {
   name: string;
   stop: (client: number, done: number) => boolean;
   checker: HistoryChecker;
+  onHistory?: (suite: string, history: readonly Operation[]) => void;
 }
 
 async function runWorkload(target: KeyValueTarget, spec: WorkloadSpec): Promise<SuiteResult> {
@@ -169,6 +174,7 @@ async function runWorkload(target: KeyValueTarget, spec: WorkloadSpec): Promise<
     }),
   );
   const history = recorder.history();
+  spec.onHistory?.(spec.name, history);
   const durationMs = Date.now() - started;
   const outcome = await spec.checker(history);
   const violations: Violation[] = (outcome?.failures ?? []).map((f) => ({

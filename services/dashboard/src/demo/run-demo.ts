@@ -1,6 +1,8 @@
 // The main job: five regions + replicator + consumers + market data (startCluster), the consistency
 // monitor over them, the live dashboard, client load; progress and per-region convergence printed every
 // few seconds; at the end an HTML + JSON report, then everything stopped.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { createKafka } from "@meridian/bus";
 import { configFromEnv } from "@meridian/core";
 import { type Cluster, startCluster, symbolNames } from "@meridian/meridian";
@@ -14,7 +16,7 @@ import {
   KeyRegistry,
   kafkaConsumerLag,
 } from "../wiring/cluster-probes.js";
-import { httpStrongProbe, type Queryable } from "../wiring/strong-http-probe.js";
+import { httpCriticalTarget, httpStrongProbe, type Queryable } from "../wiring/strong-http-probe.js";
 import { startLoad } from "./load.js";
 
 export interface DemoOptions {
@@ -91,7 +93,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         eventual: clusterDigestSource(cluster, keys),
         consumerLag: kafkaConsumerLag(admin, cluster),
         ...(criticalPool
-          ? { strong: httpStrongProbe({ nodes, pool: criticalPool, keys: () => strongKeys.list() }) }
+          ? {
+              strong: httpStrongProbe({ nodes, pool: criticalPool, keys: () => strongKeys.list() }),
+              kv: httpCriticalTarget(nodes),
+            }
           : {}),
       },
       { registry, logger, intervalMs: 500, strong: { samplesPerTick: 5 } },
@@ -169,6 +174,26 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     print("[demo] stopping load; letting the regions settle ...");
     await load.stop();
     if (stalled) await cluster.startConsumer(stallRegion).catch(() => undefined);
+    let raceHistory: readonly unknown[] | undefined;
+    if (criticalPool) {
+      print(
+        "[demo] race test on critical data: 6 clients across the regions, history checked for linearizability ...",
+      );
+      const suite = await monitor.runConsistencyTests({
+        suites: ["race"],
+        clients: 6,
+        hotKeys: 2,
+        opsPerClient: 25,
+        keyPrefix: `race-${namespace}:`,
+        onHistory: (_name, history) => {
+          raceHistory = history;
+        },
+      });
+      const race = suite.suites[0]!;
+      print(
+        `[demo]   ${race.operations} operations, ${race.errors} errors, linearizable: ${race.linearizable === null ? "undecided in the time budget" : race.linearizable ? "yes" : "NO"}`,
+      );
+    }
     await sleep(3000);
     await monitor.tick();
     printProgress(print, (Date.now() - started) / 1000, monitor, cluster);
@@ -177,6 +202,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       `Meridian demo — ${regions.length} regions, ${o.seconds} s`,
     );
     const { jsonPath, htmlPath } = await writeReport(report, o.reportsDir);
+    if (raceHistory) {
+      // JSON has no Infinity: an operation whose outcome is unknown gets ret null (meridian check reads it so).
+      const historyPath = join(o.reportsDir, "race-history.json");
+      await writeFile(
+        historyPath,
+        JSON.stringify(raceHistory, (_k, v) => (v === Number.POSITIVE_INFINITY ? null : v)),
+      );
+      print(`[demo] race history: ${historyPath} (check it again: pnpm meridian check ${historyPath})`);
+    }
     const snap = monitor.snapshot();
     print("");
     print(
