@@ -58,6 +58,18 @@ describe("ConsistencyMonitor", () => {
     expect(report.timeline.length).toBeGreaterThan(5);
   });
 
+  it("propagation records feed the per-pair table, the region figures and the histogram", async () => {
+    const s = setup();
+    s.monitor.recordPropagation({ from: "us-east", to: "ap-south", lagMs: 120 });
+    s.monitor.recordPropagation({ from: "ap-south", to: "us-east", lagMs: 80 });
+    await s.monitor.tick();
+    const report = s.monitor.generateConsistencyReport();
+    expect(report.divergence.perPair["ap-south|us-east"]).toMatchObject({ count: 2, max: 120 });
+    expect(report.regionConvergence["ap-south"]).toMatchObject({ count: 1, max: 120 });
+    const text = await s.monitor.metrics.registry.metrics();
+    expect(text).toContain('meridian_convergence_seconds_count{region_a="ap-south",region_b="us-east"} 2');
+  });
+
   it("finds an injected stale strong read, raises the alert, shows it in the report", async () => {
     const s = setup();
     await s.strong.write("acct:1", 100, "us-east");

@@ -85,6 +85,8 @@ export class ConsistencyMonitor {
   private readonly regionAll = new Map<string, Reservoir>();
   private readonly allRecent: SlidingWindow;
   private readonly allRun = new Reservoir(20_000);
+  /** Propagation times per region pair (from recordPropagation), for the report's pair table. */
+  private readonly pairRun = new Map<string, Reservoir>();
   private readonly latencies = new Map<string, Reservoir>();
   private readonly staleness = new Map<string, Reservoir>();
   private readonly lockWaits: SlidingWindow;
@@ -183,7 +185,7 @@ export class ConsistencyMonitor {
       startedAt: this.startedAt,
       endedAt: now,
       regions: [...this.cacheSystem.regions],
-      divergence: this.divergence.convergenceStats(),
+      divergence: this.divergenceWithPairs(),
       regionConvergence: Object.fromEntries(
         this.cacheSystem.regions.map((r) => [r, this.regionAll.get(r)?.percentiles() ?? null]),
       ),
@@ -237,6 +239,7 @@ export class ConsistencyMonitor {
   recordPropagation(p: PropagationRecord, at = Date.now()): void {
     const [a, b] = p.from < p.to ? [p.from, p.to] : [p.to, p.from];
     this.metrics.convergence.observe({ region_a: a, region_b: b }, p.lagMs / 1000);
+    reservoirFor(this.pairRun, `${a}|${b}`).add(p.lagMs);
     this.observeRegionConvergence(p.to, p.lagMs, at);
   }
 
@@ -322,6 +325,14 @@ export class ConsistencyMonitor {
   }
 
   // ---- internals --------------------------------------------------------------------------------------
+
+  /** The tracker's figures, with per-pair propagation times where the tracker has none for a pair. */
+  private divergenceWithPairs() {
+    const stats = this.divergence.convergenceStats();
+    const perPair = { ...stats.perPair };
+    for (const [id, r] of this.pairRun) perPair[id] ??= r.percentiles();
+    return { ...stats, perPair };
+  }
 
   private async checkStrong(): Promise<Violation[]> {
     // A confirmation read waits, so strong sampling runs beside the ticks, one batch at a time.
