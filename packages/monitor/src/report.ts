@@ -245,7 +245,7 @@ ${r.reasons.length ? `<ul id="reasons">${r.reasons.map((x) => `<li>${escapeHtml(
 <section>${opsChart}</section>
 <section>${rateBars}</section>
 <h2>Convergence per region pair</h2>
-<table><tr><th>pair</th><th>episodes</th><th>p50</th><th>p99</th><th>max</th></tr>${pairRows || row(["none observed", "", "", "", ""])}</table>
+<table><tr><th>pair</th><th>observations</th><th>p50</th><th>p99</th><th>max</th></tr>${pairRows || row(["none observed", "", "", "", ""])}</table>
 <h2>Alerts</h2>
 <table id="alerts"><tr><th>time</th><th>status</th><th>rule</th><th>severity</th><th>labels</th><th>value</th><th>threshold</th></tr>${alertRows || row(["none", "", "", "", "", "", ""])}</table>
 <h2>Violations</h2>
