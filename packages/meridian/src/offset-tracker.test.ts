@@ -43,3 +43,15 @@ describe("OffsetTracker", () => {
     expect(t.inFlight()).toBe(0);
   });
 });
+
+describe("OffsetTracker.partitions", () => {
+  it("lists every partition with state", () => {
+    const t = new OffsetTracker();
+    t.begin("u", 0, "1");
+    t.begin("v", 2, "9");
+    expect(t.partitions()).toEqual([
+      { topic: "u", partition: 0 },
+      { topic: "v", partition: 2 },
+    ]);
+  });
+});

@@ -58,6 +58,14 @@ export class OffsetTracker {
     for (const e of entries) this.committed.set(OffsetTracker.id(e.topic, e.partition), BigInt(e.offset));
   }
 
+  /** Partitions with any state (in flight or awaiting commit). */
+  partitions(): { topic: string; partition: number }[] {
+    return [...this.highest.keys()].map((id) => {
+      const [topic, partition] = id.split("\u0000") as [string, string];
+      return { topic, partition: Number(partition) };
+    });
+  }
+
   /** Forget a partition (revoked in a rebalance): its new owner re-reads from the committed offset. */
   forget(topic: string, partition: number): void {
     const id = OffsetTracker.id(topic, partition);

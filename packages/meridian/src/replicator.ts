@@ -246,6 +246,11 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const assigned = e.payload.memberAssignment as Record<string, number[]>;
+    // Partitions revoked in a rebalance belong to another member now: it re-reads them from the last
+    // committed offset, so this instance must neither wait for nor commit them.
+    for (const { topic, partition } of tracker.partitions()) {
+      if (!assigned[topic]?.includes(partition)) tracker.forget(topic, partition);
+    }
     log.info({ assigned }, "replicator joined group");
   });
 
