@@ -1,8 +1,15 @@
 // Distributed locks against the real Redis: exclusion, fencing, watchdog, deadlock detection, escalation.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { DeadlockError, LockNotHeldError, LockTimeoutError } from "@meridian/core";
-import { keyResource, LockEscalator, namespaceResource } from "@meridian/locks";
+import {
+  BackendUnavailableError,
+  DeadlockError,
+  InvalidInputError,
+  LockNotHeldError,
+  LockTimeoutError,
+} from "@meridian/core";
+import { keyResource, LockEscalator, LockManager, namespaceResource } from "@meridian/locks";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { LOCK_TEST_DB, lockTestEnv, sleep } from "./helpers.js";
 
@@ -197,5 +204,18 @@ describe("lock escalation", () => {
     const after = await otherEsc.lock("k1");
     expect(after.resource).toBe(keyResource("orders", "k1"));
     await otherEsc.releaseAll();
+  });
+});
+
+describe("typed errors", () => {
+  it("an unreachable Redis gives BackendUnavailableError, bad arguments InvalidInputError", async () => {
+    const dead = new Redis("redis://127.0.0.1:1", { maxRetriesPerRequest: 1, retryStrategy: () => 20 });
+    dead.on("error", () => {});
+    const m = new LockManager(dead, { prefix: env.prefix, watchdog: false });
+    await expect(m.acquire("x", { waitMs: 0 })).rejects.toBeInstanceOf(BackendUnavailableError);
+    dead.disconnect();
+    const ok = env.manager({ watchdog: false });
+    await expect(ok.acquire("")).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(ok.acquire("x", { ttlMs: 0 })).rejects.toBeInstanceOf(InvalidInputError);
   });
 });

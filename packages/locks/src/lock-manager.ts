@@ -2,7 +2,13 @@
 // release/renew, watchdog renewal, and deadlock detection through a wait-for graph kept in Redis.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { DeadlockError, InvalidInputError, LockNotHeldError, LockTimeoutError } from "@meridian/core";
+import {
+  BackendUnavailableError,
+  DeadlockError,
+  InvalidInputError,
+  LockNotHeldError,
+  LockTimeoutError,
+} from "@meridian/core";
 import type { Redis } from "ioredis";
 import { backoffDelay, sleep } from "./backoff.js";
 import { type LockKeys, lockKeys } from "./keys.js";
@@ -176,6 +182,20 @@ export class LockManager {
   }
 
   private async runNumber(script: LuaScript, keys: string[], args: (string | number)[]): Promise<number> {
-    return Number(await script.run(this.redis, keys, args));
+    try {
+      return Number(await script.run(this.redis, keys, args));
+    } catch (err) {
+      throw typedRedisError(err);
+    }
   }
+}
+
+/** Connection-level Redis failures become BackendUnavailableError; anything else (a script bug) is rethrown. */
+function typedRedisError(err: unknown): unknown {
+  const m = String((err as Error)?.message ?? err);
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|connect/i.test(
+    m,
+  )
+    ? new BackendUnavailableError(`redis: ${m}`, { backend: "redis" })
+    : err;
 }

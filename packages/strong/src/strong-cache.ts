@@ -208,7 +208,10 @@ export class StrongConsistencyCache {
         }
         if (found.kind === "lease") {
           const row = await this.table.read(key);
-          await this.local.fill(key, leaseToken, row.json ?? "", row.version, this.o.entryTtlMs);
+          // Best effort: the value read is correct even if the fill fails (the lease then just expires).
+          await this.local
+            .fill(key, leaseToken, row.json ?? "", row.version, this.o.entryTtlMs)
+            .catch(() => false);
           return this.fromRow<T>(row);
         }
         if (found.kind === "pending" || attempt >= this.o.leaseRetries) break;
