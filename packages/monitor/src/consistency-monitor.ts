@@ -335,7 +335,7 @@ export class ConsistencyMonitor {
   }
 
   private async checkStrong(): Promise<Violation[]> {
-    // A confirmation read waits, so strong sampling runs beside the ticks, one batch at a time.
+    // One batch at a time: a suspicious read waits confirmDelayMs before its confirmation read.
     if (!this.strongChecker || this.strongInFlight) return [];
     this.strongInFlight = true;
     try {

@@ -70,6 +70,9 @@ async function run(argv: string[]): Promise<number> {
       if (!Number.isInteger(port) || port < 0) return usage("--port must be a port number");
       const inject = values.inject ?? process.env.MERIDIAN_DEMO_INJECT ?? "none";
       if (inject !== "none" && inject !== "stall") return usage("--inject takes: stall");
+      // Keep the console for progress: kafkajs' retried warnings (e.g. leader moves on a fresh broker) go
+      // through the bus logger, whose level is LOG_LEVEL.
+      process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
       const result = await runDemo({
         seconds,
         port,
