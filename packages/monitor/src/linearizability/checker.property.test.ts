@@ -6,8 +6,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkLinearizability } from "./check.js";
-import type { Json, KvInput, KvOutput, Operation } from "./history.js";
+import { type Json, type KvInput, type KvOutput, keysOf, type Operation } from "./history.js";
 import { canonical, KvModel } from "./kv-model.js";
+import { searchLinearization } from "./wing-gong.js";
 
 const KEYS = ["a", "b", "c"];
 const value = fc.integer({ min: 0, max: 3 });
@@ -121,6 +122,38 @@ describe("checker properties", () => {
           const res = checkLinearizability(h);
           expect(res.status).toBe("not-linearizable");
           expect(res.violation!.prefix.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("the reported failing prefix is minimal: one response fewer and it is linearizable", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .array(intent, { minLength: 2, maxLength: 40 })
+          .chain((ops) => fc.tuple(fc.constant(ops), delays(ops.length))),
+        fc.nat(),
+        ([intents, d], pick) => {
+          const h = sequentialHistory(intents, d);
+          const reads = h.filter((o) => o.input.type === "read");
+          fc.pre(reads.length > 0);
+          const victim = reads[pick % reads.length]!;
+          h[victim.id] = { ...victim, output: { type: "read", value: 1_000 } };
+          const res = checkLinearizability(h);
+          expect(res.status).toBe("not-linearizable");
+          const v = res.violation!;
+          const part = h.filter((o) => keysOf(o.input).some((k) => v.keys.includes(k)));
+          const model = new KvModel(v.keys);
+          const prefixUpTo = (t: number) =>
+            part
+              .filter((o) => o.call <= t)
+              .map((o) => (o.ret <= t ? o : { ...o, ret: Number.POSITIVE_INFINITY }));
+          const status = (t: number) => searchLinearization(prefixUpTo(t), model, model.init()).status;
+          expect(status(v.failingOperation.ret)).toBe("not-linearizable");
+          const earlier = part.map((o) => o.ret).filter((t) => t < v.failingOperation.ret);
+          if (earlier.length > 0) expect(status(Math.max(...earlier))).toBe("linearizable");
         },
       ),
       { numRuns: 200 },
