@@ -90,6 +90,7 @@ afterAll(async () => {
   unfollow?.();
   await admin?.disconnect();
   await cluster?.stop();
+  await (cluster as { purge?: () => Promise<void> } | undefined)?.purge?.();
 });
 
 describe("monitor over the five-region pipeline", () => {

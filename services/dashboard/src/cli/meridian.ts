@@ -1,12 +1,13 @@
 #!/usr/bin/env -S npx tsx
 // `meridian` — the command line of Meridian's monitoring: run the five-region demo, check a recorded
 // history for linearizability, re-render a report.
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { type ConsistencyReport, renderReportHtml, writeReport } from "@meridian/monitor";
 import { runDemo } from "../demo/run-demo.js";
 import { checkHistoryFile } from "./check.js";
+import { runSuitesCommand } from "./suites.js";
 
 export const HELP = `meridian — multi-region consistency-aware cache: demo, checks, reports
 
@@ -24,6 +25,12 @@ Usage:
       array of {client, key, op: "read"|"write", value, call, ret} (times in ms), or {"history": [...]}.
       Exit code 0: linearizable; 1: not (the counterexample is printed); 2: bad input / undecided.
 
+  meridian suites [--clients N] [--ops N] [--stress-seconds S] [--reports DIR]
+      Start a five-region cluster (servers must be up) and run the race suite (N clients, default 8, x ops
+      each on two hot keys) and the stress suite (2N clients for S seconds, default 5) on critical data
+      through the region nodes; each history is checked for linearizability and saved as
+      DIR/<suite>-history.json. Exit code 0 when both are linearizable without errors, 1 otherwise.
+
   meridian report [--in FILE] [--out DIR]
       Re-render the HTML report from a JSON report (default reports/consistency-report.json) and print a
       summary.
@@ -36,8 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     return await run(argv);
   } catch (err) {
     // Bad options (node:util parseArgs) are usage errors; anything else propagates.
-    const code = (err as { code?: string }).code;
-    if (code?.startsWith("ERR_PARSE_ARGS")) return usage((err as Error).message);
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) return usage((err as Error).message);
     throw err;
   }
 }
@@ -97,6 +104,40 @@ async function run(argv: string[]): Promise<number> {
       const out = await checkHistoryFile(file, budgetMs);
       process.stdout.write(`${out.text}\n`);
       return out.exitCode;
+    }
+    case "suites": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          clients: { type: "string" },
+          ops: { type: "string" },
+          "stress-seconds": { type: "string" },
+          reports: { type: "string" },
+          help: { type: "boolean" },
+        },
+      });
+      if (values.help) return help();
+      const clients = Number(values.clients ?? 8);
+      const opsPerClient = Number(values.ops ?? 40);
+      const stressSeconds = Number(values["stress-seconds"] ?? 5);
+      for (const [name, v] of [
+        ["--clients", clients],
+        ["--ops", opsPerClient],
+        ["--stress-seconds", stressSeconds],
+      ] as const) {
+        if (!Number.isFinite(v) || v <= 0) return usage(`${name} must be a positive number`);
+      }
+      process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
+      const reportsDir = values.reports ?? "reports";
+      await mkdir(reportsDir, { recursive: true });
+      const report = await runSuitesCommand({
+        clients,
+        opsPerClient,
+        stressSeconds,
+        reportsDir,
+        print: (l) => process.stdout.write(`${l}\n`),
+      });
+      return report.passed ? 0 : 1;
     }
     case "report": {
       const { values } = parseArgs({

@@ -70,7 +70,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       logger,
       marketData: { symbols, ticksPerSecond: o.ticksPerSecond ?? 50 },
     });
-    cleanups.push(() => cluster.stop());
+    cleanups.push(async () => {
+      await cluster.stop();
+      // Delete this run's Redis keys, topics and PostgreSQL schema (when the cluster offers it).
+      await (cluster as { purge?: () => Promise<void> }).purge?.();
+    });
     const regions = cluster.layout.regions;
     print(`[demo] cluster up in ${Date.now() - t0} ms: ${regions.join(", ")}`);
     for (const r of regions) print(`         ${r.padEnd(13)} ${cluster.regions[r]!.url}`);
