@@ -9,7 +9,7 @@
 // per message would serialize the links, and the idempotent merge already makes duplicates harmless.
 
 import { createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
-import { InvalidInputError, type MeridianConfig } from "@meridian/core";
+import { BackendUnavailableError, InvalidInputError, type MeridianConfig } from "@meridian/core";
 import type { Consumer, Kafka } from "kafkajs";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, validateLatencyMatrix } from "./latency.js";
@@ -244,6 +244,11 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
     }
   };
 
+  let crashed: Error | undefined;
+  consumer.on(consumer.events.CRASH, (e) => {
+    log.error({ err: e.payload.error, restart: e.payload.restart }, "replicator consumer crashed");
+    if (!e.payload.restart) crashed = e.payload.error;
+  });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const assigned = e.payload.memberAssignment as Record<string, number[]>;
     // Partitions revoked in a rebalance belong to another member now: it re-reads them from the last
@@ -353,7 +358,12 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
 
   let server: StartedServer | undefined;
   if (opts.port !== null) {
-    const router = addObservabilityRoutes(new Router(), registry, { kafka: kafkaHealth.check });
+    const router = addObservabilityRoutes(new Router(), registry, {
+      kafka: kafkaHealth.check,
+      consumer: async () => {
+        if (crashed) throw new BackendUnavailableError(`consumer stopped after a crash: ${crashed.message}`);
+      },
+    });
     addAdminRoutes(router, handle, regions);
     server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
     (handle as { url: string | undefined }).url = server.url;
