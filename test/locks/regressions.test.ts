@@ -84,4 +84,22 @@ describe("lock regressions", () => {
     expect(h.state).toBe("lost");
     expect(await waitUntil(async () => (await m.holderToken("r-stall")) === null, 1_000)).toBe(true);
   });
+
+  it("concurrent callers sharing one manager (no fixed owner) queue up instead of a false self-deadlock", async () => {
+    const m = env.manager({ watchdog: false });
+    let inside = 0;
+    let maxInside = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 5; i++) {
+          const h = await m.acquire("r-shared", { ttlMs: 5_000, waitMs: 20_000 });
+          maxInside = Math.max(maxInside, ++inside);
+          await sleep(2);
+          inside--;
+          await h.release();
+        }
+      }),
+    );
+    expect(maxInside).toBe(1);
+  });
 });

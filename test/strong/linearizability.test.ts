@@ -25,7 +25,7 @@ async function seedKeys(prefix: string) {
 describe("linearizability of the strong tier", () => {
   it("16 clients over 5 regions, 500 ops each (reads, writes, CAS, transactions): the history is linearizable", async () => {
     const initial = await seedKeys("");
-    const { history, counts, elapsedMs } = await runWorkload({
+    const { history, counts, errors, elapsedMs } = await runWorkload({
       clients: 16,
       opsPerClient: 500,
       cacheFor: (region) => env.cache(region),
@@ -37,9 +37,11 @@ describe("linearizability of the strong tier", () => {
     );
     if (result.violation) console.log(describeViolation(result.violation));
     expect(history.length).toBe(16 * 500);
+    expect(errors.slice(0, 5)).toEqual([]);
     expect(counts.errors).toBe(0);
     expect(counts.read).toBeGreaterThan(0);
     expect(counts.txn).toBeGreaterThan(0);
+    expect(counts.lockedWrite).toBeGreaterThan(0);
     expect(result.status).toBe("linearizable");
     expect(result.partitions).toHaveLength(2);
     for (const p of result.partitions) expect(p.witness).toHaveLength(p.operations);

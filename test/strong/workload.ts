@@ -1,4 +1,5 @@
-// A recorded multi-region workload on a few hot keys: reads, writes, CAS and two-key transfers, with every
+// A recorded multi-region workload on a few hot keys: reads, writes (half under a lock, fenced), CAS and
+// two-key transfers, with every
 // invocation and response timed on one clock for the linearizability checker.
 import { REGIONS } from "@meridian/core";
 import { HistoryRecorder, type Json } from "@meridian/monitor";
@@ -25,7 +26,8 @@ export async function runWorkload(o: WorkloadOptions) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
-  const counts = { read: 0, write: 0, cas: 0, txn: 0, errors: 0 };
+  const errors: string[] = [];
+  const counts = { read: 0, write: 0, lockedWrite: 0, cas: 0, txn: 0, errors: 0 };
   const clients = Array.from({ length: o.clients }, (_, c) => {
     const region = REGIONS[c % REGIONS.length]!;
     const cache = o.cacheFor(region);
@@ -44,19 +46,24 @@ export async function runWorkload(o: WorkloadOptions) {
             rec.ok(id, { type: "read", value: r.value as Json | undefined });
             if (r.value !== undefined) lastSeen.set(key, r.value);
             counts.read++;
-          } catch {
+          } catch (err) {
             rec.discard(id); // a failed read had no effect
             counts.errors++;
+            errors.push(String(err));
           }
         } else if (roll < 0.65) {
+          // Half the writes go through a lock named after the key: fenced writes under contention.
+          const locked = rand() < 0.5;
           const id = rec.invoke(name, { type: "write", key, value: unique });
           try {
-            await cache.setWithStrongConsistency(key, unique);
+            await cache.setWithStrongConsistency(key, unique, locked ? `lock:${key}` : undefined);
             rec.ok(id, { type: "write" });
             counts.write++;
-          } catch {
+            if (locked) counts.lockedWrite++;
+          } catch (err) {
             rec.unknown(id);
             counts.errors++;
+            errors.push(String(err));
           }
         } else if (roll < 0.8) {
           const expected = lastSeen.get(key) ?? 0;
@@ -66,9 +73,10 @@ export async function runWorkload(o: WorkloadOptions) {
             rec.ok(id, { type: "cas", ok: r.ok });
             if (!r.ok && r.current !== undefined) lastSeen.set(key, r.current as number);
             counts.cas++;
-          } catch {
+          } catch (err) {
             rec.unknown(id);
             counts.errors++;
+            errors.push(String(err));
           }
         } else {
           const [from, to] = rand() < 0.5 ? pair : [pair[1], pair[0]];
@@ -87,9 +95,10 @@ export async function runWorkload(o: WorkloadOptions) {
             });
             rec.ok(id, { type: "txn", reads, writes });
             counts.txn++;
-          } catch {
+          } catch (err) {
             rec.unknown(id);
             counts.errors++;
+            errors.push(String(err));
           }
         }
       }
@@ -97,5 +106,5 @@ export async function runWorkload(o: WorkloadOptions) {
   });
   const start = performance.now();
   await Promise.all(clients);
-  return { history: rec.history(), counts, elapsedMs: performance.now() - start };
+  return { history: rec.history(), counts, errors, elapsedMs: performance.now() - start };
 }

@@ -37,7 +37,7 @@ export class LockEscalator {
   ) {
     this.namespace = options.namespace;
     this.threshold = options.threshold ?? 100;
-    this.owner = options.owner ?? manager.owner;
+    this.owner = options.owner ?? manager.owner ?? manager.newOwnerId();
   }
 
   get escalated(): boolean {

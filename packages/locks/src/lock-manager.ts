@@ -19,7 +19,11 @@ import { ACQUIRE, CLEAR_WAIT, RELEASE, RENEW, WAIT_FOR } from "./scripts.js";
 export interface LockManagerOptions {
   /** Key prefix of this lock space (default "meridian:lock:"). */
   prefix?: string;
-  /** Default owner id (default host:pid:random). Deadlock detection works per owner. */
+  /**
+   * The owner every acquisition of this manager acts for (one logical client). Without it, each acquisition
+   * is its own owner, so concurrent callers sharing a manager never look like one owner waiting for
+   * itself; pass `owner` per acquire (e.g. a transaction id) to get deadlock detection across its locks.
+   */
   owner?: string;
   /** Default ttl (default 30 000 ms, as Redisson). */
   ttlMs?: number;
@@ -50,7 +54,9 @@ export type AttemptFn = (token: string, ttlMs: number) => Promise<number>;
 
 export class LockManager {
   readonly keys: LockKeys;
-  readonly owner: string;
+  /** The manager's fixed owner, if it was given one. */
+  readonly owner: string | undefined;
+  private readonly processId = `${hostname()}:${process.pid}`;
   private readonly opts: Required<Omit<LockManagerOptions, "prefix" | "owner">>;
   /** Lock-key prefix as Redis sees it (ioredis keyPrefix + ours), for keys that Lua scripts build. */
   readonly fullLockPrefix: string;
@@ -62,7 +68,7 @@ export class LockManager {
     const prefix = options.prefix ?? "meridian:lock:";
     this.keys = lockKeys(prefix);
     this.fullLockPrefix = (redis.options.keyPrefix ?? "") + this.keys.lockPrefix;
-    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.owner = options.owner;
     this.opts = {
       ttlMs: options.ttlMs ?? 30_000,
       waitMs: options.waitMs ?? 10_000,
@@ -103,7 +109,7 @@ export class LockManager {
     const ttlMs = options.ttlMs ?? this.opts.ttlMs;
     if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new InvalidInputError(`bad ttlMs ${ttlMs}`);
     const waitMs = options.waitMs ?? this.opts.waitMs;
-    const owner = options.owner ?? this.owner;
+    const owner = options.owner ?? this.owner ?? this.newOwnerId();
     const detect = options.detectDeadlocks ?? this.opts.detectDeadlocks;
     const token = `${owner}|${randomUUID()}`;
     const deadline = performance.now() + waitMs;
@@ -133,6 +139,11 @@ export class LockManager {
     } finally {
       if (waiting) await this.runNumber(CLEAR_WAIT, [this.keys.waits], [owner]).catch(() => {});
     }
+  }
+
+  /** A fresh owner id (host:pid:random) for a logical client of this process. */
+  newOwnerId(): string {
+    return `${this.processId}:${randomUUID().slice(0, 12)}`;
   }
 
   /** Compare-and-extend; LockNotHeldError if the token no longer holds the lock. */
