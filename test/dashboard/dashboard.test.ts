@@ -97,6 +97,7 @@ describe("dashboard in headless Chromium", () => {
         timeout: 20_000,
       },
     );
+    await expect(page.textContent("#alert-history")).resolves.toContain("firing");
     // Something was drawn: the canvas is not blank.
     const inked = await page.evaluate(() => {
       const c = document.getElementById("lag-chart") as HTMLCanvasElement;

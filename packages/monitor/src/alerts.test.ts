@@ -33,6 +33,7 @@ function snap(at: number, lag: Record<string, number>): MonitorSnapshot {
     consumerLag: {},
     lockWaitP99Ms: 0,
     alertsFiring: [],
+    recentAlerts: [],
   };
 }
 

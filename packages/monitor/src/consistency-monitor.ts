@@ -291,6 +291,7 @@ export class ConsistencyMonitor {
       const snapshot = this.buildSnapshot(Date.now());
       await this.alerts.evaluate(snapshot);
       snapshot.alertsFiring = this.alerts.firing();
+      snapshot.recentAlerts = this.alerts.events().slice(-20);
       for (const rule of this.alerts.rules) {
         this.metrics.alertsFiring.set(
           { alert: rule.name },
@@ -424,6 +425,7 @@ export class ConsistencyMonitor {
       consumerLag: { ...this.consumerLag },
       lockWaitP99Ms: this.lockWaits.percentiles(now).p99,
       alertsFiring: this.alerts.firing(),
+      recentAlerts: this.alerts.events().slice(-20),
     };
   }
 

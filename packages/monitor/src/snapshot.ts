@@ -30,4 +30,6 @@ export interface MonitorSnapshot {
   consumerLag: Record<string, number>;
   lockWaitP99Ms: number;
   alertsFiring: AlertEvent[];
+  /** The latest alert transitions (firing and resolved), oldest first. */
+  recentAlerts: AlertEvent[];
 }

@@ -14,7 +14,7 @@ main{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:1
 .panel{background:#1e293b;border-radius:8px;padding:10px 12px}
 .panel h2{font-size:14px;margin:0 0 6px;color:#cbd5e1}
 canvas{width:100%;height:240px;display:block}
-#alerts li{margin:3px 0} .crit{color:#f87171} .warn{color:#fbbf24} .none{color:#94a3b8}
+#alerts li{margin:3px 0} .crit{color:#f87171} .warn{color:#fbbf24} .ok{color:#4ade80} .none{color:#94a3b8}
 table{font-size:12px;border-collapse:collapse;width:100%} td{padding:2px 6px;border-bottom:1px solid #334155}
 </style></head><body>
 <header><h1>${title}</h1>
@@ -30,7 +30,8 @@ table{font-size:12px;border-collapse:collapse;width:100%} td{padding:2px 6px;bor
 <div class="panel"><h2>Convergence time p99 per region (ms, recent window)</h2><canvas id="convergence-chart" data-points="0"></canvas></div>
 <div class="panel"><h2>Operations per second per region</h2><canvas id="ops-chart" data-points="0"></canvas></div>
 <div class="panel"><h2>Consistency violations (total) and alerts firing</h2><canvas id="violations-chart" data-points="0"></canvas></div>
-<div class="panel"><h2>Alerts firing</h2><ul id="alerts"><li class="none">none</li></ul></div>
+<div class="panel"><h2>Alerts firing</h2><ul id="alerts"><li class="none">none</li></ul>
+<h2>Alert history</h2><table id="alert-history"><tbody><tr><td class="none">none</td></tr></tbody></table></div>
 <div class="panel"><h2>Latest violations</h2><table id="violation-list"><tbody><tr><td class="none">none</td></tr></tbody></table></div>
 </main>
 <script>
@@ -123,6 +124,12 @@ function apply(s, redraw) {
     ? s.alertsFiring.map((a) => '<li class="' + (a.severity === "critical" ? "crit" : "warn") + '">' + esc(a.rule) + " " +
         esc(Object.entries(a.labels).map(([k, v]) => k + "=" + v).join(" ")) + " — " + esc(a.description) + "</li>").join("")
     : '<li class="none">none</li>';
+  const history = (s.recentAlerts || []).slice(-8).reverse();
+  document.querySelector("#alert-history tbody").innerHTML = history.length
+    ? history.map((a) => "<tr><td>" + new Date(a.status === "resolved" ? a.endsAt : a.startsAt).toLocaleTimeString() +
+        '</td><td class="' + (a.status === "firing" ? "crit" : "ok") + '">' + esc(a.status) + "</td><td>" + esc(a.rule) +
+        "</td><td>" + esc(Object.entries(a.labels).map(([k, v]) => k + "=" + v).join(" ")) + "</td></tr>").join("")
+    : '<tr><td class="none">none</td></tr>';
   const rows = s.violations.latest.slice(-10).reverse();
   document.querySelector("#violation-list tbody").innerHTML = rows.length
     ? rows.map((v) => "<tr><td>" + new Date(v.at).toLocaleTimeString() + "</td><td>" + esc(v.kind) + "</td><td>" + esc(v.key || "") +
