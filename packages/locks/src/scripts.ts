@@ -82,7 +82,11 @@ local path, seqs, seen = { me }, { seq }, { [me] = true }
 local r = res
 for _ = 1, maxDepth do
   local tok = redis.call('HGET', KEYS[2], r)
-  if not tok or redis.call('GET', prefix .. r) ~= tok then return { 0 } end
+  if not tok then return { 0 } end
+  if redis.call('GET', prefix .. r) ~= tok then
+    redis.call('HDEL', KEYS[2], r) -- the lock expired unreleased: forget the stale holder
+    return { 0 }
+  end
   local holder = owner_of(tok)
   if holder == me then
     local victim, best = me, seq
