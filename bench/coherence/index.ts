@@ -149,7 +149,12 @@ async function runNearCache(ops: number) {
 }
 
 async function main() {
-  console.log(`machine: ${machine()}`);
+  console.log(
+    `machine: ${machine()}; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
   console.log(
     `targets (seed): ${fmt(TARGET_MSGS_PER_S)} messages/s, p99 < ${TARGET_P99_MS} ms per message\n`,
   );
@@ -175,13 +180,13 @@ async function main() {
     `  messages per run: ${fmt(last!.msgs)} for ${fmt(last!.ops)} operations; by type ${JSON.stringify(last!.byType)}`,
   );
   console.log(
-    `  throughput (median of ${runs}): ${fmt(median(tput))} messages/s   [target ${fmt(TARGET_MSGS_PER_S)}; ${(median(tput) / TARGET_MSGS_PER_S).toFixed(3)}x]`,
+    `  throughput (median of ${runs}; range ${fmt(Math.min(...tput))}-${fmt(Math.max(...tput))}): ${fmt(median(tput))} messages/s   [target ${fmt(TARGET_MSGS_PER_S)}; ${(median(tput) / TARGET_MSGS_PER_S).toFixed(3)}x]`,
   );
   console.log(
     `  handling latency per message: p50 ${fmt3(lat.p50ns / 1e6)} ms, p99 ${fmt3(lat.p99ns / 1e6)} ms   [target p99 < ${TARGET_P99_MS} ms; ${lat.p99ns / 1e6 < TARGET_P99_MS ? "met" : "missed"}]`,
   );
   console.log(
-    `  table interpreter alone (no queues/async): ${fmt(median(steps))} messages/s   [${(median(steps) / TARGET_MSGS_PER_S).toFixed(3)}x target]`,
+    `  table interpreter alone (no queues/async; range ${fmt(Math.min(...steps))}-${fmt(Math.max(...steps))}): ${fmt(median(steps))} messages/s   [${(median(steps) / TARGET_MSGS_PER_S).toFixed(3)}x target]`,
   );
 
   console.log(

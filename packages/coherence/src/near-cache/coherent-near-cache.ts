@@ -11,7 +11,8 @@ import {
   InvalidInputError,
   StalenessBoundError,
 } from "@meridian/core";
-import { createRedis, type Redis } from "@meridian/store";
+import { createRedis } from "@meridian/store";
+import { Redis } from "ioredis";
 import { DEFAULT_POLICY, type WritePolicy } from "../manager/policy.js";
 import { WriteBuffer } from "../manager/write-buffer.js";
 import { FORCE_RELEASE, GETM, GETS, RELEASE, WRITEBACK } from "./lua.js";
@@ -72,6 +73,7 @@ export interface NearCacheStats {
   writebacks: number;
   evictions: number;
   lostWritebacks: number;
+  connectionErrors: number;
 }
 
 export class CoherentNearCache<V = unknown> {
@@ -95,6 +97,7 @@ export class CoherentNearCache<V = unknown> {
     writebacks: 0,
     evictions: 0,
     lostWritebacks: 0,
+    connectionErrors: 0,
   };
 
   private constructor(private readonly opts: NearCacheOptions) {
@@ -102,7 +105,14 @@ export class CoherentNearCache<V = unknown> {
     this.nodeId = opts.nodeId ?? randomUUID();
     this.policy = opts.policy ?? DEFAULT_POLICY;
     this.redis = createRedis(opts.redisUrl);
-    this.sub = createRedis(opts.redisUrl);
+    // The pub/sub connection skips ioredis's handshake commands (INFO ready check, CLIENT SETINFO):
+    // since ioredis 5.8.2 they can be written after SUBSCRIBE on a (re)connect and Redis refuses them
+    // in subscriber mode (redis/ioredis#2037), which left a node deaf to Inv/Recall.
+    this.sub = new Redis(opts.redisUrl, {
+      enableReadyCheck: false,
+      disableClientInfo: true,
+      maxRetriesPerRequest: null,
+    });
     this.buffer = new WriteBuffer<V>((entries) => this.writeBackMany(entries), {
       maxEntries: opts.writeBuffer?.maxEntries ?? 256,
       maxAgeMs: opts.writeBuffer?.maxAgeMs ?? 50,
@@ -123,6 +133,12 @@ export class CoherentNearCache<V = unknown> {
     try {
       await this.renewLease();
       this.sub.on("message", (_ch: string, raw: string) => this.onWire(raw));
+      // ioredis reconnects by itself; count the errors instead of letting them print as unhandled.
+      const countError = () => {
+        this.stats.connectionErrors++;
+      };
+      this.sub.on("error", countError);
+      this.redis.on("error", countError);
       // A dropped subscription may have lost invalidations: clean L1 copies can no longer be trusted.
       this.sub.on("close", () => {
         this.subscribed = false;
@@ -131,7 +147,7 @@ export class CoherentNearCache<V = unknown> {
       this.sub.on("ready", () => {
         this.subscribed = true;
       });
-      // Named so an operator (or a fault test) can find this node's subscription in CLIENT LIST.
+      // Named (before it enters subscriber mode) so it can be found in CLIENT LIST.
       await this.sub.client("SETNAME", this.subscriberName());
       await this.sub.subscribe(this.channel(this.nodeId));
       this.subscribed = true;
@@ -500,7 +516,7 @@ export class CoherentNearCache<V = unknown> {
     if (!key) throw new InvalidInputError("empty key");
   }
 
-  /** The CLIENT SETNAME of this node's pub/sub connection. */
+  /** The client name of this node's pub/sub connection (CLIENT LIST), for operators and fault tests. */
   subscriberName(): string {
     return `${this.opts.prefix}:sub:${this.nodeId}`.replace(/[^A-Za-z0-9:_.-]/g, "_");
   }
