@@ -1,0 +1,54 @@
+import { InvalidInputError, SerializationError } from "@meridian/core";
+import { describe, expect, it } from "vitest";
+import { asCacheUpdate } from "./cache-update-shape.js";
+import { resolveLayout } from "./layout.js";
+import { layoutFromEnv, parseRedisDbs } from "./service/env.js";
+import { schemaForNamespace } from "./strong-critical.js";
+
+describe("layout and environment", () => {
+  it("gives each of the five regions its own Redis DB and namespaced key prefix", () => {
+    const l = resolveLayout({ namespace: "t-1" });
+    expect(l.regions).toHaveLength(5);
+    expect(new Set(Object.values(l.redisDbs)).size).toBe(5);
+    expect(l.redisDbs["us-east"]).toBe(1);
+    expect(l.keyPrefix).toBe("meridian:t-1:");
+    expect(resolveLayout().keyPrefix).toBe("meridian:default:");
+  });
+
+  it("rejects bad layouts", () => {
+    expect(() => resolveLayout({ regions: ["a"] })).toThrow(InvalidInputError);
+    expect(() => resolveLayout({ regions: ["a", "a"] })).toThrow(InvalidInputError);
+    expect(() => resolveLayout({ namespace: "bad ns" })).toThrow(InvalidInputError);
+    expect(() => resolveLayout({ redisDbs: { "us-east": 16 } })).toThrow(InvalidInputError);
+  });
+
+  it("parses MERIDIAN_* variables", () => {
+    expect(parseRedisDbs("us-east=7, eu-west=8")).toEqual({ "us-east": 7, "eu-west": 8 });
+    expect(parseRedisDbs('{"us-east":3}')).toEqual({ "us-east": 3 });
+    expect(() => parseRedisDbs("us-east")).toThrow(InvalidInputError);
+    expect(layoutFromEnv({ MERIDIAN_REGIONS: "a, b", MERIDIAN_NAMESPACE: "x" })).toEqual({
+      regions: ["a", "b"],
+      namespace: "x",
+    });
+    expect(schemaForNamespace("t-Conv-1")).toBe("meridian_t_conv_1");
+  });
+
+  it("accepts a decoded CacheUpdate and names the first bad field otherwise", () => {
+    const good = {
+      key: "k",
+      kind: "UPDATE",
+      crdtType: "lww",
+      state: "{}",
+      region: "us-east",
+      vectorClock: {},
+      hlcWallMs: 1,
+      hlcLogical: 0,
+      hlcNode: "us-east",
+      producedAtMs: 1,
+    };
+    expect(asCacheUpdate(good)).toBe(good);
+    expect(() => asCacheUpdate({ ...good, crdtType: "gcounter" })).toThrow(SerializationError);
+    expect(() => asCacheUpdate({ ...good, hlcWallMs: "1" })).toThrow(/hlcWallMs/);
+    expect(() => asCacheUpdate(null)).toThrow(SerializationError);
+  });
+});
