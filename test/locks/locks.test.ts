@@ -71,6 +71,18 @@ describe("mutual exclusion and fencing", () => {
 });
 
 describe("watchdog", () => {
+  it("defaults to a 30 s ttl renewed every 10 s (as Redisson)", async () => {
+    const m = env.manager();
+    const h = await m.acquire("wd-defaults");
+    expect(h.ttlMs).toBe(30_000);
+    expect(h.watchdogStats).toMatchObject({ running: true, intervalMs: 10_000 });
+    const pttl = await env.admin.pttl(m.keys.lock("wd-defaults"));
+    expect(pttl).toBeGreaterThan(25_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+    await h.release();
+    expect(h.watchdogStats?.running).toBe(false);
+  });
+
   it("keeps a live holder's lock well past its ttl", async () => {
     const m = env.manager({ owner: "live" });
     const h = await m.acquire("wd-live", { ttlMs: 1_500 }); // renews every 500 ms

@@ -54,9 +54,18 @@ export class LockHandle {
     else this.lostListeners.push(listener);
   }
 
-  get watchdogStats(): { running: boolean; renewals: number; transientErrors: number } | undefined {
+  get watchdogStats():
+    | { running: boolean; intervalMs: number; renewals: number; transientErrors: number }
+    | undefined {
     const w = this.watchdog;
-    return w && { running: w.running, renewals: w.renewals, transientErrors: w.transientErrors };
+    return (
+      w && {
+        running: w.running,
+        intervalMs: w.intervalMs,
+        renewals: w.renewals,
+        transientErrors: w.transientErrors,
+      }
+    );
   }
 
   /** Starts renewing every `intervalMs` (default ttl/3). */

@@ -19,7 +19,7 @@ export class Watchdog {
 
   constructor(
     private readonly target: WatchdogTarget,
-    private readonly intervalMs: number,
+    readonly intervalMs: number,
     private readonly retryMs = Math.max(10, Math.min(200, Math.floor(intervalMs / 4))),
   ) {}
 
