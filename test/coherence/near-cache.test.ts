@@ -1,6 +1,6 @@
 // Integration tests of CoherentNearCache against the real Redis: several nodes, each with its own
 // ioredis connections (commands + pub/sub), on a key prefix and channels unique to this run.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -224,5 +224,41 @@ describe("CoherentNearCache (real Redis, pub/sub invalidations)", () => {
     await expect(b!.get("pref", { minVersion: later.version + 5 })).rejects.toBeInstanceOf(
       StalenessBoundError,
     );
+  });
+
+  it("regression: after an event-loop stall longer than its lease a node does not serve its stale L1 copy", async () => {
+    const prefix = freshPrefix();
+    const [writer] = await nodes<number>(1, prefix, { requestTimeoutMs: 100 });
+    await writer!.set("k", 1, "critical");
+    const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+    const child = spawn(tsx, [fileURLToPath(new URL("./fixtures/stalled-node.ts", import.meta.url))], {
+      env: { ...process.env, COH_PREFIX: prefix, COH_STALL_MS: "1500", MERIDIAN_REDIS_URL: redisUrl },
+    });
+    const lines: Record<string, { value: number; l1Hit?: boolean; state?: string }> = {};
+    let buf = "";
+    const seen = (phase: string) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (lines[phase]) resolve();
+        };
+        child.stdout.on("data", (d: Buffer) => {
+          buf += d.toString();
+          for (const l of buf.split("\n").slice(0, -1)) {
+            const m = JSON.parse(l) as { phase: string; value: number };
+            lines[m.phase] = m;
+          }
+          buf = buf.slice(buf.lastIndexOf("\n") + 1);
+          check();
+        });
+        child.on("exit", (code) => (lines[phase] ? resolve() : reject(new Error(`child exited ${code}`))));
+        check();
+      });
+    await seen("holding");
+    expect(lines.holding!.state).toBe("S"); // the writer kept a shared copy when recalled
+    // The stalled node cannot ack the Inv; once its lease lapses the writer stops waiting for it.
+    await writer!.set("k", 2, "critical");
+    await seen("after-stall");
+    expect(lines["after-stall"]!.value).toBe(2);
+    expect(lines["after-stall"]!.l1Hit).toBe(false);
   });
 });

@@ -140,8 +140,9 @@ export class CacheCoherenceManager<V = unknown> {
     for (let n = 0; n < this.nodes; n++) this.evictLine(n, key);
     this.pump();
     await this.writeBuffer.flushKey(key);
+    // Forget the home copy only if nobody took the line (or dirtied it again) while we flushed.
     const d = this.dir.get(key);
-    if (d && d.state === "I") this.dir.delete(key);
+    if (d && d.state === "I" && !this.writeBuffer.has(key)) this.dir.delete(key);
   }
 
   /**

@@ -71,6 +71,11 @@ export class WriteBuffer<V> {
     return Promise.resolve();
   }
 
+  /** Forget a buffered value without writing it (its line was lost; see CoherentNearCache). */
+  discard(key: string): boolean {
+    return this.entries.delete(key);
+  }
+
   flushKey(key: string): Promise<void> {
     return this.flushWhere((k) => k === key);
   }

@@ -26,7 +26,7 @@ describe("MESI directory protocol model check", () => {
       expect(r.truncated).toBe(false);
       // A sanity floor: a checker that explores almost nothing proves almost nothing.
       expect(r.statesExplored).toBeGreaterThan(10_000);
-    });
+    }, 300_000); // seconds normally; generous for a loaded CI machine
   }
 
   const small: ModelConfig = { caches: 2, lines: 1, maxWrites: 2 };

@@ -87,6 +87,8 @@ export class CoherentNearCache<V = unknown> {
   private readonly buffer: WriteBuffer<V>;
   private readonly policy: Readonly<Record<DataClass, WritePolicy>>;
   private leaseTimer: NodeJS.Timeout | undefined;
+  /** Until when this node may trust its L1 (its lease is surely alive, so peers still wait for its acks). */
+  private leaseUntil = 0;
   private subscribed = false;
   private closed = false;
   readonly stats: NearCacheStats = {
@@ -192,7 +194,11 @@ export class CoherentNearCache<V = unknown> {
     this.checkOpen(key);
     await this.withKeyLock(key, async () => {
       let line = this.l1.get(key);
-      if (!line || line.state === "S") {
+      // After a lease lapse, settle the old dirty value first (written if still ours, else dropped),
+      // so it can never land after a newer write from another node.
+      if (line?.state === "M" && !this.leaseOk()) await this.buffer.flushKey(key);
+      line = this.l1.get(key);
+      if (!line || line.state === "S" || !this.leaseOk()) {
         const granted = await this.acquireExclusive(key);
         line = this.install(key, "M", granted.value, granted.version, dataClass);
       }
@@ -204,6 +210,9 @@ export class CoherentNearCache<V = unknown> {
       await this.buffer.put(key, value);
       if (this.policy[dataClass] === "write-through") {
         await this.buffer.flushKey(key);
+        if (this.l1.get(key) !== line) {
+          throw new BackendUnavailableError(`write-through of ${key} refused: ownership was lost`, { key });
+        }
         line.state = "E";
       }
     });
@@ -253,7 +262,7 @@ export class CoherentNearCache<V = unknown> {
 
   private l1Hit(key: string, minVersion: number): ReadResult<V> | undefined {
     const line = this.l1.get(key);
-    if (!line || !this.subscribed) return undefined;
+    if (!line || !this.subscribed || !this.leaseOk()) return undefined;
     if (line.version < minVersion && line.state !== "M") return undefined;
     const ttl = this.opts.cacheableTtlMs ?? 1000;
     if (line.state === "S" && line.dataClass === "cacheable" && Date.now() - line.filledAt > ttl)
@@ -277,6 +286,13 @@ export class CoherentNearCache<V = unknown> {
         await this.recall(key, reply[1]!, "S", attempt);
         continue;
       }
+      const local = this.l1.get(key);
+      if (local && reply[3] === "owner") {
+        // Still ours (we only doubted our lease): our copy, dirty or not, is the latest.
+        this.touch(key, local);
+        return { value: local.value, version: local.version, l1Hit: false, ageMs: 0 };
+      }
+      if (local?.state === "M" && this.buffer.discard(key)) this.stats.lostWritebacks++; // taken from us
       const value = decode<V>(reply[1]!);
       const version = Number(reply[2]);
       // An Inv that raced this fill means the value may already be superseded: use it once, don't cache it.
@@ -359,17 +375,19 @@ export class CoherentNearCache<V = unknown> {
     await Promise.all(entries.map(([k, v]) => this.writeBackNow(k, v, "keep")));
   }
 
+  /** After a refused write-back the line is no longer ours: drop it rather than serve or retry it. */
+  private loseLine(key: string): void {
+    this.stats.lostWritebacks++;
+    this.l1.delete(key);
+  }
+
   private async writeBackNow(key: string, value: V, release: "keep" | "S" | "I"): Promise<void> {
     const ver = Number(await this.run("mer_WRITEBACK", key, this.nodeId, JSON.stringify(value), release));
     if (ver < 0) {
       // Ownership was taken from us (our lease lapsed and a peer force-released): this write is lost.
-      this.stats.lostWritebacks++;
-      throw new BackendUnavailableError(
-        `write-back of ${key} refused: node ${this.nodeId} no longer owns it`,
-        {
-          key,
-        },
-      );
+      // Not thrown: the buffer would put it back and retry forever. `set` reports it for write-through.
+      this.loseLine(key);
+      return;
     }
     this.stats.writebacks++;
     const line = this.l1.get(key);
@@ -487,7 +505,16 @@ export class CoherentNearCache<V = unknown> {
   }
 
   private async renewLease(): Promise<void> {
-    await this.redis.set(this.leaseKey(this.nodeId), "1", "PX", this.opts.leaseMs ?? 3000);
+    const started = Date.now();
+    const lease = this.opts.leaseMs ?? 3000;
+    await this.redis.set(this.leaseKey(this.nodeId), "1", "PX", lease);
+    // Keep a third of the lease as margin: after that peers may already treat this node as crashed.
+    this.leaseUntil = Math.max(this.leaseUntil, started + (lease * 2) / 3);
+  }
+
+  /** An event-loop stall longer than the lease means peers may have skipped us: L1 is not to be trusted. */
+  private leaseOk(): boolean {
+    return Date.now() < this.leaseUntil;
   }
 
   private async isAlive(node: string): Promise<boolean> {

@@ -2,13 +2,16 @@
 // the directory the way the in-process directory's busy states do. KEYS: [1] value, [2] directory
 // hash {owner, ver}, [3] sharer set.
 
-/** GetS. Returns {"recall", owner} when another node owns the line, else {"S"|"E", value, ver}. */
+/**
+ * GetS. Returns {"recall", owner} when another node owns the line, else {"S"|"E", value, ver}; a 4th
+ * element "owner" says the caller already owns it (its own L1 copy, possibly dirty, is the latest).
+ */
 export const GETS = `
 local owner = redis.call('HGET', KEYS[2], 'owner')
 if owner and owner ~= '' and owner ~= ARGV[1] then return {'recall', owner} end
 local val = redis.call('GET', KEYS[1]) or ''
 local ver = redis.call('HGET', KEYS[2], 'ver') or '0'
-if owner == ARGV[1] then return {'E', val, ver} end
+if owner == ARGV[1] then return {'E', val, ver, 'owner'} end
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('SCARD', KEYS[3]) == 0 then
   redis.call('HSET', KEYS[2], 'owner', ARGV[1])
