@@ -253,7 +253,7 @@ export class CoherentNearCache<V = unknown> {
   crash(): void {
     this.closed = true;
     if (this.leaseTimer) clearInterval(this.leaseTimer);
-    void this.buffer.close().catch(() => {});
+    this.buffer.abandon();
     this.sub.disconnect();
     this.redis.disconnect();
   }
