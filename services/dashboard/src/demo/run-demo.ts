@@ -37,6 +37,8 @@ export interface DemoOptions {
 
 export interface DemoResult {
   report: ConsistencyReport;
+  /** Checks the monitor made, by kind (strong_read, divergence = keys compared). */
+  checks: Record<string, number>;
   jsonPath: string;
   htmlPath: string;
   dashboardUrl: string;
@@ -216,7 +218,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       print(`[demo] race history: ${historyPath} (check it again: pnpm meridian check ${historyPath})`);
     }
     const snap = monitor.snapshot();
+    const checks: Record<string, number> = {};
+    for (const v of (await monitor.metrics.checks.get()).values) checks[String(v.labels.kind)] = v.value;
     print("");
+    print(
+      `[demo] monitor checks: ${checks.strong_read ?? 0} sampled strong reads, ${checks.divergence ?? 0} key comparisons across the regions`,
+    );
     print(
       `[demo] operations observed: ${report.violations.operations} (client ops: ${load.operations()}, errors: ${load.errors()})`,
     );
@@ -234,7 +241,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const dashboardUrl = dashboard.url;
     await cleanup();
     print("[demo] everything stopped.");
-    return { report, jsonPath, htmlPath, dashboardUrl };
+    return { report, checks, jsonPath, htmlPath, dashboardUrl };
   } catch (err) {
     await cleanup();
     throw err;
