@@ -58,35 +58,60 @@ export class KvModel {
 
   /** Output undefined = unknown outcome (the operation may have happened; its effect is replayed). */
   step(s: KvState, input: KvInput, output: KvOutput | undefined): KvState | undefined {
+    return this.compile(input, output)(s);
+  }
+
+  /**
+   * The operation's transition with its keys resolved and values canonicalised once, so the search (which
+   * tries each operation many times) compares strings only.
+   */
+  compile(input: KvInput, output: KvOutput | undefined): (s: KvState) => KvState | undefined {
     switch (input.type) {
       case "read": {
-        if (!output) return s;
-        return output.type === "read" && s[this.at(input.key)] === canonical(output.value) ? s : undefined;
+        if (!output) return (s) => s;
+        if (output.type !== "read") return () => undefined;
+        const i = this.at(input.key);
+        const v = canonical(output.value);
+        return (s) => (s[i] === v ? s : undefined);
       }
-      case "write":
-        return this.with(s, [[this.at(input.key), canonical(input.value)]]);
+      case "write": {
+        const change: [number, string | undefined][] = [[this.at(input.key), canonical(input.value)]];
+        return (s) => this.with(s, change);
+      }
       case "cas": {
         const i = this.at(input.key);
-        const ok = s[i] === canonical(input.expected);
-        if (output && (output.type !== "cas" || output.ok !== ok)) return undefined;
-        return ok ? this.with(s, [[i, canonical(input.value)]]) : s;
+        const expected = canonical(input.expected);
+        const change: [number, string | undefined][] = [[i, canonical(input.value)]];
+        const wantOk = output ? (output.type === "cas" ? output.ok : undefined) : null;
+        if (wantOk === undefined) return () => undefined;
+        return (s) => {
+          const ok = s[i] === expected;
+          if (wantOk !== null && wantOk !== ok) return undefined;
+          return ok ? this.with(s, change) : s;
+        };
       }
       case "txn": {
         if (!output) {
           const w = input.writes ?? {};
-          return this.with(
-            s,
-            Object.keys(w).map((k) => [this.at(k), canonical(w[k])]),
-          );
+          const change = Object.keys(w).map((k): [number, string | undefined] => [
+            this.at(k),
+            canonical(w[k]),
+          ]);
+          return (s) => this.with(s, change);
         }
-        if (output.type !== "txn") return undefined;
-        for (const [k, v] of Object.entries(output.reads)) {
-          if (s[this.at(k)] !== canonical(v)) return undefined;
-        }
-        return this.with(
-          s,
-          Object.entries(output.writes).map(([k, v]) => [this.at(k), canonical(v)]),
-        );
+        if (output.type !== "txn") return () => undefined;
+        const reads = Object.entries(output.reads).map(([k, v]): [number, string | undefined] => [
+          this.at(k),
+          canonical(v),
+        ]);
+        const change = Object.entries(output.writes).map(([k, v]): [number, string | undefined] => [
+          this.at(k),
+          canonical(v),
+        ]);
+        return (s) => {
+          for (const [i, v] of reads) if (s[i] !== v) return undefined;
+          return this.with(s, change);
+        };
       }
     }
   }

@@ -34,6 +34,7 @@ export function searchLinearization(
   options: SearchOptions = {},
 ): SearchOutcome {
   const head = buildList(ops);
+  const steps = ops.map((o) => model.compile(o.input, o.output));
   let required = ops.reduce((n, o) => n + (Number.isFinite(o.ret) ? 1 : 0), 0);
   if (required === 0) return { status: "linearizable", order: [] };
 
@@ -42,16 +43,20 @@ export function searchLinearization(
   const stack: { node: Node; state: KvState }[] = [];
   let state = initial;
   let node = head.next;
-  let steps = 0;
+  let iterations = 0;
 
   while (true) {
-    if (options.deadline !== undefined && (++steps & 1023) === 0 && performance.now() > options.deadline) {
+    if (
+      options.deadline !== undefined &&
+      (++iterations & 1023) === 0 &&
+      performance.now() > options.deadline
+    ) {
       return { status: "unknown" };
     }
     if (node === undefined) return { status: "not-linearizable" }; // defensive: cannot happen with required > 0
     if (node.isCall) {
       const op = ops[node.op]!;
-      const next = model.step(state, op.input, op.output);
+      const next = steps[node.op]!(state);
       if (next !== undefined) {
         bits.add(node.op);
         const key = `${bits.key()}|${model.stateKey(next)}`;
