@@ -50,7 +50,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  // `pnpm meridian -- <args>` passes the "--" through.
+  const [command, ...rest] = argv[0] === "--" ? argv.slice(1) : argv;
   if (!command || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(HELP);
     return 0;
