@@ -25,7 +25,7 @@ export interface ChartOptions {
   xFormat?: (x: number) => string;
 }
 
-const M = { left: 60, right: 150, top: 30, bottom: 36 };
+const M = { left: 60, right: 150, top: 30, bottom: 48 };
 
 function niceMax(v: number): number {
   if (v <= 0) return 1;
@@ -52,7 +52,8 @@ function frame(o: ChartOptions, yMax: number, w: number, h: number, body: string
   let target = "";
   if (o.target && o.target.value <= yMax) {
     const y = M.top + plotH * (1 - o.target.value / yMax);
-    target = `<line x1="${M.left}" x2="${w - M.right}" y1="${y}" y2="${y}" stroke="#dc2626" stroke-dasharray="6 4"/><text x="${w - M.right + 4}" y="${y + 4}" font-size="11" fill="#dc2626">${escapeHtml(o.target.label)}</text>`;
+    // Label just above the line at the left, clear of the legend on the right.
+    target = `<line x1="${M.left}" x2="${w - M.right}" y1="${y}" y2="${y}" stroke="#dc2626" stroke-dasharray="6 4"/><text x="${M.left + 4}" y="${y - M.top < 14 ? y + 13 : y - 4}" font-size="11" fill="#dc2626">${escapeHtml(o.target.label)}</text>`;
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${escapeHtml(o.title)}" font-family="sans-serif">
 <text x="${M.left}" y="18" font-size="14" font-weight="bold">${escapeHtml(o.title)}</text>
@@ -118,7 +119,14 @@ export function barChart(groups: BarGroup[], o: ChartOptions): string {
           return `<rect x="${(x0 + k * barW).toFixed(1)}" y="${(M.top + plotH - bh).toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${bh.toFixed(1)}" fill="${PALETTE[k % PALETTE.length]}"><title>${escapeHtml(`${g.label} ${b.name}: ${fmt(b.value)}`)}</title></rect>`;
         })
         .join("");
-      return `${bars}<text x="${x0 + (groupW * 0.8) / 2}" y="${h - M.bottom + 16}" text-anchor="middle" font-size="11">${escapeHtml(g.label)}</text>`;
+      // Many groups: slant the labels so long names do not run into each other.
+      const cx = x0 + (groupW * 0.8) / 2;
+      const ly = h - M.bottom + 14;
+      const label =
+        groups.length > 5
+          ? `<text x="${cx}" y="${ly}" text-anchor="end" font-size="10" transform="rotate(-18 ${cx} ${ly})">${escapeHtml(g.label)}</text>`
+          : `<text x="${cx}" y="${ly + 2}" text-anchor="middle" font-size="11">${escapeHtml(g.label)}</text>`;
+      return `${bars}${label}`;
     })
     .join("");
   const legend = names
@@ -145,7 +153,8 @@ export function rateChart(rate: number, target: number, title: string): string {
   const ticks = Array.from({ length: -minExp + 1 }, (_, i) => minExp + i)
     .map((e) => {
       const x = sx(10 ** e);
-      const label = `${(10 ** e * 100).toPrecision(1).replace(/\.?0+e/, "e")} %`;
+      const pctValue = 10 ** e * 100;
+      const label = `${pctValue >= 1 ? String(pctValue) : pctValue.toFixed(Math.round(-Math.log10(pctValue)))} %`;
       return `<line x1="${x}" x2="${x}" y1="30" y2="${h - 30}" stroke="#e5e7eb"/><text x="${x}" y="${h - 14}" font-size="10" text-anchor="middle">${escapeHtml(label)}</text>`;
     })
     .join("");
