@@ -54,6 +54,8 @@ describe("ConsistencyMonitor", () => {
     expect(s.sink.events).toEqual([]);
     expect(report.verdict).toBe("pass");
     expect(report.violations.operations).toBeGreaterThan(100);
+    expect(report.violations.checks!.strong_read).toBeGreaterThan(10);
+    expect(report.violations.checks!.divergence).toBeGreaterThan(10);
     expect(report.overallConvergence!.count).toBeGreaterThan(0);
     expect(report.timeline.length).toBeGreaterThan(5);
   });

@@ -196,6 +196,7 @@ export class ConsistencyMonitor {
         total: this.violations.count,
         byKind: this.violations.kinds(),
         operations: this.violations.operations,
+        checks: this.violations.checks(),
         rate: this.violations.rate(),
         target: this.violations.target,
         list: [...this.violations.list()],

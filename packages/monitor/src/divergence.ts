@@ -88,7 +88,7 @@ export class DivergenceTracker implements DivergenceDetector {
       const digests = this.regions.map((r) => snapshots.get(r)?.get(key) ?? ABSENT);
       if (this.compareKey(key, digests, now, result)) result.divergentKeys++;
     }
-    this.log.countOperations(keys.size);
+    this.log.countCheck("divergence", keys.size);
     this.metrics?.checks.inc({ kind: "divergence" }, keys.size);
     for (const r of this.regions) this.metrics?.regionLag.set({ region: r }, this.regionLagMs(r, now) / 1000);
     return result;

@@ -58,7 +58,7 @@ export class LatticeDivergenceTracker implements DivergenceDetector {
       const digests = this.regions.map((r) => snapshots.get(r)?.get(key));
       if (this.compareKey(key, digests, now, out)) out.divergentKeys++;
     }
-    this.log.countOperations(names.size);
+    this.log.countCheck("divergence", names.size);
     this.metrics?.checks.inc({ kind: "divergence" }, names.size);
     for (const r of this.regions) this.metrics?.regionLag.set({ region: r }, this.regionLagMs(r, now) / 1000);
     return out;

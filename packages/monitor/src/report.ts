@@ -37,6 +37,8 @@ export interface ReportInput {
     total: number;
     byKind: Record<string, number>;
     operations: number;
+    /** Checks the monitor made, by kind (strong_read: sampled reads; divergence: keys compared). */
+    checks?: Record<string, number>;
     rate: number;
     target: number;
     list: Violation[];
@@ -234,7 +236,13 @@ section{margin:18px 0}
 ${r.reasons.length ? `<ul id="reasons">${r.reasons.map((x) => `<li>${escapeHtml(x)}</li>`).join("")}</ul>` : ""}
 <div class="cards">
 <div class="card">convergence p99<b>${ms(overall.p99)}</b>target ${r.convergenceTargetMs} ms (${overall.count} observations)</div>
-<div class="card">violations<b id="violation-count">${v.total}</b>of ${v.operations} operations checked</div>
+<div class="card">violations<b id="violation-count">${v.total}</b>of ${v.operations} operations observed${
+    v.checks
+      ? `<br>${Object.entries(v.checks)
+          .map(([k, n]) => `${escapeHtml(k)}: ${n}`)
+          .join(", ")} checks`
+      : ""
+  }</div>
 <div class="card">violation rate<b>${pct(v.rate)}</b>target &lt; ${pct(v.target)}</div>
 <div class="card">alerts fired<b id="alert-count">${r.alerts.filter((a) => a.status === "firing").length}</b>${r.alertsFiring.length} still firing at the end</div>
 </div>

@@ -60,13 +60,13 @@ export class StrongReadChecker {
   async checkKey(key: string, region: string): Promise<{ suspicious: boolean; violation?: Violation }> {
     const dbBefore = await this.probe.readDbVersion(key);
     const first = await this.probe.readCacheVersion(key, region);
-    this.log.countOperations(1);
+    this.log.countCheck("strong_read");
     this.metrics?.checks.inc({ kind: "strong_read" });
     if (!isBehind(first, dbBefore)) return { suspicious: false };
 
     await sleep(this.confirmDelayMs);
     const second = await this.probe.readCacheVersion(key, region);
-    this.log.countOperations(1);
+    this.log.countCheck("strong_read");
     this.metrics?.checks.inc({ kind: "strong_read" });
     if (!isBehind(second, dbBefore)) return { suspicious: true };
 

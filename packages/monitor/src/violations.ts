@@ -25,6 +25,7 @@ export class ViolationLog {
   private readonly byKind = new Map<string, number>();
   private total = 0;
   private ops = 0;
+  private readonly checksByKind = new Map<string, number>();
 
   constructor(
     readonly target = DEFAULT_VIOLATION_RATE_TARGET,
@@ -40,6 +41,16 @@ export class ViolationLog {
 
   countOperations(n: number): void {
     this.ops += n;
+  }
+
+  /** A check the monitor made (it counts as an operation observed too). */
+  countCheck(kind: string, n = 1): void {
+    this.checksByKind.set(kind, (this.checksByKind.get(kind) ?? 0) + n);
+    this.ops += n;
+  }
+
+  checks(): Record<string, number> {
+    return Object.fromEntries(this.checksByKind);
   }
 
   get operations(): number {

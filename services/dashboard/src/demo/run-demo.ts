@@ -218,8 +218,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       print(`[demo] race history: ${historyPath} (check it again: pnpm meridian check ${historyPath})`);
     }
     const snap = monitor.snapshot();
-    const checks: Record<string, number> = {};
-    for (const v of (await monitor.metrics.checks.get()).values) checks[String(v.labels.kind)] = v.value;
+    const checks = report.violations.checks ?? {};
     print("");
     print(
       `[demo] monitor checks: ${checks.strong_read ?? 0} sampled strong reads, ${checks.divergence ?? 0} key comparisons across the regions`,
