@@ -71,8 +71,11 @@ describe("CoherentNearCache (real Redis, pub/sub invalidations)", () => {
       const model = new Map<string, number>();
       let seed = s0;
       const rnd = (n: number) => {
-        seed = (seed * 1103515245 + 12345) % 2 ** 31;
-        return seed % n;
+        // mulberry32: an LCG's low bits cycle, which made the workload degenerate
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
       };
       const classes = ["critical", "important", "cacheable"] as const;
       for (let i = 0; i < 300; i++) {
