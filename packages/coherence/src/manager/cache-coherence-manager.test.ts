@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ProtocolError } from "../protocol/engine.js";
 import { READABLE_STATES, WRITABLE_STATES } from "../protocol/messages.js";
 import { InMemoryStore } from "./backing-store.js";
 import { CacheCoherenceManager } from "./cache-coherence-manager.js";
@@ -137,6 +138,17 @@ describe("CacheCoherenceManager", () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it("sendCoherenceMessage queues per node; a message the protocol would not send is refused", async () => {
+    const { m } = setup();
+    await m.readRequest(0, "k");
+    m.sendCoherenceMessage({ type: "DataS", line: "k", from: -1, to: 1, value: 5 }); // node 1 never asked
+    expect(() => m.drain()).toThrow(ProtocolError);
+    expect(m.stateOf(1, "k")).toBe("I");
+    expect(() => m.sendCoherenceMessage({ type: "Inv", line: "k", from: -1, to: 7 })).toThrow(
+      /no such destination/,
     );
   });
 });

@@ -164,11 +164,23 @@ export class CacheCoherenceManager<V = unknown> {
     return this.stateOf(node, key);
   }
 
-  /** Put a message on its destination's queue (and handle queued messages unless already doing so). */
+  /**
+   * The transport every protocol message goes through: puts it on its destination's queue (one per
+   * node, one for the directory). Queued messages are handled when the current operation pumps the
+   * queues, or by `drain()`. A message the protocol would not send in the receiver's state has no
+   * table row and raises a ProtocolError rather than corrupting a line.
+   */
   sendCoherenceMessage(msg: CoherenceMessage<V>): void {
     const q = msg.to === DIRECTORY ? this.nodes : msg.to;
-    if (q < 0 || q > this.nodes) throw new InvalidInputError(`no such destination ${msg.to}`, { to: msg.to });
+    if (!Number.isInteger(q) || q < 0 || q > this.nodes) {
+      throw new InvalidInputError(`no such destination ${msg.to}`, { to: msg.to });
+    }
     this.queues[q]!.push(msg);
+  }
+
+  /** Handle every queued message. */
+  drain(): void {
+    this.pump();
   }
 
   stateOf(node: number, key: string): CacheState {
