@@ -51,6 +51,7 @@ export class KvModel {
   }
 
   private with(s: KvState, changes: [number, string | undefined][]): KvState {
+    if (changes.length === 0) return s; // identity: lets the search treat it as state-preserving
     const next = s.slice();
     for (const [i, v] of changes) next[i] = v;
     return next;

@@ -40,10 +40,49 @@ export function searchLinearization(
 
   const bits = new LinearizedSet(ops.length);
   const seen = new Set<string>();
-  const stack: { node: Node; state: KvState }[] = [];
+  // forced: the operation left the state unchanged, so it was linearized without a choice point.
+  const stack: { node: Node; state: KvState; forced: boolean }[] = [];
   let state = initial;
-  let node = head.next;
+  let node: Node | undefined = head.next;
+  let fresh = true; // a configuration not yet scanned for state-preserving candidates
   let iterations = 0;
+
+  /** Linearizes `n` unless (set, next state) was explored before; true when every required op is placed. */
+  const tryLinearize = (n: Node, next: KvState, forced: boolean): "done" | "pushed" | "seen" => {
+    bits.add(n.op);
+    const key = `${bits.key()}|${model.stateKey(next)}`;
+    if (seen.has(key)) {
+      bits.remove(n.op);
+      return "seen";
+    }
+    seen.add(key);
+    stack.push({ node: n, state, forced });
+    state = next;
+    lift(n);
+    if (Number.isFinite(ops[n.op]!.ret) && --required === 0) return "done";
+    return "pushed";
+  };
+
+  /** Undoes frames up to and including the last one that was a real choice; false when none is left. */
+  const backtrack = (): boolean => {
+    while (true) {
+      const top = stack.pop();
+      if (!top) return false;
+      state = top.state;
+      bits.remove(top.node.op);
+      if (Number.isFinite(ops[top.node.op]!.ret)) required++;
+      unlift(top.node);
+      if (!top.forced) {
+        node = top.node.next;
+        return true;
+      }
+    }
+  };
+
+  const witness = (): SearchOutcome => ({
+    status: "linearizable",
+    order: stack.map((f) => ops[f.node.op]!.id),
+  });
 
   while (true) {
     if (
@@ -53,36 +92,44 @@ export function searchLinearization(
     ) {
       return { status: "unknown" };
     }
+    if (fresh) {
+      fresh = false;
+      // A candidate that leaves the state unchanged (a matching read, a failed CAS) can be moved to the
+      // front of any completion of this configuration: everything that must precede it is already placed,
+      // and it changes no later state. So it is linearized now, and if that fails, this configuration fails.
+      let forced: "done" | "pushed" | "seen" | undefined;
+      for (let n = head.next; n?.isCall; n = n.next) {
+        if (steps[n.op]!(state) === state) {
+          forced = tryLinearize(n, state, true);
+          break;
+        }
+      }
+      if (forced === "done") return witness();
+      if (forced === "pushed") {
+        fresh = true;
+        continue;
+      }
+      if (forced === "seen") {
+        if (!backtrack()) return { status: "not-linearizable" };
+        continue;
+      }
+      node = head.next;
+    }
     if (node === undefined) return { status: "not-linearizable" }; // defensive: cannot happen with required > 0
     if (node.isCall) {
-      const op = ops[node.op]!;
       const next = steps[node.op]!(state);
       if (next !== undefined) {
-        bits.add(node.op);
-        const key = `${bits.key()}|${model.stateKey(next)}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          stack.push({ node, state });
-          state = next;
-          lift(node);
-          if (Number.isFinite(op.ret) && --required === 0) {
-            return { status: "linearizable", order: stack.map((f) => ops[f.node.op]!.id) };
-          }
-          node = head.next;
+        const r = tryLinearize(node, next, false);
+        if (r === "done") return witness();
+        if (r === "pushed") {
+          fresh = true;
           continue;
         }
-        bits.remove(node.op);
       }
       node = node.next;
     } else {
       // A return event: its operation was not linearized before it returned. Backtrack.
-      const top = stack.pop();
-      if (!top) return { status: "not-linearizable" };
-      state = top.state;
-      bits.remove(top.node.op);
-      if (Number.isFinite(ops[top.node.op]!.ret)) required++;
-      unlift(top.node);
-      node = top.node.next;
+      if (!backtrack()) return { status: "not-linearizable" };
     }
   }
 }
