@@ -28,7 +28,7 @@ async function nodes<V>(n: number, prefix: string, extra: Partial<NearCacheOptio
 async function deleteByPrefix(prefix: string) {
   let cursor = "0";
   do {
-    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
     cursor = next;
     if (keys.length > 0) await admin.del(...keys);
   } while (cursor !== "0");
@@ -42,7 +42,7 @@ afterEach(async () => {
   open = [];
 });
 afterAll(async () => {
-  await deleteByPrefix(runPrefix);
+  await deleteByPrefix(runPrefix); // per-test prefixes are `${runPrefix}-N`
   await admin.quit();
 });
 
