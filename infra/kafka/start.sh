@@ -9,7 +9,7 @@ KDIR="$STATE/kafka"
 LIBS="$ROOT/infra/kafka/libs"
 mkdir -p "$KDIR"
 
-if pid="$(live_pid "$KDIR/pid")" && [ -f "$KDIR/brokers" ] && probe kafka "$(cat "$KDIR/brokers")" 5000 >/dev/null; then
+if pid="$(live_pid "$KDIR/pid" kafka.Kafka)" && [ -f "$KDIR/brokers" ] && probe kafka "$(cat "$KDIR/brokers")" 5000 >/dev/null; then
   log "kafka: reusing broker pid $pid at $(cat "$KDIR/brokers")"
   cat "$KDIR/brokers"
   exit 0

@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
 KDIR="$STATE/kafka"
-if pid="$(live_pid "$KDIR/pid")"; then
+if pid="$(live_pid "$KDIR/pid" kafka.Kafka)"; then
   log "kafka: stopping pid $pid"
   stop_group "$pid" 30
 else

@@ -14,12 +14,15 @@ probe() { node "$ROOT/infra/lib/probe.mjs" "$@"; }
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
-# Pid stored in a pid file, when that process still runs.
+# Pid stored in a pid file, when that process still runs and its command line contains $2
+# (a pid file left from before a reboot may name an unrelated process now: never signal that one).
 live_pid() {
-  local file="$1" pid
+  local file="$1" expect="$2" pid
   [ -f "$file" ] || return 1
   pid="$(cat "$file")"
-  pid_alive "$pid" && echo "$pid"
+  pid_alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$expect" || return 1
+  echo "$pid"
 }
 
 # Start a command detached in its own session (own process group: stopping it also stops its children,

@@ -8,7 +8,7 @@ RDIR="$STATE/redis"
 MACHINE_URL="redis://127.0.0.1:6379"
 mkdir -p "$RDIR"
 
-if pid="$(live_pid "$RDIR/pid")" && probe redis "$(cat "$RDIR/url")" 3000 >/dev/null; then
+if pid="$(live_pid "$RDIR/pid" redis-server)" && probe redis "$(cat "$RDIR/url")" 3000 >/dev/null; then
   log "redis: reusing private server pid $pid at $(cat "$RDIR/url")"
   cat "$RDIR/url"
   exit 0

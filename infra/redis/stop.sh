@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
 RDIR="$STATE/redis"
-if pid="$(live_pid "$RDIR/pid")"; then
+if pid="$(live_pid "$RDIR/pid" redis-server)"; then
   log "redis: stopping private server pid $pid"
   stop_group "$pid"
 fi

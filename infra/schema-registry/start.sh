@@ -10,7 +10,7 @@ MAIN="services/schema-registry/src/main.ts"
 BROKERS="${MERIDIAN_KAFKA_BROKERS:?set MERIDIAN_KAFKA_BROKERS to the Kafka the registry uses}"
 mkdir -p "$SDIR"
 
-if pid="$(live_pid "$SDIR/pid")" && [ "$(cat "$SDIR/brokers" 2>/dev/null)" = "$BROKERS" ] &&
+if pid="$(live_pid "$SDIR/pid" schema-registry/src/main.ts)" && [ "$(cat "$SDIR/brokers" 2>/dev/null)" = "$BROKERS" ] &&
   probe http "$(cat "$SDIR/url")/subjects" 3000 >/dev/null; then
   log "schema-registry: reusing pid $pid at $(cat "$SDIR/url")"
   cat "$SDIR/url"
