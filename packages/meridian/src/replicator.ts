@@ -15,6 +15,12 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, validateLatencyMatrix } from "./latency.js";
 import { type RegionLayoutOptions, resolveLayout } from "./layout.js";
 import { OffsetTracker } from "./offset-tracker.js";
+import {
+  type ChunkLimits,
+  chunkBySize,
+  DEFAULT_CHUNK_LIMITS,
+  estimateRecordBytes,
+} from "./replicator-chunks.js";
 import { errorResponse, type HttpResponse, listen, Router, type StartedServer } from "./service/http.js";
 import {
   addObservabilityRoutes,
@@ -36,6 +42,8 @@ export interface ReplicatorOptions extends RegionLayoutOptions {
   /** Pause consuming while this many messages wait on the links (default 200 000). */
   maxHeld?: number;
   commitIntervalMs?: number;
+  /** Bounds of one produce request into an inbound topic (default ≤ 500 messages, ≤ 900 KB). */
+  chunkLimits?: Partial<ChunkLimits>;
   logger?: Logger;
   processMetrics?: boolean;
   kafka?: Kafka;
@@ -90,6 +98,7 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   const tracker = new OffsetTracker();
   const regionOfTopic = new Map(regions.map((r) => [topics.updates(r), r]));
   const maxHeld = opts.maxHeld ?? 200_000;
+  const chunkLimits: ChunkLimits = { ...DEFAULT_CHUNK_LIMITS, ...opts.chunkLimits };
 
   const registry = createRegistry({ service: "replicator" }, opts.processMetrics);
   const forwardedTotal = new Counter({
@@ -182,43 +191,63 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
     schedulePump();
   };
 
+  // Sends a destination's due messages as consecutive produce requests (chunks) small enough for the
+  // broker, one after another so each key keeps its order. A message counts as delivered to `to` only
+  // once its chunk is acknowledged, so its source offset becomes committable only after that (and after
+  // every other destination acked it too). On a failure the failed chunk and all later ones go back to
+  // the head of their links, in order, and are retried.
   const deliver = async (to: string, parts: { from: string; items: Delivery[] }[]): Promise<void> => {
+    const releasedAt = String(Date.now());
+    const records = parts.flatMap(({ from, items }) =>
+      items.map((d) => ({
+        from,
+        delivery: d,
+        message: {
+          key: d.key ?? "",
+          value: d.value ?? Buffer.alloc(0),
+          headers: {
+            ...d.headers,
+            "meridian-origin-region": from,
+            "meridian-source": `${d.sourceTopic}/${d.partition}/${d.offset}`,
+            "meridian-replicated-at-ms": releasedAt,
+          },
+        },
+      })),
+    );
+    const chunks = chunkBySize(records, (r) => estimateRecordBytes(r.message), chunkLimits);
+    let sent = 0;
     try {
-      const releasedAt = String(Date.now());
-      await producers.get(to)!.send(
-        topics.inbound(to),
-        parts.flatMap(({ from, items }) =>
-          items.map((d) => ({
-            key: d.key ?? "",
-            value: d.value ?? Buffer.alloc(0),
-            headers: {
-              ...d.headers,
-              "meridian-origin-region": from,
-              "meridian-source": `${d.sourceTopic}/${d.partition}/${d.offset}`,
-              "meridian-replicated-at-ms": releasedAt,
-            },
-          })),
-        ),
-      );
-      const now = Date.now();
-      for (const { from, items } of parts) {
-        for (const d of items) {
+      for (const chunk of chunks) {
+        await producers.get(to)!.send(
+          topics.inbound(to),
+          chunk.map((r) => r.message),
+        );
+        sent += 1;
+        const now = Date.now();
+        for (const { from, delivery: d } of chunk) {
           linkDelay.observe({ from, to }, (now - (receivedAt.get(d) ?? now)) / 1000);
           d.remaining -= 1;
           if (d.remaining === 0) tracker.finish(d.sourceTopic, d.partition, d.offset);
+          forwardedTotal.inc({ from, to });
         }
-        forwarded += items.length;
-        forwardedTotal.inc({ from, to }, items.length);
+        forwarded += chunk.length;
       }
       busy.delete(to);
     } catch (err) {
-      // Keep the batches at the head of their links and retry: nothing is dropped, order is kept.
+      // Keep the unacknowledged messages at the head of their links and retry: nothing is dropped, order is kept.
+      const unsent = chunks.slice(sent).flat();
       produceErrors.inc();
       log.warn(
-        { err, to, count: parts.reduce((n, p) => n + p.items.length, 0) },
+        { err, to, count: unsent.length, chunk: sent, chunks: chunks.length },
         "produce to inbound failed; retrying",
       );
-      for (const { from, items } of parts) links.requeueFront(from, to, items);
+      const byLink = new Map<string, Delivery[]>();
+      for (const r of unsent) {
+        const list = byLink.get(r.from) ?? [];
+        list.push(r.delivery);
+        byLink.set(r.from, list);
+      }
+      for (const [from, items] of byLink) links.requeueFront(from, to, items);
       await new Promise((r) => setTimeout(r, 500));
       busy.delete(to);
     }
