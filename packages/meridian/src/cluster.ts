@@ -4,7 +4,7 @@
 
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
-import { readEntry } from "@meridian/eventual";
+import { AntiEntropy, readEntry } from "@meridian/eventual";
 import { createPgPool, createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { type AppliedEvent, type ConvergenceSummary, ConvergenceTracker } from "./convergence.js";
@@ -41,6 +41,13 @@ export interface ClusterOptions {
   externalConsumers?: readonly string[];
   /** Staleness bound of cacheable data (default 1000 ms). */
   cacheableTtlMs?: number;
+  /** false: region nodes serve `cacheable` from the plain TtlCache instead of the coherent near cache. */
+  cacheableCoherence?: boolean;
+  /**
+   * Anti-entropy across the regions' Redis (repairs what the stream missed, e.g. a lost or deleted entry).
+   * Default on, a round every 2000 ms; false disables it.
+   */
+  antiEntropy?: false | { intervalMs?: number };
   /**
    * `critical` data through @meridian/strong (PostgreSQL + every region's Redis). Default: on, with the
    * table in schema `meridian_<namespace>` when a namespace is given. false: critical answers 501.
@@ -73,6 +80,8 @@ export interface Cluster {
   readonly critical: { schema: string | undefined; pool: StrongCritical["pool"] } | undefined;
   /** `applied` events from every consumer: { region, key, originRegion, outcome, lagMs, atMs }. */
   readonly events: ConvergenceTracker;
+  /** The background anti-entropy (its `stats`), or undefined when disabled. */
+  readonly antiEntropy: AntiEntropy | undefined;
   /** Per region p50 / p99 / max of write→merged-here lag over recent updates. */
   convergence(): Record<string, ConvergenceSummary>;
   /** For each key, whether every region's (or the listed regions') Redis holds the same CRDT state. */
@@ -180,6 +189,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           logger: log,
           ingestMarketData: marketOpts !== undefined && region === homeRegion,
           ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
+          ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
           ...(critical ? { critical } : {}),
         });
         started.push(node);
@@ -211,6 +221,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         })
       : undefined;
 
+    const antiEntropy =
+      opts.antiEntropy === false || regions.length < 2
+        ? undefined
+        : new AntiEntropy(
+            regions.map((r) => ({ region: r, redis: handles[r]!.redis, keyPrefix: layout.keyPrefix })),
+            {
+              intervalMs: opts.antiEntropy?.intervalMs ?? 2000,
+              onError: (err) => log.warn({ err }, "anti-entropy round failed"),
+            },
+          );
+    antiEntropy?.start();
+    started.push({ stop: async () => antiEntropy?.stop() });
+
     const compareStates = async (keys: readonly string[], among: readonly string[] = regions) => {
       // All keys × regions in parallel: one poll costs about one Redis round trip, so the time at which
       // convergence is observed stays close to the time it happened.
@@ -235,6 +258,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       marketData,
       critical: strong ? { schema: strongSchema, pool: strong.pool } : undefined,
       events,
+      antiEntropy,
       convergence: () => events.stats(),
       compareStates,
       async waitForConvergence(keys, timeoutMs = 5000) {
@@ -269,6 +293,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         if (stopped) return;
         stopped = true;
         await marketData?.stop();
+        await antiEntropy?.stop();
         await Promise.all(Object.values(handles).map((h) => h.consumer?.stop()));
         await Promise.all(Object.values(handles).map((h) => h.node.stop()));
         await replicator.stop();

@@ -8,6 +8,11 @@ export {
   stateFingerprint,
 } from "./cluster.js";
 export {
+  type CacheableStore,
+  CoherentCacheable,
+  type CoherentCacheableOptions,
+} from "./coherent-cacheable.js";
+export {
   type AppliedEvent,
   type ConvergenceSummary,
   ConvergenceTracker,

@@ -1,6 +1,7 @@
 // createRegionNode: one region's caches wired from config — `important` data through the
 // EventualConsistencyCache (L2 write + Kafka publish, CRDT merges), `cacheable` data through a TTL cache,
-// `critical` data through the StrongConsistencyCache when one is supplied. This is the library-level node;
+// `critical` data through the StrongConsistencyCache when one is supplied. `cacheable` goes through a
+// CoherentCacheable (coherent in-process L1 over the region's Redis) unless `cacheableCoherence: false`. This is the library-level node;
 // services/region-node puts HTTP on top of it (startRegionNode).
 
 import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
@@ -9,6 +10,7 @@ import { EventualConsistencyCache, type ReadInfo } from "@meridian/eventual";
 import { createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { batchingUpdatePublisher } from "./batching-publisher.js";
+import { type CacheableStore, CoherentCacheable, redisUrlWithDb } from "./coherent-cacheable.js";
 import { crdtTypeForKey, validateKey } from "./keyspace.js";
 import { type RegionLayoutOptions, resolveLayout } from "./layout.js";
 import { asObject, importantWriteArg, parseMinVersion } from "./request-body.js";
@@ -27,6 +29,14 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
   config: MeridianConfig;
   /** TTL (= staleness bound) of `cacheable` entries, default 1000 ms. */
   cacheableTtlMs?: number;
+  /**
+   * `cacheable` through a CoherentNearCache (default true): an in-process L1 kept coherent with the
+   * region's Redis L2 and with the other nodes of the region (invalidations over Redis pub/sub).
+   * false: the plain TtlCache (L1 copies live ≤ 250 ms, no invalidations between nodes).
+   */
+  cacheableCoherence?: boolean;
+  /** Coherence node id of this process (default `<region>-<pid>-<random>`); unique per node. */
+  nodeId?: string;
   /** Consistency window of `important` reads (flagged stale beyond it), default 5000 ms. */
   importantMaxAgeMs?: number;
   kafka?: Kafka;
@@ -70,7 +80,9 @@ export interface RegionNode {
   readonly keyPrefix: string;
   readonly redis: Redis;
   readonly important: EventualConsistencyCache;
-  readonly cacheable: TtlCache;
+  readonly cacheable: CacheableStore;
+  /** The coherent cacheable store (its `near.stats`), or undefined with `cacheableCoherence: false`. */
+  readonly coherentCacheable: CoherentCacheable | undefined;
   get(cls: DataClass, key: string, opts?: ReadOpts): Promise<NodeRead | null>;
   /** Body per class — important: `{value}` (lww / mv), `{op:"increment"|"decrement",by}` (counters),
    *  `{op:"add"|"remove",element}` (sets); cacheable: `{value, ttlMs?}`; critical: the strong store's body. */
@@ -102,11 +114,27 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
       ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
     },
   );
-  const cacheable = new TtlCache(redis, {
-    region,
-    keyPrefix: layout.keyPrefix,
-    ...(cfg.cacheableTtlMs !== undefined ? { ttlMs: cfg.cacheableTtlMs } : {}),
-  });
+  const ttlOpt = cfg.cacheableTtlMs !== undefined ? { ttlMs: cfg.cacheableTtlMs } : {};
+  let coherentCacheable: CoherentCacheable | undefined;
+  try {
+    coherentCacheable =
+      cfg.cacheableCoherence === false
+        ? undefined
+        : await CoherentCacheable.connect({
+            region,
+            redisUrl: redisUrlWithDb(cfg.config.redisUrl, layout.redisDbs[region]!),
+            // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
+            prefix: `${layout.keyPrefix}coh:${region}`,
+            nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+            ...ttlOpt,
+          });
+  } catch (err) {
+    await producer.disconnect().catch(() => undefined);
+    redis.disconnect();
+    throw err;
+  }
+  const cacheable: CacheableStore =
+    coherentCacheable ?? new TtlCache(redis, { region, keyPrefix: layout.keyPrefix, ...ttlOpt });
 
   const critical = (): CriticalStore => {
     if (!cfg.critical)
@@ -120,6 +148,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     redis,
     important,
     cacheable,
+    coherentCacheable,
     async get(cls, key, opts = {}) {
       validateKey(key);
       if (cls === "critical") return critical().get(key, opts);
@@ -169,6 +198,8 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     },
     async close() {
       await cfg.critical?.close?.();
+      // Releases this node's L1 lines in the directory (sharers would otherwise wait for its lease).
+      await coherentCacheable?.close().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
       redis.disconnect();
     },
