@@ -98,6 +98,8 @@ export class ConsistencyMonitor {
   private consumerLag: Record<string, number> = {};
   private lastSnapshotAt = Date.now();
   private lastSnapshot?: MonitorSnapshot;
+  /** When the regions' digests were last compared: region lag is as of then (see buildSnapshot). */
+  private divergenceCheckedAt?: number;
   private timer?: NodeJS.Timeout;
   private strongInFlight = false;
   private ticking = false;
@@ -357,7 +359,9 @@ export class ConsistencyMonitor {
     const snaps = await Promise.all(regions.map((r) => source.snapshot(r)));
     const now = Date.now();
     const byRegion = new Map<string, KeyDigests>(regions.map((r, i) => [r, snaps[i]!]));
-    return this.divergence.tick(byRegion, now).violations;
+    const violations = this.divergence.tick(byRegion, now).violations;
+    this.divergenceCheckedAt = now;
+    return violations;
   }
 
   private async readConsumerLag(): Promise<void> {
@@ -395,6 +399,10 @@ export class ConsistencyMonitor {
     const opsPerSec: Record<string, number> = {};
     for (const r of regions) opsPerSec[r] = (this.opsSinceSnapshot.get(r) ?? 0) / elapsedS;
     this.opsSinceSnapshot.clear();
+    // Lag is what the last digest comparison saw, not extrapolated to `now`: measured at a later clock, data
+    // first seen at that comparison (still on the WAN to far regions, normal under continuous writes) would
+    // read as a few ms of lag that never returns to 0 while writes continue.
+    const lagAt = Math.min(now, this.divergenceCheckedAt ?? now);
     const recentByKind: Record<string, number> = {};
     for (const v of this.violations.list()) {
       if (now - v.at <= this.recentWindowMs) recentByKind[v.kind] = (recentByKind[v.kind] ?? 0) + 1;
@@ -409,7 +417,7 @@ export class ConsistencyMonitor {
       at: now,
       startedAt: this.startedAt,
       regions,
-      regionLagMs: Object.fromEntries(regions.map((r) => [r, this.divergence.regionLagMs(r, now)])),
+      regionLagMs: Object.fromEntries(regions.map((r) => [r, this.divergence.regionLagMs(r, lagAt)])),
       regionConvergence,
       convergence: this.allRecent.percentiles(now),
       opsPerSec,
