@@ -71,6 +71,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       config,
       logger,
       marketData: { symbols, ticksPerSecond: o.ticksPerSecond ?? 50 },
+      // Anti-entropy reads every region's Redis directly and would refill a stalled region within ~2 s,
+      // hiding the injected fault the demo exists to show; it stays on for normal runs.
+      ...(o.inject === "stall" ? { antiEntropy: false as const } : {}),
     });
     cleanups.push(async () => {
       await cluster.stop();
