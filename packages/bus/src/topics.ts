@@ -1,6 +1,6 @@
 // Kafka topic names of Meridian, with an optional namespace prefix so test runs never share topics.
-import { InvalidInputError } from "@meridian/core";
-import type { Kafka } from "kafkajs";
+import { BackendUnavailableError, InvalidInputError } from "@meridian/core";
+import type { Admin, Kafka } from "kafkajs";
 
 export interface TopicNames {
   /** A region's own updates, produced by its nodes. */
@@ -39,9 +39,15 @@ export interface EnsureTopicsOptions {
   /** Default -1: the broker's default.replication.factor. */
   replicationFactor?: number;
   configEntries?: { name: string; value: string }[];
+  /** How long to wait until every partition of the named topics has a serving leader (default 30 000 ms). */
+  leaderTimeoutMs?: number;
 }
 
-/** Creates the topics that do not exist yet (idempotent; safe if another process creates them concurrently). */
+/**
+ * Creates the topics that do not exist yet (idempotent; safe if another process creates them concurrently)
+ * and returns once every partition of every named topic has a leader that serves it, so a produce right
+ * after succeeds. Returns the names it created.
+ */
 export async function ensureTopics(
   kafka: Kafka,
   names: string[],
@@ -67,8 +73,47 @@ export async function ensureTopics(
         })),
       });
     }
+    // All names, not only the ones created here: a concurrent creator's topics may not be served yet either.
+    await waitForLeaders(admin, [...new Set(names)], opts.leaderTimeoutMs ?? 30_000);
     return missing;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Polls until every partition of `names` has a leader in fetched metadata and that leader serves it (a
+ * ListOffsets answer). A KRaft broker briefly answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not
+ * host this topic-partition") right after creation even with createTopics({ waitForLeaders: true })
+ * (tulios/kafkajs#1563), so a produce issued then would fail. Throws BackendUnavailableError on timeout.
+ */
+export async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 50;
+  let last = "no metadata yet";
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      const notReady = names.filter((name) => {
+        const t = topics.find((x) => x.name === name);
+        return !t || t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0);
+      });
+      if (notReady.length === 0) {
+        // ListOffsets goes to each partition's leader and fails until the leader hosts the partition.
+        for (const name of names) await admin.fetchTopicOffsets(name);
+        return;
+      }
+      last = `no leader yet for partitions of ${notReady.join(", ")}`;
+    } catch (err) {
+      // UNKNOWN_TOPIC_OR_PARTITION / LEADER_NOT_AVAILABLE while the new topic propagates.
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() + delay > deadline) {
+      throw new BackendUnavailableError(
+        `topics ${names.join(", ")} have no leader for every partition after ${timeoutMs} ms: ${last}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
   }
 }
