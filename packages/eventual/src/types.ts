@@ -1,23 +1,10 @@
-// Public types of @meridian/eventual. CacheUpdate mirrors schemas/CacheUpdate.avsc (and @meridian/bus's
-// TS type of it) structurally, so this package does not need the bus at type level.
+// Public types of @meridian/eventual. The replicated update is the bus's TS type of
+// schemas/CacheUpdate.avsc: one definition of the wire contract (a type-only import).
+import type { CacheUpdate } from "@meridian/bus";
 import type { AnyCrdt, CrdtType, HlcTimestamp, VectorClock } from "@meridian/core";
 
-export type UpdateKind = "UPDATE" | "ROLLBACK" | "INVALIDATE";
-
-/** One replicated update: the writer's full CRDT state for `key` plus its causal metadata. */
-export interface CacheUpdate {
-  key: string;
-  kind: UpdateKind;
-  crdtType: CrdtType;
-  /** JSON of the CRDT (core `crdt.toJSON()`), i.e. `{"type":..,"state":..}`. */
-  state: string;
-  region: string;
-  vectorClock: Record<string, number>;
-  hlcWallMs: number;
-  hlcLogical: number;
-  hlcNode: string;
-  producedAtMs: number;
-}
+export type { CacheUpdate };
+export type UpdateKind = CacheUpdate["kind"];
 
 /** What a region's L2 holds for one key. */
 export interface StoredEntry {
