@@ -4,8 +4,8 @@
 // each stored value carries its write time and expiry, and a read never returns an entry past its TTL.
 
 import { CoherentNearCache, DEFAULT_POLICY } from "@meridian/coherence";
-import { InvalidInputError, StalenessBoundError } from "@meridian/core";
 import type { TtlRead } from "./ttl-cache.js";
+import { ageWithinBound, newTtlEntry, type TtlEntry } from "./ttl-entry.js";
 
 /** What the region node needs of its `cacheable` store (TtlCache and CoherentCacheable both offer it). */
 export interface CacheableStore {
@@ -14,11 +14,7 @@ export interface CacheableStore {
   get(key: string, opts?: { maxAgeMs?: number }): Promise<TtlRead | null>;
 }
 
-interface Stored {
-  value: unknown;
-  writtenAtMs: number;
-  expiresAtMs: number;
-}
+type Stored = TtlEntry;
 
 export interface CoherentCacheableOptions {
   region: string;
@@ -66,14 +62,9 @@ export class CoherentCacheable implements CacheableStore {
     value: unknown,
     ttlMs = this.ttlMs,
   ): Promise<{ version: number; expiresAtMs: number }> {
-    if (value === undefined) throw new InvalidInputError("cacheable write needs a value", { field: "value" });
-    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > this.maxTtlMs) {
-      throw new InvalidInputError(`ttlMs must be an integer in [1, ${this.maxTtlMs}]`, { field: "ttlMs" });
-    }
-    const writtenAtMs = Date.now();
-    const stored: Stored = { value, writtenAtMs, expiresAtMs: writtenAtMs + ttlMs };
+    const stored = newTtlEntry(value, ttlMs, this.maxTtlMs, Date.now());
     await this.near.set(key, stored, "cacheable");
-    return { version: writtenAtMs, expiresAtMs: stored.expiresAtMs };
+    return { version: stored.writtenAtMs, expiresAtMs: stored.expiresAtMs };
   }
 
   /** The live entry or null; an entry past its TTL is absent. `maxAgeMs` tightens the bound. */
@@ -82,14 +73,7 @@ export class CoherentCacheable implements CacheableStore {
     const stored = r.value;
     const now = Date.now();
     if (!stored || stored.expiresAtMs <= now) return null;
-    const ageMs = Math.max(0, now - stored.writtenAtMs);
-    if (opts.maxAgeMs !== undefined && ageMs > opts.maxAgeMs) {
-      throw new StalenessBoundError(`entry is ${ageMs} ms old, bound is ${opts.maxAgeMs} ms`, {
-        key,
-        ageMs,
-        maxAgeMs: opts.maxAgeMs,
-      });
-    }
+    const ageMs = ageWithinBound(key, stored, now, opts.maxAgeMs);
     return {
       value: stored.value,
       version: stored.writtenAtMs,

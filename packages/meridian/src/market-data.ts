@@ -1,15 +1,9 @@
 // Synthetic market data: a geometric random walk per symbol with a bid/ask spread and random volume.
 // Pure (the random source is injectable) so the walk can be tested without Kafka.
+import type { MarketTickRecord } from "@meridian/bus";
 
-export interface MarketTick {
-  symbol: string;
-  price: number;
-  bid: number;
-  ask: number;
-  volume: number;
-  sequence: number;
-  timestampMs: number;
-}
+/** One tick: the bus's TS shape of schemas/MarketTick.avsc. */
+export type MarketTick = MarketTickRecord;
 
 export interface RandomWalkOptions {
   symbols: number;

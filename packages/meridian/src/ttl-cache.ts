@@ -1,8 +1,8 @@
 // The `cacheable` class (preferences, history): weak consistency bounded by a TTL. A write lands in the
 // region's Redis (L2, PX ttl) and in a small in-process map (L1) whose own TTL never exceeds the entry's,
 // so no read is ever served from an entry older than its TTL (< 1 s by default). Not replicated.
-import { InvalidInputError, StalenessBoundError } from "@meridian/core";
 import type { Redis } from "@meridian/store";
+import { ageWithinBound, newTtlEntry, type TtlEntry } from "./ttl-entry.js";
 
 export interface TtlRead {
   value: unknown;
@@ -26,11 +26,7 @@ export interface TtlCacheOptions {
   now?: () => number;
 }
 
-interface Stored {
-  value: unknown;
-  writtenAtMs: number;
-  expiresAtMs: number;
-}
+type Stored = TtlEntry;
 
 export class TtlCache {
   private readonly l1 = new Map<string, Stored & { l1ExpiresAtMs: number }>();
@@ -60,15 +56,10 @@ export class TtlCache {
     value: unknown,
     ttlMs = this.ttlMs,
   ): Promise<{ version: number; expiresAtMs: number }> {
-    if (value === undefined) throw new InvalidInputError("cacheable write needs a value", { field: "value" });
-    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > this.maxTtlMs) {
-      throw new InvalidInputError(`ttlMs must be an integer in [1, ${this.maxTtlMs}]`, { field: "ttlMs" });
-    }
-    const writtenAtMs = this.now();
-    const stored: Stored = { value, writtenAtMs, expiresAtMs: writtenAtMs + ttlMs };
+    const stored = newTtlEntry(value, ttlMs, this.maxTtlMs, this.now());
     await this.redis.set(this.redisKey(key), JSON.stringify(stored), "PX", ttlMs);
     this.putL1(key, stored);
-    return { version: writtenAtMs, expiresAtMs: stored.expiresAtMs };
+    return { version: stored.writtenAtMs, expiresAtMs: stored.expiresAtMs };
   }
 
   /** The live entry or null. `maxAgeMs` tightens the bound: an older entry fails with StalenessBoundError. */
@@ -88,14 +79,7 @@ export class TtlCache {
       if (stored.expiresAtMs <= now) return null;
       this.putL1(key, stored);
     }
-    const ageMs = Math.max(0, now - stored.writtenAtMs);
-    if (opts.maxAgeMs !== undefined && ageMs > opts.maxAgeMs) {
-      throw new StalenessBoundError(`entry is ${ageMs} ms old, bound is ${opts.maxAgeMs} ms`, {
-        key,
-        ageMs,
-        maxAgeMs: opts.maxAgeMs,
-      });
-    }
+    const ageMs = ageWithinBound(key, stored, now, opts.maxAgeMs);
     return { value: stored.value, version: stored.writtenAtMs, region: this.opts.region, ageMs, source };
   }
 
