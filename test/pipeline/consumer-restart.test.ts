@@ -5,7 +5,14 @@
 import { type Cluster, startCluster } from "@meridian/meridian";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChildService, spawnService, stopService } from "./child-service.js";
-import { get, measureConvergence, mustPut, reportConvergence, sleep, uniqueNamespace } from "./helpers.js";
+import {
+  get,
+  measureConvergence,
+  reportConvergence,
+  sleep,
+  uniqueNamespace,
+  writeRoundInEveryRegion,
+} from "./helpers.js";
 
 const VICTIM = "eu-west";
 const COUNTERS = ["pos:r0", "pos:r1", "pos:r2", "pos:r3"];
@@ -57,20 +64,11 @@ describe("invalidation consumer killed and restarted", () => {
     const writer = (async () => {
       while (writing) {
         const r = round++;
-        await Promise.all(
-          regions.map(async (region, ri) => {
-            const url = cluster.regions[region]!.url;
-            await Promise.all([
-              ...COUNTERS.map(async (k) => {
-                await mustPut(url, k, { op: "increment", by: ri + 1 });
-                expected.set(k, expected.get(k)! + ri + 1);
-              }),
-              ...SETS.map(async (k) => {
-                await mustPut(url, k, { op: "add", element: `${region}:${r}` });
-                expectedSet.add(`${region}:${r}`);
-              }),
-            ]);
-          }),
+        await writeRoundInEveryRegion(
+          cluster,
+          r,
+          { counters: COUNTERS, sets: SETS },
+          { counters: expected, setElements: expectedSet },
         );
         lastWriteAck = Date.now();
         await sleep(50);

@@ -97,3 +97,39 @@ export function reportConvergence(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What a write round adds, so a test can tell exactly what every region must end up holding. */
+export interface WriteExpectations {
+  counters: Map<string, number>;
+  setElements: Set<string>;
+}
+
+/**
+ * One round of writes in every region at once: region i increments each counter by i + 1, adds
+ * `<region>:<round>` to each set and (when given) writes it to each LWW key. The expectations are
+ * updated only after a write is acknowledged.
+ */
+export async function writeRoundInEveryRegion(
+  cluster: Cluster,
+  round: number,
+  keys: { counters: readonly string[]; sets: readonly string[]; lww?: readonly string[] },
+  expected: WriteExpectations,
+): Promise<void> {
+  await Promise.all(
+    cluster.layout.regions.map(async (region, ri) => {
+      const url = cluster.regions[region]!.url;
+      const element = `${region}:${round}`;
+      await Promise.all([
+        ...keys.counters.map(async (k) => {
+          await mustPut(url, k, { op: "increment", by: ri + 1 });
+          expected.counters.set(k, (expected.counters.get(k) ?? 0) + ri + 1);
+        }),
+        ...(keys.lww ?? []).map((k) => mustPut(url, k, { value: element })),
+        ...keys.sets.map(async (k) => {
+          await mustPut(url, k, { op: "add", element });
+          expected.setElements.add(element);
+        }),
+      ]);
+    }),
+  );
+}

@@ -3,7 +3,15 @@
 // heal, and nothing written during the partition is lost (held by the replicator, not dropped).
 import { type Cluster, startCluster } from "@meridian/meridian";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, measureConvergence, mustPut, reportConvergence, sleep, uniqueNamespace } from "./helpers.js";
+import {
+  get,
+  measureConvergence,
+  mustPut,
+  reportConvergence,
+  sleep,
+  uniqueNamespace,
+  writeRoundInEveryRegion,
+} from "./helpers.js";
 
 const VICTIM = "ap-south";
 const PARTITION_MS = 10_000;
@@ -45,21 +53,11 @@ describe("partition and heal", () => {
     const writer = (async () => {
       while (Date.now() - partitionedAt < PARTITION_MS) {
         const r = round++;
-        await Promise.all(
-          regions.map(async (region, ri) => {
-            const url = cluster.regions[region]!.url;
-            await Promise.all([
-              ...COUNTERS.map(async (k) => {
-                await mustPut(url, k, { op: "increment", by: ri + 1 });
-                expected.set(k, expected.get(k)! + ri + 1);
-              }),
-              ...LWW.map((k) => mustPut(url, k, { value: `${region}:${r}` })),
-              ...SETS.map(async (k) => {
-                await mustPut(url, k, { op: "add", element: `${region}:${r}` });
-                expectedSet.add(`${region}:${r}`);
-              }),
-            ]);
-          }),
+        await writeRoundInEveryRegion(
+          cluster,
+          r,
+          { counters: COUNTERS, sets: SETS, lww: LWW },
+          { counters: expected, setElements: expectedSet },
         );
         await sleep(100);
       }
