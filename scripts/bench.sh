@@ -6,8 +6,23 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 STATE="${MERIDIAN_INFRA_STATE:-$ROOT/infra/.state}"
 
+# --quick: every area runs its short form (MERIDIAN_BENCH_QUICK=1) and leaves BENCHMARKS.md as it is;
+# any other argument names the areas to run (e.g. `pnpm bench locks read`).
+areas=()
+for a in "$@"; do
+  case "$a" in
+    --quick) export MERIDIAN_BENCH_QUICK=1 ;;
+    --) ;;
+    *) areas+=("$a") ;;
+  esac
+done
+
 shopt -s nullglob
 benches=(bench/*/index.ts)
+if [ "${#areas[@]}" -gt 0 ]; then
+  benches=()
+  for a in "${areas[@]}"; do benches+=("bench/$a/index.ts"); done
+fi
 if [ "${#benches[@]}" -eq 0 ]; then
   echo "bench.sh: no bench/<area>/index.ts yet"
   exit 0
