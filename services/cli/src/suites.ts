@@ -2,11 +2,11 @@
 // strong tier, through the region nodes' HTTP API), each history checked for linearizability and saved.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
-import { startCluster } from "@meridian/meridian";
 import { type Operation, runConsistencySuites, type SuiteReport } from "@meridian/monitor";
 import pino from "pino";
-import { httpCriticalTarget } from "../wiring/strong-http-probe.js";
+import { httpCriticalTarget } from "./wiring/strong-http-probe.js";
 
 export interface SuitesCommandOptions {
   clients: number;

@@ -4,6 +4,19 @@
 import { createKafka } from "@meridian/bus";
 import type { DataClass } from "@meridian/core";
 import { InvalidInputError } from "@meridian/core";
+import {
+  addObservabilityRoutes,
+  createLogger,
+  createRegistry,
+  errorResponse,
+  errorToResponse,
+  type HttpRequest,
+  type HttpResponse,
+  kafkaHealthCheck,
+  type Logger,
+  listen,
+  Router,
+} from "@meridian/service-kit";
 import { checkRedis } from "@meridian/store";
 import { Counter, Histogram } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
@@ -15,21 +28,6 @@ import {
   type RegionNode,
   type RegionNodeConfig,
 } from "./region-node.js";
-import {
-  errorResponse,
-  errorToResponse,
-  type HttpRequest,
-  type HttpResponse,
-  listen,
-  Router,
-} from "./service/http.js";
-import {
-  addObservabilityRoutes,
-  createLogger,
-  createRegistry,
-  type Logger,
-} from "./service/observability.js";
-import { kafkaHealthCheck } from "./topics.js";
 
 export interface RegionNodeServiceOptions extends RegionNodeConfig {
   port?: number;

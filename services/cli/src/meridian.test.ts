@@ -28,8 +28,8 @@ const op = (
 
 describe("meridian CLI", () => {
   it("--help lists the commands (run as a real process through tsx)", () => {
-    const out = execFileSync("pnpm", ["exec", "tsx", "services/dashboard/src/cli/meridian.ts", "--help"], {
-      cwd: join(import.meta.dirname, "../../../.."),
+    const out = execFileSync("pnpm", ["exec", "tsx", "services/cli/src/meridian.ts", "--help"], {
+      cwd: join(import.meta.dirname, "../../.."),
       encoding: "utf8",
     });
     for (const cmd of ["meridian demo", "meridian check", "meridian report"]) expect(out).toContain(cmd);

@@ -4,7 +4,7 @@
 // timeouts are short: a killed consumer's partitions are reassigned in seconds, not the 30 s default.
 import { BackendUnavailableError } from "@meridian/core";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
-import type { Logger } from "./service/observability.js";
+import type { Logger } from "./observability.js";
 
 export interface ConsumedMessage {
   topic: string;

@@ -2,9 +2,9 @@
 // the source of truth, every region's Redis DB holds a copy that each write invalidates before it is
 // acknowledged), adapted to the region node's CriticalStore interface.
 import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
+import type { RegionLayout } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
-import type { RegionLayout } from "./layout.js";
 import type { CriticalStore, ReadOpts } from "./region-node.js";
 import { asObject } from "./request-body.js";
 

@@ -4,12 +4,13 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createKafka } from "@meridian/bus";
+import { type Cluster, startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
-import { type Cluster, startCluster, symbolNames } from "@meridian/meridian";
+import { type Dashboard, startDashboard } from "@meridian/dashboard";
+import { symbolNames } from "@meridian/market-data-producer";
 import { type AlertSink, ConsistencyMonitor, type ConsistencyReport, writeReport } from "@meridian/monitor";
 import pino from "pino";
 import { Registry } from "prom-client";
-import { type Dashboard, startDashboard } from "../server.js";
 import {
   clusterDigestSource,
   followAppliedEvents,

@@ -2,14 +2,14 @@
 // into the region's EventualConsistencyCache under `md:<symbol>` (LWW register). From there the tick
 // replicates like any other update. Only the feed's home region ingests; the others get it replicated.
 
+import type { MarketTickRecord as MarketTick } from "@meridian/bus";
 import { AvroSerde, topicsFor } from "@meridian/bus";
 import { type MeridianConfig, SerializationError } from "@meridian/core";
+import type { Logger } from "@meridian/service-kit";
+import { RetryingConsumer } from "@meridian/service-kit";
 import type { Kafka } from "kafkajs";
-import { RetryingConsumer } from "./kafka-consumer.js";
 import { marketDataKey } from "./keyspace.js";
-import type { MarketTick } from "./market-data.js";
 import type { RegionNode } from "./region-node.js";
-import type { Logger } from "./service/observability.js";
 
 export interface MarketDataIngestOptions {
   node: RegionNode;

@@ -2,9 +2,9 @@
 // Redis, Kafka consumer lag of each region's invalidation consumer, and the consumers' `applied` events as
 // propagation measurements.
 import { topicsFor } from "@meridian/bus";
+import type { Cluster } from "@meridian/cluster";
+import { stateFingerprint } from "@meridian/cluster";
 import { type AnyCrdt, canonicalJson, crdtFromJSON, mergeCrdts } from "@meridian/core";
-import type { Cluster } from "@meridian/meridian";
-import { stateFingerprint } from "@meridian/meridian";
 import type {
   ConsistencyMonitor,
   ConsumerLagSource,

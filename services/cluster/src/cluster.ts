@@ -5,23 +5,34 @@
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
 import { AntiEntropy, readEntry } from "@meridian/eventual";
-import { createPgPool, createRedis, type Redis } from "@meridian/store";
-import type { Kafka } from "kafkajs";
-import { type AppliedEvent, type ConvergenceSummary, ConvergenceTracker } from "./convergence.js";
-import { type InvalidationConsumerHandle, startInvalidationConsumer } from "./invalidation-consumer.js";
-import type { LatencyMatrix } from "./latency.js";
-import { type RegionLayout, resolveLayout } from "./layout.js";
-import { type MarketDataProducerHandle, startMarketDataProducer } from "./market-data-producer.js";
-import { type RegionNodeHandle, startRegionNode } from "./region-node-service.js";
-import { type ReplicatorHandle, startReplicator } from "./replicator.js";
-import { createLogger, type Logger } from "./service/observability.js";
+import {
+  type AppliedEvent,
+  type ConvergenceSummary,
+  ConvergenceTracker,
+  type InvalidationConsumerHandle,
+  startInvalidationConsumer,
+} from "@meridian/invalidation-consumer";
+import { type MarketDataProducerHandle, startMarketDataProducer } from "@meridian/market-data-producer";
 import {
   createStrongCritical,
+  type RegionNodeHandle,
   type StrongCritical,
   type StrongCriticalOptions,
   schemaForNamespace,
-} from "./strong-critical.js";
-import { ensureTopicsFor, pipelineTopicNames } from "./topics.js";
+  startRegionNode,
+} from "@meridian/region-node";
+import type { LatencyMatrix } from "@meridian/replicator";
+import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
+import {
+  createLogger,
+  ensureTopicsFor,
+  type Logger,
+  pipelineTopicNames,
+  type RegionLayout,
+  resolveLayout,
+} from "@meridian/service-kit";
+import { createPgPool, createRedis, type Redis } from "@meridian/store";
+import type { Kafka } from "kafkajs";
 
 export interface ClusterOptions {
   /** Region names (default: the five of @meridian/core REGIONS). */

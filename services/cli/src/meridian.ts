@@ -5,8 +5,8 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { type ConsistencyReport, renderReportHtml, writeReport } from "@meridian/monitor";
-import { runDemo } from "../demo/run-demo.js";
 import { checkHistoryFile } from "./check.js";
+import { runDemo } from "./demo/run-demo.js";
 import { runSuitesCommand } from "./suites.js";
 
 export const HELP = `meridian — multi-region consistency-aware cache: demo, checks, reports

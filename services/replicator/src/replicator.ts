@@ -10,10 +10,24 @@
 
 import { createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
 import { BackendUnavailableError, InvalidInputError, type MeridianConfig } from "@meridian/core";
+import {
+  addObservabilityRoutes,
+  createLogger,
+  createRegistry,
+  ensureTopicsFor,
+  errorResponse,
+  type HttpResponse,
+  kafkaHealthCheck,
+  type Logger,
+  listen,
+  type RegionLayoutOptions,
+  Router,
+  resolveLayout,
+  type StartedServer,
+} from "@meridian/service-kit";
 import type { Consumer, Kafka } from "kafkajs";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, validateLatencyMatrix } from "./latency.js";
-import { type RegionLayoutOptions, resolveLayout } from "./layout.js";
 import { OffsetTracker } from "./offset-tracker.js";
 import {
   type ChunkLimits,
@@ -21,14 +35,6 @@ import {
   DEFAULT_CHUNK_LIMITS,
   estimateRecordBytes,
 } from "./replicator-chunks.js";
-import { errorResponse, type HttpResponse, listen, Router, type StartedServer } from "./service/http.js";
-import {
-  addObservabilityRoutes,
-  createLogger,
-  createRegistry,
-  type Logger,
-} from "./service/observability.js";
-import { ensureTopicsFor, kafkaHealthCheck } from "./topics.js";
 import { WanLinks } from "./wan-links.js";
 
 export interface ReplicatorOptions extends RegionLayoutOptions {

@@ -3,17 +3,19 @@
 
 import { AvroSerde, createKafka, ensureTopics, IdempotentProducer, topicsFor } from "@meridian/bus";
 import type { MeridianConfig } from "@meridian/core";
-import type { Kafka } from "kafkajs";
-import { Counter } from "prom-client";
-import { type MarketTick, RandomWalk } from "./market-data.js";
-import { listen, Router, type StartedServer } from "./service/http.js";
 import {
   addObservabilityRoutes,
   createLogger,
   createRegistry,
+  kafkaHealthCheck,
   type Logger,
-} from "./service/observability.js";
-import { kafkaHealthCheck } from "./topics.js";
+  listen,
+  Router,
+  type StartedServer,
+} from "@meridian/service-kit";
+import type { Kafka } from "kafkajs";
+import { Counter } from "prom-client";
+import { type MarketTick, RandomWalk } from "./market-data.js";
 
 export interface MarketDataProducerOptions {
   config: MeridianConfig;

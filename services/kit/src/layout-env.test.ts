@@ -1,9 +1,7 @@
-import { InvalidInputError, SerializationError } from "@meridian/core";
+import { InvalidInputError } from "@meridian/core";
 import { describe, expect, it } from "vitest";
-import { asCacheUpdate } from "./cache-update-shape.js";
+import { layoutFromEnv, parseRedisDbs } from "./env.js";
 import { resolveLayout } from "./layout.js";
-import { layoutFromEnv, parseRedisDbs } from "./service/env.js";
-import { schemaForNamespace } from "./strong-critical.js";
 
 describe("layout and environment", () => {
   it("gives each of the five regions its own Redis DB and namespaced key prefix", () => {
@@ -30,25 +28,5 @@ describe("layout and environment", () => {
       regions: ["a", "b"],
       namespace: "x",
     });
-    expect(schemaForNamespace("t-Conv-1")).toBe("meridian_t_conv_1");
-  });
-
-  it("accepts a decoded CacheUpdate and names the first bad field otherwise", () => {
-    const good = {
-      key: "k",
-      kind: "UPDATE",
-      crdtType: "lww",
-      state: "{}",
-      region: "us-east",
-      vectorClock: {},
-      hlcWallMs: 1,
-      hlcLogical: 0,
-      hlcNode: "us-east",
-      producedAtMs: 1,
-    };
-    expect(asCacheUpdate(good)).toBe(good);
-    expect(() => asCacheUpdate({ ...good, crdtType: "gcounter" })).toThrow(SerializationError);
-    expect(() => asCacheUpdate({ ...good, hlcWallMs: "1" })).toThrow(/hlcWallMs/);
-    expect(() => asCacheUpdate(null)).toThrow(SerializationError);
   });
 });

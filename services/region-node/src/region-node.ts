@@ -7,14 +7,13 @@
 import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
 import { type DataClass, InvalidInputError, type MeridianConfig, StalenessBoundError } from "@meridian/core";
 import { EventualConsistencyCache, type ReadInfo } from "@meridian/eventual";
+import { ensureTopicsFor, type RegionLayoutOptions, resolveLayout } from "@meridian/service-kit";
 import { createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { batchingUpdatePublisher } from "./batching-publisher.js";
 import { type CacheableStore, CoherentCacheable, redisUrlWithDb } from "./coherent-cacheable.js";
 import { crdtTypeForKey, validateKey } from "./keyspace.js";
-import { type RegionLayoutOptions, resolveLayout } from "./layout.js";
 import { asObject, importantWriteArg, parseMinVersion } from "./request-body.js";
-import { ensureTopicsFor } from "./topics.js";
 import { TtlCache } from "./ttl-cache.js";
 
 /** What a `critical` backend must offer; the StrongConsistencyCache is adapted to this. */

@@ -18,21 +18,26 @@ import {
   type StoredEntry,
   updateFromEntry,
 } from "@meridian/eventual";
+import {
+  addObservabilityRoutes,
+  type ConsumedMessage,
+  createLogger,
+  createRegistry,
+  ensureTopicsFor,
+  kafkaHealthCheck,
+  type Logger,
+  listen,
+  type RegionLayoutOptions,
+  RetryingConsumer,
+  Router,
+  resolveLayout,
+  type StartedServer,
+} from "@meridian/service-kit";
 import { checkRedis, createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { Counter, Histogram } from "prom-client";
 import { asCacheUpdate } from "./cache-update-shape.js";
 import type { AppliedEvent } from "./convergence.js";
-import { type ConsumedMessage, RetryingConsumer } from "./kafka-consumer.js";
-import { type RegionLayoutOptions, resolveLayout } from "./layout.js";
-import { listen, Router, type StartedServer } from "./service/http.js";
-import {
-  addObservabilityRoutes,
-  createLogger,
-  createRegistry,
-  type Logger,
-} from "./service/observability.js";
-import { ensureTopicsFor, kafkaHealthCheck } from "./topics.js";
 
 export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   region: string;

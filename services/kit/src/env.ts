@@ -1,6 +1,6 @@
 // Environment parsing shared by the services' main.ts files (one place, one set of names).
 import { InvalidInputError } from "@meridian/core";
-import type { RegionLayoutOptions } from "../layout.js";
+import type { RegionLayoutOptions } from "./layout.js";
 
 type Env = NodeJS.ProcessEnv;
 
