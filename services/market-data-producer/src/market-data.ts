@@ -21,6 +21,9 @@ export function symbolNames(count: number): string[] {
 
 const round = (n: number, digits = 4): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** Prices never fall below one cent: a long run of down moves would otherwise round to a price of 0. */
+const MIN_PRICE = 0.01;
+
 export class RandomWalk {
   readonly symbols: string[];
   private readonly prices: number[];
@@ -54,7 +57,7 @@ export class RandomWalk {
   next(): MarketTick {
     const i = this.cursor;
     this.cursor = (this.cursor + 1) % this.symbols.length;
-    const price = this.prices[i]! * Math.exp(this.volatility * this.gaussian());
+    const price = Math.max(MIN_PRICE, this.prices[i]! * Math.exp(this.volatility * this.gaussian()));
     this.prices[i] = price;
     this.sequence[i] = this.sequence[i]! + 1;
     const half = (price * this.spread) / 2;
