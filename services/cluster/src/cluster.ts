@@ -3,7 +3,7 @@
 // producer. Used by the pipeline tests and by `pnpm demo`. See ../README.md for the contract.
 
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
+import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
 import { AntiEntropy, readEntry } from "@meridian/eventual";
 import {
   type AppliedEvent,
@@ -117,20 +117,7 @@ export interface Cluster {
 /** Canonical JSON of a region's copy of `key`, or null when absent. */
 export async function stateFingerprint(redis: Redis, keyPrefix: string, key: string): Promise<string | null> {
   const entry = await readEntry(redis, keyPrefix, key);
-  return entry ? canonical(entry.crdt.toJSON()) : null;
-}
-
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v);
+  return entry ? canonicalJson(entry.crdt.toJSON()) : null;
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
