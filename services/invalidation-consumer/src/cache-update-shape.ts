@@ -2,10 +2,9 @@
 // (cached by schema id): resolving into a reader schema made the registry client rebuild Avro types on
 // every message, which cost more CPU than the merge itself.
 import type { CacheUpdate } from "@meridian/bus";
-import { SerializationError } from "@meridian/core";
+import { isCrdtType, SerializationError } from "@meridian/core";
 
 const KINDS = new Set(["UPDATE", "ROLLBACK", "INVALIDATE"]);
-const CRDT_TYPES = new Set(["lww", "pncounter", "orset", "mvregister"]);
 
 export function asCacheUpdate(value: unknown): CacheUpdate {
   const v = value as Record<string, unknown> | null;
@@ -15,7 +14,7 @@ export function asCacheUpdate(value: unknown): CacheUpdate {
   if (!v || typeof v !== "object") return bad("(record)");
   if (typeof v.key !== "string") bad("key");
   if (typeof v.kind !== "string" || !KINDS.has(v.kind)) bad("kind");
-  if (typeof v.crdtType !== "string" || !CRDT_TYPES.has(v.crdtType)) bad("crdtType");
+  if (!isCrdtType(v.crdtType)) bad("crdtType");
   if (typeof v.state !== "string") bad("state");
   if (typeof v.region !== "string") bad("region");
   if (!v.vectorClock || typeof v.vectorClock !== "object") bad("vectorClock");

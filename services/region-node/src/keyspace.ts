@@ -1,8 +1,7 @@
 // Naming rules shared by every region: which keys are valid, and which CRDT an `important` key uses.
 // The CRDT type must follow from the key alone so that all five regions merge a key the same way.
-import { type DataClass, InvalidInputError } from "@meridian/core";
-
-export type CrdtType = "lww" | "pncounter" | "orset" | "mvregister";
+import { type CrdtType, type DataClass, InvalidInputError } from "@meridian/core";
+import { crdtPolicyByPrefix } from "@meridian/eventual";
 
 export const DATA_CLASSES: readonly DataClass[] = ["critical", "important", "cacheable"];
 
@@ -32,12 +31,13 @@ export function validateKey(key: string): string {
  * `pos:` / `counter:` → PN-counter (position quantities), `set:` / `watch:` → OR-set (watch lists),
  * `mv:` → MV-register (siblings kept), everything else (prices `md:`, …) → LWW-register.
  */
-export function crdtTypeForKey(key: string): CrdtType {
-  if (key.startsWith("pos:") || key.startsWith("counter:")) return "pncounter";
-  if (key.startsWith("set:") || key.startsWith("watch:")) return "orset";
-  if (key.startsWith("mv:")) return "mvregister";
-  return "lww";
-}
+export const crdtTypeForKey: (key: string) => CrdtType = crdtPolicyByPrefix({
+  "pos:": "pncounter",
+  "counter:": "pncounter",
+  "set:": "orset",
+  "watch:": "orset",
+  "mv:": "mvregister",
+});
 
 /** Key under which a market tick for `symbol` is cached (an LWW register). */
 export function marketDataKey(symbol: string): string {
