@@ -3,5 +3,4 @@ export { type EscalatorOptions, keyResource, LockEscalator, namespaceResource } 
 export { type LockKeys, lockKeys, ownerOfToken } from "./keys.js";
 export { LockHandle, type LockOps, type LockState } from "./lock-handle.js";
 export { type AcquireOptions, type AttemptFn, LockManager, type LockManagerOptions } from "./lock-manager.js";
-export { LuaScript } from "./lua-script.js";
 export { Watchdog, type WatchdogTarget } from "./watchdog.js";

@@ -9,11 +9,11 @@ import {
   LockNotHeldError,
   LockTimeoutError,
 } from "@meridian/core";
+import type { LuaScript } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { backoffDelay, sleep } from "./backoff.js";
 import { type LockKeys, lockKeys } from "./keys.js";
 import { LockHandle } from "./lock-handle.js";
-import type { LuaScript } from "./lua-script.js";
 import { ACQUIRE, CLEAR_WAIT, RELEASE, RENEW, WAIT_FOR } from "./scripts.js";
 
 export interface LockManagerOptions {

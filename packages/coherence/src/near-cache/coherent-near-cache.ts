@@ -11,11 +11,20 @@ import {
   InvalidInputError,
   StalenessBoundError,
 } from "@meridian/core";
-import { createRedis } from "@meridian/store";
+import { createRedis, LuaScript } from "@meridian/store";
 import { Redis } from "ioredis";
 import { DEFAULT_POLICY, type WritePolicy } from "../manager/policy.js";
 import { WriteBuffer } from "../manager/write-buffer.js";
 import { FORCE_RELEASE, GETM, GETS, RELEASE, WRITEBACK } from "./lua.js";
+
+/** The directory scripts; each takes KEYS value, directory, sharers (FORCE_RELEASE also the owner's lease). */
+const SCRIPTS = {
+  GETS: new LuaScript<string[]>("nearCacheGetS", GETS, 3),
+  GETM: new LuaScript<string[]>("nearCacheGetM", GETM, 3),
+  WRITEBACK: new LuaScript<string[]>("nearCacheWriteback", WRITEBACK, 3),
+  RELEASE: new LuaScript<string[]>("nearCacheRelease", RELEASE, 3),
+  FORCE_RELEASE: new LuaScript("nearCacheForceRelease", FORCE_RELEASE, 4),
+};
 
 export interface NearCacheOptions {
   redisUrl: string;
@@ -129,9 +138,6 @@ export class CoherentNearCache<V = unknown> {
   }
 
   private async start(): Promise<void> {
-    for (const [name, src] of Object.entries({ GETS, GETM, WRITEBACK, RELEASE, FORCE_RELEASE })) {
-      this.redis.defineCommand(`mer_${name}`, { numberOfKeys: name === "FORCE_RELEASE" ? 4 : 3, lua: src });
-    }
     try {
       await this.renewLease();
       this.sub.on("message", (_ch: string, raw: string) => this.onWire(raw));
@@ -278,7 +284,7 @@ export class CoherentNearCache<V = unknown> {
       this.pendingFills.set(key, fill);
       let reply: string[];
       try {
-        reply = await this.run("mer_GETS", key, this.nodeId);
+        reply = await this.run("GETS", key, this.nodeId);
       } finally {
         this.pendingFills.delete(key);
       }
@@ -312,7 +318,7 @@ export class CoherentNearCache<V = unknown> {
 
   private async acquireExclusive(key: string): Promise<{ value: V | undefined; version: number }> {
     for (let attempt = 0; ; attempt++) {
-      const reply = await this.run("mer_GETM", key, this.nodeId);
+      const reply = await this.run("GETM", key, this.nodeId);
       if (reply[0] === "recall") {
         await this.recall(key, reply[1]!, "I", attempt);
         continue;
@@ -366,7 +372,7 @@ export class CoherentNearCache<V = unknown> {
     // A dirty line is written back before it leaves; flushKey also waits for a flush already in flight.
     await this.buffer.flushKey(key);
     this.l1.delete(key);
-    await this.run("mer_RELEASE", key, this.nodeId, "I");
+    await this.run("RELEASE", key, this.nodeId, "I");
   }
 
   // --- write-back -------------------------------------------------------------------------------
@@ -382,7 +388,7 @@ export class CoherentNearCache<V = unknown> {
   }
 
   private async writeBackNow(key: string, value: V, release: "keep" | "S" | "I"): Promise<void> {
-    const ver = Number(await this.run("mer_WRITEBACK", key, this.nodeId, JSON.stringify(value), release));
+    const ver = Number(await this.run("WRITEBACK", key, this.nodeId, JSON.stringify(value), release));
     if (ver < 0) {
       // Ownership was taken from us (our lease lapsed and a peer force-released): this write is lost.
       // Not thrown: the buffer would put it back and retry forever. `set` reports it for write-through.
@@ -401,14 +407,10 @@ export class CoherentNearCache<V = unknown> {
     if (attempt > 20)
       throw new BackendUnavailableError(`recall of ${key} from ${owner} keeps failing`, { key, owner });
     await this.request(owner, { t: "Recall", key, mode, from: this.nodeId, id: randomUUID() }, async () => {
-      await this.redis.eval(
-        FORCE_RELEASE,
-        4,
-        this.valueKey(key),
-        this.dirKey(key),
-        this.sharersKey(key),
-        this.leaseKey(owner),
-        owner,
+      await SCRIPTS.FORCE_RELEASE.run(
+        this.redis,
+        [this.valueKey(key), this.dirKey(key), this.sharersKey(key), this.leaseKey(owner)],
+        [owner],
       );
     });
   }
@@ -488,7 +490,7 @@ export class CoherentNearCache<V = unknown> {
     this.stats.recallsServed++;
     const line = this.l1.get(key);
     await this.buffer.flushKey(key); // also waits for a write-back of this key already in flight
-    await this.run("mer_RELEASE", key, this.nodeId, line ? mode : "I");
+    await this.run("RELEASE", key, this.nodeId, line ? mode : "I");
     if (!line) return;
     if (mode === "S") line.state = "S";
     else this.l1.delete(key);
@@ -521,9 +523,16 @@ export class CoherentNearCache<V = unknown> {
     return (await this.redis.exists(this.leaseKey(node))) === 1;
   }
 
-  private run(cmd: string, key: string, ...args: string[]): Promise<string[]> {
-    const fn = (this.redis as unknown as Record<string, (...a: string[]) => Promise<string[]>>)[cmd]!;
-    return fn.call(this.redis, this.valueKey(key), this.dirKey(key), this.sharersKey(key), ...args);
+  private run(
+    script: Exclude<keyof typeof SCRIPTS, "FORCE_RELEASE">,
+    key: string,
+    ...args: string[]
+  ): Promise<string[]> {
+    return SCRIPTS[script].run(
+      this.redis,
+      [this.valueKey(key), this.dirKey(key), this.sharersKey(key)],
+      args,
+    );
   }
 
   /** Serialize this node's work on one key (a recall waits for the local write in progress). */
