@@ -1,4 +1,5 @@
 export type { Redis } from "ioredis";
+export { type Backend, withDeadline } from "./deadline.js";
 export { type LuaArg, LuaScript } from "./lua-script.js";
-export { checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
-export { checkRedis, createRedis, type RedisOptions } from "./redis.js";
+export { boundedPgOptions, checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
+export { boundedRedisOptions, checkRedis, createRedis, type RedisOptions } from "./redis.js";
