@@ -47,7 +47,7 @@ export class ConsistencyViolation extends MeridianError {
   readonly code = "CONSISTENCY_VIOLATION";
 }
 
-/** A read could not meet the caller's freshness bound (maxStalenessMs / minVersion / session). */
+/** A read could not meet the caller's freshness bound (maxAgeMs / minVersion / session). */
 export class StalenessBoundError extends MeridianError {
   readonly code = "STALENESS_BOUND";
 }

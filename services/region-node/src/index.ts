@@ -10,11 +10,11 @@ export {
   type CriticalStore,
   createRegionNode,
   type NodeRead,
+  type NodeWrite,
   NotImplementedError,
-  type ReadOpts,
+  type ReadOptions,
   type RegionNode,
   type RegionNodeConfig,
-  type WriteResult,
 } from "./region-node.js";
 export {
   type RegionNodeHandle,

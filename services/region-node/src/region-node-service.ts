@@ -24,7 +24,7 @@ import { type MarketDataIngestHandle, startMarketDataIngest } from "./market-dat
 import {
   createRegionNode,
   NotImplementedError,
-  type ReadOpts,
+  type ReadOptions,
   type RegionNode,
   type RegionNodeConfig,
 } from "./region-node.js";
@@ -47,8 +47,8 @@ export interface RegionNodeHandle {
   stop(): Promise<void>;
 }
 
-function parseReadOpts(q: URLSearchParams): ReadOpts {
-  const opts: ReadOpts = {};
+function parseReadOpts(q: URLSearchParams): ReadOptions {
+  const opts: ReadOptions = {};
   const maxAge = q.get("maxAgeMs");
   if (maxAge !== null) {
     const n = Number(maxAge);
