@@ -19,9 +19,9 @@ import {
   LockManager,
   pgFenceEpochs,
 } from "@meridian/locks";
+import { isRetryablePgError, typedBackendError } from "@meridian/store";
 import type { Redis } from "ioredis";
 import type pg from "pg";
-import { isRetryablePgError, typedBackendError } from "./backend-errors.js";
 import { RegionCache } from "./region-cache.js";
 import type { StrongSession } from "./session.js";
 import { type Fence, type Row, StrongTable } from "./strong-table.js";

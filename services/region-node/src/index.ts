@@ -11,7 +11,6 @@ export {
   createRegionNode,
   type NodeRead,
   type NodeWrite,
-  NotImplementedError,
   type ReadOptions,
   type RegionNode,
   type RegionNodeConfig,

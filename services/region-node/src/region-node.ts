@@ -9,6 +9,7 @@ import {
   type DataClass,
   InvalidInputError,
   type MeridianConfig,
+  NotImplementedError,
   type ReadBound,
   StalenessBoundError,
 } from "@meridian/core";
@@ -71,10 +72,6 @@ export interface NodeWrite {
   class: DataClass;
   region: string;
   version: unknown;
-}
-
-export class NotImplementedError extends Error {
-  readonly code = "NOT_IMPLEMENTED";
 }
 
 export interface RegionNode {
