@@ -3,3 +3,4 @@ export * from "./config.js";
 export * from "./crdt/index.js";
 export * from "./errors.js";
 export * from "./json-limits.js";
+export * from "./secret.js";

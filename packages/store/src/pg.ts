@@ -1,5 +1,5 @@
 // PostgreSQL client factory and health check.
-import { BackendUnavailableError } from "@meridian/core";
+import { BackendUnavailableError, type PgAuth } from "@meridian/core";
 import pg from "pg";
 
 export type PgPool = pg.Pool;
@@ -9,6 +9,8 @@ export interface PgPoolOptions {
   max?: number;
   /** search_path to set on every connection (per-test schema isolation). */
   searchPath?: string;
+  /** Password and TLS (configFromEnv().pgAuth); the password never goes into the URL. */
+  auth?: PgAuth;
 }
 
 /** A pg connection pool for `url` (postgres://user@host:port/db). */
@@ -17,6 +19,8 @@ export function createPgPool(url: string, opts: PgPoolOptions = {}): pg.Pool {
     connectionString: url,
     max: opts.max ?? 10,
     connectionTimeoutMillis: 5_000,
+    ...(opts.auth?.password ? { password: opts.auth.password.reveal() } : {}),
+    ...(opts.auth?.ssl ? { ssl: true } : {}),
     ...(opts.searchPath !== undefined ? { options: `-c search_path=${opts.searchPath}` } : {}),
   });
   // An idle client losing its connection emits 'error' on the pool; without a listener Node would crash.
