@@ -9,7 +9,7 @@ import { PROMTOOL_BIN, requireBinary } from "./prometheus.js";
 
 const RULES_DIR = join(ROOT, "infra/prometheus");
 const ruleFiles = readdirSync(RULES_DIR)
-  .filter((f) => f.endsWith(".yml"))
+  .filter((f) => f.endsWith("-alerts.yml"))
   .map((f) => join(RULES_DIR, f));
 const testFiles = readdirSync(join(RULES_DIR, "tests"))
   .filter((f) => f.endsWith(".yml"))
@@ -37,6 +37,13 @@ describe("infra/prometheus alert rules", () => {
     const firingTests = matches(testFiles, /alertname: (\S+)\n\s*exp_alerts:\n\s*- exp_labels/g);
     expect(alerts.size).toBeGreaterThan(0);
     expect([...alerts].filter((a) => !firingTests.has(a))).toEqual([]);
+  });
+
+  it("are loaded by the compose deployment's Prometheus config, which passes promtool check config", () => {
+    requireBinary(PROMTOOL_BIN);
+    const r = promtool("check", "config", join(RULES_DIR, "prometheus.yml"));
+    expect(r.out).toContain(`SUCCESS: ${ruleFiles.length} rule files found`);
+    expect(r.status, r.out).toBe(0);
   });
 
   it("pass promtool test rules", () => {
