@@ -18,7 +18,7 @@ export const SERVICES = {
   replicator: "services/replicator/src/main.ts",
   "market-data-producer": "services/market-data-producer/src/main.ts",
   "schema-registry": "services/schema-registry/src/main.ts",
-  meridian: "services/dashboard/src/cli/meridian.ts",
+  meridian: "services/cli/src/meridian.ts",
 };
 
 // The bus finds schemas/ relative to its source file; in the bundle it sits beside bin/.

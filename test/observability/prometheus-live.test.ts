@@ -6,19 +6,20 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Cluster, startCluster } from "@meridian/cluster";
+import { symbolNames } from "@meridian/market-data-producer";
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka } from "../../packages/bus/src/index.js";
 import { configFromEnv } from "../../packages/core/src/index.js";
-import { type Cluster, startCluster, symbolNames } from "../../packages/meridian/src/index.js";
 import { ConsistencyMonitor } from "../../packages/monitor/src/index.js";
-import { type Dashboard, startDashboard } from "../../services/dashboard/src/index.js";
 import {
   clusterDigestSource,
   followAppliedEvents,
   KeyRegistry,
   kafkaConsumerLag,
-} from "../../services/dashboard/src/wiring/cluster-probes.js";
+} from "../../services/cli/src/wiring/cluster-probes.js";
+import { type Dashboard, startDashboard } from "../../services/dashboard/src/index.js";
 import { put, ROOT } from "../pipeline/helpers.js";
 import { eventually, type RunningPrometheus, startPrometheus } from "./prometheus.js";
 
