@@ -12,7 +12,10 @@ export interface GeoEnv {
   cleanup(): Promise<void>;
 }
 
-export async function geoTestEnv(oneWayMs: number, forwardTimeoutMs = 1500): Promise<GeoEnv> {
+export async function geoTestEnv(
+  oneWayMs: number,
+  opts: { forwardTimeoutMs?: number; readMostly?: string[] } = {},
+): Promise<GeoEnv> {
   const config = configFromEnv();
   const run = randomBytes(4).toString("hex");
   const network = new WanNetwork({ regions: REGIONS3, latencyMs: () => oneWayMs });
@@ -20,11 +23,15 @@ export async function geoTestEnv(oneWayMs: number, forwardTimeoutMs = 1500): Pro
     network,
     pgUrl: config.pgUrl,
     redisUrl: config.redisUrl,
-    redisDbs: { "us-east": 0, "eu-west": 0, "ap-south": 0 },
+    // One logical DB per region, as in a cluster: a region's copies must not be another's.
+    redisDbs: { "us-east": 6, "eu-west": 7, "ap-south": 8 },
     keyPrefix: `wan-test:${run}:`,
     schemaBase: `wan_test_${run}`,
-    policy: { prefixes: { "acct:us": "us-east", "acct:eu": "eu-west", "acct:ap": "ap-south" } },
-    forwardTimeoutMs,
+    policy: {
+      prefixes: { "acct:us": "us-east", "acct:eu": "eu-west", "acct:ap": "ap-south", "ref:": "us-east" },
+      ...(opts.readMostly ? { readMostly: opts.readMostly } : {}),
+    },
+    forwardTimeoutMs: opts.forwardTimeoutMs ?? 1500,
   });
   return {
     network,

@@ -57,6 +57,10 @@ export class WanNetwork {
     return service.links.get(from)!.address;
   }
 
+  has(name: string): boolean {
+    return this.services.has(name);
+  }
+
   /** Region a service lives in. */
   regionOf(name: string): string {
     const service = this.services.get(name);

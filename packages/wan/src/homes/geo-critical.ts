@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { InvalidInputError, type Region } from "@meridian/core";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
+import { endpointOf, pgPoolOverWan, redisOverWan } from "../clients.js";
 import { RpcClient } from "../rpc/client.js";
 import { type RpcServer, startRpcServer } from "../rpc/server.js";
 import type { WanNetwork } from "../wan-network.js";
@@ -26,8 +27,13 @@ export interface GeoCriticalOptions {
   policy?: Omit<HomePolicyOptions, "regions">;
   /** Shared secret of region-to-region calls (default: random per cluster). */
   token?: string;
+  /** Bound of a forwarded call and of every command sent across the WAN (default 3000 ms). */
   forwardTimeoutMs?: number;
 }
+
+/** WAN service names of a region's Redis and PostgreSQL (the home schema's server). */
+export const redisService = (region: string): string => `redis:${region}`;
+export const pgService = (region: string): string => `pg:${region}`;
 
 export interface GeoCritical {
   readonly policy: HomePolicy;
@@ -47,66 +53,50 @@ export function homeSchema(base: string, region: string): string {
   return schema;
 }
 
+/** What a GeoCritical opened, closed in reverse order of dependency. */
+class Resources {
+  readonly pools: PgPool[] = [];
+  readonly redis: Redis[] = [];
+  readonly servers: RpcServer[] = [];
+  readonly clients: RpcClient[] = [];
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.close();
+    await Promise.all(this.servers.map((s) => s.stop()));
+    for (const r of this.redis) r.disconnect();
+    await Promise.all(this.pools.map((p) => p.end()));
+  }
+}
+
+interface Shared {
+  o: GeoCriticalOptions;
+  policy: HomePolicy;
+  token: string;
+  schemas: Record<string, string>;
+  res: Resources;
+}
+
 export async function createGeoCritical(o: GeoCriticalOptions): Promise<GeoCritical> {
   const regions = o.network.regions;
   const policy = new HomePolicy({ ...o.policy, regions });
   const token = o.token ?? randomBytes(24).toString("hex");
   const schemas = Object.fromEntries(regions.map((r) => [r, homeSchema(o.schemaBase, r)]));
-  const pools: PgPool[] = [];
-  const redis: Redis[] = [];
-  const servers: RpcServer[] = [];
-  const clients: RpcClient[] = [];
+  const res = new Resources();
   const routers: Record<string, HomeRouter> = {};
-  const close = async (): Promise<void> => {
-    for (const c of clients) c.close();
-    await Promise.all(servers.map((s) => s.stop()));
-    for (const r of redis) r.disconnect();
-    await Promise.all(pools.map((p) => p.end()));
-  };
   try {
     await createSchemas(o.pgUrl, Object.values(schemas));
-    for (const region of regions) {
-      const pool = createPgPool(o.pgUrl, { max: 5, searchPath: schemas[region]! });
-      pools.push(pool);
-      const local = createRedis(o.redisUrl, { db: o.redisDbs[region] ?? 0 });
-      redis.push(local);
-      const cache = new StrongConsistencyCache(local, pool, {
-        region: region as Region,
-        keyPrefix: `${o.keyPrefix}home:${region}:`,
-      });
-      await cache.init();
-      const peers: Record<string, RpcClient> = {};
-      for (const other of regions) {
-        if (other === region) continue;
-        const client = new RpcClient({
-          address: () => o.network.address(region, rpcService(other)),
-          token,
-          peer: other,
-          ...(o.forwardTimeoutMs !== undefined ? { timeoutMs: o.forwardTimeoutMs } : {}),
-        });
-        clients.push(client);
-        peers[other] = client;
-      }
-      routers[region] = new HomeRouter({
-        region,
-        policy,
-        local: new HomeStore(region, cache, pool, policy),
-        peers,
-        ...(o.forwardTimeoutMs !== undefined ? { forwardTimeoutMs: o.forwardTimeoutMs } : {}),
-      });
-      const server = await startRpcServer({ token, handle: routers[region]!.serve });
-      servers.push(server);
-      await o.network.addService(rpcService(region), region, server.address);
-    }
+    if ((o.policy?.readMostly ?? []).length > 0) await addDataServices(o);
+    for (const region of regions)
+      routers[region] = await regionRouter({ o, policy, token, schemas, res }, region);
   } catch (err) {
-    await close();
+    await res.close();
     throw err;
   }
   return {
     policy,
     routers,
     schemas,
-    close,
+    close: () => res.close(),
     async dropSchemas() {
       const admin = createPgPool(o.pgUrl, { max: 1 });
       try {
@@ -116,6 +106,92 @@ export async function createGeoCritical(o: GeoCriticalOptions): Promise<GeoCriti
       }
     },
   };
+}
+
+/** One region: its home store over its schema and Redis, its router, and its RPC endpoint behind the WAN. */
+async function regionRouter(sh: Shared, region: string): Promise<HomeRouter> {
+  const { o, policy, res } = sh;
+  const pool = createPgPool(o.pgUrl, { max: 5, searchPath: sh.schemas[region]! });
+  res.pools.push(pool);
+  const local = createRedis(o.redisUrl, { db: o.redisDbs[region] ?? 0 });
+  res.redis.push(local);
+  const cacheOpts = { region: region as Region, keyPrefix: `${o.keyPrefix}home:${region}:` };
+  const cache = new StrongConsistencyCache(local, pool, cacheOpts);
+  await cache.init();
+  const rm = (o.policy?.readMostly ?? []).length > 0 ? readMostlyWiring(sh, region, local) : undefined;
+  const readMostlyCache = rm
+    ? new StrongConsistencyCache(local, pool, { ...cacheOpts, peers: rm.peers })
+    : undefined;
+  const router = new HomeRouter({
+    region,
+    policy,
+    local: new HomeStore(region, cache, pool, policy, readMostlyCache),
+    peers: rpcPeers(sh, region),
+    ...(rm ? { replicas: rm.replicas } : {}),
+    ...(o.forwardTimeoutMs !== undefined ? { forwardTimeoutMs: o.forwardTimeoutMs } : {}),
+  });
+  const server = await startRpcServer({ token: sh.token, handle: router.serve });
+  res.servers.push(server);
+  await o.network.addService(rpcService(region), region, server.address);
+  return router;
+}
+
+/** RPC clients from `region` to every other region's endpoint, through the WAN. */
+function rpcPeers(sh: Shared, region: string): Record<string, RpcClient> {
+  const peers: Record<string, RpcClient> = {};
+  for (const other of sh.o.network.regions) {
+    if (other === region) continue;
+    const client = new RpcClient({
+      address: () => sh.o.network.address(region, rpcService(other)),
+      token: sh.token,
+      peer: other,
+      ...(sh.o.forwardTimeoutMs !== undefined ? { timeoutMs: sh.o.forwardTimeoutMs } : {}),
+    });
+    sh.res.clients.push(client);
+    peers[other] = client;
+  }
+  return peers;
+}
+
+/**
+ * Read-mostly keys: this home's writes invalidate every other region's copy over the WAN (`peers`), and
+ * this region reads other homes' read-mostly keys from its own copies, filled from their schemas over the
+ * WAN under the strong cache's leases (`replicas`).
+ */
+function readMostlyWiring(sh: Shared, region: string, local: Redis) {
+  const { o, res } = sh;
+  const peers: Partial<Record<Region, Redis>> = {};
+  const replicas: Record<string, HomeStore> = {};
+  for (const other of o.network.regions) {
+    if (other === region) continue;
+    const bound = o.forwardTimeoutMs !== undefined ? { timeoutMs: o.forwardTimeoutMs } : {};
+    const toOther = redisOverWan(o.network, region, redisService(other), o.redisDbs[other] ?? 0, bound);
+    res.redis.push(toOther);
+    peers[other as Region] = toOther;
+    const remotePool = pgPoolOverWan(o.network, region, pgService(other), o.pgUrl, {
+      ...bound,
+      schema: sh.schemas[other]!,
+    });
+    res.pools.push(remotePool);
+    const replica = new StrongConsistencyCache(local, remotePool, {
+      region: region as Region,
+      keyPrefix: `${o.keyPrefix}home:${other}:`,
+    });
+    replicas[other] = new HomeStore(other, replica, remotePool, sh.policy, replica);
+  }
+  return { peers, replicas };
+}
+
+/** Puts each region's Redis and PostgreSQL behind the WAN (one server here, placed per region). */
+async function addDataServices(o: GeoCriticalOptions): Promise<void> {
+  for (const region of o.network.regions) {
+    if (!o.network.has(redisService(region))) {
+      await o.network.addService(redisService(region), region, endpointOf(o.redisUrl, 6379));
+    }
+    if (!o.network.has(pgService(region))) {
+      await o.network.addService(pgService(region), region, endpointOf(o.pgUrl, 5432));
+    }
+  }
 }
 
 /** WAN service name of a region's home RPC endpoint. */

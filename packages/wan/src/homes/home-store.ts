@@ -52,12 +52,23 @@ export function checkUserKey(key: unknown): asserts key is string {
 const recordKey = (key: string): string => `${HOME_RECORD_PREFIX}${key}`;
 
 export class HomeStore {
+  /**
+   * `cache`: this home's StrongConsistencyCache (own schema, own Redis, no peers). `readMostly`: the same
+   * over every region's Redis as peers, for read-mostly keys, whose copies in other regions each write
+   * invalidates before it is acknowledged. A HomeStore may also stand for a remote home (region = that
+   * home) over a local replica cache: then only get() is used, served from this region's copy.
+   */
   constructor(
     readonly region: string,
     private readonly cache: StrongConsistencyCache,
     private readonly pool: pg.Pool,
     private readonly policy: HomePolicy,
+    private readonly readMostly?: StrongConsistencyCache,
   ) {}
+
+  private cacheFor(key: string): StrongConsistencyCache {
+    return this.readMostly && this.policy.isReadMostly(key) ? this.readMostly : this.cache;
+  }
 
   /** Epoch of this region's ownership of `key`; NotHomeError when another region owns it. */
   private owned(key: string, record: HomeRecord | undefined): number {
@@ -73,9 +84,10 @@ export class HomeStore {
   async get(key: string, opts: { maxStalenessMs?: number; minVersion?: number } = {}): Promise<HomeRead> {
     checkUserKey(key);
     const rk = recordKey(key);
-    const before = this.owned(key, (await this.cache.getWithStrongConsistency<HomeRecord>(rk)).value);
-    const r = await this.cache.getWithStrongConsistency(key, undefined, opts);
-    const after = this.owned(key, (await this.cache.getWithStrongConsistency<HomeRecord>(rk)).value);
+    const cache = this.cacheFor(key);
+    const before = this.owned(key, (await cache.getWithStrongConsistency<HomeRecord>(rk)).value);
+    const r = await cache.getWithStrongConsistency(key, undefined, opts);
+    const after = this.owned(key, (await cache.getWithStrongConsistency<HomeRecord>(rk)).value);
     if (after !== before) throw new NotHomeError(key, this.region, after); // adopted meanwhile: ask again
     return { value: r.value, version: r.version, ageMs: r.ageMs, source: r.source, epoch: after };
   }
@@ -83,7 +95,7 @@ export class HomeStore {
   async set(key: string, value: unknown): Promise<{ version: number; epoch: number }> {
     checkUserKey(key);
     const rk = recordKey(key);
-    const { result, versions } = await this.cache.transaction([key, rk], (tx) => {
+    const { result, versions } = await this.cacheFor(key).transaction([key, rk], (tx) => {
       const epoch = this.owned(key, tx.get<HomeRecord>(rk));
       tx.set(key, value);
       return epoch;
@@ -99,7 +111,7 @@ export class HomeStore {
     checkUserKey(key);
     if (to === this.region) throw new InvalidInputError(`${key} is already homed in ${to}`);
     const rk = recordKey(key);
-    const { result } = await this.cache.transaction([key, rk], (tx) => {
+    const { result } = await this.cacheFor(key).transaction([key, rk], (tx) => {
       const record = tx.get<HomeRecord>(rk);
       let epoch: number;
       if (record?.state === "moved" && record.to === to) epoch = record.epoch;
@@ -116,9 +128,9 @@ export class HomeStore {
   async adopt(moved: MovedKey): Promise<{ version: number; epoch: number }> {
     checkUserKey(moved.key);
     const rk = recordKey(moved.key);
-    const current = await this.cache.getWithStrongConsistency<HomeRecord>(rk);
+    const current = await this.cacheFor(moved.key).getWithStrongConsistency<HomeRecord>(rk);
     if ((current.value?.epoch ?? 0) < moved.epoch) await this.raiseVersion(moved.key, moved.version);
-    const { versions } = await this.cache.transaction([moved.key, rk], (tx) => {
+    const { versions } = await this.cacheFor(moved.key).transaction([moved.key, rk], (tx) => {
       const record = tx.get<HomeRecord>(rk);
       if (record && record.epoch >= moved.epoch) {
         if (record.state === "home") return; // this epoch was adopted already

@@ -3,7 +3,7 @@
 // region over the WAN, saying so in the answer: `forwarded`, `home` and `forwardMs`. A home that no longer
 // owns the key answers NotHomeError with the newer home, which the router learns and follows (a bounded
 // number of hops). A home that cannot be reached is a typed BackendUnavailableError — never a local guess.
-import { BackendUnavailableError, InvalidInputError } from "@meridian/core";
+import { BackendUnavailableError, InvalidInputError, MeridianError } from "@meridian/core";
 import type { RpcClient } from "../rpc/client.js";
 import type { RpcHandler } from "../rpc/server.js";
 import { NotHomeError } from "./errors.js";
@@ -16,6 +16,8 @@ export interface Routed {
   /** Region the request entered. */
   region: string;
   forwarded: boolean;
+  /** Served from this region's copy of a read-mostly key (no forwarding; writes keep the copy current). */
+  localCopy: boolean;
   /** Round trip of the forwarded request, as the entry region measured it (0 when served locally). */
   forwardMs: number;
   epoch: number;
@@ -37,6 +39,8 @@ export interface HomeRouterOptions {
   local: HomeStore;
   /** RPC clients to every other region's router, over the WAN. */
   peers: Readonly<Record<string, RpcClient>>;
+  /** Read-mostly keys: per remote home, a reader over this region's copies (leases filled from that home). */
+  replicas?: Readonly<Record<string, HomeStore>>;
   /** Bound of one forwarded call (default 3000 ms). */
   forwardTimeoutMs?: number;
   /** Redirects followed before giving up (default 3). */
@@ -62,7 +66,16 @@ export class HomeRouter {
 
   get(key: string, opts: ReadOpts = {}): Promise<GeoRead> {
     checkUserKey(key);
-    return this.route(key, "get", { key, opts }, async () => this.o.local.get(key, opts));
+    return this.route(
+      key,
+      "get",
+      { key, opts },
+      async () => this.o.local.get(key, opts),
+      (home) => {
+        const replica = this.o.policy.isReadMostly(key) ? this.o.replicas?.[home] : undefined;
+        return replica ? () => replica.get(key, opts) : undefined;
+      },
+    );
   }
 
   set(key: string, value: unknown): Promise<GeoWrite> {
@@ -115,21 +128,22 @@ export class HomeRouter {
     method: string,
     params: unknown,
     local: () => Promise<T>,
+    copyOf: (home: string) => (() => Promise<T>) | undefined = () => undefined,
   ): Promise<T & Routed> {
     const maxHops = this.o.maxHops ?? 3;
     for (let hop = 0; ; hop++) {
       const { home } = this.homeOf(key);
       const startedAt = performance.now();
       try {
-        const r =
-          home === this.region
-            ? await local()
-            : await this.peer(home).call<T>(method, params, this.o.forwardTimeoutMs);
-        const forwarded = home !== this.region;
+        const copy = home === this.region ? undefined : copyOf(home);
+        const forwarded = home !== this.region && copy === undefined;
+        const r = forwarded
+          ? await this.peer(home).call<T>(method, params, this.o.forwardTimeoutMs)
+          : await (copy ?? local)();
         const forwardMs = forwarded ? performance.now() - startedAt : 0;
-        return { ...r, home, region: this.region, forwarded, forwardMs };
+        return { ...r, home, region: this.region, forwarded, localCopy: copy !== undefined, forwardMs };
       } catch (err) {
-        if (!(err instanceof NotHomeError) || hop >= maxHops) throw err;
+        if (!(err instanceof NotHomeError) || hop >= maxHops) throw typed(err);
         if (!this.learn(key, err.home, err.epoch) && err.home === home) throw err;
       }
     }
@@ -157,4 +171,13 @@ export class HomeRouter {
     if (!peer) throw new BackendUnavailableError(`no link to region ${region}`, { backend: "wan", region });
     return peer;
   }
+}
+
+/** Driver failures (a WAN command timing out, a dropped connection) surface as BackendUnavailableError. */
+function typed(err: unknown): unknown {
+  if (err instanceof MeridianError) return err;
+  return new BackendUnavailableError(`critical data unavailable: ${(err as Error)?.message ?? err}`, {
+    backend: "wan",
+    cause: String(err),
+  });
 }
