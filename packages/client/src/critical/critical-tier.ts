@@ -132,7 +132,7 @@ export class CriticalTier {
     }
     if (!this.o.lease.valid(performance.now())) {
       throw new StalenessBoundError(
-        "this node cannot trust its clock against Redis; critical reads refused",
+        "this node holds no trusted lease (renewal failed, or its clock disagrees with Redis); critical read refused",
         {
           region: this.o.region,
         },
