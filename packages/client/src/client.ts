@@ -74,7 +74,8 @@ export class MeridianClient {
   private readonly limits: Limits;
   private readonly spec: ConnectionSpec;
   private readonly l1: Record<DataClass, L1Store<unknown>>;
-  private readonly tiers: Partial<Record<DataClass, Tier>> = {};
+  /** Null prototype: a class name like "toString" finds nothing. */
+  private readonly tiers: Partial<Record<DataClass, Tier>> = Object.create(null);
   private criticalTier: CriticalTier | undefined;
   private importantTier: ImportantTier | undefined;
   private cacheableTier: CacheableTier | undefined;
@@ -251,20 +252,33 @@ export class MeridianClient {
 
   /** Read `key` of class `cls`: { value, version, ageMs, stale, source, region }. */
   get<V = unknown>(cls: DataClass, key: string, opts?: ReadOptions): Promise<ClientRead<V>> {
-    let tier: Tier;
-    try {
-      tier = this.tierFor(cls);
-      checkKey(key, this.limits);
-    } catch (err) {
-      return Promise.reject(err);
+    // The hot path: plain checks, and an L1 hit answered without entering an async function.
+    const tier = this.closed ? undefined : this.tiers[cls];
+    if (
+      tier === undefined ||
+      typeof key !== "string" ||
+      key.length === 0 ||
+      key.length > this.limits.maxKeyLength
+    ) {
+      return this.refuse(cls, key);
     }
-    // The L1 hit is answered without entering an async function (the hot path).
     const hit = tier.hit(key, opts, performance.now());
     if (hit !== undefined) {
       if (opts?.session !== undefined) observe(opts.session, cls, key, hit.version);
       return Promise.resolve(hit as ClientRead<V>);
     }
     return tier.get(key, opts) as Promise<ClientRead<V>>;
+  }
+
+  /** The typed error of a read the hot path turned down. */
+  private refuse<V>(cls: DataClass, key: string): Promise<ClientRead<V>> {
+    try {
+      this.tierFor(cls);
+      checkKey(key, this.limits);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.reject(new InvalidInputError("read refused", { class: cls }));
   }
 
   /** Write `key` of class `cls`; critical writes resolve only after every L1 copy is gone. */

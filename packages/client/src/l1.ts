@@ -84,7 +84,15 @@ export class L1Store<V> {
     this.endFill(key, fill);
     if (fill.voided || fill.epoch !== this.epoch) return false;
     if (entry.bytes > (this.lru.maxSize ?? Number.POSITIVE_INFINITY)) return false;
-    this.lru.set(key, { ...entry, epoch: fill.epoch });
+    this.lru.set(key, {
+      value: entry.value,
+      version: entry.version,
+      filledAt: entry.filledAt,
+      ageAtFill: entry.ageAtFill,
+      expiresAt: entry.expiresAt,
+      epoch: fill.epoch,
+      bytes: entry.bytes,
+    });
     return true;
   }
 
