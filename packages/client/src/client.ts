@@ -176,7 +176,7 @@ export class MeridianClient {
       { leaseMs, maxDriftRate },
       () => l1.clear(),
     );
-    const sub = await openSubscriber(this.spec, this.region, true);
+    const sub = await openSubscriber(this.spec, this.region, true, this.connectionName("inv"));
     this.owned.push(sub);
     const bus = new InvalidationBus({
       region: this.region,
@@ -220,8 +220,8 @@ export class MeridianClient {
   }
 
   private async startImportant(c: NonNullable<MeridianClientOptions["important"]>): Promise<void> {
-    const data = await openCommand(this.spec, this.region);
-    const sub = await openSubscriber(this.spec, this.region, false);
+    const data = await openCommand(this.spec, this.region, this.connectionName("tracked"));
+    const sub = await openSubscriber(this.spec, this.region, false, this.connectionName("tracking"));
     this.owned.push(data, sub);
     const eventual = new EventualConsistencyCache(data, c.publisher, {
       region: this.region,
@@ -328,6 +328,11 @@ export class MeridianClient {
     for (const l1 of Object.values(this.l1)) l1.clear();
     await Promise.all(this.owned.map((r) => r.quit().catch(() => r.disconnect())));
     await this.ownedPool?.end().catch(() => {});
+  }
+
+  /** CLIENT LIST name of a connection of this node (for operators and fault tests). */
+  connectionName(role: "inv" | "tracked" | "tracking"): string {
+    return `meridian-client:${this.nodeId}:${role}`.replace(/[^A-Za-z0-9:_.-]/g, "_");
   }
 
   private tierFor(cls: DataClass): Tier {

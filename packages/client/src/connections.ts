@@ -16,8 +16,9 @@ export function regionDbs(custom: Partial<Record<Region, number>> | undefined): 
   return { ...DEFAULT_REGION_DBS, ...custom };
 }
 
-export async function openCommand(spec: ConnectionSpec, region: Region): Promise<Redis> {
+export async function openCommand(spec: ConnectionSpec, region: Region, name?: string): Promise<Redis> {
   const r = new Redis(spec.url, {
+    ...(name ? { connectionName: name } : {}),
     db: spec.dbs[region],
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -33,8 +34,10 @@ export async function openSubscriber(
   spec: ConnectionSpec,
   region: Region,
   autoResubscribe: boolean,
+  name?: string,
 ): Promise<Redis> {
   const r = new Redis(spec.url, {
+    ...(name ? { connectionName: name } : {}),
     db: spec.dbs[region],
     lazyConnect: true,
     enableReadyCheck: false,
