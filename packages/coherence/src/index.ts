@@ -1,3 +1,4 @@
+export * from "./engine/coherence-engine.js";
 export * from "./manager/backing-store.js";
 export * from "./manager/cache-coherence-manager.js";
 export * from "./manager/policy.js";
@@ -6,6 +7,7 @@ export * from "./model/model-checker.js";
 export * from "./model/mutate.js";
 export * from "./near-cache/coherent-near-cache.js";
 export * from "./protocol/cache-table.js";
+export * from "./protocol/compiled.js";
 export * from "./protocol/directory-table.js";
 export * from "./protocol/engine.js";
 export * from "./protocol/messages.js";
