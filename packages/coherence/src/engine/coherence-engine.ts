@@ -246,6 +246,7 @@ export class CoherenceEngine {
       (sharers & fromBit) !== 0,
       this.dirOwner[line] === from,
       this.dirAcks[line]!,
+      (flags & 2) !== 0,
     );
     if (r < 0) {
       const st = DIR_STATES[state]!;

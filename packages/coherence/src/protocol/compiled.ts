@@ -69,6 +69,8 @@ const GUARDS: readonly DirGuard[] = [
   "notFromSharer",
   "lastAck",
   "moreAcks",
+  "ownerKept",
+  "ownerDropped",
 ];
 
 /** Directory opcodes, in DirAction order. */
@@ -220,7 +222,7 @@ export function compileProtocol(cacheTable: CacheTable, dirTable: DirectoryTable
 
 /**
  * Does guard `g` hold? The caller measures the line: its sharer count, whether the sender is a sharer
- * or the owner, and the InvAcks still expected. One function for every interpreter.
+ * or the owner, the InvAcks still expected, and whether an OwnerData says the old owner kept a copy. One function for every interpreter.
  */
 export function guardHolds(
   g: number,
@@ -228,6 +230,7 @@ export function guardHolds(
   fromIsSharer: boolean,
   fromIsOwner: boolean,
   acks: number,
+  ownerKept: boolean,
 ): boolean {
   switch (g) {
     case 0: // always
@@ -248,8 +251,12 @@ export function guardHolds(
       return !fromIsSharer;
     case 8: // lastAck
       return acks === 1;
-    default: // moreAcks
+    case 9: // moreAcks
       return acks > 1;
+    case 10: // ownerKept
+      return ownerKept;
+    default: // ownerDropped
+      return !ownerKept;
   }
 }
 
@@ -264,12 +271,13 @@ export function matchDirRow(
   fromIsSharer: boolean,
   fromIsOwner: boolean,
   acks: number,
+  ownerKept: boolean,
 ): number {
   const at = state * p.events + event;
   let hit = -1;
   for (let i = p.dirCandStart[at]!; i < p.dirCandStart[at + 1]!; i++) {
     const r = p.dirCandidates[i]!;
-    if (!guardHolds(p.dirGuard[r]!, sharers, fromIsSharer, fromIsOwner, acks)) continue;
+    if (!guardHolds(p.dirGuard[r]!, sharers, fromIsSharer, fromIsOwner, acks, ownerKept)) continue;
     if (hit >= 0) return -2;
     hit = r;
   }

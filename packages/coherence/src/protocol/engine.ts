@@ -187,7 +187,8 @@ export class DirectoryController {
     return r >= 0 && this.compiled.dirOps[this.compiled.dirOpStart[r]!] === D_STALL;
   }
 
-  private match<V>(d: DirLine<V>, msg: CoherenceMessage<V>): number {
+  /** Index in the table of the row that handles `msg` now, -1 if none. */
+  match<V>(d: DirLine<V>, msg: CoherenceMessage<V>): number {
     const r = matchDirRow(
       this.compiled,
       DIR_CODE.get(d.state)!,
@@ -196,6 +197,7 @@ export class DirectoryController {
       d.sharers.has(msg.from),
       d.owner === msg.from,
       d.acks,
+      msg.kept === true,
     );
     if (r === -2)
       throw new ProtocolError(
