@@ -1,10 +1,10 @@
 // Shared set-up of the bus integration tests: a registry (ours, started here on a free port against the
 // configured broker, unless MERIDIAN_SCHEMA_REGISTRY_URL points at one) and per-run topic names.
 import { randomUUID } from "node:crypto";
+import { startSchemaRegistry } from "@meridian/schema-registry";
 import { Kafka, logLevel } from "kafkajs";
 import pino from "pino";
 import { configFromEnv } from "../../packages/core/src/index.js";
-import { startSchemaRegistry } from "../../services/schema-registry/src/index.js";
 
 export const config = configFromEnv();
 export const runId = randomUUID().slice(0, 8);
