@@ -4,11 +4,11 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { type RunningSchemaRegistry, startSchemaRegistry } from "@meridian/schema-registry";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { configFromEnv } from "../../packages/core/src/index.js";
-import { type RunningSchemaRegistry, startSchemaRegistry } from "../../services/schema-registry/src/index.js";
 
 const config = configFromEnv();
 const runId = randomUUID().slice(0, 8);
