@@ -66,7 +66,9 @@ for (let i = 0; i < 200; i++) {
 for (let round = 0; round < 2; round++) {
   const handles: Awaited<ReturnType<typeof m.acquire>>[] = [];
   const durable = await loop(
-    async (i) => (handles[i] = await m.acquire("r")),
+    async (i) => {
+      handles[i] = await m.acquire("r");
+    },
     (i) => handles[i]!.release(),
   );
   const plain = await loop(
