@@ -19,7 +19,11 @@ import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
 import { type Resolution, resolveEntries } from "./resolve.js";
 import type { ApplyOutcome, CacheUpdate, StoredEntry } from "./types.js";
 
+// KEYS[4]/ARGV[10]: the writer-incarnation guard of a local write. The write's vector-clock counter was
+// chosen under that incarnation; if this Redis has lost it (restart, flush) the write must be recomputed
+// under a new incarnation rather than reuse counters of the old one (-2). ARGV[10] = '' skips the guard.
 const CAS_LUA = `
+if ARGV[10] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[10] then return -2 end
 local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
 if rev ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], 'rev', ARGV[9], 'entry', ARGV[2], 'digest', ARGV[3])
@@ -34,13 +38,13 @@ return 1
 `;
 
 type CasRedis = Redis & {
-  meridianEventualCas(...args: (string | number)[]): Promise<number>;
+  meridianEventualCasV2(...args: (string | number)[]): Promise<number>;
 };
 
 const prepared = new WeakSet<Redis>();
 function casClient(redis: Redis): CasRedis {
   if (!prepared.has(redis)) {
-    redis.defineCommand("meridianEventualCas", { numberOfKeys: 3, lua: CAS_LUA });
+    redis.defineCommand("meridianEventualCasV2", { numberOfKeys: 4, lua: CAS_LUA });
     prepared.add(redis);
   }
   return redis as CasRedis;
@@ -118,6 +122,19 @@ export async function readSnapshot(redis: Redis, prefix: string, key: string): P
   };
 }
 
+/** The incarnation a local write's counters belong to: the write only lands while Redis still holds it. */
+export interface IncarnationGuard {
+  key: string;
+  value: string;
+}
+
+/** The guarded incarnation is gone from Redis (it lost its data): recompute under a new one. */
+export class IncarnationChangedError extends Error {
+  constructor() {
+    super("the writer incarnation changed in Redis (data lost); the write is recomputed");
+  }
+}
+
 export interface CasStep {
   entry: StoredEntry;
   /** Record `current` as overridden (for rollback), with this cause. */
@@ -135,6 +152,7 @@ export async function casUpdate<T>(
   region: string,
   compute: (snap: Snapshot) => { step: CasStep | null; result: T },
   opts: HistoryOptions = {},
+  incarnation?: IncarnationGuard,
 ): Promise<{ result: T; written: StoredEntry | null }> {
   const client = casClient(redis);
   const now = opts.now ?? Date.now;
@@ -152,10 +170,11 @@ export async function casUpdate<T>(
           })
         : "";
     const rev = await guard("write", () =>
-      client.meridianEventualCas(
+      client.meridianEventualCasV2(
         entryKey(prefix, key),
         historyKey(prefix, key),
         bucketKey(prefix, bucketOf(key)),
+        incarnation?.key ?? entryKey(prefix, key),
         snap.rev,
         encodeEntry(step.entry),
         digestOf(step.entry),
@@ -167,8 +186,10 @@ export async function casUpdate<T>(
         // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
         // old number could overwrite a recreated entry it never saw (ABA).
         randomUUID(),
+        incarnation?.value ?? "",
       ),
     );
+    if (rev === -2) throw new IncarnationChangedError();
     if (rev !== -1) return { result, written: step.entry };
     // Lost the race: back off a little (grows with contention) and recompute from the new state.
     if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
