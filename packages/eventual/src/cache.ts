@@ -17,6 +17,7 @@ import {
   StaleVersionError,
   VectorClock,
 } from "@meridian/core";
+import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { updateFromEntry, validateKey } from "./codec.js";
 import { applyWrite, restoreValue, type WriteContext } from "./crdt-write.js";
@@ -324,7 +325,12 @@ export class EventualConsistencyCache {
 
   private async publish(key: string, entry: StoredEntry, kind: UpdateKind): Promise<void> {
     try {
-      await this.publisher.publish(updateFromEntry(key, entry, kind, this.region, this.now()));
+      await withDeadline(
+        "kafka",
+        `publish of ${key}`,
+        this.options.publishTimeoutMs ?? 5_000,
+        this.publisher.publish(updateFromEntry(key, entry, kind, this.region, this.now())),
+      );
     } catch (err) {
       if (err instanceof MeridianError) throw err;
       throw new BackendUnavailableError(

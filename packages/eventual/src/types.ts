@@ -93,6 +93,8 @@ export interface EventualCacheOptions {
   historyLimit?: number;
   /** ... and for how long (default 1 h). */
   historyTtlMs?: number;
+  /** Bound on one publish (default 5000 ms): a broker that does not answer fails the write's ack. */
+  publishTimeoutMs?: number;
   /** Injected wall clock (tests). */
   now?: () => number;
 }
