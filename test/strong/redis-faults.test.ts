@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import {
   BackendUnavailableError,
   configFromEnv,
+  DeadlockError,
   FencingTokenError,
   REGIONS,
   type Region,
@@ -191,5 +192,31 @@ describe("bounded operations while Redis is frozen (SIGSTOP)", () => {
     expect((await c.getWithStrongConsistency("frozen:1")).value).toEqual({ v: 1 });
     const w = await c.setWithStrongConsistency("frozen:1", { v: 5 });
     expect((await cache("ap-south").getWithStrongConsistency("frozen:1")).version).toBe(w.version);
+  });
+});
+
+describe("deadlock detection by default at the cache level", () => {
+  it("two caches sharing one lock manager, locks taken in opposite order: one DeadlockError, fast", async () => {
+    const c1 = cache("us-east");
+    const c2 = cache("eu-west");
+    const a = await c1.acquireLock("lock:dl:A");
+    const b = await c2.acquireLock("lock:dl:B");
+    const start = performance.now();
+    const results = await Promise.allSettled([
+      c1.acquireLock("lock:dl:B", { waitMs: 10_000 }).catch(async (err: unknown) => {
+        await a.release();
+        throw err;
+      }),
+      c2.acquireLock("lock:dl:A", { waitMs: 10_000 }).catch(async (err: unknown) => {
+        await b.release();
+        throw err;
+      }),
+    ]);
+    const failed = results.filter((r) => r.status === "rejected");
+    expect(failed).toHaveLength(1);
+    expect((failed[0] as PromiseRejectedResult).reason).toBeInstanceOf(DeadlockError);
+    expect(performance.now() - start).toBeLessThan(3_000);
+    for (const r of results) if (r.status === "fulfilled") await r.value.release();
+    await Promise.allSettled([a.release(), b.release()]);
   });
 });
