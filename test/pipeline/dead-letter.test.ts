@@ -31,31 +31,24 @@ describe("dead-letter topic", () => {
     const producer = new IdempotentProducer(kafka);
     const serde = new AvroSerde(config.schemaRegistryUrl);
     await producer.connect();
-    const badState = await serde.encodeCacheUpdate({
-      key: KEY,
-      kind: "UPDATE",
-      crdtType: "lww",
-      state: "{this is not json",
-      region: "us-east",
-      vectorClock: { "us-east": 1 },
-      hlcWallMs: Date.now(),
-      hlcLogical: 0,
-      hlcNode: "us-east",
-      producedAtMs: Date.now(),
-    });
+    const lwwUpdateWithState = (state: string) =>
+      serde.encodeCacheUpdate({
+        key: KEY,
+        kind: "UPDATE",
+        crdtType: "lww",
+        state,
+        region: "us-east",
+        vectorClock: { "us-east": 1 },
+        hlcWallMs: Date.now(),
+        hlcLogical: 0,
+        hlcNode: "us-east",
+        producedAtMs: Date.now(),
+      });
+    const badState = await lwwUpdateWithState("{this is not json");
     // A decodable update whose value is nested 100,000 deep: once a RangeError retried forever.
-    const deepValue = await serde.encodeCacheUpdate({
-      key: KEY,
-      kind: "UPDATE",
-      crdtType: "lww",
-      state: `{"type":"lww","state":{"value":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`,
-      region: "us-east",
-      vectorClock: { "us-east": 1 },
-      hlcWallMs: Date.now(),
-      hlcLogical: 0,
-      hlcNode: "us-east",
-      producedAtMs: Date.now(),
-    });
+    const deepValue = await lwwUpdateWithState(
+      `{"type":"lww","state":{"value":${"[".repeat(100_000)}${"]".repeat(100_000)}}}`,
+    );
     const unknownSchema = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0x01]), Buffer.from("payload")]);
     // Same key as the good update that follows → same partition: the consumer must get past them.
     await producer.send(topics.inbound(TARGET), [
