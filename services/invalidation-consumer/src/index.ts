@@ -13,3 +13,4 @@ export {
   type InvalidationConsumerOptions,
   startInvalidationConsumer,
 } from "./invalidation-consumer.js";
+export { parseReplicationMode, type ReplicationMode, remoteUpdateTopics, sourceTopics } from "./sources.js";

@@ -4,7 +4,14 @@
 // idempotent. A message that can never be applied (bad Avro, malformed CRDT state) goes to the dead-letter
 // topic with the reason in its headers, and the consumer goes on.
 
-import { AvroSerde, type CacheUpdate, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
+import {
+  AvroSerde,
+  type CacheUpdate,
+  createKafka,
+  ensureTopics,
+  IdempotentProducer,
+  topicsFor,
+} from "@meridian/bus";
 import {
   BackendUnavailableError,
   type MeridianConfig,
@@ -38,6 +45,7 @@ import type { Kafka } from "kafkajs";
 import { Counter, Histogram } from "prom-client";
 import { asCacheUpdate } from "./cache-update-shape.js";
 import type { AppliedEvent } from "./convergence.js";
+import { type ReplicationMode, sourceTopics } from "./sources.js";
 
 export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   region: string;
@@ -53,6 +61,8 @@ export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   concurrency?: number;
   /** Called after each merge — the cluster launcher feeds its convergence tracker from here. */
   onApplied?: (event: AppliedEvent) => void;
+  /** `mirrormaker`: read MM2's remote topics of the other regions instead of the replicator's inbound topic. */
+  replication?: ReplicationMode;
 }
 
 export interface InvalidationConsumerHandle {
@@ -114,6 +124,10 @@ export async function startInvalidationConsumer(
   await checkRedis(redis);
   const kafka = opts.kafka ?? createKafka(opts.config, `invalidation-consumer-${region}`);
   await ensureTopicsFor(kafka, layout);
+  const sources = sourceTopics(layout, region, opts.replication ?? "replicator");
+  // MM2 creates its remote topics when it first sees the origin; creating them here (same partition count)
+  // lets the consumer start first.
+  if (opts.replication === "mirrormaker") await ensureTopics(kafka, sources, { partitions: 3 });
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const serde = opts.serde ?? new AvroSerde(opts.config.schemaRegistryUrl);
   const dlqProducer = new IdempotentProducer(kafka);
@@ -122,7 +136,7 @@ export async function startInvalidationConsumer(
     opts.groupId ?? `${layout.namespace ? `${layout.namespace}.` : ""}meridian.invalidation.${region}`;
   const consumer = new RetryingConsumer(kafka, {
     groupId,
-    topics: [topics.inbound(region)],
+    topics: sources,
     logger: log,
     // Merges of different keys are independent; running them concurrently hides Redis round trips.
     concurrency: opts.concurrency ?? 32,
@@ -262,10 +276,7 @@ export async function startInvalidationConsumer(
     });
     server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
   }
-  log.info(
-    { groupId, topic: topics.inbound(region), db: layout.redisDbs[region], url: server?.url },
-    "consumer started",
-  );
+  log.info({ groupId, topics: sources, db: layout.redisDbs[region], url: server?.url }, "consumer started");
 
   let stopped = false;
   return {
