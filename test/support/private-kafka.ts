@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { freePort } from "./free-port.js";
+import { freePort } from "@meridian/cluster";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const run = promisify(execFile);

@@ -37,6 +37,7 @@ import {
   type RegionLayoutOptions,
   RetryingConsumer,
   Router,
+  regionRedisUrl,
   resolveLayout,
   type StartedServer,
 } from "@meridian/service-kit";
@@ -120,7 +121,9 @@ export async function startInvalidationConsumer(
     registers: [registry],
   });
 
-  const redis: Redis = createRedis(opts.config.redisUrl, { db: layout.redisDbs[region]! });
+  const redis: Redis = createRedis(regionRedisUrl(layout, region, opts.config.redisUrl), {
+    db: layout.redisDbs[region]!,
+  });
   await checkRedis(redis);
   const kafka = opts.kafka ?? createKafka(opts.config, `invalidation-consumer-${region}`);
   await ensureTopicsFor(kafka, layout);
