@@ -29,6 +29,7 @@ import {
   type Logger,
   pipelineTopicNames,
   type RegionLayout,
+  regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
 import { createPgPool, createRedis, type Redis } from "@meridian/store";
@@ -199,7 +200,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           url: node.url,
           node,
           consumer,
-          redis: createRedis(config.redisUrl, { db: layout.redisDbs[region]! }),
+          redis: createRedis(regionRedisUrl(layout, region, config.redisUrl), {
+            db: layout.redisDbs[region]!,
+          }),
           redisDb: layout.redisDbs[region]!,
         };
       }),

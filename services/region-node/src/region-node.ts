@@ -14,7 +14,12 @@ import {
   StalenessBoundError,
 } from "@meridian/core";
 import { EventualConsistencyCache, type ReadInfo, type WriterIncarnationSource } from "@meridian/eventual";
-import { ensureTopicsFor, type RegionLayoutOptions, resolveLayout } from "@meridian/service-kit";
+import {
+  ensureTopicsFor,
+  type RegionLayoutOptions,
+  regionRedisUrl,
+  resolveLayout,
+} from "@meridian/service-kit";
 import { createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { batchingUpdatePublisher } from "./batching-publisher.js";
@@ -101,7 +106,8 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     throw new InvalidInputError(`region ${region} is not one of ${layout.regions.join(", ")}`, { region });
   }
   const topics = topicsFor(layout.namespace);
-  const redis = createRedis(cfg.config.redisUrl, { db: layout.redisDbs[region]! });
+  const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
+  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]! });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
   const producer = new IdempotentProducer(kafka);
@@ -127,7 +133,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         ? undefined
         : await CoherentCacheable.connect({
             region,
-            redisUrl: redisUrlWithDb(cfg.config.redisUrl, layout.redisDbs[region]!),
+            redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
             // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
             prefix: `${layout.keyPrefix}coh:${region}`,
             nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

@@ -2,7 +2,7 @@
 // the source of truth, every region's Redis DB holds a copy that each write invalidates before it is
 // acknowledged), adapted to the region node's CriticalStore interface.
 import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
-import type { RegionLayout } from "@meridian/service-kit";
+import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
 import type { CriticalStore, ReadOptions } from "./region-node.js";
@@ -57,7 +57,9 @@ export async function createStrongCritical(
   }
   const pool = createPgPool(config.pgUrl, { max: 10, ...(opts.schema ? { searchPath: opts.schema } : {}) });
   const redis: Record<string, Redis> = {};
-  for (const r of layout.regions) redis[r] = createRedis(config.redisUrl, { db: layout.redisDbs[r]! });
+  for (const r of layout.regions) {
+    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), { db: layout.redisDbs[r]! });
+  }
   const caches = new Map<string, StrongConsistencyCache>();
   for (const region of layout.regions) {
     caches.set(
