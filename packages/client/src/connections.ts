@@ -2,14 +2,25 @@
 // (enableOfflineQueue: false) and time out, so losing Redis is a fast, typed failure, never a hang.
 // Subscriber connections skip ioredis's handshake commands, which Redis refuses in subscriber mode
 // after a reconnect (redis/ioredis#2037).
-import { BackendUnavailableError, REGIONS, type Region } from "@meridian/core";
+import { BackendUnavailableError, REGIONS, type RedisAuth, type Region } from "@meridian/core";
 import { DEFAULT_REGION_DBS } from "@meridian/strong";
 import { Redis } from "ioredis";
 
 export interface ConnectionSpec {
   url: string;
+  auth?: RedisAuth;
   dbs: Record<Region, number>;
   commandTimeoutMs: number;
+}
+
+/** ACL user / password and TLS; the password never goes into the URL. */
+function authOf(spec: ConnectionSpec) {
+  const a = spec.auth;
+  return {
+    ...(a?.username ? { username: a.username } : {}),
+    ...(a?.password ? { password: a.password.reveal() } : {}),
+    ...(a?.tls ? { tls: {} } : {}),
+  };
 }
 
 export function regionDbs(custom: Partial<Record<Region, number>> | undefined): Record<Region, number> {
@@ -19,6 +30,7 @@ export function regionDbs(custom: Partial<Record<Region, number>> | undefined): 
 export async function openCommand(spec: ConnectionSpec, region: Region, name?: string): Promise<Redis> {
   const r = new Redis(spec.url, {
     ...(name ? { connectionName: name } : {}),
+    ...authOf(spec),
     db: spec.dbs[region],
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -38,6 +50,7 @@ export async function openSubscriber(
 ): Promise<Redis> {
   const r = new Redis(spec.url, {
     ...(name ? { connectionName: name } : {}),
+    ...authOf(spec),
     db: spec.dbs[region],
     lazyConnect: true,
     enableReadyCheck: false,

@@ -106,6 +106,7 @@ export class CriticalTier {
           ageAtFill: 0,
           // The directory forgets the holder set after holderTtlMs (Redis clock): the copy goes before.
           expiresAt: registeredAt + o.holderTtlMs * (1 - o.maxDriftRate) - 1000,
+          writtenBy: undefined,
           bytes: o.sizeOf(r.value) + key.length,
         });
       }
