@@ -28,7 +28,7 @@ const handle = await startRegionNode({
   ...listenFromEnv(env, 8080),
   region,
   config,
-  ...(strong ? { critical: strong.forRegion(region) } : {}),
+  ...(strong ? { criticalPg: { pool: strong.pool } } : {}),
   logger,
   processMetrics: true,
   cacheableTtlMs: envInt(env, "MERIDIAN_CACHEABLE_TTL_MS", 1000),
