@@ -23,7 +23,8 @@ import type { Registry } from "prom-client";
 import { batchingUpdatePublisher } from "./batching-publisher.js";
 import { type CacheableStore, CoherentCacheable, redisUrlWithDb } from "./coherent-cacheable.js";
 import { crdtTypeForKey, validateKey } from "./keyspace.js";
-import { asObject, importantWriteArg, parseMinVersion } from "./request-body.js";
+import { asObject, criticalWriteValue, importantWriteArg, parseMinVersion } from "./request-body.js";
+import { criticalMinVersion } from "./strong-critical.js";
 import { TtlCache } from "./ttl-cache.js";
 
 /** What a `critical` backend must offer; the StrongConsistencyCache is adapted to this. */
@@ -271,13 +272,7 @@ function sessionAt(
 function clientCritical(client: MeridianClient): CriticalStore {
   return {
     async get(key, opts) {
-      const v = opts.minVersion as unknown;
-      if (v !== undefined && (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)) {
-        throw new InvalidInputError("minVersion of a critical read is a non-negative integer version", {
-          field: "minVersion",
-        });
-      }
-      const minVersion = v as number | undefined;
+      const minVersion = criticalMinVersion(opts);
       const session = minVersion !== undefined ? sessionAt(client, key, { critical: minVersion }) : undefined;
       const r = await client.get("critical", key, {
         ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
@@ -295,11 +290,7 @@ function clientCritical(client: MeridianClient): CriticalStore {
       return { key, class: "critical", value: r.value, version: r.version, region: r.region, ageMs: r.ageMs };
     },
     async set(key, body) {
-      const b = asObject(body);
-      if (!("value" in b) || b.value === undefined) {
-        throw new InvalidInputError('body must be {"value": <json>}', { field: "value" });
-      }
-      const w = await client.set("critical", key, b.value);
+      const w = await client.set("critical", key, criticalWriteValue(body));
       return { key, class: "critical", region: w.region, version: w.version };
     },
   };
