@@ -177,7 +177,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(replicator);
     await Promise.all(
       regions.map(async (region) => {
-        const critical = strong?.forRegion(region);
+        // critical through the node's client (coherent L1 under leases) on the strong tier's pool.
+        const table = opts.critical ? opts.critical.table : undefined;
+        const criticalPg = strong ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
         const node = await startRegionNode({
           ...layoutOpts,
           region,
@@ -189,7 +191,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ingestMarketData: marketOpts !== undefined && region === homeRegion,
           ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
           ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
-          ...(critical ? { critical } : {}),
+          ...(criticalPg ? { criticalPg } : {}),
           ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
         });
         started.push(node);

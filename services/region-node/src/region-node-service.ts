@@ -88,7 +88,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
   });
 
   const kafka = opts.kafka ?? createKafka(opts.config, `region-node-${opts.region}`);
-  const node = await createRegionNode({ ...opts, kafka });
+  const node = await createRegionNode({ ...opts, kafka, metricsRegistry: registry });
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const marketData = opts.ingestMarketData
     ? await startMarketDataIngest({
