@@ -3,7 +3,9 @@
 export {
   type Cluster,
   type ClusterOptions,
+  type CriticalRows,
   type RegionHandles,
   startCluster,
   stateFingerprint,
 } from "./cluster.js";
+export type { ClusterWan, ClusterWanOptions } from "./wan.js";

@@ -61,6 +61,17 @@ export interface NodeRead {
   ageMs: number;
   stale?: boolean;
   writtenBy?: string;
+  /** critical data with home regions: which region owns the key and whether the request was forwarded. */
+  placement?: Placement;
+}
+
+export interface Placement {
+  home: string;
+  forwarded: boolean;
+  /** Round trip of the forwarded request (0 when served in this region). */
+  forwardMs: number;
+  /** Served from this region's copy of a read-mostly key. */
+  localCopy: boolean;
 }
 
 export interface WriteResult {
@@ -68,6 +79,7 @@ export interface WriteResult {
   class: DataClass;
   region: string;
   version: unknown;
+  placement?: Placement;
 }
 
 export class NotImplementedError extends Error {
