@@ -19,7 +19,7 @@ export {
   HomeStore,
   type MovedKey,
 } from "./homes/home-store.js";
-export { fnv1a, HomePolicy, type HomePolicyOptions, ownerId } from "./homes/policy.js";
+export { fnv1a, HomePolicy, type HomePolicyOptions, keyHomedIn, ownerId } from "./homes/policy.js";
 export { type GeoRead, type GeoWrite, HomeRouter, type RehomeResult, type Routed } from "./homes/router.js";
 export {
   DEFAULT_UNKNOWN_PAIR_MS,
@@ -29,6 +29,7 @@ export {
   parseLatencyEnv,
   validateLatencyMatrix,
 } from "./latency.js";
+export { type MeasurePairsOptions, measurePairs, type PairSamples } from "./latency-map.js";
 export { type Endpoint, LinkProxy, type LinkProxyOptions } from "./link-proxy.js";
 export { RpcClient, type RpcClientOptions } from "./rpc/client.js";
 export { RemoteError } from "./rpc/errors.js";

@@ -8,4 +8,5 @@ export {
   startCluster,
   stateFingerprint,
 } from "./cluster.js";
+export { measureCriticalLatencyMap } from "./latency-map.js";
 export type { ClusterWan, ClusterWanOptions } from "./wan.js";
