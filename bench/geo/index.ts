@@ -1,0 +1,212 @@
+// bench/geo: what geography costs with the WAN layer on (five regions, the realistic latency matrix).
+//   1. critical GET / PUT per (client region, home region) through the client region's node (forwarded
+//      when the home is elsewhere), p50 / p99, beside the physical floor: the configured round trip and a
+//      bare Redis PING across the same link;
+//   2. eventual (important) GET / PUT in each region (local by design);
+//   3. eventual convergence per region pair (write in A → merged in B), beside the one-way delay.
+// Run: pnpm bench geo  (quick: pnpm bench --quick geo). Env: BENCH_SAMPLES (critical samples per pair).
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import { type Cluster, measureCriticalLatencyMap, startCluster } from "@meridian/cluster";
+import { configFromEnv } from "@meridian/core";
+import type { PairSamples } from "@meridian/wan";
+import pino from "pino";
+import {
+  type Cell,
+  fmt,
+  machineLine,
+  markdownTable,
+  QUICK,
+  quantile,
+  writeBenchmarksSection,
+} from "../lib/report.js";
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? (QUICK ? 3 : 20));
+const EVENTUAL_SAMPLES = QUICK ? 5 : 50;
+const p50 = (xs: readonly number[]) => quantile(xs, 0.5);
+const p99 = (xs: readonly number[]) => quantile(xs, 0.99);
+
+async function timedFetch(url: string, init?: RequestInit): Promise<number> {
+  const startedAt = performance.now();
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${url}: HTTP ${res.status}`);
+  return performance.now() - startedAt;
+}
+
+/** Bare Redis PING from each region to each other region's Redis, across the WAN link. */
+async function pingMap(cluster: Cluster): Promise<Map<string, number[]>> {
+  const regions = cluster.layout.regions;
+  const out = new Map<string, number[]>();
+  await Promise.all(
+    regions.flatMap((from) =>
+      regions.map(async (to) => {
+        const redis = cluster.wan!.redisFrom(from, to);
+        await redis.ping();
+        const xs: number[] = [];
+        for (let i = 0; i < SAMPLES; i++) {
+          const startedAt = performance.now();
+          await redis.ping();
+          xs.push(performance.now() - startedAt);
+        }
+        out.set(`${from}→${to}`, xs);
+      }),
+    ),
+  );
+  return out;
+}
+
+/** Eventual PUT then GET of region-local keys in every region, all regions at once. */
+async function eventualOps(
+  cluster: Cluster,
+  tag: string,
+): Promise<Map<string, { get: number[]; set: number[] }>> {
+  const out = new Map<string, { get: number[]; set: number[] }>();
+  await Promise.all(
+    cluster.layout.regions.map(async (region) => {
+      const base = `${cluster.regions[region]!.url}/v1/important/`;
+      const m = { get: [] as number[], set: [] as number[] };
+      for (let i = 0; i < EVENTUAL_SAMPLES; i++) {
+        const key = encodeURIComponent(`md:${tag}-${region}-${i % 5}`);
+        m.set.push(
+          await timedFetch(base + key, {
+            method: "PUT",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ value: i }),
+          }),
+        );
+        m.get.push(await timedFetch(base + key));
+      }
+      out.set(region, m);
+    }),
+  );
+  return out;
+}
+
+function criticalMatrix(rows: PairSamples[], op: string, regions: readonly string[]): string {
+  const cell = (client: string, home: string): Cell => {
+    const r = rows.find((x) => x.op === op && x.client === client && x.home === home)!;
+    const failed = r.errors ? `, ${r.errors} failed` : "";
+    return `${fmt(p50(r.samplesMs))} / ${fmt(p99(r.samplesMs))} (${r.floorMs}${failed})`;
+  };
+  return markdownTable(
+    ["client \\ home", ...regions],
+    regions.map((c) => [c, ...regions.map((h) => cell(c, h))]),
+  );
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const namespace = `bench-geo-${randomUUID().slice(0, 8)}`;
+  const cluster = await startCluster({
+    namespace,
+    config: configFromEnv(),
+    logger: pino({ level: "silent" }),
+    marketData: false,
+    antiEntropy: false,
+    wan: true,
+  });
+  const regions = cluster.layout.regions;
+  const convergence = new Map<string, number[]>();
+  cluster.events.on("applied", (e) => {
+    const pair = `${e.originRegion}→${e.region}`;
+    convergence.set(pair, [...(convergence.get(pair) ?? []), e.lagMs]);
+  });
+  try {
+    const pings = await pingMap(cluster);
+    const critical = await measureCriticalLatencyMap(cluster, { samples: SAMPLES, tag: namespace });
+    const eventual = await eventualOps(cluster, namespace);
+    await cluster.replicator.drain(10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const latency = cluster.wan!.latency;
+    const local = critical.filter((r) => r.client === r.home);
+    const remote = critical.filter((r) => r.client !== r.home);
+    const pool = (rs: PairSamples[], op: string) => rs.filter((r) => r.op === op).flatMap((r) => r.samplesMs);
+    const summary = markdownTable(
+      [
+        "critical op",
+        "at home p50",
+        "at home p99",
+        "elsewhere p50",
+        "elsewhere p99",
+        "elsewhere floor (median RTT)",
+      ],
+      ["get", "set"].map((op) => [
+        op,
+        p50(pool(local, op)),
+        p99(pool(local, op)),
+        p50(pool(remote, op)),
+        p99(pool(remote, op)),
+        p50(remote.filter((r) => r.op === op).map((r) => r.floorMs)),
+      ]),
+    );
+    const physical = markdownTable(
+      ["client \\ server", ...regions],
+      regions.map((a) => [
+        a,
+        ...regions.map(
+          (b) => `${fmt(p50(pings.get(`${a}→${b}`)!))} (${a === b ? 0 : latency[a]![b]! + latency[b]![a]!})`,
+        ),
+      ]),
+    );
+    const eventualTable = markdownTable(
+      ["region", "eventual set p50", "set p99", "eventual get p50", "get p99"],
+      regions.map((r) => {
+        const m = eventual.get(r)!;
+        return [r, p50(m.set), p99(m.set), p50(m.get), p99(m.get)];
+      }),
+    );
+    const convRows = regions.flatMap((a) =>
+      regions
+        .filter((b) => b !== a)
+        .map((b) => {
+          const xs = convergence.get(`${a}→${b}`) ?? [];
+          return [`${a}→${b}`, xs.length, p50(xs), p99(xs), latency[a]![b]!] as Cell[];
+        }),
+    );
+    const convTable = markdownTable(
+      ["write → merged", "updates", "p50 ms", "p99 ms", "one-way floor ms"],
+      convRows,
+    );
+    const md = `### geo — latency per (client region, home region) with the WAN layer on
+
+${machineLine()} · load average ${os.loadavg()[0]!.toFixed(1)} at the end${QUICK ? " · quick run" : ""} · ${SAMPLES} critical samples per pair and op, ${EVENTUAL_SAMPLES} eventual per region · \`pnpm bench geo\` (${Math.round((Date.now() - t0) / 1000)} s)
+
+Every cross-region hop crosses a TCP proxy with the replicator's latency matrix (one way 32–110 ms). Critical
+keys have a home region; a request elsewhere is forwarded there (HTTP in, one RPC across the WAN). Figures in
+ms, measured through the region nodes' HTTP API. No peer product is measured here: the reference is the
+physical floor — the configured round trip, and a bare Redis PING across the same link.
+
+Summary (all pairs pooled):
+
+${summary}
+
+Critical GET, p50 / p99 (floor = configured RTT):
+
+${criticalMatrix(critical, "get", regions)}
+
+Critical PUT, p50 / p99 (floor):
+
+${criticalMatrix(critical, "set", regions)}
+
+Physical floor: bare Redis PING across each link, p50 (configured RTT):
+
+${physical}
+
+Eventual (important) data, served in the writer's region:
+
+${eventualTable}
+
+Eventual convergence per region pair (replicator + consumer), beside the one-way delay:
+
+${convTable}
+`;
+    console.log(md);
+    writeBenchmarksSection("geo", md);
+  } finally {
+    await cluster.stop();
+    await cluster.purge();
+  }
+}
+
+await main();
