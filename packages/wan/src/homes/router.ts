@@ -143,7 +143,8 @@ export class HomeRouter {
         const forwardMs = forwarded ? performance.now() - startedAt : 0;
         return { ...r, home, region: this.region, forwarded, localCopy: copy !== undefined, forwardMs };
       } catch (err) {
-        if (!(err instanceof NotHomeError) || hop >= maxHops) throw typed(err);
+        if (!(err instanceof NotHomeError)) throw typed(err);
+        if (hop >= maxHops) throw moving(err);
         if (!this.learn(key, err.home, err.epoch) && err.home === home) throw err;
       }
     }
@@ -179,5 +180,16 @@ function typed(err: unknown): unknown {
   return new BackendUnavailableError(`critical data unavailable: ${(err as Error)?.message ?? err}`, {
     backend: "wan",
     cause: String(err),
+  });
+}
+
+/** Redirects ran out: the key is between homes (a hand-over not finished yet). Nothing was applied. */
+function moving(err: NotHomeError): BackendUnavailableError {
+  return new BackendUnavailableError(`${err.key} is being re-homed (last seen toward ${err.home})`, {
+    backend: "wan",
+    key: err.key,
+    home: err.home,
+    epoch: err.epoch,
+    outcome: "not-sent",
   });
 }
