@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { type Cluster, measureCriticalLatencyMap, startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
-import type { PairSamples } from "@meridian/wan";
+import { measurePairs, type PairSamples } from "@meridian/wan";
 import pino from "pino";
 import {
   type Cell,
@@ -22,7 +22,7 @@ import {
 } from "../lib/report.js";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? (QUICK ? 3 : 20));
-const EVENTUAL_SAMPLES = QUICK ? 5 : 50;
+const EVENTUAL_SAMPLES = QUICK ? 4 : 30;
 const p50 = (xs: readonly number[]) => quantile(xs, 0.5);
 const p99 = (xs: readonly number[]) => quantile(xs, 0.99);
 
@@ -34,52 +34,42 @@ async function timedFetch(url: string, init?: RequestInit): Promise<number> {
   return performance.now() - startedAt;
 }
 
-/** Bare Redis PING from each region to each other region's Redis, across the WAN link. */
+/** Bare Redis PING from each region to each region's Redis (across the WAN link when they differ). */
 async function pingMap(cluster: Cluster): Promise<Map<string, number[]>> {
   const regions = cluster.layout.regions;
-  const out = new Map<string, number[]>();
-  await Promise.all(
-    regions.flatMap((from) =>
-      regions.map(async (to) => {
-        const redis = cluster.wan!.redisFrom(from, to);
-        await redis.ping();
-        const xs: number[] = [];
-        for (let i = 0; i < SAMPLES; i++) {
-          const startedAt = performance.now();
-          await redis.ping();
-          xs.push(performance.now() - startedAt);
-        }
-        out.set(`${from}→${to}`, xs);
-      }),
-    ),
+  const clients = new Map(
+    regions.flatMap((a) => regions.map((b) => [`${a}→${b}`, cluster.wan!.redisFrom(a, b)])),
   );
-  return out;
+  await Promise.all([...clients.values()].map((r) => r.ping()));
+  const rows = await measurePairs({
+    regions,
+    ops: ["ping"],
+    samples: SAMPLES,
+    oneWayMs: (a, b) => cluster.wan!.latency[a]?.[b] ?? 0,
+    run: async (_op, a, b) => void (await clients.get(`${a}→${b}`)!.ping()),
+  });
+  return new Map(rows.map((r) => [`${r.client}→${r.home}`, r.samplesMs]));
 }
 
-/** Eventual PUT then GET of region-local keys in every region, all regions at once. */
+/** Eventual PUT then GET of region-local keys: one client per region, one operation at a time. */
 async function eventualOps(
   cluster: Cluster,
   tag: string,
 ): Promise<Map<string, { get: number[]; set: number[] }>> {
-  const out = new Map<string, { get: number[]; set: number[] }>();
-  await Promise.all(
-    cluster.layout.regions.map(async (region) => {
-      const base = `${cluster.regions[region]!.url}/v1/important/`;
-      const m = { get: [] as number[], set: [] as number[] };
-      for (let i = 0; i < EVENTUAL_SAMPLES; i++) {
-        const key = encodeURIComponent(`md:${tag}-${region}-${i % 5}`);
-        m.set.push(
-          await timedFetch(base + key, {
-            method: "PUT",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ value: i }),
-          }),
-        );
-        m.get.push(await timedFetch(base + key));
-      }
-      out.set(region, m);
-    }),
-  );
+  const regions = cluster.layout.regions;
+  const out = new Map(regions.map((r) => [r, { get: [] as number[], set: [] as number[] }]));
+  const oneClient = async (region: string): Promise<void> => {
+    for (let i = 0; i < EVENTUAL_SAMPLES; i++) {
+      const url = `${cluster.regions[region]!.url}/v1/important/${encodeURIComponent(`md:${tag}-${region}-${i % 5}`)}`;
+      const m = out.get(region)!;
+      const body = JSON.stringify({ value: i });
+      m.set.push(
+        await timedFetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body }),
+      );
+      m.get.push(await timedFetch(url));
+    }
+  };
+  await Promise.all(regions.map(oneClient));
   return out;
 }
 

@@ -1,7 +1,7 @@
-// Measures an operation per (client region, home region) pair: every pair runs its samples one after
-// another (a sample's latency is never queued behind another of the same pair), all pairs at once (the
-// whole map takes about as long as its slowest pair). Beside each pair: the physical floor, the
-// configured round trip between the two regions.
+// Measures operations per (client region, home region) pair as one client per region would see them:
+// each client region issues its operations one at a time, round-robin over the home regions (a burst of
+// machine load spreads over every pair instead of landing on a few), the client regions side by side.
+// Beside each pair: the physical floor, the configured round trip between the two regions.
 export interface PairSamples {
   client: string;
   home: string;
@@ -22,24 +22,34 @@ export interface MeasurePairsOptions {
 }
 
 export async function measurePairs(o: MeasurePairsOptions): Promise<PairSamples[]> {
-  const pairs = o.regions.flatMap((client) => o.regions.map((home) => ({ client, home })));
-  return Promise.all(
-    pairs.flatMap(({ client, home }) =>
-      o.ops.map(async (op) => {
-        const samplesMs: number[] = [];
-        let errors = 0;
-        for (let i = 0; i < o.samples; i++) {
-          const startedAt = performance.now();
-          try {
-            await o.run(op, client, home, i);
-            samplesMs.push(performance.now() - startedAt);
-          } catch {
-            errors++;
-          }
-        }
-        const floorMs = client === home ? 0 : o.oneWayMs(client, home) + o.oneWayMs(home, client);
-        return { client, home, op, samplesMs, floorMs, errors };
-      }),
+  const rows: PairSamples[] = o.regions.flatMap((client) =>
+    o.regions.flatMap((home) =>
+      o.ops.map((op) => ({
+        client,
+        home,
+        op,
+        samplesMs: [] as number[],
+        floorMs: client === home ? 0 : o.oneWayMs(client, home) + o.oneWayMs(home, client),
+        errors: 0,
+      })),
     ),
   );
+  // One client per region: each region's rows run one at a time, the regions side by side.
+  await Promise.all(
+    o.regions.map(async (client) => {
+      const mine = rows.filter((r) => r.client === client);
+      for (let i = 0; i < o.samples; i++) {
+        for (const row of mine) {
+          const startedAt = performance.now();
+          try {
+            await o.run(row.op, row.client, row.home, i);
+            row.samplesMs.push(performance.now() - startedAt);
+          } catch {
+            row.errors++;
+          }
+        }
+      }
+    }),
+  );
+  return rows;
 }
