@@ -55,18 +55,22 @@ async function pingMap(cluster: Cluster): Promise<Map<string, number[]>> {
 async function eventualOps(
   cluster: Cluster,
   tag: string,
-): Promise<Map<string, { get: number[]; set: number[] }>> {
+): Promise<Map<string, { get: number[]; set: number[]; errors: number }>> {
   const regions = cluster.layout.regions;
-  const out = new Map(regions.map((r) => [r, { get: [] as number[], set: [] as number[] }]));
+  const out = new Map(regions.map((r) => [r, { get: [] as number[], set: [] as number[], errors: 0 }]));
   const oneClient = async (region: string): Promise<void> => {
     for (let i = 0; i < EVENTUAL_SAMPLES; i++) {
       const url = `${cluster.regions[region]!.url}/v1/important/${encodeURIComponent(`md:${tag}-${region}-${i % 5}`)}`;
       const m = out.get(region)!;
       const body = JSON.stringify({ value: i });
-      m.set.push(
-        await timedFetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body }),
-      );
-      m.get.push(await timedFetch(url));
+      try {
+        m.set.push(
+          await timedFetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body }),
+        );
+        m.get.push(await timedFetch(url));
+      } catch {
+        m.errors++; // counted and shown: a refused write (e.g. a publish timeout) is a figure too
+      }
     }
   };
   await Promise.all(regions.map(oneClient));
@@ -140,10 +144,10 @@ async function main(): Promise<void> {
       ]),
     );
     const eventualTable = markdownTable(
-      ["region", "eventual set p50", "set p99", "eventual get p50", "get p99"],
+      ["region", "eventual set p50", "set p99", "eventual get p50", "get p99", "failed"],
       regions.map((r) => {
         const m = eventual.get(r)!;
-        return [r, p50(m.set), p99(m.set), p50(m.get), p99(m.get)];
+        return [r, p50(m.set), p99(m.set), p50(m.get), p99(m.get), m.errors];
       }),
     );
     const convRows = regions.flatMap((a) =>
