@@ -193,6 +193,7 @@ async function main() {
       "acquire p50 (ms)",
       "acquire p99 (ms)",
       "× redlock",
+      "ops per CPU-second of this process",
       "errors",
     ],
     [
