@@ -16,8 +16,8 @@ const TARGET_OPS = 1_000_000;
 const TARGET_P99_MS = 2;
 const WORKERS = 64;
 const HOT = 16;
-const CASE_MS = QUICK ? 700 : 4_000;
-const RB_REQUESTS = QUICK ? 30_000 : 300_000;
+const CASE_MS = QUICK ? 600 : 4_000;
+const RB_REQUESTS = QUICK ? 20_000 : 300_000;
 
 const cfg = configFromEnv();
 const url = new URL(cfg.redisUrl);

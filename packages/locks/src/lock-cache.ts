@@ -205,8 +205,7 @@ export class LockCache implements LocalRelease {
   }
 
   private grant(e: Entry, owner: string): CachedLock {
-    const lease = e.lease!;
-    const lock = new CachedLock(this, e.resource, e.next++, owner, () => lease.validUntil());
+    const lock = new CachedLock(this, e.resource, e.next++, owner, e.lease!);
     e.holder = lock;
     this.heldBy.set(owner, (this.heldBy.get(owner) ?? 0) + 1);
     this.waitsFor.delete(owner);
