@@ -198,7 +198,9 @@ export function compileProtocol(cacheTable: CacheTable, dirTable: DirectoryTable
     for (const a of r.actions) dops.push(code(DIR_ACTIONS, a, "directory action"));
   });
   dirOpStart[dirTable.length] = dops.length;
-  const dirUnguarded = Int16Array.from(buckets, (b) => (b.length === 1 && dirGuard[b[0]!] === 0 ? b[0]! : -1));
+  const dirUnguarded = Int16Array.from(buckets, (b) =>
+    b.length === 1 && dirGuard[b[0]!] === 0 ? b[0]! : -1,
+  );
   const dirCandStart = new Uint16Array(buckets.length + 1);
   const cands: number[] = [];
   buckets.forEach((b, i) => {
