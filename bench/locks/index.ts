@@ -1,11 +1,11 @@
 // Lock benchmark, one run on the same Redis: Meridian's LockManager (one script call per operation, then
-// with ioredis auto-pipelining = batching), LockCache (lease delegation: local grants), npm redlock and
+// with ioredis auto-pipelining, then AcquireBatcher: a turn's attempts in one script call), LockCache (lease delegation: local grants), npm redlock and
 // redis-semaphore's Mutex, uncontended and contended on 16 hot locks, and redis-benchmark (SET NX PX and
 // EVALSHA of an acquire-sized script, pipelined -P 16/64) as the server's limit.
 // Acquisitions and releases both count as lock operations. Run: pnpm tsx bench/locks/index.ts [--quick]
 import { randomUUID } from "node:crypto";
 import { configFromEnv } from "@meridian/core";
-import { LockCache, LockManager } from "@meridian/locks";
+import { AcquireBatcher, LockCache, LockManager } from "@meridian/locks";
 import { Redis } from "ioredis";
 import { Mutex } from "redis-semaphore";
 import Redlock from "redlock";
@@ -42,29 +42,26 @@ function manager(name: string, autoPipeline: boolean): LockManager {
 
 async function meridianCases(): Promise<LockRun[]> {
   const plain = manager("plain", false);
-  const batched = manager("batched", true);
+  const pipelined = manager("pipelined", true);
+  const batcher = new AcquireBatcher(manager("batched", true));
   const out: LockRun[] = [];
-  const viaManager = (m: LockManager, hot: boolean) => async (w: number, i: number) => {
-    const h = await m.acquire(hot ? `hot${(w + i) % HOT}` : `w${w}`, { waitMs: hot ? 10_000 : 0 });
+  type Take = (resource: string, opts: { waitMs: number }) => Promise<{ release(): Promise<void> }>;
+  const via = (take: Take, hot: boolean) => async (w: number, i: number) => {
+    const h = await take(hot ? `hot${(w + i) % HOT}` : `w${w}`, { waitMs: hot ? 10_000 : 0 });
     return () => h.release();
   };
-  out.push(await closedLoop("Meridian LockManager, uncontended", WORKERS, CASE_MS, viaManager(plain, false)));
-  out.push(
-    await closedLoop(
-      "Meridian LockManager + auto-pipelining (batched), uncontended",
-      WORKERS,
-      CASE_MS,
-      viaManager(batched, false),
-    ),
-  );
-  out.push(
-    await closedLoop(
-      "Meridian LockManager + auto-pipelining, 16 hot locks",
-      WORKERS,
-      CASE_MS,
-      viaManager(batched, true),
-    ),
-  );
+  const cases: [string, Take, boolean][] = [
+    ["Meridian LockManager, uncontended", (r, o) => plain.acquire(r, o), false],
+    ["Meridian LockManager + ioredis auto-pipelining, uncontended", (r, o) => pipelined.acquire(r, o), false],
+    [
+      "Meridian AcquireBatcher (one script call per turn) + auto-pipelining, uncontended",
+      (r, o) => batcher.acquire(r, o),
+      false,
+    ],
+    ["Meridian AcquireBatcher + auto-pipelining, 16 hot locks", (r, o) => batcher.acquire(r, o), true],
+  ];
+  for (const [name, take, hot] of cases) out.push(await closedLoop(name, WORKERS, CASE_MS, via(take, hot)));
+  console.log(`batcher: ${batcher.stats.attempts} attempts in ${batcher.stats.calls} script calls`);
 
   const node = await LockCache.start(manager("cached", true), {
     nodeId: `bench-${run}`,
