@@ -12,6 +12,8 @@ export interface LockRun {
   cpuSeconds: number;
   acquireMs: number[];
   errors: number;
+  /** Failed acquisitions by error name. */
+  errorKinds: Record<string, number>;
 }
 
 /** acquire() resolves to the release function of the lock it took. */
@@ -33,6 +35,7 @@ export async function closedLoop(
     cpuSeconds: 0,
     acquireMs: [],
     errors: 0,
+    errorKinds: {},
   };
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -44,8 +47,10 @@ export async function closedLoop(
         let release: () => Promise<unknown>;
         try {
           release = await acquire(w, i);
-        } catch {
+        } catch (err) {
           run.errors++;
+          const kind = (err as Error).name ?? "Error";
+          run.errorKinds[kind] = (run.errorKinds[kind] ?? 0) + 1;
           continue;
         }
         if (run.acquireMs.length < MAX_SAMPLES) run.acquireMs.push(performance.now() - a);

@@ -203,7 +203,11 @@ async function main() {
         quantile(r.acquireMs, 0.99),
         (opsPerS(r) / redlockOps).toFixed(2),
         (r.acquisitions + r.releases) / r.cpuSeconds,
-        r.errors,
+        r.errors
+          ? `${r.errors} (${Object.entries(r.errorKinds)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(", ")})`
+          : 0,
       ]),
       ...limitRows.map((l) => [
         `${l.name} (server limit, one command = one op)`,
