@@ -16,7 +16,8 @@ export interface EventualFaultOptions {
   id: string;
   scenario: string;
   keys: LoadKeys;
-  /** Injects the fault and heals it; resolves with the time of the heal (Date.now()). */
+  /** Injects the fault and heals it; resolves with the time of the heal (Date.now()). Keep
+   *  `loadAfterHealMs` long enough for every region to get a write acknowledged after it. */
   fault: (load: EventualLoad) => Promise<number>;
   writers?: readonly string[];
   customWriters?: Record<string, RegionWriter>;
@@ -30,6 +31,7 @@ export interface EventualFaultResult {
   load: EventualLoad;
   lost: number;
   excess: number;
+  /** Everything that broke: regions that took no write after the heal, lost or surplus counts. */
   problems: string[];
   convergence: { p50Ms: number; maxMs: number } | undefined;
   convergenceError: string | undefined;
@@ -63,9 +65,15 @@ export async function runEventualFault(
   const extra = (await o.verifyExtra?.()) ?? { lost: 0, problems: [] };
   const lost = verified.lost + extra.lost;
   const { excess } = verified;
-  const problems = [...verified.problems, ...extra.problems];
+  // After the heal every region must take writes again, on its own.
+  const silent = load.silentSince(healedAt);
+  const problems = [
+    ...silent.map((r) => `${r} acknowledged no write after the heal`),
+    ...verified.problems,
+    ...extra.problems,
+  ];
   const converged = convergence !== undefined && convergence.maxMs <= CONVERGENCE_BOUND_MS;
-  const passed = converged && lost === 0 && excess === 0;
+  const passed = converged && problems.length === 0;
   const counted =
     load.unknown === 0 ? "counters exact" : `counters within [acked, acked+${load.unknown} unknown]`;
   recordFaultRow({

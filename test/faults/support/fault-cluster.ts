@@ -29,6 +29,8 @@ export interface FaultClusterOptions {
   childNodes?: readonly string[];
   /** Regions whose invalidation consumer runs as a child process. */
   childConsumers?: readonly string[];
+  /** Kafka bootstrap address (default: the shared broker of configFromEnv()). */
+  kafkaBrokers?: string;
   /** Uniform one-way WAN delay of the replicator (default 20 ms: the suite is about faults, not distance). */
   latencyMs?: number;
 }
@@ -79,7 +81,8 @@ export async function startFaultCluster(o: FaultClusterOptions) {
   const namespace = uniqueNamespace(o.label);
   const redisDbs = Object.fromEntries(regions.map((r) => [r, 0]));
   const layout: RegionLayout = resolveLayout({ regions, namespace, redisDbs });
-  const base = configFromEnv();
+  const shared = configFromEnv();
+  const base = o.kafkaBrokers ? { ...shared, kafkaBrokers: [o.kafkaBrokers] } : shared;
   const servers = await RegionRedisServers.start(regions);
   const configOf = (region: string) => ({ ...base, redisUrl: servers.of(region).url });
   const logger = createLogger("faults", { namespace });
@@ -93,6 +96,7 @@ export async function startFaultCluster(o: FaultClusterOptions) {
     MERIDIAN_REGIONS: regions.join(","),
     MERIDIAN_REDIS_DBS: JSON.stringify(redisDbs),
     MERIDIAN_REDIS_URL: servers.of(region).url,
+    MERIDIAN_KAFKA_BROKERS: base.kafkaBrokers.join(","),
     MERIDIAN_LOG_LEVEL: "info",
   });
 
