@@ -28,4 +28,4 @@ source infra/.state/env
 step "running the demo for ${MERIDIAN_DEMO_SECONDS:-60} s"
 # `pnpm demo -- --inject stall` passes a literal "--" first.
 [ "${1:-}" = "--" ] && shift
-pnpm exec tsx services/dashboard/src/cli/meridian.ts demo "$@"
+pnpm exec tsx services/cli/src/meridian.ts demo "$@"

@@ -1,10 +1,10 @@
 // Shared set-up of the bus integration tests: a registry (ours, started here on a free port against the
 // configured broker, unless MERIDIAN_SCHEMA_REGISTRY_URL points at one) and per-run topic names.
 import { randomUUID } from "node:crypto";
+import { startSchemaRegistry } from "@meridian/schema-registry";
 import { Kafka, logLevel } from "kafkajs";
 import pino from "pino";
 import { configFromEnv } from "../../packages/core/src/index.js";
-import { startSchemaRegistry } from "../../services/schema-registry/src/index.js";
 
 export const config = configFromEnv();
 export const runId = randomUUID().slice(0, 8);
@@ -53,10 +53,13 @@ export async function deleteTopics(names: string[]): Promise<void> {
 }
 
 /** Polls `cond` until it holds or `timeoutMs` passes; returns whether it held. */
-export async function eventually(cond: () => boolean, timeoutMs = 30_000): Promise<boolean> {
+export async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (cond()) return true;
+    if (await cond()) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return cond();

@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Dashboard, startDashboard } from "@meridian/dashboard";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsistencyMonitor, InMemoryRegions, InMemoryStrong } from "../../packages/monitor/src/index.js";
-import { type Dashboard, startDashboard } from "../../services/dashboard/src/index.js";
 
 const REGIONS = ["us-east", "us-west", "eu-west", "ap-south", "ap-northeast"];
 const SCREENSHOT = join(process.cwd(), "reports", "dashboard.png");

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkHistoryFile } from "../../services/dashboard/src/cli/check.js";
-import { runSuitesCommand } from "../../services/dashboard/src/cli/suites.js";
+import { checkHistoryFile } from "../../services/cli/src/check.js";
+import { runSuitesCommand } from "../../services/cli/src/suites.js";
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-suites-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

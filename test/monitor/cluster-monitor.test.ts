@@ -3,18 +3,19 @@
 // converge. One region's consumer stopped: the monitor sees that region fall behind, raises the
 // stalled-region alert for it (and only it), records the violations, and resolves once it catches up.
 import { randomUUID } from "node:crypto";
+import { type Cluster, startCluster } from "@meridian/cluster";
+import { symbolNames } from "@meridian/market-data-producer";
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka } from "../../packages/bus/src/index.js";
 import { configFromEnv } from "../../packages/core/src/index.js";
-import { type Cluster, startCluster, symbolNames } from "../../packages/meridian/src/index.js";
 import { ConsistencyMonitor, MemoryAlertSink, renderReportHtml } from "../../packages/monitor/src/index.js";
 import {
   clusterDigestSource,
   followAppliedEvents,
   KeyRegistry,
   kafkaConsumerLag,
-} from "../../services/dashboard/src/wiring/cluster-probes.js";
+} from "../../services/cli/src/wiring/cluster-probes.js";
 
 const run = randomUUID().slice(0, 8);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runDemo } from "../../services/dashboard/src/demo/run-demo.js";
+import { runDemo } from "../../services/cli/src/demo/run-demo.js";
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-demo-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

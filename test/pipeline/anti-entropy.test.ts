@@ -1,6 +1,6 @@
 // The cluster runs anti-entropy across the regions' Redis: an entry deleted from one region, with no
 // new write to carry it again, is repaired from the others within a few rounds.
-import { type Cluster, startCluster, stateFingerprint } from "@meridian/meridian";
+import { type Cluster, startCluster, stateFingerprint } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mustPut, sleep, uniqueNamespace } from "./helpers.js";
 

@@ -2,7 +2,7 @@
 // services/invalidation-consumer/src/main.ts — is killed with SIGKILL mid-run while all regions keep
 // writing, then restarted → every region converges to the same state and no update is lost (offsets
 // are committed only after the merge, and a replayed merge is a no-op).
-import { type Cluster, startCluster } from "@meridian/meridian";
+import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChildService, spawnService, stopService } from "./child-service.js";
 import {

@@ -2,7 +2,8 @@
 // nodes' HTTP API → every region holds the same CRDT state within 5 s of the last write. Reports
 // p50/p99/max convergence per key (from the last write's acknowledgement to the first poll that saw all
 // five Redis copies equal) and fails above 5 s. Market data flows in the background throughout.
-import { type Cluster, marketDataKey, startCluster } from "@meridian/meridian";
+import { type Cluster, startCluster } from "@meridian/cluster";
+import { marketDataKey } from "@meridian/region-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get, measureConvergence, mustPut, reportConvergence, sleep, uniqueNamespace } from "./helpers.js";
 

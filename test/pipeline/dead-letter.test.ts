@@ -2,8 +2,9 @@
 // dead-letter topic with the reason in their headers, and the consumer goes on with the next message of
 // the same partition.
 import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
+import { type Cluster, startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
-import { type Cluster, DLQ_HEADERS, startCluster } from "@meridian/meridian";
+import { DLQ_HEADERS } from "@meridian/invalidation-consumer";
 import type { KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get, mustPut, sleep, uniqueNamespace } from "./helpers.js";

@@ -3,7 +3,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Cluster, summarize } from "@meridian/meridian";
+import type { Cluster } from "@meridian/cluster";
+import { summarize } from "@meridian/invalidation-consumer";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 

@@ -3,7 +3,8 @@
 // other's next read sees the write; entries still vanish after their TTL.
 import { createKafka } from "@meridian/bus";
 import { configFromEnv } from "@meridian/core";
-import { createRegionNode, pipelineTopicNames, type RegionNode, resolveLayout } from "@meridian/meridian";
+import { createRegionNode, type RegionNode } from "@meridian/region-node";
+import { pipelineTopicNames, resolveLayout } from "@meridian/service-kit";
 import { createRedis } from "@meridian/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep, uniqueNamespace } from "./helpers.js";

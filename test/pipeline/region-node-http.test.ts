@@ -2,7 +2,7 @@
 // for bad input, cacheable entries bounded by their TTL, critical data linearizable across regions via
 // the StrongConsistencyCache, and every service's /healthz and /metrics.
 
-import { type Cluster, startCluster } from "@meridian/meridian";
+import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get, put, sleep, uniqueNamespace } from "./helpers.js";
 

@@ -2,7 +2,7 @@
 // (services/replicator/src/main.ts), is SIGKILLed while all five regions write, and restarted → every
 // region converges and no update is lost (source offsets are committed only after every destination
 // acknowledged; what was in flight at the kill is re-read and re-delivered, and merges are idempotent).
-import { type Cluster, startCluster } from "@meridian/meridian";
+import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChildService, spawnService, stopService } from "./child-service.js";
 import {

@@ -1,7 +1,7 @@
 // Real Redis (five regions = five logical DBs 10..14 of one server) and a private PostgreSQL schema per run.
 import { randomUUID } from "node:crypto";
 import { configFromEnv, REGIONS, type Region } from "@meridian/core";
-import { LockManager } from "@meridian/locks";
+import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import { connectRegionRedis, type StrongCacheOptions, StrongConsistencyCache } from "@meridian/strong";
 import type { Redis } from "ioredis";
 import pg from "pg";
@@ -23,7 +23,11 @@ export async function strongTestEnv(label: string, poolSize = 10, redis?: Record
   pool.on("error", () => {});
   redis ??= connectRegionRedis(cfg.redisUrl);
   // Locks are global: one lock space on the us-east server for every region.
-  const locks = new LockManager(redis["us-east"], { prefix: `${keyPrefix}lock:`, watchdog: false });
+  const locks = new LockManager(redis["us-east"], {
+    prefix: `${keyPrefix}lock:`,
+    watchdog: false,
+    fenceEpochs: pgFenceEpochs(pool),
+  });
   const cache = (region: Region, extra: Partial<StrongCacheOptions> = {}) =>
     new StrongConsistencyCache(redis[region], pool, { region, peers: redis, keyPrefix, locks, ...extra });
   await cache("us-east").init();

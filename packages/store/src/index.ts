@@ -1,3 +1,4 @@
 export type { Redis } from "ioredis";
-export { checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
-export { checkRedis, createRedis, type RedisOptions } from "./redis.js";
+export { type Backend, withDeadline } from "./deadline.js";
+export { boundedPgOptions, checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
+export { boundedRedisOptions, checkRedis, createRedis, type RedisOptions } from "./redis.js";

@@ -2,6 +2,7 @@
 import type { Region } from "@meridian/core";
 import type { Redis } from "ioredis";
 import { BEGIN_WRITE, END_WRITE, FILL, GET_OR_LEASE, SET_IF_NEWER } from "./cache-scripts.js";
+import type { Fence } from "./strong-table.js";
 
 export type Lookup =
   | { kind: "hit"; json: string; version: number; atMs: number }
@@ -69,14 +70,22 @@ export class RegionCache {
     key: string,
     json: string,
     version: number,
-    opts: { fence?: number; writerId?: string; entryTtlMs?: number } = {},
+    opts: { fence?: Fence; writerId?: string; entryTtlMs?: number } = {},
   ): Promise<SetResult> {
     const [entry, pending] = this.keys(key);
     const r = Number(
       await SET_IF_NEWER.run(
         this.redis,
         [entry, pending, `${this.prefix}f:${key}`],
-        [json, version, Date.now(), opts.fence ?? 0, opts.writerId ?? "", opts.entryTtlMs ?? 0],
+        [
+          json,
+          version,
+          Date.now(),
+          opts.fence?.token ?? 0,
+          opts.writerId ?? "",
+          opts.entryTtlMs ?? 0,
+          opts.fence?.holder ?? "",
+        ],
       ),
     );
     return r === 1 ? "set" : r === 0 ? "superseded" : r === -1 ? "olderVersion" : "staleFence";

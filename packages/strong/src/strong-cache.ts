@@ -6,13 +6,19 @@
 // reads PostgreSQL and fills — refused if a write voided the lease meanwhile.
 import { randomUUID } from "node:crypto";
 import { InvalidInputError, LockNotHeldError, type Region, StalenessBoundError } from "@meridian/core";
-import { type AcquireOptions, type LockHandle, LockManager } from "@meridian/locks";
+import {
+  type AcquireOptions,
+  currentLockOwner,
+  type LockHandle,
+  LockManager,
+  pgFenceEpochs,
+} from "@meridian/locks";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import { isRetryablePgError, typedBackendError } from "./backend-errors.js";
 import { RegionCache } from "./region-cache.js";
 import type { StrongSession } from "./session.js";
-import { type Row, StrongTable } from "./strong-table.js";
+import { type Fence, type Row, StrongTable } from "./strong-table.js";
 import { checkKey, type Limits, serialize } from "./validate.js";
 
 export interface StrongCacheOptions {
@@ -111,6 +117,8 @@ export class StrongConsistencyCache {
     >
   >;
   private readonly lockDefaults: AcquireOptions;
+  /** This client's lock owner (deadlock detection) when the caller sets none (withLockOwner / owner). */
+  private readonly lockOwner: string;
 
   constructor(
     redis: Redis,
@@ -124,7 +132,10 @@ export class StrongConsistencyCache {
       .filter(([r, c]) => r !== options.region && c !== undefined)
       .map(([r, c]) => new RegionCache(r as Region, c as Redis, prefix));
     this.table = new StrongTable(db, options.table);
-    this.locks = options.locks ?? new LockManager(redis, { prefix: `${prefix}lock:` });
+    // Fencing epochs from PostgreSQL: tokens stay monotonic even if the lock Redis loses its data.
+    this.locks =
+      options.locks ?? new LockManager(redis, { prefix: `${prefix}lock:`, fenceEpochs: pgFenceEpochs(db) });
+    this.lockOwner = this.locks.newOwnerId();
     this.lockDefaults = options.lockDefaults ?? {};
     this.limits = {
       maxKeyLength: options.maxKeyLength ?? 1024,
@@ -251,7 +262,7 @@ export class StrongConsistencyCache {
       });
       const version = versions.get(key)!;
       options.session?.observe(key, version);
-      return { version, region: this.region, ...(fence !== undefined ? { fence } : {}) };
+      return { version, region: this.region, ...(fence !== undefined ? { fence: fence.token } : {}) };
     });
   }
 
@@ -277,7 +288,7 @@ export class StrongConsistencyCache {
         outcome = { ok: true, version: versions.get(key)! };
         return new Map([[key, { json: nextJson, version: outcome.version }]]);
       });
-      return { ...outcome, region: this.region, ...(fence !== undefined ? { fence } : {}) };
+      return { ...outcome, region: this.region, ...(fence !== undefined ? { fence: fence.token } : {}) };
     });
   }
 
@@ -295,7 +306,7 @@ export class StrongConsistencyCache {
     if (options.lock && options.lock.state === "released") {
       throw new LockNotHeldError(`lock ${options.lock.resource} was released`);
     }
-    const fence = options.lock?.fence;
+    const fence = options.lock ? fenceOf(options.lock) : undefined;
     let result!: R;
     let versions: Record<string, number> = {};
     let written: string[] = [];
@@ -340,7 +351,7 @@ export class StrongConsistencyCache {
    * the transaction rolls back, the markers are removed and nothing is written to any cache.
    */
   private async writeTxn(
-    fence: number | undefined,
+    fence: Fence | undefined,
     body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
   ): Promise<Map<string, number>> {
     for (let attempt = 0; ; attempt++) {
@@ -354,7 +365,7 @@ export class StrongConsistencyCache {
   }
 
   private async writeTxnOnce(
-    fence: number | undefined,
+    fence: Fence | undefined,
     body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
   ): Promise<Map<string, number>> {
     const client = await this.db.connect();
@@ -405,7 +416,8 @@ export class StrongConsistencyCache {
   /** Acquires `lockKey` (second argument: ttl in ms, as in the seed, or full acquire options). */
   acquireLock(lockKey: string, options: AcquireOptions | number = {}): Promise<LockHandle> {
     const opts = typeof options === "number" ? { ttlMs: options } : options;
-    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts });
+    const owner = opts.owner ?? this.lockDefaults.owner ?? currentLockOwner() ?? this.lockOwner;
+    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts, owner });
   }
 
   /** Releases a handle, or (seed style) a lock name plus its token. LockNotHeldError if not ours any more. */
@@ -424,15 +436,15 @@ export class StrongConsistencyCache {
     return this.locks.renew(handle, ttlOrToken, ttlMs ?? this.lockDefaults.ttlMs ?? 30_000);
   }
 
-  private async withLock<R>(lock: LockArg, fn: (fence: number | undefined) => Promise<R>): Promise<R> {
+  private async withLock<R>(lock: LockArg, fn: (fence: Fence | undefined) => Promise<R>): Promise<R> {
     if (lock === undefined) return fn(undefined);
     if (typeof lock !== "string") {
       if (lock.state === "released") throw new LockNotHeldError(`lock ${lock.resource} was released`);
-      return fn(lock.fence); // a lost / expired holder is stopped by the fence check, not by local belief
+      return fn(fenceOf(lock)); // a lost / expired holder is stopped by the fence check, not by local belief
     }
     const handle = await this.acquireLock(lock);
     try {
-      return await fn(handle.fence);
+      return await fn(fenceOf(handle));
     } finally {
       await handle.release().catch(() => {});
     }
@@ -446,9 +458,9 @@ export class StrongConsistencyCache {
   }
 
   /** Direct versioned + fenced set into this region's copy (the Redis half of fencing; tests, repair). */
-  setLocalIfNewer(key: string, value: unknown, version: number, fence?: number) {
+  setLocalIfNewer(key: string, value: unknown, version: number, fence?: number, holder = "") {
     return this.local.setIfNewer(key, serialize(value, this.limits), version, {
-      ...(fence !== undefined ? { fence } : {}),
+      ...(fence !== undefined ? { fence: { token: fence, holder } } : {}),
       entryTtlMs: this.o.entryTtlMs,
     });
   }
@@ -460,6 +472,11 @@ function guardClient(client: pg.PoolClient): void {
   if (guarded.has(client)) return;
   guarded.add(client);
   client.on("error", () => {});
+}
+
+/** The fence a write under `h` carries: its token, and the acquisition it belongs to. */
+function fenceOf(h: LockHandle): Fence {
+  return { token: h.fence, holder: h.token };
 }
 
 function decode<T>(json: string): T | undefined {

@@ -1,3 +1,3 @@
-// @meridian/dashboard — the live convergence dashboard (SSE + canvas charts) and the `meridian` CLI.
+// @meridian/dashboard — the live convergence dashboard (SSE + canvas charts).
 export * from "./page.js";
 export * from "./server.js";

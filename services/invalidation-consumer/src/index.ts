@@ -1,8 +1,15 @@
 // The invalidation-consumer service: merges a region's inbound updates into its Redis, commits offsets
 // after the merge, dead-letters malformed messages.
 export {
+  type AppliedEvent,
+  type ConvergenceSummary,
+  ConvergenceTracker,
+  quantile,
+  summarize,
+} from "./convergence.js";
+export {
   DLQ_HEADERS,
   type InvalidationConsumerHandle,
   type InvalidationConsumerOptions,
   startInvalidationConsumer,
-} from "@meridian/meridian";
+} from "./invalidation-consumer.js";

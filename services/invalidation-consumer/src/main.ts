@@ -5,9 +5,9 @@ import {
   envRequired,
   layoutFromEnv,
   listenFromEnv,
-  startInvalidationConsumer,
   stopOnSignals,
-} from "@meridian/meridian";
+} from "@meridian/service-kit";
+import { startInvalidationConsumer } from "./index.js";
 
 const env = process.env;
 const region = envRequired(env, "MERIDIAN_REGION");

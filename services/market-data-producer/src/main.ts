@@ -1,12 +1,7 @@
 // Runs the market-data producer as a process. Env: see services/README.md.
 import { configFromEnv } from "@meridian/core";
-import {
-  createLogger,
-  envInt,
-  listenFromEnv,
-  startMarketDataProducer,
-  stopOnSignals,
-} from "@meridian/meridian";
+import { createLogger, envInt, listenFromEnv, stopOnSignals } from "@meridian/service-kit";
+import { startMarketDataProducer } from "./index.js";
 
 const env = process.env;
 const logger = createLogger("market-data-producer");

@@ -1,3 +1,30 @@
-// The region-node service: HTTP GET/PUT /v1/:class/:key of one region, /healthz, /metrics.
-// The implementation lives in @meridian/meridian so the cluster launcher can run it in-process.
-export { type RegionNodeHandle, type RegionNodeServiceOptions, startRegionNode } from "@meridian/meridian";
+// The region-node service: HTTP GET/PUT /v1/:class/:key of one region, /healthz, /metrics; underneath it
+// the region node that routes each data class to its cache (strong, eventual, TTL).
+export {
+  type CacheableStore,
+  CoherentCacheable,
+  type CoherentCacheableOptions,
+} from "./coherent-cacheable.js";
+export { crdtTypeForKey, DATA_CLASSES, marketDataKey, parseDataClass, validateKey } from "./keyspace.js";
+export {
+  type CriticalStore,
+  createRegionNode,
+  type NodeRead,
+  NotImplementedError,
+  type ReadOpts,
+  type RegionNode,
+  type RegionNodeConfig,
+  type WriteResult,
+} from "./region-node.js";
+export {
+  type RegionNodeHandle,
+  type RegionNodeServiceOptions,
+  startRegionNode,
+} from "./region-node-service.js";
+export {
+  createStrongCritical,
+  type StrongCritical,
+  type StrongCriticalOptions,
+  schemaForNamespace,
+} from "./strong-critical.js";
+export { TtlCache, type TtlRead } from "./ttl-cache.js";

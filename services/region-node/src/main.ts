@@ -2,15 +2,14 @@
 import { configFromEnv } from "@meridian/core";
 import {
   createLogger,
-  createStrongCritical,
   envInt,
   envRequired,
   layoutFromEnv,
   listenFromEnv,
   resolveLayout,
-  startRegionNode,
   stopOnSignals,
-} from "@meridian/meridian";
+} from "@meridian/service-kit";
+import { createStrongCritical, startRegionNode } from "./index.js";
 
 const env = process.env;
 const region = envRequired(env, "MERIDIAN_REGION");

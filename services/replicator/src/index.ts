@@ -1,8 +1,9 @@
 // The replicator service: bridges every region's updates topic into the other regions' inbound topics,
 // with simulated WAN latency and an admin API to partition / heal regions.
+export { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, parseLatencyEnv } from "./latency.js";
 export {
   type ReplicatorHandle,
   type ReplicatorOptions,
   type ReplicatorStatus,
   startReplicator,
-} from "@meridian/meridian";
+} from "./replicator.js";

@@ -1,14 +1,7 @@
 // Runs the replicator as a process. Env: see services/README.md.
 import { configFromEnv } from "@meridian/core";
-import {
-  createLogger,
-  envInt,
-  layoutFromEnv,
-  listenFromEnv,
-  parseLatencyEnv,
-  startReplicator,
-  stopOnSignals,
-} from "@meridian/meridian";
+import { createLogger, envInt, layoutFromEnv, listenFromEnv, stopOnSignals } from "@meridian/service-kit";
+import { parseLatencyEnv, startReplicator } from "./index.js";
 
 const env = process.env;
 const logger = createLogger("replicator");

@@ -1,26 +1,14 @@
 // Sequential specification of the key-value store, over the keys of one partition.
 // State: canonical JSON per key (undefined = absent). step() returns the next state, or undefined when the
 // operation's recorded output is impossible in that state.
+import { canonicalJson } from "@meridian/core";
 import type { Json, KvInput, KvOutput } from "./history.js";
 
 export type KvState = readonly (string | undefined)[];
 
-/** JSON with object keys sorted, so equal values compare equal as strings. */
+/** The state form of a value: core's canonical JSON (equal values, equal strings), undefined = absent. */
 export function canonical(value: Json | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(v: Json): Json {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === "object") {
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, sortKeys(v[k]!)]),
-    );
-  }
-  return v;
+  return value === undefined ? undefined : canonicalJson(value);
 }
 
 export class KvModel {

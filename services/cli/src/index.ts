@@ -1,0 +1,4 @@
+// @meridian/cli — the `meridian` command (demo, suites, check, report) and the demo it runs.
+export { checkHistoryFile } from "./check.js";
+export { type DemoOptions, runDemo } from "./demo/run-demo.js";
+export { runSuitesCommand } from "./suites.js";

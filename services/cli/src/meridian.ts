@@ -1,0 +1,192 @@
+#!/usr/bin/env -S npx tsx
+// `meridian` — the command line of Meridian's monitoring: run the five-region demo, check a recorded
+// history for linearizability, re-render a report.
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { type ConsistencyReport, renderReportHtml, writeReport } from "@meridian/monitor";
+import { checkHistoryFile } from "./check.js";
+import { runDemo } from "./demo/run-demo.js";
+import { runSuitesCommand } from "./suites.js";
+
+export const HELP = `meridian — multi-region consistency-aware cache: demo, checks, reports
+
+Usage:
+  meridian demo [--seconds N] [--port P] [--host H] [--reports DIR] [--inject stall] [--webhook URL] [--strict]
+      Start five regions, the replicator, the invalidation consumers and market data (servers must be up:
+      bash infra/up.sh), the consistency monitor and the live dashboard; print progress and convergence
+      per region; after N seconds write DIR/consistency-report.{html,json} and stop everything.
+      Defaults: N = $MERIDIAN_DEMO_SECONDS or 60, P = $MERIDIAN_DASHBOARD_PORT or 8090 (0 = any free port),
+      DIR = reports. --inject stall stops one region's consumer for half the run to show detection and
+      alerts. Exit code 0 once the report is written; with --strict, 1 when its verdict is FAIL.
+
+  meridian check <history.json> [--budget-ms MS]
+      Check a recorded history of read/write operations for linearizability (per key). The file is a JSON
+      array of {client, key, op: "read"|"write", value, call, ret} (times in ms), or {"history": [...]}.
+      Exit code 0: linearizable; 1: not (the counterexample is printed); 2: bad input / undecided.
+
+  meridian suites [--clients N] [--ops N] [--stress-seconds S] [--reports DIR]
+      Start a five-region cluster (servers must be up) and run the race suite (N clients, default 8, x ops
+      each on two hot keys) and the stress suite (2N clients for S seconds, default 5) on critical data
+      through the region nodes; each history is checked for linearizability and saved as
+      DIR/<suite>-history.json. Exit code 0 when both are linearizable without errors, 1 otherwise.
+
+  meridian report [--in FILE] [--out DIR]
+      Re-render the HTML report from a JSON report (default reports/consistency-report.json) and print a
+      summary.
+
+  meridian --help
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (err) {
+    // Bad options (node:util parseArgs) are usage errors; anything else propagates.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) return usage((err as Error).message);
+    throw err;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  // `pnpm meridian -- <args>` passes the "--" through.
+  const [command, ...rest] = argv[0] === "--" ? argv.slice(1) : argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  switch (command) {
+    case "demo": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          seconds: { type: "string" },
+          port: { type: "string" },
+          host: { type: "string" },
+          reports: { type: "string" },
+          inject: { type: "string" },
+          webhook: { type: "string" },
+          strict: { type: "boolean" },
+          help: { type: "boolean" },
+        },
+      });
+      if (values.help) return help();
+      const seconds = Number(values.seconds ?? process.env.MERIDIAN_DEMO_SECONDS ?? 60);
+      const port = Number(values.port ?? process.env.MERIDIAN_DASHBOARD_PORT ?? 8090);
+      if (!Number.isFinite(seconds) || seconds <= 0) return usage("--seconds must be a positive number");
+      if (!Number.isInteger(port) || port < 0) return usage("--port must be a port number");
+      const inject = values.inject ?? process.env.MERIDIAN_DEMO_INJECT ?? "none";
+      if (inject !== "none" && inject !== "stall") return usage("--inject takes: stall");
+      // Keep the console for progress: kafkajs' retried warnings (e.g. leader moves on a fresh broker) go
+      // through the bus logger, whose level is LOG_LEVEL.
+      process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
+      const result = await runDemo({
+        seconds,
+        port,
+        host: values.host ?? process.env.MERIDIAN_DASHBOARD_HOST ?? "127.0.0.1",
+        reportsDir: values.reports ?? "reports",
+        inject,
+        webhookUrl: values.webhook ?? process.env.MERIDIAN_ALERT_WEBHOOK,
+      });
+      // The demo succeeded when it ran and reported; --strict also requires a passing verdict.
+      return values.strict && result.report.verdict !== "pass" ? 1 : 0;
+    }
+    case "check": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { "budget-ms": { type: "string" }, help: { type: "boolean" } },
+      });
+      if (values.help) return help();
+      const file = positionals[0];
+      if (!file) return usage("check needs a history file");
+      const budgetMs = values["budget-ms"] ? Number(values["budget-ms"]) : undefined;
+      const out = await checkHistoryFile(file, budgetMs);
+      process.stdout.write(`${out.text}\n`);
+      return out.exitCode;
+    }
+    case "suites": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          clients: { type: "string" },
+          ops: { type: "string" },
+          "stress-seconds": { type: "string" },
+          reports: { type: "string" },
+          help: { type: "boolean" },
+        },
+      });
+      if (values.help) return help();
+      const clients = Number(values.clients ?? 8);
+      const opsPerClient = Number(values.ops ?? 40);
+      const stressSeconds = Number(values["stress-seconds"] ?? 5);
+      for (const [name, v] of [
+        ["--clients", clients],
+        ["--ops", opsPerClient],
+        ["--stress-seconds", stressSeconds],
+      ] as const) {
+        if (!Number.isFinite(v) || v <= 0) return usage(`${name} must be a positive number`);
+      }
+      process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
+      const reportsDir = values.reports ?? "reports";
+      await mkdir(reportsDir, { recursive: true });
+      const report = await runSuitesCommand({
+        clients,
+        opsPerClient,
+        stressSeconds,
+        reportsDir,
+        print: (l) => process.stdout.write(`${l}\n`),
+      });
+      return report.passed ? 0 : 1;
+    }
+    case "report": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { in: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
+      });
+      if (values.help) return help();
+      const input = values.in ?? "reports/consistency-report.json";
+      let report: ConsistencyReport;
+      try {
+        report = JSON.parse(await readFile(input, "utf8")) as ConsistencyReport;
+      } catch (err) {
+        return usage(`cannot read report ${input}: ${(err as Error).message}`);
+      }
+      if (!report || typeof report !== "object" || !Array.isArray(report.regions) || !report.violations) {
+        return usage(`${input} is not a Meridian consistency report`);
+      }
+      const { htmlPath, jsonPath } = await writeReport(report, values.out ?? dirname(input));
+      renderReportHtml(report);
+      process.stdout.write(
+        `${report.title}: ${report.verdict.toUpperCase()} — ${report.violations.total} violations in ${report.violations.operations} operations, ` +
+          `convergence p99 ${Math.round(report.overallConvergence?.p99 ?? report.divergence.overall.p99)} ms\n` +
+          `${report.reasons.map((r) => `  - ${r}\n`).join("")}HTML: ${htmlPath}\nJSON: ${jsonPath}\n`,
+      );
+      return 0;
+    }
+    default:
+      return usage(`unknown command ${command}`);
+  }
+}
+
+function help(): number {
+  process.stdout.write(HELP);
+  return 0;
+}
+
+function usage(message: string): number {
+  process.stderr.write(`meridian: ${message}\n\n${HELP}`);
+  return 2;
+}
+
+// Run when executed directly (not when imported by tests).
+if (process.argv[1] && /meridian\.(ts|js)$/.test(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`meridian: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

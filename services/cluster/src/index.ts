@@ -1,0 +1,9 @@
+// @meridian/cluster — the launcher above the services: starts a whole five-region pipeline in one process
+// (region nodes, replicator, invalidation consumers, market data), each part returning a handle with stop().
+export {
+  type Cluster,
+  type ClusterOptions,
+  type RegionHandles,
+  startCluster,
+  stateFingerprint,
+} from "./cluster.js";

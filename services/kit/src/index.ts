@@ -1,0 +1,29 @@
+// @meridian/service-kit — what every Meridian service process shares: environment parsing, the region
+// layout and topic set-up, HTTP routing with the typed error → status mapping, logging and metrics.
+export { envInt, envRequired, layoutFromEnv, listenFromEnv, parseRedisDbs, stopOnSignals } from "./env.js";
+export {
+  errorResponse,
+  errorToResponse,
+  type Handler,
+  type HttpLogger,
+  type HttpRequest,
+  type HttpResponse,
+  listen,
+  Router,
+  type StartedServer,
+} from "./http.js";
+export {
+  type ConsumedMessage,
+  RetryingConsumer,
+  type RetryingConsumerOptions,
+  toConsumedMessage,
+} from "./kafka-consumer.js";
+export { type RegionLayout, type RegionLayoutOptions, resolveLayout } from "./layout.js";
+export {
+  addObservabilityRoutes,
+  createLogger,
+  createRegistry,
+  type HealthCheck,
+  type Logger,
+} from "./observability.js";
+export { ensureTopicsFor, kafkaHealthCheck, pipelineTopicNames } from "./topics.js";

@@ -1,0 +1,120 @@
+// The `critical` data class over @meridian/strong: one StrongConsistencyCache per region (PostgreSQL is
+// the source of truth, every region's Redis DB holds a copy that each write invalidates before it is
+// acknowledged), adapted to the region node's CriticalStore interface.
+import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
+import type { RegionLayout } from "@meridian/service-kit";
+import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
+import { StrongConsistencyCache } from "@meridian/strong";
+import type { CriticalStore, ReadOpts } from "./region-node.js";
+import { asObject } from "./request-body.js";
+
+export interface StrongCriticalOptions {
+  /** PostgreSQL schema holding the table (created if missing); default: the pool's search_path. */
+  schema?: string;
+  /** Table name (default meridian_strong). */
+  table?: string;
+}
+
+export interface StrongCritical {
+  forRegion(region: string): CriticalStore;
+  readonly pool: PgPool;
+  close(): Promise<void>;
+}
+
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A PostgreSQL schema name derived from a cluster namespace (lower case, `_` for anything else). */
+export function schemaForNamespace(namespace: string): string {
+  return `meridian_${namespace.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`.slice(0, 63);
+}
+
+function criticalMinVersion(opts: ReadOpts): number | undefined {
+  const v = opts.minVersion as unknown;
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw new InvalidInputError("minVersion of a critical read is a non-negative integer version", {
+      field: "minVersion",
+    });
+  }
+  return v;
+}
+
+export async function createStrongCritical(
+  config: MeridianConfig,
+  layout: RegionLayout,
+  opts: StrongCriticalOptions = {},
+): Promise<StrongCritical> {
+  if (opts.schema !== undefined && !SCHEMA_PATTERN.test(opts.schema)) {
+    throw new InvalidInputError("schema must be a lower-case SQL identifier", { schema: opts.schema });
+  }
+  if (opts.schema) {
+    const admin = createPgPool(config.pgUrl, { max: 1 });
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = createPgPool(config.pgUrl, { max: 10, ...(opts.schema ? { searchPath: opts.schema } : {}) });
+  const redis: Record<string, Redis> = {};
+  for (const r of layout.regions) redis[r] = createRedis(config.redisUrl, { db: layout.redisDbs[r]! });
+  const caches = new Map<string, StrongConsistencyCache>();
+  for (const region of layout.regions) {
+    caches.set(
+      region,
+      new StrongConsistencyCache(redis[region]!, pool, {
+        region: region as Region,
+        peers: redis as Partial<Record<Region, Redis>>,
+        keyPrefix: `${layout.keyPrefix}strong:`,
+        ...(opts.table ? { table: opts.table } : {}),
+      }),
+    );
+  }
+  await caches.get(layout.regions[0]!)!.init();
+
+  return {
+    pool,
+    forRegion(region) {
+      const cache = caches.get(region);
+      if (!cache) throw new InvalidInputError(`unknown region ${region}`);
+      return {
+        async get(key, readOpts) {
+          const minVersion = criticalMinVersion(readOpts);
+          const r = await cache.getWithStrongConsistency(key, undefined, {
+            ...(readOpts.maxAgeMs !== undefined ? { maxStalenessMs: readOpts.maxAgeMs } : {}),
+            ...(minVersion !== undefined ? { minVersion } : {}),
+          });
+          if (r.value === undefined) {
+            if (minVersion !== undefined && minVersion > 0) {
+              throw new StalenessBoundError(`${key} does not exist at version ${minVersion}`, {
+                key,
+                minVersion,
+              });
+            }
+            return null;
+          }
+          return {
+            key,
+            class: "critical",
+            value: r.value,
+            version: r.version,
+            region: r.region,
+            ageMs: r.ageMs,
+          };
+        },
+        async set(key, body) {
+          const b = asObject(body);
+          if (!("value" in b) || b.value === undefined) {
+            throw new InvalidInputError('body must be {"value": <json>}', { field: "value" });
+          }
+          const w = await cache.setWithStrongConsistency(key, b.value);
+          return { key, class: "critical", region: w.region, version: w.version };
+        },
+      };
+    },
+    async close() {
+      for (const r of Object.values(redis)) r.disconnect();
+      await pool.end();
+    },
+  };
+}
