@@ -2,7 +2,7 @@
 // load after the heal, then convergence timed from the heal (or the last acknowledged write after it)
 // and every region's counters and sets checked against what was acknowledged. The row goes to FAULTS.md
 // before the caller asserts, so a failing scenario still shows its figures.
-import { summarize } from "@meridian/meridian";
+import { summarize } from "@meridian/invalidation-consumer";
 import { expect } from "vitest";
 import { sleep } from "../../pipeline/helpers.js";
 import { EventualLoad, type LoadKeys, type RegionWriter } from "./eventual-load.js";

@@ -3,21 +3,13 @@
 // and the replicator are the real services; those named in `childNodes` / `childConsumers` run as child
 // processes (test/pipeline/child-service.ts) so a test can SIGKILL or SIGSTOP them.
 import { AvroSerde, createKafka } from "@meridian/bus";
+import { stateFingerprint } from "@meridian/cluster";
 import { configFromEnv, REGIONS } from "@meridian/core";
 import { AntiEntropy } from "@meridian/eventual";
-import {
-  createLogger,
-  type InvalidationConsumerHandle,
-  pipelineTopicNames,
-  type RegionLayout,
-  type RegionNodeHandle,
-  type ReplicatorHandle,
-  resolveLayout,
-  startInvalidationConsumer,
-  startRegionNode,
-  startReplicator,
-  stateFingerprint,
-} from "@meridian/meridian";
+import { type InvalidationConsumerHandle, startInvalidationConsumer } from "@meridian/invalidation-consumer";
+import { type RegionNodeHandle, startRegionNode } from "@meridian/region-node";
+import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
+import { createLogger, pipelineTopicNames, type RegionLayout, resolveLayout } from "@meridian/service-kit";
 import { createRedis, type Redis } from "@meridian/store";
 import { type ChildService, spawnService, stopService } from "../../pipeline/child-service.js";
 import { uniqueNamespace } from "../../pipeline/helpers.js";

@@ -3,7 +3,7 @@
 // region's Redis and updates topic, with the clock source injected — as a region whose host clock is off.
 import { IdempotentProducer, topicsFor } from "@meridian/bus";
 import { EventualConsistencyCache, kafkaUpdatePublisher } from "@meridian/eventual";
-import { crdtTypeForKey } from "@meridian/meridian";
+import { crdtTypeForKey } from "@meridian/region-node";
 import { createRedis } from "@meridian/store";
 import type { RegionWriter } from "./eventual-load.js";
 import type { FaultCluster } from "./fault-cluster.js";
