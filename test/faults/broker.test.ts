@@ -36,7 +36,6 @@ describe("nemesis: the broker dies", () => {
         console.log(`[faults] private broker answered again ${Date.now() - t0} ms after its restart`);
         return Date.now();
       },
-      loadAfterHealMs: 2000,
     });
     expectEventualGuarantees(r);
   }, 240_000);

@@ -10,20 +10,22 @@ import type { FaultCluster } from "./fault-cluster.js";
 import { recordFaultRow } from "./faults-report.js";
 
 export const CONVERGENCE_BOUND_MS = 5000;
+/** Every region must take writes again this soon after the heal (same bound as convergence). */
+export const RECOVERY_BOUND_MS = 5000;
 
 export interface EventualFaultOptions {
   order: number;
   id: string;
   scenario: string;
   keys: LoadKeys;
-  /** Injects the fault and heals it; resolves with the time of the heal (Date.now()). Keep
-   *  `loadAfterHealMs` long enough for every region to get a write acknowledged after it. */
+  /** Injects the fault and heals it; resolves with the time of the heal (Date.now()). */
   fault: (load: EventualLoad) => Promise<number>;
   writers?: readonly string[];
   customWriters?: Record<string, RegionWriter>;
   /** Further acknowledged writes to check after the load (their losses count in `lost`). */
   verifyExtra?: () => Promise<{ lost: number; problems: string[] }>;
   faultAfterMs?: number;
+  /** Load kept up once every region took a write after the heal (default 500 ms). */
   loadAfterHealMs?: number;
 }
 
@@ -45,10 +47,12 @@ export async function runEventualFault(
   const load = new EventualLoad(cluster, o.keys, o.writers, o.customWriters);
   load.start();
   let healedAt: number;
+  let recoveryMs: number | undefined;
   try {
     await sleep(o.faultAfterMs ?? 1000);
     healedAt = await o.fault(load);
-    await sleep(o.loadAfterHealMs ?? 1000);
+    recoveryMs = await load.waitForAcksSince(healedAt, RECOVERY_BOUND_MS);
+    await sleep(o.loadAfterHealMs ?? 500);
   } finally {
     await load.stop();
   }
@@ -68,7 +72,7 @@ export async function runEventualFault(
   // After the heal every region must take writes again, on its own.
   const silent = load.silentSince(healedAt);
   const problems = [
-    ...silent.map((r) => `${r} acknowledged no write after the heal`),
+    ...silent.map((r) => `${r} acknowledged no write within ${RECOVERY_BOUND_MS} ms of the heal`),
     ...verified.problems,
     ...extra.problems,
   ];
@@ -88,7 +92,7 @@ export async function runEventualFault(
     seconds: (Date.now() - startedAt) / 1000,
     passed,
     note: passed
-      ? `${counted}; ${load.refused} refused`
+      ? `${counted}; ${load.refused} refused; every region took writes again ${recoveryMs} ms after the heal`
       : [convergenceError ?? (converged ? "" : "converged too slowly"), ...problems.slice(0, 3)]
           .filter(Boolean)
           .join("; "),

@@ -73,6 +73,18 @@ export class EventualLoad {
     return this.writers.filter((r) => (this.lastAckByRegion.get(r) ?? 0) <= sinceMs);
   }
 
+  /**
+   * Waits (load running) until every writer region had a write acknowledged after `sinceMs`, at most
+   * `timeoutMs`; resolves with the ms that took, or undefined when some region stayed silent.
+   */
+  async waitForAcksSince(sinceMs: number, timeoutMs: number): Promise<number | undefined> {
+    while (this.silentSince(sinceMs).length > 0) {
+      if (Date.now() - sinceMs > timeoutMs) return undefined;
+      await sleep(20);
+    }
+    return Date.now() - sinceMs;
+  }
+
   /** One round of `region`: region i adds i + 1 to every counter and `<region>:<round>` to every set. */
   async writeRound(region: string, round: number): Promise<void> {
     const send = this.writerOf(region);
