@@ -64,24 +64,29 @@ describe("nemesis: a region's Redis fails alone under strong load", () => {
     expect(run.staleAfter).toEqual([]);
   });
 
-  it("eu-west Redis frozen 2 s (SIGSTOP/SIGCONT): linearizable, no stale copy", async () => {
-    const victim = f.servers.of("eu-west");
-    const run = await runStrongFault(f, {
-      clients: 8,
-      durationMs: 5000,
-      faultAfterMs: 1500,
-      seed: 12,
-      fault: async () => {
-        victim.freeze();
-        await sleep(2000);
-        victim.thaw();
-      },
+  for (const [region, order, seed] of [
+    ["eu-west", 11, 12],
+    ["us-east", 12, 13],
+  ] as const) {
+    it(`${region} Redis frozen 2 s (SIGSTOP/SIGCONT)${region === "us-east" ? " — the lock space too" : ""}: linearizable, no stale copy`, async () => {
+      const victim = f.servers.of(region);
+      const run = await runStrongFault(f, {
+        clients: 8,
+        durationMs: 5000,
+        faultAfterMs: 1500,
+        seed,
+        fault: async () => {
+          victim.freeze();
+          await sleep(2000);
+          victim.thaw();
+        },
+      });
+      record(order, `strong-redis-stop-${region}`, `strong: ${region} Redis SIGSTOP 2 s / SIGCONT`, run);
+      expect(run.ops).toBeGreaterThan(100);
+      expect(run.checkerStatus).toBe("linearizable");
+      expect(run.staleAfter).toEqual([]);
     });
-    record(11, "strong-redis-stop", "strong: eu-west Redis SIGSTOP 2 s / SIGCONT", run);
-    expect(run.ops).toBeGreaterThan(100);
-    expect(run.checkerStatus).toBe("linearizable");
-    expect(run.staleAfter).toEqual([]);
-  });
+  }
 
   it("strong: a lock holder paused across the lock region's Redis restart is fenced off", async () => {
     const started = Date.now();
@@ -119,7 +124,7 @@ describe("nemesis: a region's Redis fails alone under strong load", () => {
     const lost = fresh !== undefined && reads.some((v) => v !== "fresh") ? 1 : 0;
     const passed = fresh !== undefined && refusals === 0 && staleWrite === "refused" && lost === 0;
     recordFaultRow({
-      order: 12,
+      order: 13,
       id: "strong-fencing-restart",
       scenario: "strong: lock holder paused across us-east Redis restart (fencing tokens)",
       ops: 5 + refusals + 1 + reads.length,
