@@ -5,12 +5,7 @@
 // topic with the reason in its headers, and the consumer goes on.
 
 import { AvroSerde, type CacheUpdate, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
-import {
-  BackendUnavailableError,
-  type MeridianConfig,
-  MeridianError,
-  SerializationError,
-} from "@meridian/core";
+import { InvalidInputError, type MeridianConfig, MeridianError, SerializationError } from "@meridian/core";
 import {
   applyRemoteUpdate,
   entryFromUpdate,
@@ -75,9 +70,9 @@ export const DLQ_HEADERS = {
   atMs: "meridian-dlq-at-ms",
 } as const;
 
-/** Errors that replaying cannot fix: the message itself is bad. Anything else is retried. */
+/** Errors that replaying cannot fix (typed and not retriable): the message itself is bad. Anything else is retried. */
 function isPoison(err: unknown): err is MeridianError {
-  return err instanceof MeridianError && !(err instanceof BackendUnavailableError);
+  return err instanceof MeridianError && !err.retriable;
 }
 
 export async function startInvalidationConsumer(
@@ -86,7 +81,7 @@ export async function startInvalidationConsumer(
   const layout = resolveLayout(opts);
   const { region } = opts;
   if (!layout.regions.includes(region))
-    throw new Error(`region ${region} is not in ${layout.regions.join(",")}`);
+    throw new InvalidInputError(`unknown region ${region}`, { region, regions: layout.regions });
   const topics = topicsFor(layout.namespace);
   const log = createLogger("invalidation-consumer", { region }, opts.logger);
   const registry = createRegistry({ service: "invalidation-consumer", region }, opts.processMetrics);

@@ -3,7 +3,7 @@
 
 import { createKafka } from "@meridian/bus";
 import type { DataClass } from "@meridian/core";
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, NotImplementedError } from "@meridian/core";
 import {
   addObservabilityRoutes,
   createLogger,
@@ -21,13 +21,7 @@ import { checkRedis } from "@meridian/store";
 import { Counter, Histogram } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
 import { type MarketDataIngestHandle, startMarketDataIngest } from "./market-data-ingest.js";
-import {
-  createRegionNode,
-  NotImplementedError,
-  type ReadOpts,
-  type RegionNode,
-  type RegionNodeConfig,
-} from "./region-node.js";
+import { createRegionNode, type ReadOptions, type RegionNode, type RegionNodeConfig } from "./region-node.js";
 
 export interface RegionNodeServiceOptions extends RegionNodeConfig {
   port?: number;
@@ -47,8 +41,8 @@ export interface RegionNodeHandle {
   stop(): Promise<void>;
 }
 
-function parseReadOpts(q: URLSearchParams): ReadOpts {
-  const opts: ReadOpts = {};
+function parseReadOpts(q: URLSearchParams): ReadOptions {
+  const opts: ReadOptions = {};
   const maxAge = q.get("maxAgeMs");
   if (maxAge !== null) {
     const n = Number(maxAge);
