@@ -13,7 +13,7 @@ import {
   type ReadBound,
   StalenessBoundError,
 } from "@meridian/core";
-import { EventualConsistencyCache, type ReadInfo } from "@meridian/eventual";
+import { EventualConsistencyCache, type ReadInfo, type WriterIncarnationSource } from "@meridian/eventual";
 import { ensureTopicsFor, type RegionLayoutOptions, resolveLayout } from "@meridian/service-kit";
 import { createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
@@ -49,6 +49,11 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
   serde?: AvroSerde;
   /** Backend for `critical`; without one, critical requests fail with NotImplemented (HTTP 501). */
   critical?: CriticalStore;
+  /**
+   * Durable writer incarnations of `important` data (`pgWriterIncarnations(pool)`): after this region's
+   * Redis loses its data, its writes use a new vector-clock node instead of reusing counters.
+   */
+  incarnations?: WriterIncarnationSource;
   onRead?: (info: ReadInfo) => void;
 }
 
@@ -110,6 +115,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
       keyPrefix: layout.keyPrefix,
       crdtTypeFor: crdtTypeForKey,
       maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
+      ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
       ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
     },
   );
