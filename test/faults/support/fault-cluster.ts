@@ -5,12 +5,12 @@
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { stateFingerprint } from "@meridian/cluster";
 import { configFromEnv, REGIONS } from "@meridian/core";
-import { AntiEntropy } from "@meridian/eventual";
+import { AntiEntropy, pgWriterIncarnations } from "@meridian/eventual";
 import { type InvalidationConsumerHandle, startInvalidationConsumer } from "@meridian/invalidation-consumer";
 import { type RegionNodeHandle, startRegionNode } from "@meridian/region-node";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import { createLogger, pipelineTopicNames, type RegionLayout, resolveLayout } from "@meridian/service-kit";
-import { createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, type Redis } from "@meridian/store";
 import { type ChildService, spawnService, stopService } from "../../pipeline/child-service.js";
 import { uniqueNamespace } from "../../pipeline/helpers.js";
 import { freePort, RegionRedisServers } from "./redis-server.js";
@@ -92,6 +92,17 @@ export async function startFaultCluster(o: FaultClusterOptions) {
     MERIDIAN_LOG_LEVEL: "info",
   });
 
+  // Writer incarnations live in PostgreSQL (as the region-node service wires them): one schema per run.
+  const schema = `faults_${namespace.replace(/[^A-Za-z0-9]/g, "_").toLowerCase()}`;
+  const pgAdmin = createPgPool(base.pgUrl, { max: 1, ...(base.pgAuth ? { auth: base.pgAuth } : {}) });
+  await pgAdmin.query(`CREATE SCHEMA ${schema}`);
+  const pgPool = createPgPool(base.pgUrl, {
+    max: 4,
+    searchPath: schema,
+    ...(base.pgAuth ? { auth: base.pgAuth } : {}),
+  });
+  const incarnations = pgWriterIncarnations(pgPool);
+
   const stoppers: (() => Promise<void>)[] = [];
   const nodes: Record<string, RegionNodeHandle> = {};
   const consumers: Record<string, InvalidationConsumerHandle> = {};
@@ -106,6 +117,9 @@ export async function startFaultCluster(o: FaultClusterOptions) {
     for (const h of Object.values(handles)) h.redis.disconnect();
     await servers.stopAll();
     await deleteTopics(kafka, layout);
+    await pgPool.end().catch(() => undefined);
+    await pgAdmin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await pgAdmin.end().catch(() => undefined);
   };
 
   try {
@@ -142,6 +156,7 @@ export async function startFaultCluster(o: FaultClusterOptions) {
             port: 0,
             logger,
             cacheableCoherence: false,
+            incarnations,
           });
           nodes[region] = node;
           stoppers.push(() => node.stop());
