@@ -20,6 +20,7 @@ import {
 import { checkRedis } from "@meridian/store";
 import { Counter, Histogram } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
+import { registerL1Metrics } from "./l1-metrics.js";
 import { type MarketDataIngestHandle, startMarketDataIngest } from "./market-data-ingest.js";
 import {
   createRegionNode,
@@ -95,6 +96,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
 
   const kafka = opts.kafka ?? createKafka(opts.config, `region-node-${opts.region}`);
   const node = await createRegionNode({ ...opts, kafka });
+  registerL1Metrics(registry, () => node.coherentCacheable?.near.stats);
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const marketData = opts.ingestMarketData
     ? await startMarketDataIngest({
