@@ -4,7 +4,7 @@
 
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
-import { AntiEntropy, readEntry } from "@meridian/eventual";
+import { AntiEntropy, pgWriterIncarnations, readEntry } from "@meridian/eventual";
 import {
   type AppliedEvent,
   type ConvergenceSummary,
@@ -190,6 +190,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
           ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
           ...(critical ? { critical } : {}),
+          ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
         });
         started.push(node);
         const consumer = external.has(region) ? undefined : await consumerFor(region);

@@ -8,7 +8,6 @@ export {
   summarize,
 } from "./convergence.js";
 export {
-  DLQ_HEADERS,
   type InvalidationConsumerHandle,
   type InvalidationConsumerOptions,
   startInvalidationConsumer,

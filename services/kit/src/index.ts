@@ -20,12 +20,6 @@ export {
   Router,
   type StartedServer,
 } from "./http.js";
-export {
-  type ConsumedMessage,
-  RetryingConsumer,
-  type RetryingConsumerOptions,
-  toConsumedMessage,
-} from "./kafka-consumer.js";
 export { type RegionLayout, type RegionLayoutOptions, regionRedisUrl, resolveLayout } from "./layout.js";
 export {
   addObservabilityRoutes,

@@ -5,7 +5,7 @@ import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundErro
 import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
-import type { CriticalStore, ReadOpts } from "./region-node.js";
+import type { CriticalStore, ReadOptions } from "./region-node.js";
 import { asObject } from "./request-body.js";
 
 export interface StrongCriticalOptions {
@@ -28,7 +28,7 @@ export function schemaForNamespace(namespace: string): string {
   return `meridian_${namespace.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`.slice(0, 63);
 }
 
-function criticalMinVersion(opts: ReadOpts): number | undefined {
+function criticalMinVersion(opts: ReadOptions): number | undefined {
   const v = opts.minVersion as unknown;
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
@@ -83,7 +83,7 @@ export async function createStrongCritical(
         async get(key, readOpts) {
           const minVersion = criticalMinVersion(readOpts);
           const r = await cache.getWithStrongConsistency(key, undefined, {
-            ...(readOpts.maxAgeMs !== undefined ? { maxStalenessMs: readOpts.maxAgeMs } : {}),
+            ...(readOpts.maxAgeMs !== undefined ? { maxAgeMs: readOpts.maxAgeMs } : {}),
             ...(minVersion !== undefined ? { minVersion } : {}),
           });
           if (r.value === undefined) {
