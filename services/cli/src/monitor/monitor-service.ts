@@ -61,9 +61,10 @@ export async function startMonitorService(o: MonitorServiceOptions): Promise<Mon
   const { layout, config } = o;
   const regions: Record<string, { redis: Redis }> = {};
   for (const r of layout.regions) {
-    regions[r] = {
-      redis: createRedis(regionRedisUrl(layout, r, config.redisUrl), { db: layout.redisDbs[r]! }),
-    };
+    const redis = createRedis(regionRedisUrl(layout, r, config.redisUrl), { db: layout.redisDbs[r]! });
+    // A region whose Redis is down is something to report (its digests go missing), not to crash on.
+    redis.on("error", (err) => o.logger?.debug({ err, region: r }, "monitor: region Redis unreachable"));
+    regions[r] = { redis };
   }
   const probed = { layout, regions };
   const keys = new KeyRegistry();
