@@ -4,6 +4,7 @@
 // every step. A mutant of a script (a modified Lua string, defined on the test's own connection) fails.
 import { randomUUID } from "node:crypto";
 import {
+  DIRECTORY_COMMANDS,
   DIRECTORY_SCRIPTS,
   DIRECTORY_TABLE,
   type DirectoryStep,
@@ -173,18 +174,18 @@ describe("near-cache Lua directory replayed against the model checker's interlea
   const mutants: [string, string, string][] = [
     [
       "GETM that forgets to return the sharers to invalidate",
-      "mer_GETM",
+      DIRECTORY_COMMANDS.GETM.command,
       GETM.replace("if s ~= ARGV[1] then table.insert(others, s) end", ""),
     ],
     [
       "GETS that hands out a copy while another node owns the line",
-      "mer_GETS",
+      DIRECTORY_COMMANDS.GETS.command,
       GETS.replace("if owner and owner ~= '' and owner ~= ARGV[1] then return {'recall', owner} end", ""),
     ],
   ];
   for (const [name, command, lua] of mutants) {
     it(`fails for a mutant: ${name}`, async () => {
-      expect(lua).not.toBe(command === "mer_GETM" ? GETM : GETS); // the mutation applied
+      expect(lua).not.toBe(command === DIRECTORY_COMMANDS.GETM.command ? GETM : GETS); // the mutation applied
       const mutantConn = new Redis(redisUrl);
       try {
         const dir = new LuaDirectory(mutantConn, runPrefix);

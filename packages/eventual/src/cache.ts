@@ -85,7 +85,7 @@ export class EventualConsistencyCache {
 
   /**
    * Reads the local copy with its freshness. `opts` may be a number (= maxAgeMs, the seed's signature).
-   * With a bound (maxAgeMs / minClock) that the copy does not meet, the key is refreshed from `peers`;
+   * With a bound (maxAgeMs / minVersion) that the copy does not meet, the key is refreshed from `peers`;
    * StalenessBoundError if there are no peers, one is unreachable, or the bound is still unmet.
    * Without a bound the read never fails on age; it is flagged `stale` past options.maxAgeMs.
    */
@@ -95,7 +95,7 @@ export class EventualConsistencyCache {
     if (bound.maxAgeMs !== undefined && !(typeof bound.maxAgeMs === "number" && bound.maxAgeMs >= 0)) {
       throw new InvalidInputError("maxAgeMs must be a number >= 0", { maxAgeMs: bound.maxAgeMs });
     }
-    const minClock = bound.minClock ? VectorClock.from(bound.minClock) : null;
+    const minClock = bound.minVersion ? VectorClock.from(bound.minVersion) : null;
 
     let read = await this.readLocal(key);
     let refreshed = false;
@@ -121,7 +121,7 @@ export class EventualConsistencyCache {
             ageMs: read?.ageMs ?? null,
             maxAgeMs: bound.maxAgeMs ?? null,
             version: read?.version ?? null,
-            minClock: bound.minClock ?? null,
+            minVersion: bound.minVersion ?? null,
           },
         );
       }

@@ -1,7 +1,7 @@
 // Public types of @meridian/eventual. The replicated update is the bus's TS type of
 // schemas/CacheUpdate.avsc: one definition of the wire contract (a type-only import).
 import type { CacheUpdate } from "@meridian/bus";
-import type { AnyCrdt, CrdtType, HlcTimestamp, VectorClock } from "@meridian/core";
+import type { AnyCrdt, CrdtType, HlcTimestamp, ReadBound, VectorClock } from "@meridian/core";
 import type { WriterIncarnationSource } from "./incarnation.js";
 
 export type { CacheUpdate };
@@ -33,7 +33,7 @@ export type CrdtOp =
 export interface EventualRead {
   /** The CRDT's value (lww: the value; pncounter: number; orset: elements; mvregister: siblings array). */
   value: unknown;
-  /** The entry's vector clock, `{ region: counter }`; pass it to rollback() or as minClock. */
+  /** The entry's vector clock, `{ region: counter }`; pass it to rollback() or as minVersion. */
   version: Record<string, number>;
   /** Region whose L2 served the read. */
   region: string;
@@ -99,9 +99,5 @@ export interface EventualCacheOptions {
   now?: () => number;
 }
 
-export interface ReadOptions {
-  /** Per-read staleness bound: refresh from peers if older; StalenessBoundError if still older. */
-  maxAgeMs?: number;
-  /** The read must reflect at least this version (read-your-writes across regions). */
-  minClock?: Record<string, number>;
-}
+/** `minVersion` is a vector clock `{ region: counter }`, e.g. the version a write returned. */
+export type ReadOptions = ReadBound<Record<string, number>>;

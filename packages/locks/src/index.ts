@@ -14,5 +14,4 @@ export { type CachedAcquireOptions, LockCache, type LockCacheOptions } from "./l
 export { LockHandle, type LockOps, type LockState } from "./lock-handle.js";
 export { type AcquireOptions, type AttemptFn, LockManager, type LockManagerOptions } from "./lock-manager.js";
 export { currentLockOwner, withLockOwner } from "./lock-owner.js";
-export { LuaScript } from "./lua-script.js";
 export { Watchdog, type WatchdogTarget } from "./watchdog.js";

@@ -1,7 +1,7 @@
 // Lua scripts of the lock protocol. Each runs atomically in Redis, so "check then act" cannot race.
 // Token format: `<owner>|<random>`; the owner is everything before the last `|` (used by the wait-for graph).
+import { LuaScript } from "@meridian/store";
 import { EPOCH_SCALE } from "./fence-epochs.js";
-import { LuaScript } from "./lua-script.js";
 
 const OWNER_OF = `
 local function owner_of(tok)

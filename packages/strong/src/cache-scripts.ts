@@ -5,7 +5,7 @@
 // atomically with what follows): a server that is not the incarnation that wrote `gen` (restarted from a
 // snapshot, a promoted replica, or a wiped one) bumps `gen`, and copies stamped with an older generation
 // are treated as absent — they may predate invalidations that server never received.
-import { LuaScript } from "@meridian/locks";
+import { LuaScript } from "@meridian/store";
 
 /** Current copy generation; bumps it when this server is a new incarnation. KEYS[g] = gen hash. */
 const GENERATION = `

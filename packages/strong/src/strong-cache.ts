@@ -9,6 +9,7 @@ import {
   BackendUnavailableError,
   InvalidInputError,
   LockNotHeldError,
+  type ReadBound,
   type Region,
   StalenessBoundError,
 } from "@meridian/core";
@@ -19,10 +20,9 @@ import {
   LockManager,
   pgFenceEpochs,
 } from "@meridian/locks";
-import { withDeadline } from "@meridian/store";
+import { isRetryablePgError, typedBackendError, withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import type pg from "pg";
-import { isRetryablePgError, typedBackendError } from "./backend-errors.js";
 import { RegionCache } from "./region-cache.js";
 import type { StrongSession } from "./session.js";
 import { type Fence, type Row, StrongTable } from "./strong-table.js";
@@ -65,11 +65,8 @@ export interface StrongCacheOptions {
   unsafeSkipRemoteInvalidation?: boolean;
 }
 
-export interface ReadOptions {
-  /** Serve the cached copy only if it was loaded at most this long ago; else read PostgreSQL. */
-  maxStalenessMs?: number;
-  /** Fail with StalenessBoundError unless the version read is at least this. */
-  minVersion?: number;
+/** maxAgeMs: a cached copy loaded longer ago is bypassed for PostgreSQL; minVersion: the key's version. */
+export interface ReadOptions extends ReadBound<number> {
   /** Read-your-writes across regions: the read is at least as new as anything the session saw. */
   session?: StrongSession;
 }
@@ -216,7 +213,7 @@ export class StrongConsistencyCache {
 
   private async read<T>(key: string, opts: ReadOptions): Promise<StrongRead<T>> {
     const minVersion = Math.max(opts.minVersion ?? 0, opts.session?.minVersion(key) ?? 0);
-    const result = await this.readFresh<T>(key, opts.maxStalenessMs, minVersion);
+    const result = await this.readFresh<T>(key, opts.maxAgeMs, minVersion);
     if (result.version < minVersion) {
       throw new StalenessBoundError(
         `key ${key} is at version ${result.version}, below the required ${minVersion}`,
@@ -233,7 +230,7 @@ export class StrongConsistencyCache {
 
   private async readFresh<T>(
     key: string,
-    maxStalenessMs: number | undefined,
+    maxAgeMs: number | undefined,
     minVersion: number,
   ): Promise<StrongRead<T>> {
     const leaseToken = randomUUID();
@@ -242,7 +239,7 @@ export class StrongConsistencyCache {
         const found = await this.local.lookup(key, leaseToken, this.o.leaseTtlMs);
         if (found.kind === "hit") {
           const ageMs = Math.max(0, Date.now() - found.atMs);
-          const tooOld = maxStalenessMs !== undefined && ageMs > maxStalenessMs;
+          const tooOld = maxAgeMs !== undefined && ageMs > maxAgeMs;
           if (!tooOld && found.version >= minVersion) {
             return {
               value: decode<T>(found.json),
