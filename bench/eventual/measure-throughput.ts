@@ -1,17 +1,17 @@
-// Run: pnpm tsx packages/eventual/scripts/measure-throughput.ts
+// Run: pnpm tsx bench/eventual/measure-throughput.ts
 // Local Redis throughput of writes, reads, applyRemoteUpdate, and anti-entropy round times (3 regions, ~10k keys).
 
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { configFromEnv } from "@meridian/core";
-import { Redis } from "ioredis";
 import {
   AntiEntropy,
   applyRemoteUpdate,
   type CacheUpdate,
   crdtPolicyByPrefix,
   EventualConsistencyCache,
-} from "../src/index.js";
+} from "@meridian/eventual";
+import { Redis } from "ioredis";
 
 const run = randomUUID().slice(0, 6);
 const mk = (r: string) => ({
