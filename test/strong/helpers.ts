@@ -30,8 +30,11 @@ export async function strongTestEnv(label: string, poolSize = 10, redis?: Record
   });
   const cache = (region: Region, extra: Partial<StrongCacheOptions> = {}) =>
     new StrongConsistencyCache(redis[region], pool, { region, peers: redis, keyPrefix, locks, ...extra });
+  /** The deliberately broken cache of the checker tests: it knows no peer, so it invalidates only its own copy. */
+  const blindCache = (region: Region) => cache(region, { peers: { [region]: redis[region] } });
   await cache("us-east").init();
   return {
+    blindCache,
     schema,
     keyPrefix,
     admin,

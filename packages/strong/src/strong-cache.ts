@@ -51,8 +51,6 @@ export interface StrongCacheOptions {
   pendingTtlMs?: number;
   /** Lifetime of a cached copy (default 24 h; 0 = no expiry). */
   entryTtlMs?: number;
-  /** TEST ONLY: skip invalidating the other regions — a deliberately broken cache for checker tests. */
-  unsafeSkipRemoteInvalidation?: boolean;
 }
 
 /** maxAgeMs: a cached copy loaded longer ago is bypassed for PostgreSQL; minVersion: the key's version. */
@@ -111,12 +109,7 @@ export class StrongConsistencyCache {
   private readonly o: Required<
     Pick<
       StrongCacheOptions,
-      | "leaseTtlMs"
-      | "leaseRetries"
-      | "leaseRetryDelayMs"
-      | "pendingTtlMs"
-      | "entryTtlMs"
-      | "unsafeSkipRemoteInvalidation"
+      "leaseTtlMs" | "leaseRetries" | "leaseRetryDelayMs" | "pendingTtlMs" | "entryTtlMs"
     >
   >;
   private readonly lockDefaults: AcquireOptions;
@@ -150,7 +143,6 @@ export class StrongConsistencyCache {
       leaseRetryDelayMs: options.leaseRetryDelayMs ?? 2,
       pendingTtlMs: options.pendingTtlMs ?? 30_000,
       entryTtlMs: options.entryTtlMs ?? 86_400_000,
-      unsafeSkipRemoteInvalidation: options.unsafeSkipRemoteInvalidation ?? false,
     };
   }
 
@@ -374,7 +366,7 @@ export class StrongConsistencyCache {
     const client = await this.db.connect();
     guardClient(client);
     const writerId = randomUUID();
-    const regions = this.o.unsafeSkipRemoteInvalidation ? [this.local] : [this.local, ...this.remotes];
+    const regions = [this.local, ...this.remotes];
     let changed = new Map<string, { json: string; version: number }>();
     let invalidated = false;
     let broken: unknown;
