@@ -408,21 +408,21 @@ export class StrongConsistencyCache {
 
   // ---- locks -------------------------------------------------------------------------------------------
 
-  /** Acquires `lockKey` (second argument: ttl in ms, as in the seed, or full acquire options). */
+  /** Acquires `lockKey` (second argument: ttl in ms, or full acquire options). */
   acquireLock(lockKey: string, options: AcquireOptions | number = {}): Promise<LockHandle> {
     const opts = typeof options === "number" ? { ttlMs: options } : options;
     const owner = opts.owner ?? this.lockDefaults.owner ?? currentLockOwner() ?? this.lockOwner;
     return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts, owner });
   }
 
-  /** Releases a handle, or (seed style) a lock name plus its token. LockNotHeldError if not ours any more. */
+  /** Releases a handle, or a lock name plus its token. LockNotHeldError if not ours any more. */
   releaseLock(handle: LockHandle | string, token?: string): Promise<void> {
     if (typeof handle !== "string") return handle.release();
     if (token === undefined) throw new InvalidInputError("releaseLock(lockKey, token): token missing");
     return this.locks.release(handle, token);
   }
 
-  /** Extends a handle's lock, or (seed style) a lock name plus its token. */
+  /** Extends a handle's lock, or a lock name plus its token. */
   renewLock(handle: LockHandle | string, ttlOrToken?: number | string, ttlMs?: number): Promise<void> {
     if (typeof handle !== "string")
       return handle.renew(typeof ttlOrToken === "number" ? ttlOrToken : undefined);
