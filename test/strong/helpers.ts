@@ -1,4 +1,4 @@
-// Real Redis (five regions = five logical DBs 10..14 of one server) and a private PostgreSQL schema per run.
+// Real Redis (five regions = five logical DBs 1..5 of one server) and a private PostgreSQL schema per run.
 import { randomUUID } from "node:crypto";
 import { configFromEnv, REGIONS, type Region } from "@meridian/core";
 import { LockManager, pgFenceEpochs } from "@meridian/locks";

@@ -17,7 +17,7 @@ export interface MeridianClientOptions {
   region: Region;
   /** Redis server of the regions (default MERIDIAN_REDIS_URL or redis://127.0.0.1:6379). */
   redisUrl?: string;
-  /** Logical DB of each region on that server (default 10..14, as the strong tier). */
+  /** Logical DB of each region on that server (default core's defaultRegionDbs, 1..5, as every tier). */
   regionDbs?: Partial<Record<Region, number>>;
   /** Fail a Redis command after this long (default 2000 ms); commands never queue while disconnected. */
   commandTimeoutMs?: number;
