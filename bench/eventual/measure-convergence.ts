@@ -23,6 +23,7 @@ import {
   readEntry,
 } from "@meridian/eventual";
 import { startSchemaRegistry } from "@meridian/schema-registry";
+import { deleteKeysWithPrefix } from "@meridian/store";
 import { Redis } from "ioredis";
 import pino from "pino";
 
@@ -150,12 +151,7 @@ await admin.deleteTopics({ topics: REGIONS.map((r) => t.updates(r)) }).catch(() 
 await admin.deleteTopics({ topics: [`_schemas-evconv-${run}`] }).catch(() => {});
 await admin.disconnect();
 for (const n of nodes) {
-  let c = "0";
-  do {
-    const [nx, ks] = await n.redis.scan(c, "MATCH", `${n.keyPrefix}*`, "COUNT", 1000);
-    c = nx;
-    if (ks.length) await n.redis.del(...ks);
-  } while (c !== "0");
+  await deleteKeysWithPrefix(n.redis, n.keyPrefix);
   n.redis.disconnect();
 }
 process.exit(0);

@@ -11,6 +11,7 @@ import {
   crdtPolicyByPrefix,
   EventualConsistencyCache,
 } from "@meridian/eventual";
+import { deleteKeysWithPrefix } from "@meridian/store";
 import { Redis } from "ioredis";
 
 const run = randomUUID().slice(0, 6);
@@ -98,11 +99,6 @@ console.log(
   r,
 );
 for (const s of regions) {
-  let cursor = "0";
-  do {
-    const [n, keys] = await s.redis.scan(cursor, "MATCH", `${s.keyPrefix}*`, "COUNT", 1000);
-    cursor = n;
-    if (keys.length) await s.redis.del(...keys);
-  } while (cursor !== "0");
+  await deleteKeysWithPrefix(s.redis, s.keyPrefix);
   s.redis.disconnect();
 }

@@ -31,7 +31,7 @@ import {
   type RegionLayout,
   resolveLayout,
 } from "@meridian/service-kit";
-import { createPgPool, createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 
 export interface ClusterOptions {
@@ -345,12 +345,7 @@ async function purgeNamespace(
   for (const db of new Set(Object.values(layout.redisDbs))) {
     const redis = createRedis(config.redisUrl, { db });
     try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${layout.keyPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== "0");
+      await deleteKeysWithPrefix(redis, layout.keyPrefix);
     } finally {
       redis.disconnect();
     }
