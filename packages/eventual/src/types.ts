@@ -2,6 +2,7 @@
 // schemas/CacheUpdate.avsc: one definition of the wire contract (a type-only import).
 import type { CacheUpdate } from "@meridian/bus";
 import type { AnyCrdt, CrdtType, HlcTimestamp, ReadBound, VectorClock } from "@meridian/core";
+import type { WriterIncarnationSource } from "./incarnation.js";
 
 export type { CacheUpdate };
 export type UpdateKind = CacheUpdate["kind"];
@@ -74,6 +75,12 @@ export interface RegionStore {
 export interface EventualCacheOptions {
   region: string;
   keyPrefix: string;
+  /**
+   * Where writer incarnations come from (`pgWriterIncarnations(pool)`): a region whose Redis lost its data
+   * then counts its writes under a new vector-clock node instead of reusing counters. Without it the
+   * region always writes as incarnation 0 (its plain name) and a Redis that lost its data reuses counters.
+   */
+  incarnations?: WriterIncarnationSource;
   /** Key -> CRDT type policy (default: every key is "lww"). See crdtPolicyByPrefix(). */
   crdtTypeFor?: (key: string) => CrdtType;
   /** Consistency window: reads older than this are flagged `stale: true` (default: no window). */
@@ -86,6 +93,8 @@ export interface EventualCacheOptions {
   historyLimit?: number;
   /** ... and for how long (default 1 h). */
   historyTtlMs?: number;
+  /** Bound on one publish (default 5000 ms): a broker that does not answer fails the write's ack. */
+  publishTimeoutMs?: number;
   /** Injected wall clock (tests). */
   now?: () => number;
 }

@@ -18,7 +18,7 @@ export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (e?.code && (CONNECTION_CODES.has(e.code) || e.code.startsWith("08"))) return true;
   const m = String(e?.message ?? "");
-  return /Connection terminated|connection is closed|terminating connection|Client has encountered a connection error|MaxRetriesPerRequest|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connect/i.test(
+  return /Connection terminated|connection is closed|Connection is closed|terminating connection|Client has encountered a connection error|MaxRetriesPerRequest|Stream isn't writeable|Query read timeout|Command timed out|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connect/i.test(
     m,
   );
 }

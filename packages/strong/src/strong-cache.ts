@@ -6,6 +6,7 @@
 // reads PostgreSQL and fills — refused if a write voided the lease meanwhile.
 import { randomUUID } from "node:crypto";
 import {
+  BackendUnavailableError,
   InvalidInputError,
   LockNotHeldError,
   type ReadBound,
@@ -19,7 +20,7 @@ import {
   LockManager,
   pgFenceEpochs,
 } from "@meridian/locks";
-import { isRetryablePgError, typedBackendError } from "@meridian/store";
+import { isRetryablePgError, typedBackendError, withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import { RegionCache } from "./region-cache.js";
@@ -51,6 +52,15 @@ export interface StrongCacheOptions {
   pendingTtlMs?: number;
   /** Lifetime of a cached copy (default 24 h; 0 = no expiry). */
   entryTtlMs?: number;
+  /** Bound on one Redis call (default 1000 ms): a frozen Redis fails the operation with BackendUnavailableError. */
+  redisTimeoutMs?: number;
+  /** Bound on one PostgreSQL statement, server- and client-side (default 3000 ms). */
+  pgTimeoutMs?: number;
+  /**
+   * Bound on a whole write from checkout to COMMIT (default 5000 ms; must stay below pendingTtlMs so a
+   * marker outlives the write it announces). Past it the transaction is rolled back.
+   */
+  writeTimeoutMs?: number;
 }
 
 /** maxAgeMs: a cached copy loaded longer ago is bypassed for PostgreSQL; minVersion: the key's version. */
@@ -109,7 +119,14 @@ export class StrongConsistencyCache {
   private readonly o: Required<
     Pick<
       StrongCacheOptions,
-      "leaseTtlMs" | "leaseRetries" | "leaseRetryDelayMs" | "pendingTtlMs" | "entryTtlMs"
+      | "leaseTtlMs"
+      | "leaseRetries"
+      | "leaseRetryDelayMs"
+      | "pendingTtlMs"
+      | "entryTtlMs"
+      | "redisTimeoutMs"
+      | "pgTimeoutMs"
+      | "writeTimeoutMs"
     >
   >;
   private readonly lockDefaults: AcquireOptions;
@@ -123,10 +140,11 @@ export class StrongConsistencyCache {
   ) {
     const prefix = options.keyPrefix ?? "meridian:strong:";
     this.region = options.region;
-    this.local = new RegionCache(options.region, redis, prefix);
+    const redisTimeoutMs = options.redisTimeoutMs ?? 1_000;
+    this.local = new RegionCache(options.region, redis, prefix, redisTimeoutMs);
     this.remotes = Object.entries(options.peers ?? {})
       .filter(([r, c]) => r !== options.region && c !== undefined)
-      .map(([r, c]) => new RegionCache(r as Region, c as Redis, prefix));
+      .map(([r, c]) => new RegionCache(r as Region, c as Redis, prefix, redisTimeoutMs));
     this.table = new StrongTable(db, options.table);
     // Fencing epochs from PostgreSQL: tokens stay monotonic even if the lock Redis loses its data.
     this.locks =
@@ -143,7 +161,24 @@ export class StrongConsistencyCache {
       leaseRetryDelayMs: options.leaseRetryDelayMs ?? 2,
       pendingTtlMs: options.pendingTtlMs ?? 30_000,
       entryTtlMs: options.entryTtlMs ?? 86_400_000,
+      redisTimeoutMs,
+      pgTimeoutMs: options.pgTimeoutMs ?? 3_000,
+      writeTimeoutMs: options.writeTimeoutMs ?? 5_000,
     };
+    for (const [name, v] of Object.entries(this.o)) {
+      if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) {
+        throw new InvalidInputError(`${name} must be a finite number >= 0`, { [name]: v });
+      }
+    }
+    if (this.o.writeTimeoutMs >= this.o.pendingTtlMs) {
+      throw new InvalidInputError(
+        "writeTimeoutMs must be below pendingTtlMs (a marker must outlive its write)",
+        {
+          writeTimeoutMs: this.o.writeTimeoutMs,
+          pendingTtlMs: this.o.pendingTtlMs,
+        },
+      );
+    }
   }
 
   /** Creates the PostgreSQL table if needed. */
@@ -213,20 +248,27 @@ export class StrongConsistencyCache {
           break; // the database always has the latest committed version
         }
         if (found.kind === "lease") {
-          const row = await this.table.read(key);
+          const { row, fillable } = await this.pgRead(key, this.table.readForFill(key, this.o.pgTimeoutMs));
           // Best effort: the value read is correct even if the fill fails (the lease then just expires).
-          await this.local
-            .fill(key, leaseToken, row.json ?? "", row.version, this.o.entryTtlMs)
-            .catch(() => false);
+          if (fillable) {
+            await this.local
+              .fill(key, leaseToken, row.json ?? "", row.version, this.o.entryTtlMs)
+              .catch(() => false);
+          }
           return this.fromRow<T>(row);
         }
         if (found.kind === "pending" || attempt >= this.o.leaseRetries) break;
         await new Promise((r) => setTimeout(r, this.o.leaseRetryDelayMs)); // another reader is filling
       }
-      return this.fromRow<T>(await this.table.read(key));
+      return this.fromRow<T>(await this.pgRead(key, this.table.read(key, undefined, this.o.pgTimeoutMs)));
     } catch (err) {
       throw typedBackendError(err, backendOf(err));
     }
+  }
+
+  /** A pool read bounded end to end (waiting for a pooled connection included). */
+  private pgRead<R>(key: string, read: Promise<R>): Promise<R> {
+    return withDeadline("postgres", `read of ${key}`, this.o.pgTimeoutMs + 500, read);
   }
 
   private fromRow<T>(row: Row): StrongRead<T> {
@@ -363,28 +405,50 @@ export class StrongConsistencyCache {
     fence: Fence | undefined,
     body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
   ): Promise<Map<string, number>> {
-    const client = await this.db.connect();
+    const budget = new WriteBudget(this.o.writeTimeoutMs);
+    const client = await checkout(this.db, budget);
     guardClient(client);
     const writerId = randomUUID();
     const regions = [this.local, ...this.remotes];
     let changed = new Map<string, { json: string; version: number }>();
     let invalidated = false;
+    let commitSent = false;
     let broken: unknown;
     try {
-      await client.query("BEGIN");
-      changed = await body(client);
+      await budget.bound("postgres", "BEGIN", client.query(this.beginSql(budget)));
+      changed = await budget.bound("postgres", "transaction", body(client));
       if (changed.size > 0) {
         invalidated = true;
-        await Promise.all(
-          regions.map((r) => r.beginWrite([...changed.keys()], writerId, this.o.pendingTtlMs)),
+        // The only Redis work inside the transaction, bounded: a frozen region means ROLLBACK, not a
+        // transaction idling on its row locks.
+        await budget.bound(
+          "redis",
+          "invalidation",
+          Promise.all(regions.map((r) => r.beginWrite([...changed.keys()], writerId, this.o.pendingTtlMs))),
         );
       }
-      await client.query("COMMIT");
+      commitSent = true;
+      await budget.bound("postgres", "COMMIT", client.query("COMMIT"), this.o.pgTimeoutMs);
     } catch (err) {
       broken = err;
-      await client.query("ROLLBACK").catch(() => {});
-      if (invalidated)
-        await Promise.allSettled(regions.map((r) => r.endWrite([...changed.keys()], writerId)));
+      if (commitSent && !(err as { severity?: unknown })?.severity) {
+        // COMMIT's outcome is unknown (no answer): our markers stay until they expire, so no reader caches
+        // a version the commit may have superseded; readers use the database meanwhile.
+        throw err;
+      }
+      if (!(err instanceof BackendUnavailableError)) {
+        await withDeadline("postgres", "ROLLBACK", this.o.pgTimeoutMs, client.query("ROLLBACK")).catch(
+          () => {},
+        );
+      } // else the connection is destroyed below, which rolls back on the server
+      if (invalidated) {
+        await withDeadline(
+          "redis",
+          "marker cleanup",
+          this.o.redisTimeoutMs,
+          Promise.allSettled(regions.map((r) => r.endWrite([...changed.keys()], writerId))),
+        ).catch(() => {});
+      }
       throw err;
     } finally {
       // A connection that saw an error is discarded rather than returned to the pool.
@@ -404,6 +468,14 @@ export class StrongConsistencyCache {
     ];
     await Promise.allSettled(finish);
     return new Map([...changed].map(([k, c]) => [k, c.version]));
+  }
+
+  /** BEGIN plus server-side bounds, in one round trip (simple-query protocol allows several statements). */
+  private beginSql(budget: WriteBudget): string {
+    const stmt = Math.max(1, Math.round(this.o.pgTimeoutMs));
+    // If this process stalls mid-transaction, the server ends the session and frees the row locks.
+    const idle = Math.max(1, Math.round(budget.totalMs + this.o.pgTimeoutMs));
+    return `BEGIN; SET LOCAL statement_timeout = ${stmt}; SET LOCAL idle_in_transaction_session_timeout = ${idle}`;
   }
 
   // ---- locks -------------------------------------------------------------------------------------------
@@ -458,6 +530,31 @@ export class StrongConsistencyCache {
       ...(fence !== undefined ? { fence: { token: fence, holder } } : {}),
       entryTtlMs: this.o.entryTtlMs,
     });
+  }
+}
+
+/** What is left of a write's time budget; every step of the write is bounded by it. */
+class WriteBudget {
+  private readonly end: number;
+  constructor(readonly totalMs: number) {
+    this.end = performance.now() + totalMs;
+  }
+  leftMs(): number {
+    return Math.max(1, this.end - performance.now());
+  }
+  bound<T>(backend: "redis" | "postgres", what: string, call: Promise<T>, capMs = Number.POSITIVE_INFINITY) {
+    return withDeadline(backend, what, Math.min(this.leftMs(), capMs), call);
+  }
+}
+
+/** A pooled connection within the budget; one that arrives too late goes straight back to the pool. */
+async function checkout(pool: pg.Pool, budget: WriteBudget): Promise<pg.PoolClient> {
+  const pending = pool.connect();
+  try {
+    return await budget.bound("postgres", "connection checkout", pending);
+  } catch (err) {
+    pending.then((c) => c.release()).catch(() => {});
+    throw err;
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
-import { AntiEntropy, readEntry } from "@meridian/eventual";
+import { AntiEntropy, pgWriterIncarnations, readEntry } from "@meridian/eventual";
 import {
   type AppliedEvent,
   type ConvergenceSummary,
@@ -29,6 +29,7 @@ import {
   type Logger,
   pipelineTopicNames,
   type RegionLayout,
+  regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
 import { createPgPool, createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
@@ -176,7 +177,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(replicator);
     await Promise.all(
       regions.map(async (region) => {
-        const critical = strong?.forRegion(region);
+        // critical through the node's client (coherent L1 under leases) on the strong tier's pool.
+        const table = opts.critical ? opts.critical.table : undefined;
+        const criticalPg = strong ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
         const node = await startRegionNode({
           ...layoutOpts,
           region,
@@ -188,7 +191,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ingestMarketData: marketOpts !== undefined && region === homeRegion,
           ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
           ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
-          ...(critical ? { critical } : {}),
+          ...(criticalPg ? { criticalPg } : {}),
+          ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
         });
         started.push(node);
         const consumer = external.has(region) ? undefined : await consumerFor(region);
@@ -198,7 +202,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           url: node.url,
           node,
           consumer,
-          redis: createRedis(config.redisUrl, { db: layout.redisDbs[region]! }),
+          redis: createRedis(regionRedisUrl(layout, region, config.redisUrl), {
+            db: layout.redisDbs[region]!,
+          }),
           redisDb: layout.redisDbs[region]!,
         };
       }),

@@ -2,11 +2,11 @@
 // the source of truth, every region's Redis DB holds a copy that each write invalidates before it is
 // acknowledged), adapted to the region node's CriticalStore interface.
 import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
-import type { RegionLayout } from "@meridian/service-kit";
+import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
 import type { CriticalStore, ReadOptions } from "./region-node.js";
-import { asObject } from "./request-body.js";
+import { criticalWriteValue } from "./request-body.js";
 
 export interface StrongCriticalOptions {
   /** PostgreSQL schema holding the table (created if missing); default: the pool's search_path. */
@@ -28,7 +28,8 @@ export function schemaForNamespace(namespace: string): string {
   return `meridian_${namespace.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`.slice(0, 63);
 }
 
-function criticalMinVersion(opts: ReadOptions): number | undefined {
+/** The integer minVersion of a critical read (InvalidInputError for anything else). */
+export function criticalMinVersion(opts: ReadOptions): number | undefined {
   const v = opts.minVersion as unknown;
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
@@ -57,7 +58,9 @@ export async function createStrongCritical(
   }
   const pool = createPgPool(config.pgUrl, { max: 10, ...(opts.schema ? { searchPath: opts.schema } : {}) });
   const redis: Record<string, Redis> = {};
-  for (const r of layout.regions) redis[r] = createRedis(config.redisUrl, { db: layout.redisDbs[r]! });
+  for (const r of layout.regions) {
+    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), { db: layout.redisDbs[r]! });
+  }
   const caches = new Map<string, StrongConsistencyCache>();
   for (const region of layout.regions) {
     caches.set(
@@ -103,11 +106,7 @@ export async function createStrongCritical(
           };
         },
         async set(key, body) {
-          const b = asObject(body);
-          if (!("value" in b) || b.value === undefined) {
-            throw new InvalidInputError('body must be {"value": <json>}', { field: "value" });
-          }
-          const w = await cache.setWithStrongConsistency(key, b.value);
+          const w = await cache.setWithStrongConsistency(key, criticalWriteValue(body));
           return { key, class: "critical", region: w.region, version: w.version };
         },
       };
