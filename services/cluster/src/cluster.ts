@@ -32,7 +32,7 @@ import {
   regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
-import { createPgPool, createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { type ClusterWan, type ClusterWanOptions, startClusterWan } from "./wan.js";
 
@@ -400,12 +400,7 @@ async function purgeNamespace(
   for (const db of new Set(Object.values(layout.redisDbs))) {
     const redis = createRedis(config.redisUrl, { db });
     try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${layout.keyPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== "0");
+      await deleteKeysWithPrefix(redis, layout.keyPrefix);
     } finally {
       redis.disconnect();
     }

@@ -78,7 +78,7 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
 /** minVersion: important → a vector clock `{region: counter}`; critical → the key's integer version. */
 export type ReadOptions = ReadBound<Record<string, number> | number>;
 
-/** Every read says how fresh it is (DESIGN: value, version, region, ageMs). */
+/** Every read says how fresh it is: value, version, region, ageMs. */
 export interface NodeRead {
   key: string;
   class: DataClass;
