@@ -4,7 +4,7 @@
 
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, put, sleep, uniqueNamespace } from "./helpers.js";
+import { AUTH_HEADERS, get, put, sleep, uniqueNamespace } from "./helpers.js";
 
 describe("region node HTTP API", () => {
   let cluster: Cluster;
@@ -40,6 +40,7 @@ describe("region node HTTP API", () => {
   ])("%s %s → 400 with a typed error naming the bad field", async (method, path, body, field) => {
     const res = await fetch(`${east}${path.replace("bad key", "bad%20key")}`, {
       method,
+      headers: AUTH_HEADERS,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     expect(res.status).toBe(400);
@@ -52,7 +53,11 @@ describe("region node HTTP API", () => {
   });
 
   it("answers invalid JSON with 400 and a missing key with 404", async () => {
-    const bad = await fetch(`${east}/v1/important/px:1`, { method: "PUT", body: "{oops" });
+    const bad = await fetch(`${east}/v1/important/px:1`, {
+      method: "PUT",
+      body: "{oops",
+      headers: AUTH_HEADERS,
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_INPUT");
     const missing = await get(east, "important", "px:never-written");

@@ -96,7 +96,10 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     throw new InvalidInputError(`region ${region} is not one of ${layout.regions.join(", ")}`, { region });
   }
   const topics = topicsFor(layout.namespace);
-  const redis = createRedis(cfg.config.redisUrl, { db: layout.redisDbs[region]! });
+  const redis = createRedis(cfg.config.redisUrl, {
+    db: layout.redisDbs[region]!,
+    auth: cfg.config.redisAuth,
+  });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
   const producer = new IdempotentProducer(kafka);
@@ -122,6 +125,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         : await CoherentCacheable.connect({
             region,
             redisUrl: redisUrlWithDb(cfg.config.redisUrl, layout.redisDbs[region]!),
+            redisAuth: cfg.config.redisAuth,
             // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
             prefix: `${layout.keyPrefix}coh:${region}`,
             nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

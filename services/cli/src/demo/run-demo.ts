@@ -104,8 +104,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         consumerLag: kafkaConsumerLag(admin, cluster),
         ...(criticalPool
           ? {
-              strong: httpStrongProbe({ nodes, pool: criticalPool, keys: () => strongKeys.list() }),
-              kv: httpCriticalTarget(nodes),
+              strong: httpStrongProbe({
+                nodes,
+                pool: criticalPool,
+                keys: () => strongKeys.list(),
+                headers: cluster.authHeaders,
+              }),
+              kv: httpCriticalTarget(nodes, cluster.authHeaders),
             }
           : {}),
       },
@@ -141,6 +146,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const load = startLoad({
       nodes,
+      headers: cluster.authHeaders,
       monitor,
       critical: criticalPool !== undefined,
       onCriticalKey: (k) => strongKeys.add(k),
