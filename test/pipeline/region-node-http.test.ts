@@ -2,9 +2,11 @@
 // for bad input, cacheable entries bounded by their TTL, critical data linearizable across regions via
 // the StrongConsistencyCache, and every service's /healthz and /metrics.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUTH_HEADERS, get, put, sleep, uniqueNamespace } from "./helpers.js";
+import { AUTH_HEADERS, get, put, ROOT, sleep, uniqueNamespace } from "./helpers.js";
 
 describe("region node HTTP API", () => {
   let cluster: Cluster;
@@ -121,5 +123,23 @@ describe("region node HTTP API", () => {
     expect(await (await fetch(`${cluster.marketData!.url}/metrics`)).text()).toMatch(
       /meridian_market_ticks_produced_total\{[^}]*\} [1-9]/,
     );
+  });
+
+  it("serves the OpenAPI document checked in as services/region-node/openapi.json, and its routes exist", async () => {
+    const live = (await (await fetch(`${east}/openapi.json`)).json()) as { paths: Record<string, object> };
+    expect(live).toEqual(JSON.parse(readFileSync(join(ROOT, "services/region-node/openapi.json"), "utf8")));
+    const info = await fetch(`${east}/v1/info`);
+    expect(info.status).toBe(200);
+    expect(Object.keys(live.paths)).toContain("/v1/info");
+    expect(Object.keys(live.paths)).toContain("/v1/{class}/{key}");
+  });
+
+  it("refuses a write without the bearer token with 401 and a WWW-Authenticate challenge", async () => {
+    const res = await fetch(`${east}/v1/important/px:noauth`, { method: "PUT", body: '{"value":1}' });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer /);
+    const admin = await fetch(`${cluster.replicator.url}/admin/partition/us-east`, { method: "POST" });
+    expect(admin.status).toBe(401);
+    expect(cluster.replicator.status().partitions).toEqual([]);
   });
 });
