@@ -10,10 +10,10 @@ import { fileURLToPath } from "node:url";
 import { createKafka } from "@meridian/bus";
 import { BackendUnavailableError, configFromEnv, type MeridianConfig } from "@meridian/core";
 import { schemaForNamespace } from "@meridian/region-node";
-import { ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
+import { bearerHeaders, ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { terminate } from "./child.js";
-import { stateFingerprint } from "./cluster.js";
+import { stateFingerprint, withAuthToken } from "./cluster.js";
 import { type RedisServerProcess, startRedisServer } from "./redis-server.js";
 
 const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -68,6 +68,8 @@ export interface ProcessCluster {
   readonly critical: { schema: string | undefined; pool: PgPool } | undefined;
   /** The MERIDIAN_REDIS_URLS value every process got (region=url,…). */
   readonly redisUrls: string;
+  /** Authorization header for the services' write and admin routes (the cluster's bearer token). */
+  readonly authHeaders: Record<string, string>;
   compareStates(
     keys: readonly string[],
     among?: readonly string[],
@@ -132,7 +134,7 @@ async function spawnService(s: Spawn, logDir: string): Promise<ServiceProcess> {
 }
 
 export async function startProcessCluster(opts: ProcessClusterOptions = {}): Promise<ProcessCluster> {
-  const config = opts.config ?? configFromEnv();
+  const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), "meridian-processes-"));
@@ -155,6 +157,8 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       MERIDIAN_SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
       MERIDIAN_REGIONS: regions.join(","),
       MERIDIAN_REDIS_URLS: redisUrls,
+      // Every service refuses writes without a bearer token; the processes share the cluster's one.
+      MERIDIAN_AUTH_TOKEN: config.httpAuth!.token!.reveal(),
       ...(namespace ? { MERIDIAN_NAMESPACE: namespace } : {}),
     };
     const market = opts.marketData === false ? undefined : (opts.marketData ?? {});
@@ -264,6 +268,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       logDir,
       critical: pool ? { schema, pool } : undefined,
       redisUrls,
+      authHeaders: bearerHeaders(config.httpAuth?.token),
       compareStates,
       async waitForConvergence(keys, timeoutMs = 10_000) {
         const t0 = Date.now();

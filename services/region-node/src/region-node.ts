@@ -134,7 +134,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
   }
   const topics = topicsFor(layout.namespace);
   const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
-  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]! });
+  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]!, auth: cfg.config.redisAuth });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
   const producer = new IdempotentProducer(kafka);
@@ -183,6 +183,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         : await CoherentCacheable.connect({
             region,
             redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
+            redisAuth: cfg.config.redisAuth,
             // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
             prefix: `${layout.keyPrefix}coh:${region}`,
             nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

@@ -410,7 +410,9 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
       consumer: async () => assertProgressing(supervisor.health()),
     });
     addAdminRoutes(router, handle, regions);
-    server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
+    server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log, {
+      auth: opts.config.httpAuth,
+    });
     (handle as { url: string | undefined }).url = server.url;
   }
   log.info({ regions, namespace: layout.namespace, url: handle.url }, "replicator started");

@@ -67,6 +67,8 @@ export interface DemoResult {
 interface DemoCluster extends ProbedCluster {
   readonly regions: Record<string, ProbedCluster["regions"][string] & { readonly url: string }>;
   readonly critical?: { pool: Queryable } | undefined;
+  /** Authorization header for the services' write routes. */
+  readonly authHeaders: Record<string, string>;
   stopConsumer(region: string): Promise<void>;
   startConsumer(region: string): Promise<void>;
   stop(): Promise<void>;
@@ -159,8 +161,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         consumerLag: kafkaConsumerLag(admin, cluster),
         ...(criticalPool
           ? {
-              strong: httpStrongProbe({ nodes, pool: criticalPool, keys: () => strongKeys.list() }),
-              kv: httpCriticalTarget(nodes),
+              strong: httpStrongProbe({
+                nodes,
+                pool: criticalPool,
+                keys: () => strongKeys.list(),
+                headers: cluster.authHeaders,
+              }),
+              kv: httpCriticalTarget(nodes, cluster.authHeaders),
             }
           : {}),
       },
@@ -198,6 +205,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const load = startLoad({
       nodes,
+      headers: cluster.authHeaders,
       monitor,
       critical: criticalPool !== undefined,
       onCriticalKey: (k) => strongKeys.add(k),
