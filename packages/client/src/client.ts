@@ -104,6 +104,7 @@ export class MeridianClient {
     const auth = o.redisAuth ?? env.redisAuth;
     this.spec = {
       url: o.redisUrl ?? env.redisUrl,
+      ...(o.regionUrls ? { urls: o.regionUrls } : {}),
       ...(auth ? { auth } : {}),
       dbs: regionDbs(o.regionDbs),
       commandTimeoutMs: o.commandTimeoutMs ?? 2000,
@@ -237,6 +238,7 @@ export class MeridianClient {
       maxAgeMs: c.maxAgeMs ?? 5000,
       ...(c.crdtTypeFor ? { crdtTypeFor: c.crdtTypeFor } : {}),
       ...(c.peers ? { peers: c.peers } : {}),
+      ...(c.incarnations ? { incarnations: c.incarnations } : {}),
       ...(c.onRead ? { onRead: c.onRead } : {}),
     });
     this.eventual = eventual;

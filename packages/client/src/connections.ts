@@ -8,6 +8,8 @@ import { Redis } from "ioredis";
 
 export interface ConnectionSpec {
   url: string;
+  /** Regions whose Redis is another server than `url`. */
+  urls?: Partial<Record<Region, string>>;
   auth?: RedisAuth;
   dbs: Record<Region, number>;
   commandTimeoutMs: number;
@@ -28,7 +30,7 @@ export function regionDbs(custom: Partial<Record<Region, number>> | undefined): 
 }
 
 export async function openCommand(spec: ConnectionSpec, region: Region, name?: string): Promise<Redis> {
-  const r = new Redis(spec.url, {
+  const r = new Redis(spec.urls?.[region] ?? spec.url, {
     ...(name ? { connectionName: name } : {}),
     ...authOf(spec),
     db: spec.dbs[region],
@@ -48,7 +50,7 @@ export async function openSubscriber(
   autoResubscribe: boolean,
   name?: string,
 ): Promise<Redis> {
-  const r = new Redis(spec.url, {
+  const r = new Redis(spec.urls?.[region] ?? spec.url, {
     ...(name ? { connectionName: name } : {}),
     ...authOf(spec),
     db: spec.dbs[region],

@@ -7,7 +7,7 @@ import {
   type RedisAuth,
   type Region,
 } from "@meridian/core";
-import type { ReadInfo, RegionStore, UpdatePublisher } from "@meridian/eventual";
+import type { ReadInfo, RegionStore, UpdatePublisher, WriterIncarnationSource } from "@meridian/eventual";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import type { Registry } from "prom-client";
@@ -26,6 +26,8 @@ export interface MeridianClientOptions {
   redisUrl?: string;
   /** Redis ACL user / password / TLS (default: configFromEnv().redisAuth). */
   redisAuth?: RedisAuth;
+  /** Regions whose Redis is another server (default: all on `redisUrl`). */
+  regionUrls?: Partial<Record<Region, string>>;
   /** Logical DB of each region on that server (default 10..14, as the strong tier). */
   regionDbs?: Partial<Record<Region, number>>;
   /** Fail a Redis command after this long (default 2000 ms); commands never queue while disconnected. */
@@ -57,6 +59,8 @@ export interface MeridianClientOptions {
     peers?: RegionStore[];
     /** Consistency window: reads older than this are flagged stale (default 5000 ms). */
     maxAgeMs?: number;
+    /** Durable writer incarnations (vector-clock counters never reused after Redis loses its data). */
+    incarnations?: WriterIncarnationSource;
     /** Called after every read that reached L2 (the monitor's hook). Must not throw. */
     onRead?: (info: ReadInfo) => void;
   };

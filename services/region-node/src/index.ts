@@ -10,11 +10,10 @@ export {
   type CriticalStore,
   createRegionNode,
   type NodeRead,
-  NotImplementedError,
-  type ReadOpts,
+  type NodeWrite,
+  type ReadOptions,
   type RegionNode,
   type RegionNodeConfig,
-  type WriteResult,
 } from "./region-node.js";
 export {
   type RegionNodeHandle,

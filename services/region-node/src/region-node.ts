@@ -12,11 +12,18 @@ import {
   InvalidInputError,
   isRegion,
   type MeridianConfig,
+  NotImplementedError,
+  type ReadBound,
   type Region,
   StalenessBoundError,
 } from "@meridian/core";
-import type { EventualConsistencyCache, ReadInfo } from "@meridian/eventual";
-import { ensureTopicsFor, type RegionLayoutOptions, resolveLayout } from "@meridian/service-kit";
+import type { EventualConsistencyCache, ReadInfo, WriterIncarnationSource } from "@meridian/eventual";
+import {
+  ensureTopicsFor,
+  type RegionLayoutOptions,
+  regionRedisUrl,
+  resolveLayout,
+} from "@meridian/service-kit";
 import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import type { Registry } from "prom-client";
@@ -29,8 +36,8 @@ import { TtlCache } from "./ttl-cache.js";
 
 /** What a `critical` backend must offer; the StrongConsistencyCache is adapted to this. */
 export interface CriticalStore {
-  get(key: string, opts: ReadOpts): Promise<NodeRead | null>;
-  set(key: string, body: unknown): Promise<WriteResult>;
+  get(key: string, opts: ReadOptions): Promise<NodeRead | null>;
+  set(key: string, body: unknown): Promise<NodeWrite>;
   close?(): Promise<void>;
 }
 
@@ -58,16 +65,18 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
   criticalPg?: { pool: PgPool; table?: string };
   /** Another backend for `critical`; with neither, critical requests fail with NotImplemented (HTTP 501). */
   critical?: CriticalStore;
+  /**
+   * Durable writer incarnations of `important` data (`pgWriterIncarnations(pool)`): after this region's
+   * Redis loses its data, its writes use a new vector-clock node instead of reusing counters.
+   */
+  incarnations?: WriterIncarnationSource;
   onRead?: (info: ReadInfo) => void;
   /** Registry for the client's meridian_client_* metrics (default: the client's own). */
   metricsRegistry?: Registry;
 }
 
-export interface ReadOpts {
-  maxAgeMs?: number;
-  /** important: a vector clock `{region: counter}`; critical: the key's integer version. */
-  minVersion?: Record<string, number> | number;
-}
+/** minVersion: important → a vector clock `{region: counter}`; critical → the key's integer version. */
+export type ReadOptions = ReadBound<Record<string, number> | number>;
 
 /** Every read says how fresh it is (DESIGN: value, version, region, ageMs). */
 export interface NodeRead {
@@ -81,15 +90,11 @@ export interface NodeRead {
   writtenBy?: string;
 }
 
-export interface WriteResult {
+export interface NodeWrite {
   key: string;
   class: DataClass;
   region: string;
   version: unknown;
-}
-
-export class NotImplementedError extends Error {
-  readonly code = "NOT_IMPLEMENTED";
 }
 
 export interface RegionNode {
@@ -102,10 +107,10 @@ export interface RegionNode {
   readonly cacheable: CacheableStore;
   /** The coherent cacheable store (its `near.stats`), or undefined with `cacheableCoherence: false`. */
   readonly coherentCacheable: CoherentCacheable | undefined;
-  get(cls: DataClass, key: string, opts?: ReadOpts): Promise<NodeRead | null>;
+  get(cls: DataClass, key: string, opts?: ReadOptions): Promise<NodeRead | null>;
   /** Body per class — important: `{value}` (lww / mv), `{op:"increment"|"decrement",by}` (counters),
    *  `{op:"add"|"remove",element}` (sets); cacheable: `{value, ttlMs?}`; critical: the strong store's body. */
-  set(cls: DataClass, key: string, body: unknown): Promise<WriteResult>;
+  set(cls: DataClass, key: string, body: unknown): Promise<NodeWrite>;
   close(): Promise<void>;
 }
 
@@ -116,7 +121,8 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     throw new InvalidInputError(`region ${region} is not one of ${layout.regions.join(", ")}`, { region });
   }
   const topics = topicsFor(layout.namespace);
-  const redis = createRedis(cfg.config.redisUrl, { db: layout.redisDbs[region]! });
+  const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
+  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]! });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
   const producer = new IdempotentProducer(kafka);
@@ -127,6 +133,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     client = await createMeridianClient({
       region: asRegion(region),
       redisUrl: cfg.config.redisUrl,
+      regionUrls: Object.fromEntries(Object.entries(layout.redisUrls).filter(([r]) => isRegion(r))),
       ...(cfg.config.redisAuth ? { redisAuth: cfg.config.redisAuth } : {}),
       regionDbs: Object.fromEntries(Object.entries(layout.redisDbs).filter(([r]) => isRegion(r))),
       ...(cfg.nodeId ? { nodeId: cfg.nodeId } : {}),
@@ -136,6 +143,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         publisher: batchingUpdatePublisher(producer, serde, topics.updates(region)),
         crdtTypeFor: crdtTypeForKey,
         maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
+        ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
         ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
       },
       ...(cfg.criticalPg
@@ -162,7 +170,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         ? undefined
         : await CoherentCacheable.connect({
             region,
-            redisUrl: redisUrlWithDb(cfg.config.redisUrl, layout.redisDbs[region]!),
+            redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
             // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
             prefix: `${layout.keyPrefix}coh:${region}`,
             nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

@@ -2,10 +2,10 @@
 // the source of truth, every region's Redis DB holds a copy that each write invalidates before it is
 // acknowledged), adapted to the region node's CriticalStore interface.
 import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
-import type { RegionLayout } from "@meridian/service-kit";
+import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
-import type { CriticalStore, ReadOpts } from "./region-node.js";
+import type { CriticalStore, ReadOptions } from "./region-node.js";
 import { criticalWriteValue } from "./request-body.js";
 
 export interface StrongCriticalOptions {
@@ -29,7 +29,7 @@ export function schemaForNamespace(namespace: string): string {
 }
 
 /** The integer minVersion of a critical read (InvalidInputError for anything else). */
-export function criticalMinVersion(opts: ReadOpts): number | undefined {
+export function criticalMinVersion(opts: ReadOptions): number | undefined {
   const v = opts.minVersion as unknown;
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
@@ -58,7 +58,9 @@ export async function createStrongCritical(
   }
   const pool = createPgPool(config.pgUrl, { max: 10, ...(opts.schema ? { searchPath: opts.schema } : {}) });
   const redis: Record<string, Redis> = {};
-  for (const r of layout.regions) redis[r] = createRedis(config.redisUrl, { db: layout.redisDbs[r]! });
+  for (const r of layout.regions) {
+    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), { db: layout.redisDbs[r]! });
+  }
   const caches = new Map<string, StrongConsistencyCache>();
   for (const region of layout.regions) {
     caches.set(
@@ -82,7 +84,7 @@ export async function createStrongCritical(
         async get(key, readOpts) {
           const minVersion = criticalMinVersion(readOpts);
           const r = await cache.getWithStrongConsistency(key, undefined, {
-            ...(readOpts.maxAgeMs !== undefined ? { maxStalenessMs: readOpts.maxAgeMs } : {}),
+            ...(readOpts.maxAgeMs !== undefined ? { maxAgeMs: readOpts.maxAgeMs } : {}),
             ...(minVersion !== undefined ? { minVersion } : {}),
           });
           if (r.value === undefined) {

@@ -2,7 +2,7 @@
 // per node a liveness lease `n:<node>` (PX). A holder may serve its L1 copy only while its lease is alive;
 // a writer collects the holders after its commit and waits for each one's ack or lease expiry.
 // The lease clock that matters is this Redis's own (PTTL): holders only compare durations against it.
-import { LuaScript } from "@meridian/locks";
+import { LuaScript } from "@meridian/store";
 
 /**
  * Renew (or take) the node's lease. KEYS: node lease. ARGV: incarnation, leaseMs.
