@@ -155,6 +155,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         publisher: batchingUpdatePublisher(producer, serde, topics.updates(region)),
         crdtTypeFor: crdtTypeForKey,
         maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
+        ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
         ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
         ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
       },
