@@ -96,6 +96,7 @@ describe("Avro over the real broker and registry", () => {
     const consumer = new ConsumerGroup(kafka, {
       groupId: `avro-${runId}`,
       topics: [updatesTopic],
+      deadLetter: { topic: `bus-avro-dlq-${runId}` },
       fromBeginning: true,
     });
     await consumer.start(async (m) => {

@@ -71,6 +71,7 @@ describe("IdempotentProducer", () => {
     const group = new ConsumerGroup(kafka, {
       groupId: `tx-reader-${runId}`,
       topics: [txTopic],
+      deadLetter: { topic: `bus-tx-dlq-${runId}` },
       fromBeginning: true,
     });
     await group.start(async (m) => {

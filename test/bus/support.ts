@@ -53,10 +53,13 @@ export async function deleteTopics(names: string[]): Promise<void> {
 }
 
 /** Polls `cond` until it holds or `timeoutMs` passes; returns whether it held. */
-export async function eventually(cond: () => boolean, timeoutMs = 30_000): Promise<boolean> {
+export async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (cond()) return true;
+    if (await cond()) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return cond();

@@ -59,6 +59,7 @@ describe("publish through Kafka", () => {
     const consumer = new ConsumerGroup(kafka, {
       groupId: `ev-${runId}`,
       topics: [t.updates("us-east")],
+      deadLetter: { topic: t.deadLetter },
       fromBeginning: true,
     });
     await consumer.start(async (msg) => {

@@ -4,7 +4,9 @@ import avsc from "avsc";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type CacheUpdate, loadSchema, parseWireHeader, subjectOf } from "./avro.js";
-import { headersToStrings, retryDelay } from "./consumer.js";
+import { backoffDelay } from "./backoff.js";
+import { DLQ_HEADERS, deadLetterMessage } from "./dead-letter.js";
+import { headersToStrings } from "./headers.js";
 import { topics, topicsFor } from "./topics.js";
 
 describe("topics", () => {
@@ -83,7 +85,44 @@ describe("schemas/", () => {
 
 describe("consumer helpers", () => {
   it("back-off doubles up to the cap", () => {
-    expect([1, 2, 3, 4, 10].map((n) => retryDelay(n, 100, 1_000))).toEqual([100, 200, 400, 800, 1_000]);
+    const noJitter = { initialMs: 100, maxMs: 1_000 };
+    expect([1, 2, 3, 4, 10].map((n) => backoffDelay(n, noJitter))).toEqual([100, 200, 400, 800, 1_000]);
+  });
+  it("jittered back-off stays within [base·(1-jitter), base] for any attempt and draw", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.double({ min: 0, max: 0.999999, noNaN: true }),
+        (n, r) => {
+          const base = Math.min(30_000, 500 * 2 ** Math.min(n - 1, 30));
+          const d = backoffDelay(n, { initialMs: 500, maxMs: 30_000, jitter: 0.5 }, () => r);
+          expect(d).toBeGreaterThanOrEqual(Math.floor(base / 2));
+          expect(d).toBeLessThanOrEqual(base);
+        },
+      ),
+    );
+  });
+  it("a dead-letter copy keeps key, value and headers and adds the one DLQ scheme", () => {
+    const msg = { topic: "t", partition: 2, offset: "7", key: null, value: null, headers: { h: "1" } };
+    const copy = deadLetterMessage(
+      msg,
+      { error: new RangeError("x".repeat(5_000)), attempts: 3, consumer: "g" },
+      42,
+    );
+    expect(copy.key).toBe("");
+    expect(copy.value.length).toBe(0);
+    expect(copy.headers).toMatchObject({
+      h: "1",
+      [DLQ_HEADERS.errorClass]: "RangeError",
+      [DLQ_HEADERS.errorCode]: "INTERNAL",
+      [DLQ_HEADERS.sourceTopic]: "t",
+      [DLQ_HEADERS.sourcePartition]: "2",
+      [DLQ_HEADERS.sourceOffset]: "7",
+      [DLQ_HEADERS.consumer]: "g",
+      [DLQ_HEADERS.attempts]: "3",
+      [DLQ_HEADERS.atMs]: "42",
+    });
+    expect(copy.headers?.[DLQ_HEADERS.reason]).toHaveLength(2_000);
   });
   it("headers become strings", () => {
     expect(headersToStrings({ a: Buffer.from("x"), b: "y", c: [Buffer.from("z")], d: undefined })).toEqual({

@@ -1,9 +1,17 @@
-// Consumer group with manual commits: a message's offset is committed only after the handler resolved for it.
-// A handler failure rewinds the partition to that message and retries it after a back-off, so nothing is
-// skipped and one partition's (one key's) messages are handled in order.
+// The one consumer of Meridian. A record's offset is committed only after its handler resolved or the
+// record was dead-lettered; one partition's records are handled in order (one key's, with `concurrency`);
+// a record that keeps failing is dead-lettered after a bounded number of attempts, whatever it threw, so
+// a poison record cannot stall its partition; only "backend unavailable" is retried without a bound,
+// because dead-lettering every record during an outage would empty the stream into the dead-letter topic.
+// The kafkajs consumer underneath is supervised: a crash it would not recover from restarts it.
 import { BackendUnavailableError } from "@meridian/core";
-import type { Consumer, IHeaders, Kafka } from "kafkajs";
+import type { Batch, Kafka } from "kafkajs";
 import pino, { type Logger } from "pino";
+import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
+import { type DeadLetterTarget, deadLetterMessage, errorCodeOf } from "./dead-letter.js";
+import { headersToStrings } from "./headers.js";
+import { IdempotentProducer } from "./producer.js";
+import { type ConsumerHealth, SupervisedConsumer } from "./supervisor.js";
 
 export interface ConsumedMessage {
   topic: string;
@@ -15,185 +23,332 @@ export interface ConsumedMessage {
 }
 
 export type MessageHandler = (msg: ConsumedMessage) => Promise<void>;
+/** Handles a run of records of one key at once (e.g. folds them into one write). */
+export type RunHandler = (msgs: ConsumedMessage[]) => Promise<void>;
 
 export interface ConsumerGroupOptions {
   groupId: string;
   topics: string[];
+  /** Where a record goes after maxAttempts failures (the DLQ_HEADERS scheme). */
+  deadLetter: DeadLetterTarget;
   fromBeginning?: boolean;
+  /** Attempts of a record before it is dead-lettered (default 3). */
+  maxAttempts?: number;
   /** First retry delay after a handler failure (doubles up to maxRetryDelayMs). Default 100 ms. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
-  /** With onGiveUp: after this many failed attempts of one message, give up on it (default: never). */
-  maxAttempts?: number;
-  /** Called with a message given up on (e.g. `deadLetterTo(...)`); the message is committed after it resolved. */
-  onGiveUp?: (msg: ConsumedMessage, err: Error) => Promise<void>;
+  /** Records of one partition in flight at once (different keys; one key stays in order). Default 1. */
+  concurrency?: number;
   /** Partitions handled at the same time (each one still in order). Default 3. */
   partitionsConsumedConcurrently?: number;
+  /** Commit at most this often within a batch (default 250 ms); always at the batch's end. */
+  commitIntervalMs?: number;
+  /** Group session (default 6 s: a dead member's partitions move in seconds, not kafkajs' 30 s). */
+  sessionTimeoutMs?: number;
   /** How long start() waits for the group join and first fetch before resolving anyway. Default 30 s. */
   joinTimeoutMs?: number;
+  /** Back-off between restarts after a crash (default 500 ms → 30 s with jitter). */
+  restart?: Partial<BackoffOptions>;
+  /** Blocked or down this long counts as stalled in health() (default 30 s). */
+  stallAfterMs?: number;
+  /**
+   * Checks the handler's backends (e.g. Redis PING). Before a failure counts against a record, this runs;
+   * if it throws, the failure is the backend's: retried without a bound, never dead-lettered.
+   */
+  backendCheck?: () => Promise<void>;
+  /** Called after each record was dead-lettered (metrics, logs). */
+  onDeadLetter?: (msg: ConsumedMessage, err: Error) => void;
   logger?: Logger;
 }
 
-export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[name] = Buffer.isBuffer(first) ? first.toString("utf8") : String(first);
-  }
-  return out;
+/** Errors a retry can cure: the record is fine, a backend is not. */
+export function isRetriable(err: unknown): boolean {
+  return err instanceof BackendUnavailableError || (err as { retriable?: unknown })?.retriable === true;
 }
 
-/** Exponential back-off for the n-th consecutive failure (n ≥ 1). */
-export function retryDelay(failures: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The state of one fetched batch while it is handled. */
+interface BatchContext {
+  alive(): boolean;
+  heartbeat(): Promise<void>;
+  /** Commits what the batch settled so far (before a record starts blocking the partition). */
+  flush(): Promise<void>;
 }
 
 export class ConsumerGroup {
-  private readonly consumer: Consumer;
+  private readonly supervisor: SupervisedConsumer;
   private readonly logger: Logger;
-  private readonly failures = new Map<string, { offset: string; count: number }>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private stopping = false;
+  private readonly abort = new AbortController();
+  private handler: MessageHandler | undefined;
+  private runHandler: RunHandler | undefined;
+  private dlqProducer: IdempotentProducer | undefined;
+  private deadLettered = 0;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly opts: ConsumerGroupOptions,
   ) {
-    this.consumer = kafka.consumer({ groupId: opts.groupId, maxWaitTimeInMs: 500 });
     this.logger = opts.logger ?? pino({ name: "meridian-consumer", level: process.env.LOG_LEVEL ?? "warn" });
+    const sessionTimeout = opts.sessionTimeoutMs ?? 6_000;
+    this.supervisor = new SupervisedConsumer(kafka, {
+      config: {
+        groupId: opts.groupId,
+        sessionTimeout,
+        heartbeatInterval: Math.max(300, Math.floor(sessionTimeout / 6)),
+        rebalanceTimeout: 10_000,
+        maxWaitTimeInMs: 100,
+      },
+      logger: this.logger,
+      ...(opts.restart ? { restart: opts.restart } : {}),
+      ...(opts.stallAfterMs !== undefined ? { stallAfterMs: opts.stallAfterMs } : {}),
+    });
   }
 
-  /** Subscribes and starts handling; resolves once joined and positioned (or after joinTimeoutMs). */
-  async start(handler: MessageHandler): Promise<void> {
-    try {
-      await this.consumer.connect();
+  get groupId(): string {
+    return this.opts.groupId;
+  }
+
+  /**
+   * Subscribes and starts handling; resolves once joined and positioned (or after joinTimeoutMs).
+   * With `runHandler`, each run of same-key records in a window goes to it at once; if it throws, the
+   * run's records are handled one by one by `handler` (so a bad record fails alone).
+   */
+  async start(handler: MessageHandler, runHandler?: RunHandler): Promise<void> {
+    this.handler = handler;
+    this.runHandler = runHandler;
+    let positioned: Promise<void> = Promise.resolve();
+    let first = true;
+    await this.supervisor.start(async (consumer) => {
+      if (first) positioned = this.whenPositioned(consumer);
+      first = false;
       for (const topic of this.opts.topics) {
-        await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? false });
+        await consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? false });
       }
-    } catch (err) {
-      throw new BackendUnavailableError(`Kafka consumer cannot start: ${(err as Error).message}`, {
-        backend: "kafka",
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 3,
+        eachBatch: ({ batch, resolveOffset, heartbeat, isRunning, isStale }) =>
+          this.handleBatch(batch, resolveOffset, {
+            alive: () => isRunning() && !isStale() && !this.abort.signal.aborted,
+            heartbeat,
+          }),
       });
-    }
-    // "Started" means positioned: joined the group AND finished a first fetch, which is when kafkajs has
-    // resolved each partition's start offset. Without the fetch, a message produced right after start()
-    // could fall before a "latest" position resolved later, and be skipped.
-    const positioned = new Promise<void>((resolve) => {
+    });
+    await positioned;
+  }
+
+  /** Dead-lettered records since start. */
+  deadLetteredCount(): number {
+    return this.deadLettered;
+  }
+
+  health(): ConsumerHealth {
+    return this.supervisor.health();
+  }
+
+  /** Called with the cause each time the supervisor replaces a crashed consumer. */
+  onRestart(listener: (err: Error) => void): void {
+    this.supervisor.onRestart(listener);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.supervisor.stop();
+    if (this.dlqProducer && !this.opts.deadLetter.producer) await this.dlqProducer.disconnect();
+  }
+
+  // "Started" means positioned: joined the group AND finished a first fetch, which is when kafkajs has
+  // resolved each partition's start offset. Without the fetch, a message produced right after start()
+  // could fall before a "latest" position resolved later, and be skipped.
+  private whenPositioned(consumer: ReturnType<Kafka["consumer"]>): Promise<void> {
+    return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, this.opts.joinTimeoutMs ?? 30_000);
       let joined = false;
-      const offJoin = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      const offJoin = consumer.on(consumer.events.GROUP_JOIN, () => {
         joined = true;
         offJoin();
       });
-      const offFetch = this.consumer.on(this.consumer.events.FETCH, () => {
+      const offFetch = consumer.on(consumer.events.FETCH, () => {
         if (!joined) return;
         clearTimeout(timer);
         offFetch();
         resolve();
       });
     });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // Partitions are independent (order is per key, so per partition): handle them side by side.
-      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 3,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }) => {
-        const { topic, partition } = batch;
-        const slot = `${topic}:${partition}`;
-        let lastHandled: string | undefined;
-        for (const message of batch.messages) {
-          if (!isRunning() || isStale()) break;
-          const msg: ConsumedMessage = {
-            topic,
-            partition,
-            offset: message.offset,
-            key: message.key ? message.key.toString("utf8") : null,
-            value: message.value,
-            headers: headersToStrings(message.headers),
-          };
-          try {
-            await handler(msg);
-          } catch (err) {
-            if (!(await this.giveUp(slot, msg, err as Error))) {
-              await this.commit(topic, partition, lastHandled);
-              this.retryLater(slot, msg, pause, err as Error);
-              return;
-            }
-          }
-          this.failures.delete(slot);
-          lastHandled = message.offset;
-          resolveOffset(message.offset); // moves the fetch position only; autoCommit is off
-          await heartbeat();
-        }
-        // One commit per batch and partition, covering only messages whose handler resolved.
-        await this.commit(topic, partition, lastHandled);
-      },
-    });
-    await positioned;
   }
 
-  /** Failures in a row of the message at the head of a partition (a different offset starts at 0). */
-  private failuresOf(slot: string, offset: string): number {
-    const f = this.failures.get(slot);
-    return f && f.offset === offset ? f.count : 0;
-  }
-
-  /**
-   * After maxAttempts failures, hands the message to onGiveUp (e.g. a dead-letter producer); once that
-   * resolved the message counts as handled and is committed. If onGiveUp throws, the message is retried.
-   */
-  private async giveUp(slot: string, msg: ConsumedMessage, err: Error): Promise<boolean> {
-    const { maxAttempts, onGiveUp } = this.opts;
-    if (!maxAttempts || !onGiveUp || this.failuresOf(slot, msg.offset) + 1 < maxAttempts) return false;
-    try {
-      await onGiveUp(msg, err);
-    } catch (giveUpErr) {
-      this.logger.warn({ err: giveUpErr, offset: msg.offset }, "onGiveUp failed; message will be retried");
-      return false;
+  private async handleBatch(
+    batch: Batch,
+    resolveOffset: (offset: string) => void,
+    kafkaCtx: Omit<BatchContext, "flush">,
+  ): Promise<void> {
+    const { topic, partition } = batch;
+    const window = Math.max(1, this.opts.concurrency ?? 1);
+    const commitEveryMs = this.opts.commitIntervalMs ?? 250;
+    let pending: string | undefined;
+    let lastCommitAt = Date.now();
+    const flush = async (): Promise<void> => {
+      const last = pending;
+      pending = undefined;
+      lastCommitAt = Date.now();
+      await this.commit(topic, partition, last);
+    };
+    const ctx: BatchContext = { ...kafkaCtx, flush };
+    for (let i = 0; i < batch.messages.length; i += window) {
+      if (!ctx.alive()) break;
+      const msgs = batch.messages.slice(i, i + window).map(
+        (m): ConsumedMessage => ({
+          topic,
+          partition,
+          offset: m.offset,
+          key: m.key ? m.key.toString("utf8") : null,
+          value: m.value,
+          headers: headersToStrings(m.headers),
+        }),
+      );
+      const done = await Promise.all([...chainsByKey(msgs).values()].map((chain) => this.settle(chain, ctx)));
+      if (done.includes(false)) break; // stopping or revoked: the unfinished window is read again later
+      // Only now are these offsets safe to commit: every record of the window was handled or dead-lettered.
+      pending = msgs[msgs.length - 1]!.offset;
+      resolveOffset(pending);
+      if (Date.now() - lastCommitAt >= commitEveryMs) {
+        await flush();
+        await ctx.heartbeat();
+      }
     }
-    this.logger.warn(
-      { err, topic: msg.topic, partition: msg.partition, offset: msg.offset },
-      "gave up on message",
-    );
+    await flush();
+  }
+
+  /** Handles one key's records in order; false when the batch was abandoned (stop or rebalance). */
+  private async settle(chain: ConsumedMessage[], ctx: BatchContext): Promise<boolean> {
+    if (this.runHandler && chain.length > 1) {
+      try {
+        await this.runHandler(chain);
+        return true;
+      } catch (err) {
+        this.logger.debug({ err, count: chain.length }, "run handler failed; handling records one by one");
+      }
+    }
+    for (const msg of chain) if (!(await this.settleOne(msg, ctx))) return false;
     return true;
   }
 
-  private retryLater(slot: string, msg: ConsumedMessage, pause: () => () => void, err: Error): void {
-    const failures = this.failuresOf(slot, msg.offset) + 1;
-    this.failures.set(slot, { offset: msg.offset, count: failures });
-    const delay = retryDelay(failures, this.opts.retryDelayMs ?? 100, this.opts.maxRetryDelayMs ?? 5_000);
-    this.logger.warn(
-      { err, topic: msg.topic, partition: msg.partition, offset: msg.offset, failures, retryInMs: delay },
-      "handler failed; message will be retried",
-    );
-    // Rewind to the failed message, then pause the partition for the back-off (kafkajs stops this batch).
-    this.consumer.seek({ topic: msg.topic, partition: msg.partition, offset: msg.offset });
-    const resume = pause();
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.stopping) resume();
-    }, delay);
-    this.timers.add(timer);
-  }
-
-  /** Commits "next to read = lastHandled + 1"; nothing when no message was handled. */
-  private async commit(topic: string, partition: number, lastHandled: string | undefined): Promise<void> {
-    if (lastHandled === undefined) return;
-    try {
-      await this.consumer.commitOffsets([
-        { topic, partition, offset: (BigInt(lastHandled) + 1n).toString() },
-      ]);
-    } catch (err) {
-      // A lost commit (rebalance) means redelivery, never loss: the next owner starts at the last committed offset.
-      this.logger.warn({ err, topic, partition, offset: lastHandled }, "offset commit failed");
+  private async settleOne(msg: ConsumedMessage, ctx: BatchContext): Promise<boolean> {
+    const slot = `${msg.topic}:${msg.partition}:${msg.key ?? ""}`;
+    const maxAttempts = Math.max(1, this.opts.maxAttempts ?? 3);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.handler!(msg);
+        this.supervisor.setBlocked(slot, false);
+        return true;
+      } catch (caught) {
+        const err = await this.classify(asError(caught));
+        if (!isRetriable(err) && attempt >= maxAttempts) {
+          const dead = await this.deadLetter(msg, err, attempt, ctx);
+          this.supervisor.setBlocked(slot, !dead);
+          return dead;
+        }
+        this.supervisor.setBlocked(slot, true);
+        if (attempt === 1) await ctx.flush();
+        if (!(await this.backOff(msg, err, attempt, ctx))) return false;
+      }
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    await this.consumer.disconnect();
+  /** The error to act on: a BackendUnavailableError when the backend check fails, else `err`. */
+  private async classify(err: Error): Promise<Error> {
+    if (isRetriable(err) || !this.opts.backendCheck) return err;
+    try {
+      await this.opts.backendCheck();
+      return err;
+    } catch (down) {
+      return down instanceof BackendUnavailableError
+        ? down
+        : new BackendUnavailableError(`backend check failed: ${asError(down).message}`);
+    }
   }
+
+  /** Waits before the next attempt; false when the batch must be abandoned. */
+  private async backOff(
+    msg: ConsumedMessage,
+    err: Error,
+    attempt: number,
+    ctx: BatchContext,
+  ): Promise<boolean> {
+    const delayMs = backoffDelay(attempt, {
+      initialMs: this.opts.retryDelayMs ?? 100,
+      maxMs: this.opts.maxRetryDelayMs ?? 5_000,
+      jitter: 0.2,
+    });
+    this.logger.warn(
+      { err, topic: msg.topic, partition: msg.partition, offset: msg.offset, attempt, retryInMs: delayMs },
+      "handler failed; record will be retried",
+    );
+    await sleep(delayMs, this.abort.signal);
+    if (!ctx.alive()) return false;
+    try {
+      await ctx.heartbeat();
+    } catch {
+      return false; // rebalance: the partition may belong to another member now
+    }
+    return ctx.alive();
+  }
+
+  /** Copies the record to the dead-letter topic, retrying the send until it succeeds or the batch ends. */
+  private async deadLetter(
+    msg: ConsumedMessage,
+    err: Error,
+    attempts: number,
+    ctx: BatchContext,
+  ): Promise<boolean> {
+    const target = this.opts.deadLetter;
+    this.dlqProducer ??= target.producer ?? new IdempotentProducer(this.kafka);
+    const producer = this.dlqProducer;
+    const copy = deadLetterMessage(msg, { error: err, attempts, consumer: this.opts.groupId });
+    for (let attempt = 1; ctx.alive(); attempt++) {
+      try {
+        await producer.send(target.topic, [copy]);
+        this.deadLettered += 1;
+        this.opts.onDeadLetter?.(msg, err);
+        this.logger.warn(
+          { code: errorCodeOf(err), reason: err.message.slice(0, 200), topic: msg.topic, offset: msg.offset },
+          "record dead-lettered",
+        );
+        return true;
+      } catch (sendErr) {
+        this.logger.warn({ err: sendErr, offset: msg.offset }, "dead-letter send failed; retrying");
+        await sleep(backoffDelay(attempt, { initialMs: 200, maxMs: 5_000, jitter: 0.2 }), this.abort.signal);
+      }
+    }
+    return false;
+  }
+
+  /** Commits "next to read = last + 1"; nothing when no record was settled. */
+  private async commit(topic: string, partition: number, last: string | undefined): Promise<void> {
+    if (last === undefined) return;
+    try {
+      await this.supervisor
+        .current()
+        .commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+      this.supervisor.progressed();
+    } catch (err) {
+      // A lost commit (rebalance) means redelivery, never loss: the next owner starts at the last commit.
+      this.logger.warn({ err, topic, partition, offset: last }, "offset commit failed");
+    }
+  }
+}
+
+/** Records grouped by key, each group in offset order (keys are independent; one key is ordered). */
+function chainsByKey(msgs: ConsumedMessage[]): Map<string, ConsumedMessage[]> {
+  const chains = new Map<string, ConsumedMessage[]>();
+  for (const msg of msgs) {
+    const chain = chains.get(msg.key ?? "");
+    if (chain) chain.push(msg);
+    else chains.set(msg.key ?? "", [msg]);
+  }
+  return chains;
 }

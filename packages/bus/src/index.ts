@@ -10,13 +10,26 @@ export {
   SCHEMAS_DIR,
   subjectOf,
 } from "./avro.js";
+export { type BackoffOptions, backoffDelay } from "./backoff.js";
 export {
   type ConsumedMessage,
   ConsumerGroup,
   type ConsumerGroupOptions,
+  isRetriable,
   type MessageHandler,
+  type RunHandler,
 } from "./consumer.js";
-export { DLQ_HEADERS, deadLetterTo } from "./dead-letter.js";
+export { type HealthSource, registerConsumerMetrics } from "./consumer-metrics.js";
+export { type DeadLetterTarget, DLQ_HEADERS, deadLetterMessage, errorCodeOf } from "./dead-letter.js";
+export { headersToStrings } from "./headers.js";
 export { createKafka, pinoLogCreator } from "./kafka.js";
 export { type ConsumedOffsets, IdempotentProducer, type OutgoingMessage } from "./producer.js";
+export {
+  assertProgressing,
+  type ConsumerHealth,
+  type ConsumerSetup,
+  type ConsumerState,
+  SupervisedConsumer,
+  type SupervisorOptions,
+} from "./supervisor.js";
 export { type EnsureTopicsOptions, ensureTopics, type TopicNames, topics, topicsFor } from "./topics.js";

@@ -1,6 +1,7 @@
 // kafkajs client factory; kafkajs' own logging is routed into pino at warn and above.
-import type { MeridianConfig } from "@meridian/core";
-import { Kafka, type LogEntry, logLevel } from "kafkajs";
+import { readFileSync } from "node:fs";
+import type { KafkaAuth, MeridianConfig } from "@meridian/core";
+import { Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
 import pino, { type Logger } from "pino";
 
 let defaultLogger: Logger | undefined;
@@ -21,11 +22,24 @@ export function pinoLogCreator(logger: Logger) {
     };
 }
 
+/** kafkajs' sasl/ssl options from configFromEnv().kafkaAuth (SCRAM or PLAIN over TLS or plaintext). */
+export function kafkaSecurity(auth: KafkaAuth | undefined): Pick<KafkaConfig, "sasl" | "ssl"> {
+  if (!auth) return {};
+  const out: Pick<KafkaConfig, "sasl" | "ssl"> = {};
+  if (auth.tls) out.ssl = auth.caFile ? { ca: [readFileSync(auth.caFile, "utf8")] } : true;
+  if (auth.sasl) {
+    const { mechanism, username, password } = auth.sasl;
+    out.sasl = { mechanism, username, password: password.reveal() } as KafkaConfig["sasl"];
+  }
+  return out;
+}
+
 export function createKafka(config: MeridianConfig, clientId: string, logger: Logger = busLogger()): Kafka {
   return new Kafka({
     clientId,
     brokers: config.kafkaBrokers,
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger),
+    ...kafkaSecurity(config.kafkaAuth),
   });
 }

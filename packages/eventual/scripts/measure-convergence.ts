@@ -61,6 +61,7 @@ const nodes = await Promise.all(
     const consumer = new ConsumerGroup(kafka, {
       groupId: `evconv-${run}-${region}`,
       topics: REGIONS.filter((r) => r !== region).map((r) => t.updates(r)),
+      deadLetter: { topic: t.deadLetter },
       fromBeginning: true,
       logger: pino({ level: "error" }),
     });

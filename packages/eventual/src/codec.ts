@@ -6,9 +6,11 @@ import {
   type CrdtType,
   canonicalJson,
   crdtFromJSON,
+  DEFAULT_JSON_LIMITS,
   type HlcTimestamp,
   InvalidInputError,
   isCrdtType,
+  parseJsonBounded,
   SerializationError,
   VectorClock,
   validateHlc,
@@ -17,6 +19,16 @@ import { MAX_KEY_LENGTH } from "./keys.js";
 import type { CacheUpdate, StoredEntry, UpdateKind } from "./types.js";
 
 const KINDS: readonly UpdateKind[] = ["UPDATE", "ROLLBACK", "INVALIDATE"];
+
+// A record's CRDT state wraps a user value (whose own depth the write path bounds) in a few levels of
+// its own; sizes are bounded by the record size, depth must be bounded because CRDT code recurses.
+const STATE_JSON_LIMITS = {
+  ...DEFAULT_JSON_LIMITS,
+  maxDepth: DEFAULT_JSON_LIMITS.maxDepth + 16,
+  maxStringLength: Number.MAX_SAFE_INTEGER,
+  maxArrayLength: Number.MAX_SAFE_INTEGER,
+  maxObjectKeys: Number.MAX_SAFE_INTEGER,
+};
 
 export function validateKey(key: unknown): string {
   if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH) {
@@ -66,12 +78,7 @@ export function entryFromUpdate(
   const kind = u.kind as UpdateKind;
   if (!isCrdtType(u.crdtType)) throw new InvalidInputError("unknown crdtType", { crdtType: u.crdtType });
   if (typeof u.state !== "string") throw new InvalidInputError("update state must be a JSON string", { key });
-  let stateJson: unknown;
-  try {
-    stateJson = JSON.parse(u.state);
-  } catch {
-    throw new InvalidInputError("update state is not valid JSON", { key });
-  }
+  const stateJson = parseJsonBounded(u.state, "state", STATE_JSON_LIMITS);
   const crdt = parseCrdt(stateJson, u.crdtType);
   const region = validateRegion(u.region, "update region");
   if (u.vectorClock === null || typeof u.vectorClock !== "object" || Array.isArray(u.vectorClock)) {

@@ -10,14 +10,13 @@ import {
   LockNotHeldError,
   LockTimeoutError,
 } from "@meridian/core";
-import { withDeadline } from "@meridian/store";
+import { type LuaScript, typedBackendError, withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { backoffDelay, sleep } from "./backoff.js";
 import { clockFenceEpochs, type FenceEpochSource } from "./fence-epochs.js";
 import { type LockKeys, lockKeys } from "./keys.js";
 import { LockHandle } from "./lock-handle.js";
 import { currentLockOwner } from "./lock-owner.js";
-import type { LuaScript } from "./lua-script.js";
 import { ACQUIRE, CLEAR_WAIT, RELEASE, RENEW, SET_EPOCH, WAIT_FOR } from "./scripts.js";
 
 export interface LockManagerOptions {
@@ -282,7 +281,7 @@ export class LockManager {
       "redis",
       what,
       budget,
-      call.catch((err: unknown) => Promise.reject(typedRedisError(err))),
+      call.catch((err: unknown) => Promise.reject(typedBackendError(err, "redis"))),
     );
   }
 
@@ -291,22 +290,11 @@ export class LockManager {
       "redis",
       what,
       this.opts.commandTimeoutMs,
-      call.catch((err: unknown) => Promise.reject(typedRedisError(err))),
+      call.catch((err: unknown) => Promise.reject(typedBackendError(err, "redis"))),
     );
   }
 
   private async runNumber(script: LuaScript, keys: string[], args: (string | number)[]): Promise<number> {
     return Number(await this.call(script.name, script.run(this.redis, keys, args)));
   }
-}
-
-/** Connection-level Redis failures become BackendUnavailableError; anything else (a script bug) is rethrown. */
-function typedRedisError(err: unknown): unknown {
-  if (err instanceof BackendUnavailableError) return err;
-  const m = String((err as Error)?.message ?? err);
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|Command timed out|connect/i.test(
-    m,
-  )
-    ? new BackendUnavailableError(`redis: ${m}`, { backend: "redis" })
-    : err;
 }

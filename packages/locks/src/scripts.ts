@@ -1,7 +1,7 @@
 // Lua scripts of the lock protocol. Each runs atomically in Redis, so "check then act" cannot race.
 // Token format: `<owner>|<random>`; the owner is everything before the last `|` (used by the wait-for graph).
+import { LuaScript } from "@meridian/store";
 import { EPOCH_SCALE } from "./fence-epochs.js";
-import { LuaScript } from "./lua-script.js";
 
 const OWNER_OF = `
 local function owner_of(tok)
@@ -13,30 +13,33 @@ end
 // Fencing token = epoch * EPOCH_SCALE + per-lock counter. The epoch key holds `<epoch>|<run_id>`: an epoch is
 // only trusted by the server incarnation it was set in, so a restarted (empty or not) or failed-over server
 // issues nothing until a new, larger epoch from the durable source is installed. The per-lock counter hash
-// {e, c} restarts at 1 under each new epoch. Returns nil when a new epoch is needed.
+// {e, c} restarts at 1 under each new epoch. Returns nil when a new epoch is needed. `n` > 1 reserves a block
+// of n consecutive tokens (a cached lease hands them to local callers) and returns the first.
 const NEXT_FENCE = `
 local function run_id() return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') end
-local function next_fence(fkey, ekey)
+local function next_fence(fkey, ekey, n)
+  n = n or 1
   local cur = redis.call('GET', ekey)
   if not cur then return nil end
   local ep, rid = string.match(cur, '^(%d+)|(%x+)$')
   if not ep or rid ~= run_id() then return nil end
   if redis.call('HGET', fkey, 'e') ~= ep then redis.call('HSET', fkey, 'e', ep, 'c', 0) end
-  local c = redis.call('HINCRBY', fkey, 'c', 1)
+  local c = redis.call('HINCRBY', fkey, 'c', n)
   if c >= ${EPOCH_SCALE} then return nil end
-  return tonumber(ep) * ${EPOCH_SCALE} + c
+  return tonumber(ep) * ${EPOCH_SCALE} + c - n + 1
 end
 `;
 
 /**
- * KEYS: lock, fence, holders, epoch. ARGV: token, ttlMs, resource.
- * Returns fence (>0), -pttl of the current holder, or 0 when a new fencing epoch must be installed first.
+ * KEYS: lock, fence, holders, epoch. ARGV: token, ttlMs, resource[, block of fencing tokens to reserve].
+ * Returns fence (>0; the first of the block), -pttl of the current holder, or 0 when a new fencing epoch
+ * must be installed first.
  */
 export const ACQUIRE = new LuaScript(
   "acquire",
   `${NEXT_FENCE}
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  local fence = next_fence(KEYS[2], KEYS[4])
+  local fence = next_fence(KEYS[2], KEYS[4], tonumber(ARGV[4]))
   if not fence then return 0 end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
@@ -68,6 +71,19 @@ redis.call('SET', KEYS[1], ARGV[1] .. '|' .. rid)
 return 1
 `,
   1,
+);
+
+/**
+ * Reserves another block of fencing tokens for a lock the caller still holds. KEYS: lock, fence, epoch.
+ * ARGV: token, block. Returns the first token of the block, -1 if not held, 0 if a new epoch is needed.
+ */
+export const RESERVE_FENCES = new LuaScript(
+  "reserveFences",
+  `${NEXT_FENCE}
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+return next_fence(KEYS[2], KEYS[3], tonumber(ARGV[2])) or 0
+`,
+  3,
 );
 
 /** KEYS: lock, holders. ARGV: token, resource. Deletes only our own lock. Returns 1 if released, 0 if not held. */

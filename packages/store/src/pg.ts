@@ -1,5 +1,5 @@
 // PostgreSQL client factory and health check.
-import { BackendUnavailableError } from "@meridian/core";
+import { BackendUnavailableError, type PgAuth } from "@meridian/core";
 import pg from "pg";
 
 export type PgPool = pg.Pool;
@@ -17,6 +17,8 @@ export interface PgPoolOptions {
   queryTimeoutMs?: number;
   /** Bound on getting a connection (pool checkout or connect; default 3000 ms). */
   connectionTimeoutMs?: number;
+  /** Password and TLS (configFromEnv().pgAuth); the password never goes into the URL. */
+  auth?: PgAuth;
 }
 
 /** Session settings (libpq `options`) that bound statements and idle transactions on the server side. */
@@ -37,6 +39,8 @@ export function createPgPool(url: string, opts: PgPoolOptions = {}): pg.Pool {
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 3_000,
     query_timeout: opts.queryTimeoutMs ?? 6_000,
     options: boundedPgOptions(opts),
+    ...(opts.auth?.password ? { password: opts.auth.password.reveal() } : {}),
+    ...(opts.auth?.ssl ? { ssl: true } : {}),
   });
   // An idle client losing its connection emits 'error' on the pool; without a listener Node would crash.
   pool.on("error", () => {});

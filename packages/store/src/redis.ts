@@ -1,5 +1,5 @@
 // Redis (L2) client factory and health check.
-import { BackendUnavailableError } from "@meridian/core";
+import { BackendUnavailableError, type RedisAuth } from "@meridian/core";
 import { Redis } from "ioredis";
 import { withDeadline } from "./deadline.js";
 
@@ -12,6 +12,8 @@ export interface RedisOptions {
   commandTimeoutMs?: number;
   /** TCP connect bound (default 2000 ms). */
   connectTimeoutMs?: number;
+  /** ACL user / password and TLS (configFromEnv().redisAuth); the password never goes into the URL. */
+  auth?: RedisAuth;
 }
 
 /** Timeout settings every Meridian Redis client uses; exported so callers building their own agree. */
@@ -32,6 +34,9 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
     ...(opts.db !== undefined ? { db: opts.db } : {}),
     ...(opts.keyPrefix !== undefined ? { keyPrefix: opts.keyPrefix } : {}),
     ...boundedRedisOptions(opts),
+    ...(opts.auth?.username ? { username: opts.auth.username } : {}),
+    ...(opts.auth?.password ? { password: opts.auth.password.reveal() } : {}),
+    ...(opts.auth?.tls ? { tls: {} } : {}),
   });
 }
 

@@ -1,7 +1,7 @@
 // Lua scripts of one region's cache copy. Per key: entry hash `e:` {v (JSON, "" = absent), ver, at},
 // write-in-progress marker `p:` (writer id, with ttl), memcache-style lease `l:` (token, with ttl),
 // fence high-water mark `f:` (`<token>|<holder>`: largest fencing token a write-through carried, and by whom).
-import { LuaScript } from "@meridian/locks";
+import { LuaScript } from "@meridian/store";
 
 /**
  * KEYS: entry, pending, lease. ARGV: leaseToken, leaseTtlMs.

@@ -27,6 +27,15 @@ export interface Row {
 
 type Querier = pg.Pool | pg.PoolClient;
 
+function toRow(row: { v: string | null; version: string } | undefined): Row {
+  return row ? { json: row.v ?? undefined, version: Number(row.version) } : { json: undefined, version: 0 };
+}
+
+/** A query with a client-side bound (pg's query_timeout; 0 = the pool's default). */
+function bounded(text: string, values: unknown[], timeoutMs: number): pg.QueryConfig {
+  return (timeoutMs > 0 ? { text, values, query_timeout: timeoutMs } : { text, values }) as pg.QueryConfig;
+}
+
 export class StrongTable {
   constructor(
     private readonly pool: pg.Pool,
@@ -47,13 +56,33 @@ export class StrongTable {
     await this.pool.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS fence_holder text`);
   }
 
-  async read(key: string, q: Querier = this.pool): Promise<Row> {
+  async read(key: string, q: Querier = this.pool, timeoutMs = 0): Promise<Row> {
     const r = await q.query<{ v: string | null; version: string }>(
-      `SELECT value::text AS v, version FROM ${this.table} WHERE key = $1`,
-      [key],
+      bounded(`SELECT value::text AS v, version FROM ${this.table} WHERE key = $1`, [key], timeoutMs),
     );
-    const row = r.rows[0];
-    return row ? { json: row.v ?? undefined, version: Number(row.version) } : { json: undefined, version: 0 };
+    return toRow(r.rows[0]);
+  }
+
+  /**
+   * The read behind a cache fill. `fillable` only if the row exists and no writer holds its lock right now
+   * (FOR SHARE NOWAIT): then every later writer locks the row after this read, and its invalidation voids
+   * the reader's lease. A write in flight (whose "being written" marker Redis may have lost in a restart)
+   * or a row being inserted (invisible until commit) makes the read unfillable: served, never cached.
+   */
+  async readForFill(key: string, timeoutMs = 0): Promise<{ row: Row; fillable: boolean }> {
+    try {
+      const r = await this.pool.query<{ v: string | null; version: string }>(
+        bounded(
+          `SELECT value::text AS v, version FROM ${this.table} WHERE key = $1 FOR SHARE NOWAIT`,
+          [key],
+          timeoutMs,
+        ),
+      );
+      return { row: toRow(r.rows[0]), fillable: r.rows.length === 1 };
+    } catch (err) {
+      if ((err as { code?: string }).code !== "55P03") throw err; // lock_not_available: a writer holds it
+      return { row: await this.read(key, this.pool, timeoutMs), fillable: false };
+    }
   }
 
   /** Upsert inside the caller's transaction; returns the new version. */

@@ -4,7 +4,7 @@
 
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
-import { AntiEntropy, readEntry } from "@meridian/eventual";
+import { AntiEntropy, pgWriterIncarnations, readEntry } from "@meridian/eventual";
 import {
   type AppliedEvent,
   type ConvergenceSummary,
@@ -29,6 +29,7 @@ import {
   type Logger,
   pipelineTopicNames,
   type RegionLayout,
+  regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
 import { createPgPool, createRedis, type Redis } from "@meridian/store";
@@ -215,6 +216,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
           ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
           ...(critical ? { critical } : {}),
+          ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
         });
         started.push(node);
         const consumer = external.has(region) ? undefined : await consumerFor(region);
@@ -224,7 +226,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           url: node.url,
           node,
           consumer,
-          redis: createRedis(config.redisUrl, { db: layout.redisDbs[region]! }),
+          redis: createRedis(regionRedisUrl(layout, region, config.redisUrl), {
+            db: layout.redisDbs[region]!,
+          }),
           redisDb: layout.redisDbs[region]!,
         };
       }),

@@ -11,12 +11,11 @@ export {
   type CriticalStore,
   createRegionNode,
   type NodeRead,
-  NotImplementedError,
+  type NodeWrite,
   type Placement,
-  type ReadOpts,
+  type ReadOptions,
   type RegionNode,
   type RegionNodeConfig,
-  type WriteResult,
 } from "./region-node.js";
 export {
   type RegionNodeHandle,

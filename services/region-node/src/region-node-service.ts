@@ -1,9 +1,9 @@
 // startRegionNode: the HTTP service of one region — GET/PUT /v1/:class/:key over createRegionNode, plus
 // /healthz and /metrics. Optionally ingests market ticks from Kafka into the region's `important` cache.
 
-import { createKafka } from "@meridian/bus";
+import { assertProgressing, createKafka, registerConsumerMetrics } from "@meridian/bus";
 import type { DataClass } from "@meridian/core";
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, NotImplementedError } from "@meridian/core";
 import {
   addObservabilityRoutes,
   createLogger,
@@ -21,13 +21,7 @@ import { checkRedis } from "@meridian/store";
 import { Counter, Histogram } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
 import { type MarketDataIngestHandle, startMarketDataIngest } from "./market-data-ingest.js";
-import {
-  createRegionNode,
-  NotImplementedError,
-  type ReadOpts,
-  type RegionNode,
-  type RegionNodeConfig,
-} from "./region-node.js";
+import { createRegionNode, type ReadOptions, type RegionNode, type RegionNodeConfig } from "./region-node.js";
 
 export interface RegionNodeServiceOptions extends RegionNodeConfig {
   port?: number;
@@ -47,8 +41,8 @@ export interface RegionNodeHandle {
   stop(): Promise<void>;
 }
 
-function parseReadOpts(q: URLSearchParams): ReadOpts {
-  const opts: ReadOpts = {};
+function parseReadOpts(q: URLSearchParams): ReadOptions {
+  const opts: ReadOptions = {};
   const maxAge = q.get("maxAgeMs");
   if (maxAge !== null) {
     const n = Number(maxAge);
@@ -106,6 +100,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
         serde: opts.serde,
       })
     : undefined;
+  if (marketData) registerConsumerMetrics(registry, () => marketData.health());
 
   const timed = (method: string, fn: (req: HttpRequest, cls: DataClass) => Promise<HttpResponse>) => {
     return async (req: HttpRequest): Promise<HttpResponse> => {
@@ -159,7 +154,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
   addObservabilityRoutes(router, registry, {
     redis: () => checkRedis(node.redis),
     kafka: kafkaHealth.check,
-    ...(marketData ? { marketData: async () => marketData.check() } : {}),
+    ...(marketData ? { marketData: async () => assertProgressing(marketData.health()) } : {}),
   });
   const server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
   log.info(

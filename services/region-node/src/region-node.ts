@@ -5,9 +5,21 @@
 // services/region-node puts HTTP on top of it (startRegionNode).
 
 import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
-import { type DataClass, InvalidInputError, type MeridianConfig, StalenessBoundError } from "@meridian/core";
-import { EventualConsistencyCache, type ReadInfo } from "@meridian/eventual";
-import { ensureTopicsFor, type RegionLayoutOptions, resolveLayout } from "@meridian/service-kit";
+import {
+  type DataClass,
+  InvalidInputError,
+  type MeridianConfig,
+  NotImplementedError,
+  type ReadBound,
+  StalenessBoundError,
+} from "@meridian/core";
+import { EventualConsistencyCache, type ReadInfo, type WriterIncarnationSource } from "@meridian/eventual";
+import {
+  ensureTopicsFor,
+  type RegionLayoutOptions,
+  regionRedisUrl,
+  resolveLayout,
+} from "@meridian/service-kit";
 import { createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { batchingUpdatePublisher } from "./batching-publisher.js";
@@ -18,8 +30,8 @@ import { TtlCache } from "./ttl-cache.js";
 
 /** What a `critical` backend must offer; the StrongConsistencyCache is adapted to this. */
 export interface CriticalStore {
-  get(key: string, opts: ReadOpts): Promise<NodeRead | null>;
-  set(key: string, body: unknown): Promise<WriteResult>;
+  get(key: string, opts: ReadOptions): Promise<NodeRead | null>;
+  set(key: string, body: unknown): Promise<NodeWrite>;
   close?(): Promise<void>;
 }
 
@@ -42,14 +54,16 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
   serde?: AvroSerde;
   /** Backend for `critical`; without one, critical requests fail with NotImplemented (HTTP 501). */
   critical?: CriticalStore;
+  /**
+   * Durable writer incarnations of `important` data (`pgWriterIncarnations(pool)`): after this region's
+   * Redis loses its data, its writes use a new vector-clock node instead of reusing counters.
+   */
+  incarnations?: WriterIncarnationSource;
   onRead?: (info: ReadInfo) => void;
 }
 
-export interface ReadOpts {
-  maxAgeMs?: number;
-  /** important: a vector clock `{region: counter}`; critical: the key's integer version. */
-  minVersion?: Record<string, number> | number;
-}
+/** minVersion: important → a vector clock `{region: counter}`; critical → the key's integer version. */
+export type ReadOptions = ReadBound<Record<string, number> | number>;
 
 /** Every read says how fresh it is (DESIGN: value, version, region, ageMs). */
 export interface NodeRead {
@@ -74,16 +88,12 @@ export interface Placement {
   localCopy: boolean;
 }
 
-export interface WriteResult {
+export interface NodeWrite {
   key: string;
   class: DataClass;
   region: string;
   version: unknown;
   placement?: Placement;
-}
-
-export class NotImplementedError extends Error {
-  readonly code = "NOT_IMPLEMENTED";
 }
 
 export interface RegionNode {
@@ -94,10 +104,10 @@ export interface RegionNode {
   readonly cacheable: CacheableStore;
   /** The coherent cacheable store (its `near.stats`), or undefined with `cacheableCoherence: false`. */
   readonly coherentCacheable: CoherentCacheable | undefined;
-  get(cls: DataClass, key: string, opts?: ReadOpts): Promise<NodeRead | null>;
+  get(cls: DataClass, key: string, opts?: ReadOptions): Promise<NodeRead | null>;
   /** Body per class — important: `{value}` (lww / mv), `{op:"increment"|"decrement",by}` (counters),
    *  `{op:"add"|"remove",element}` (sets); cacheable: `{value, ttlMs?}`; critical: the strong store's body. */
-  set(cls: DataClass, key: string, body: unknown): Promise<WriteResult>;
+  set(cls: DataClass, key: string, body: unknown): Promise<NodeWrite>;
   close(): Promise<void>;
 }
 
@@ -108,7 +118,8 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     throw new InvalidInputError(`region ${region} is not one of ${layout.regions.join(", ")}`, { region });
   }
   const topics = topicsFor(layout.namespace);
-  const redis = createRedis(cfg.config.redisUrl, { db: layout.redisDbs[region]! });
+  const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
+  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]! });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
   const producer = new IdempotentProducer(kafka);
@@ -122,6 +133,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
       keyPrefix: layout.keyPrefix,
       crdtTypeFor: crdtTypeForKey,
       maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
+      ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
       ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
     },
   );
@@ -133,7 +145,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         ? undefined
         : await CoherentCacheable.connect({
             region,
-            redisUrl: redisUrlWithDb(cfg.config.redisUrl, layout.redisDbs[region]!),
+            redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
             // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
             prefix: `${layout.keyPrefix}coh:${region}`,
             nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -175,7 +187,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
       const minClock = parseMinVersion(opts.minVersion);
       const r = await important.getWithEventualConsistency(key, {
         ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
-        ...(minClock ? { minClock } : {}),
+        ...(minClock ? { minVersion: minClock } : {}),
       });
       if (!r) {
         if (minClock)

@@ -2,10 +2,10 @@
 // the source of truth, every region's Redis DB holds a copy that each write invalidates before it is
 // acknowledged), adapted to the region node's CriticalStore interface.
 import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
-import type { RegionLayout } from "@meridian/service-kit";
+import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
-import type { CriticalStore, NodeRead, ReadOpts } from "./region-node.js";
+import type { CriticalStore, NodeRead, ReadOptions } from "./region-node.js";
 import { asObject } from "./request-body.js";
 
 export interface StrongCriticalOptions {
@@ -28,7 +28,7 @@ export function schemaForNamespace(namespace: string): string {
   return `meridian_${namespace.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`.slice(0, 63);
 }
 
-function criticalMinVersion(opts: ReadOpts): number | undefined {
+function criticalMinVersion(opts: ReadOptions): number | undefined {
   const v = opts.minVersion as unknown;
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
@@ -52,13 +52,13 @@ interface StrongReadLike {
  */
 export async function readCritical<R extends StrongReadLike>(
   key: string,
-  readOpts: ReadOpts,
-  read: (o: { maxStalenessMs?: number; minVersion?: number }) => Promise<R>,
+  readOpts: ReadOptions,
+  read: (o: { maxAgeMs?: number; minVersion?: number }) => Promise<R>,
   extra: (r: R) => Partial<NodeRead> = () => ({}),
 ): Promise<NodeRead | null> {
   const minVersion = criticalMinVersion(readOpts);
   const r = await read({
-    ...(readOpts.maxAgeMs !== undefined ? { maxStalenessMs: readOpts.maxAgeMs } : {}),
+    ...(readOpts.maxAgeMs !== undefined ? { maxAgeMs: readOpts.maxAgeMs } : {}),
     ...(minVersion !== undefined ? { minVersion } : {}),
   });
   if (r.value === undefined) {
@@ -105,7 +105,9 @@ export async function createStrongCritical(
   }
   const pool = createPgPool(config.pgUrl, { max: 10, ...(opts.schema ? { searchPath: opts.schema } : {}) });
   const redis: Record<string, Redis> = {};
-  for (const r of layout.regions) redis[r] = createRedis(config.redisUrl, { db: layout.redisDbs[r]! });
+  for (const r of layout.regions) {
+    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), { db: layout.redisDbs[r]! });
+  }
   const caches = new Map<string, StrongConsistencyCache>();
   for (const region of layout.regions) {
     caches.set(

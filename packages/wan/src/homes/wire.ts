@@ -3,8 +3,8 @@
 import { InvalidInputError } from "@meridian/core";
 import type { MovedKey } from "./home-store.js";
 
-export interface ReadOpts {
-  maxStalenessMs?: number;
+export interface ReadOptions {
+  maxAgeMs?: number;
   minVersion?: number;
 }
 
@@ -15,14 +15,12 @@ function nonNegativeInt(v: unknown, field: string): number {
   return v;
 }
 
-export function parseReadOpts(v: unknown): ReadOpts {
+export function parseReadOptions(v: unknown): ReadOptions {
   if (v === undefined || v === null) return {};
   if (typeof v !== "object") throw new InvalidInputError("opts must be an object", { field: "opts" });
   const o = v as Record<string, unknown>;
   return {
-    ...(o.maxStalenessMs !== undefined
-      ? { maxStalenessMs: nonNegativeInt(o.maxStalenessMs, "maxStalenessMs") }
-      : {}),
+    ...(o.maxAgeMs !== undefined ? { maxAgeMs: nonNegativeInt(o.maxAgeMs, "maxAgeMs") } : {}),
     ...(o.minVersion !== undefined ? { minVersion: nonNegativeInt(o.minVersion, "minVersion") } : {}),
   };
 }
