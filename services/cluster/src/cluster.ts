@@ -32,7 +32,7 @@ import {
   regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
-import { createPgPool, createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { type ClusterWan, type ClusterWanOptions, startClusterWan } from "./wan.js";
 
@@ -203,7 +203,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(replicator);
     await Promise.all(
       regions.map(async (region) => {
-        const critical = wan ? wan.criticalFor(region) : strong?.forRegion(region);
+        // critical: with the WAN layer, through the region's home-region router; otherwise through the
+        // node's client (coherent L1 under leases) on the strong tier's pool.
+        const critical = wan?.criticalFor(region);
+        const table = opts.critical ? opts.critical.table : undefined;
+        const criticalPg =
+          strong && !critical ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
         const node = await startRegionNode({
           ...layoutOpts,
           region,
@@ -216,6 +221,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
           ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
           ...(critical ? { critical } : {}),
+          ...(criticalPg ? { criticalPg } : {}),
           ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
         });
         started.push(node);
@@ -394,12 +400,7 @@ async function purgeNamespace(
   for (const db of new Set(Object.values(layout.redisDbs))) {
     const redis = createRedis(config.redisUrl, { db });
     try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${layout.keyPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== "0");
+      await deleteKeysWithPrefix(redis, layout.keyPrefix);
     } finally {
       redis.disconnect();
     }

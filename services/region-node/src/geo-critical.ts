@@ -3,7 +3,8 @@
 // answer carries its placement (home, forwarded, forwardMs, localCopy).
 import type { HomeRouter, Routed } from "@meridian/wan";
 import type { CriticalStore, Placement } from "./region-node.js";
-import { criticalValue, readCritical } from "./strong-critical.js";
+import { criticalWriteValue } from "./request-body.js";
+import { readCritical } from "./strong-critical.js";
 
 function placementOf(r: Routed): Placement {
   return { home: r.home, forwarded: r.forwarded, forwardMs: r.forwardMs, localCopy: r.localCopy };
@@ -19,7 +20,7 @@ export function geoCriticalStore(router: HomeRouter): CriticalStore {
         (r) => ({ placement: placementOf(r) }),
       ),
     async set(key, body) {
-      const w = await router.set(key, criticalValue(body));
+      const w = await router.set(key, criticalWriteValue(body));
       return { key, class: "critical", region: w.region, version: w.version, placement: placementOf(w) };
     },
   };

@@ -6,7 +6,7 @@ import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
 import type { CriticalStore, NodeRead, ReadOptions } from "./region-node.js";
-import { asObject } from "./request-body.js";
+import { criticalWriteValue } from "./request-body.js";
 
 export interface StrongCriticalOptions {
   /** PostgreSQL schema holding the table (created if missing); default: the pool's search_path. */
@@ -28,7 +28,8 @@ export function schemaForNamespace(namespace: string): string {
   return `meridian_${namespace.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`.slice(0, 63);
 }
 
-function criticalMinVersion(opts: ReadOptions): number | undefined {
+/** The integer minVersion of a critical read (InvalidInputError for anything else). */
+export function criticalMinVersion(opts: ReadOptions): number | undefined {
   const v = opts.minVersion as unknown;
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
@@ -78,15 +79,6 @@ export async function readCritical<R extends StrongReadLike>(
   };
 }
 
-/** The value of a critical write's body `{"value": <json>}`. */
-export function criticalValue(body: unknown): unknown {
-  const b = asObject(body);
-  if (!("value" in b) || b.value === undefined) {
-    throw new InvalidInputError('body must be {"value": <json>}', { field: "value" });
-  }
-  return b.value;
-}
-
 export async function createStrongCritical(
   config: MeridianConfig,
   layout: RegionLayout,
@@ -131,7 +123,7 @@ export async function createStrongCritical(
         get: (key, readOpts) =>
           readCritical(key, readOpts, (o) => cache.getWithStrongConsistency(key, undefined, o)),
         async set(key, body) {
-          const w = await cache.setWithStrongConsistency(key, criticalValue(body));
+          const w = await cache.setWithStrongConsistency(key, criticalWriteValue(body));
           return { key, class: "critical", region: w.region, version: w.version };
         },
       };
