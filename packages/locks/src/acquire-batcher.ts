@@ -2,9 +2,10 @@
 // event-loop turn go to Redis as one script call (one INFO for the fencing check, one round trip). Each
 // caller still runs LockManager's own acquire loop — waiting, back-off, deadlock detection, watchdog,
 // typed errors — only its attempts are pooled.
+
+import type { LuaScript } from "@meridian/store";
 import type { LockHandle } from "./lock-handle.js";
 import type { AcquireOptions, LockManager } from "./lock-manager.js";
-import type { LuaScript } from "./lua-script.js";
 import { acquireBatchScript } from "./scripts.js";
 
 interface PendingAttempt {
