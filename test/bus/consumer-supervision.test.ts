@@ -2,7 +2,6 @@
 // on an offset commit, `restart: false`). The ConsumerGroup's supervisor must replace it: the crash is
 // injected by a wrapper around the real kafkajs client (the broker is real), and records produced after
 // the crash must still be handled, with the restart counted in health() and in Prometheus.
-import { type Consumer, type ConsumerRunConfig, type Kafka, KafkaJSNonRetriableError } from "kafkajs";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,44 +12,11 @@ import {
   IdempotentProducer,
   registerConsumerMetrics,
 } from "../../packages/bus/src/index.js";
+import { crashingKafka } from "../support/kafka-faults.js";
 import { config, deleteTopics, eventually, runId } from "./support.js";
 
 const topic = `bus-supervise-${runId}`;
 const kafka = createKafka(config, `bus-supervise-${runId}`);
-
-/** kafkajs with a fault: each of the first `crashes` consumers throws a non-retriable error on its first batch. */
-function crashingKafka(real: Kafka, crashes: number): { kafka: Kafka; injected: () => number } {
-  let created = 0;
-  let injected = 0;
-  const wrapConsumer = (consumer: Consumer): Consumer => {
-    let armed = created++ < crashes;
-    return new Proxy(consumer, {
-      get(target, prop, receiver) {
-        if (prop !== "run") return Reflect.get(target, prop, receiver);
-        return (cfg: ConsumerRunConfig) =>
-          target.run({
-            ...cfg,
-            eachBatch: async (payload) => {
-              if (armed) {
-                armed = false;
-                injected += 1;
-                throw new KafkaJSNonRetriableError("injected: The coordinator is not aware of this member");
-              }
-              await cfg.eachBatch!(payload);
-            },
-          });
-      },
-    });
-  };
-  const kafka = new Proxy(real, {
-    get(target, prop, receiver) {
-      if (prop === "consumer")
-        return (cfg: Parameters<Kafka["consumer"]>[0]) => wrapConsumer(target.consumer(cfg));
-      return Reflect.get(target, prop, receiver);
-    },
-  });
-  return { kafka, injected: () => injected };
-}
 
 beforeAll(async () => {
   await ensureTopics(kafka, [topic], { partitions: 2 });

@@ -86,27 +86,34 @@ describe("important", () => {
     for (const c of clients) expect((await c.get("important", "md:X")).source).toBe("l1");
   });
 
-  it("a client whose tracking connection was killed re-validates instead of serving what it missed", async () => {
-    const reader = await env.client("us-west");
-    const writer = await env.client("eu-west");
-    await writer.set("important", "md:gap", "old");
-    await eventually(async () => (await reader.get("important", "md:gap")).value === "old", 5000);
-    expect((await reader.get("important", "md:gap")).source).toBe("l1");
-    // Cut the reader's invalidation stream, write while it is down, then let it reconnect.
-    const admin = env.redis["us-west"];
-    const list = String(await admin.client("LIST"));
-    // Both ends of the reader's tracking: its tracked data connection and the subscriber it redirects to.
-    const names = [reader.connectionName("tracked"), reader.connectionName("tracking")];
-    const ids = list
-      .split("\n")
-      .filter((l) => names.some((n) => l.includes(` name=${n} `)))
-      .map((l) => /\bid=(\d+)/.exec(l)?.[1]);
-    expect(ids).toHaveLength(2);
-    for (const id of ids) await admin.client("KILL", "ID", id!);
-    await writer.set("important", "md:gap", "new");
-    await eventually(async () => (await reader.get("important", "md:gap")).value === "new", 5000);
-    expect(reader.stats().important.trackingGaps).toBeGreaterThan(0);
-  });
+  it.each([[["tracked"]], [["tracking"]], [["tracked", "tracking"]]] as const)(
+    "a client whose %j connection(s) were killed re-validates instead of serving what it missed",
+    async (roles) => {
+      const reader = await env.client("us-west");
+      const writer = await env.client("eu-west");
+      const key = `md:gap:${roles.join("+")}`;
+      await writer.set("important", key, "old");
+      await eventually(async () => (await reader.get("important", key)).value === "old", 5000);
+      expect((await reader.get("important", key)).source).toBe("l1");
+      // Cut the reader's invalidation stream (its tracked data connection and/or the subscriber it
+      // redirects to), write while it is down, then let it reconnect.
+      const admin = env.redis["us-west"];
+      const names = roles.map((r) => reader.connectionName(r));
+      const ids = String(await admin.client("LIST"))
+        .split("\n")
+        .filter((l) => names.some((n) => l.includes(` name=${n} `)))
+        .map((l) => /\bid=(\d+)/.exec(l)?.[1]);
+      expect(ids).toHaveLength(roles.length);
+      for (const id of ids) await admin.client("KILL", "ID", id!);
+      await writer.set("important", key, "new");
+      await eventually(async () => (await reader.get("important", key)).value === "new", 5000);
+      expect(reader.stats().important.trackingGaps).toBeGreaterThan(0);
+      // Tracking is back: the next change arrives as an invalidation again.
+      await eventually(async () => (await reader.get("important", key)).source === "l1", 5000);
+      await writer.set("important", key, "newer");
+      await eventually(async () => (await reader.get("important", key)).value === "newer", 5000);
+    },
+  );
 
   it("a session never reads backwards across regions", async () => {
     const a = await env.client("us-east");

@@ -4,7 +4,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../support/free-port.js";
+import { freePort, terminate } from "@meridian/cluster";
 
 export const PROMETHEUS_BIN = process.env.MERIDIAN_PROMETHEUS ?? "prometheus";
 export const PROMTOOL_BIN = process.env.MERIDIAN_PROMTOOL ?? "promtool";
@@ -102,12 +102,7 @@ export async function startPrometheus(
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(killer);
-    }
+    await terminate(child, exited);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -3,12 +3,12 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { freePort } from "@meridian/cluster";
 import { type RunningSchemaRegistry, startSchemaRegistry } from "@meridian/schema-registry";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { configFromEnv } from "../../packages/core/src/index.js";
-import { freePort } from "../support/free-port.js";
 
 const config = configFromEnv();
 const runId = randomUUID().slice(0, 8);

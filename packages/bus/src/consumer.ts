@@ -51,6 +51,13 @@ export interface ConsumerGroupOptions {
   restart?: Partial<BackoffOptions>;
   /** Blocked or down this long counts as stalled in health() (default 30 s). */
   stallAfterMs?: number;
+  /**
+   * Checks the handler's backends (e.g. Redis PING). Before a failure counts against a record, this runs;
+   * if it throws, the failure is the backend's: retried without a bound, never dead-lettered.
+   */
+  backendCheck?: () => Promise<void>;
+  /** Called after each record was dead-lettered (metrics, logs). */
+  onDeadLetter?: (msg: ConsumedMessage, err: Error) => void;
   logger?: Logger;
 }
 
@@ -239,7 +246,7 @@ export class ConsumerGroup {
         this.supervisor.setBlocked(slot, false);
         return true;
       } catch (caught) {
-        const err = asError(caught);
+        const err = await this.classify(asError(caught));
         if (!isRetriable(err) && attempt >= maxAttempts) {
           const dead = await this.deadLetter(msg, err, attempt, ctx);
           this.supervisor.setBlocked(slot, !dead);
@@ -249,6 +256,19 @@ export class ConsumerGroup {
         if (attempt === 1) await ctx.flush();
         if (!(await this.backOff(msg, err, attempt, ctx))) return false;
       }
+    }
+  }
+
+  /** The error to act on: a BackendUnavailableError when the backend check fails, else `err`. */
+  private async classify(err: Error): Promise<Error> {
+    if (isRetriable(err) || !this.opts.backendCheck) return err;
+    try {
+      await this.opts.backendCheck();
+      return err;
+    } catch (down) {
+      return down instanceof BackendUnavailableError
+        ? down
+        : new BackendUnavailableError(`backend check failed: ${asError(down).message}`);
     }
   }
 
@@ -293,6 +313,7 @@ export class ConsumerGroup {
       try {
         await producer.send(target.topic, [copy]);
         this.deadLettered += 1;
+        this.opts.onDeadLetter?.(msg, err);
         this.logger.warn(
           { code: errorCodeOf(err), reason: err.message.slice(0, 200), topic: msg.topic, offset: msg.offset },
           "record dead-lettered",

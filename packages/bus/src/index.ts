@@ -25,6 +25,7 @@ export { headersToStrings } from "./headers.js";
 export { createKafka, pinoLogCreator } from "./kafka.js";
 export { type ConsumedOffsets, IdempotentProducer, type OutgoingMessage } from "./producer.js";
 export {
+  assertProgressing,
   type ConsumerHealth,
   type ConsumerSetup,
   type ConsumerState,

@@ -167,3 +167,12 @@ export class SupervisedConsumer {
     }, delayMs);
   }
 }
+
+/** A health check for /healthz: throws BackendUnavailableError while the consumer is stalled. */
+export function assertProgressing(health: ConsumerHealth): void {
+  if (!health.stalled) return;
+  throw new BackendUnavailableError(
+    `consumer ${health.name} stalled (${health.state}; last crash: ${health.lastCrash ?? "none"})`,
+    { consumer: health.name, state: health.state },
+  );
+}

@@ -71,6 +71,11 @@ export class MeridianClient {
   metrics!: Registry;
   /** The strong tier the critical class commits through (undefined when critical is not enabled). */
   strong: StrongConsistencyCache | undefined;
+  /**
+   * The eventual tier behind the important class (undefined when not enabled). Writes made through it
+   * directly still reach every L1: key tracking reports any change of a key in Redis.
+   */
+  eventual: EventualConsistencyCache | undefined;
   private readonly limits: Limits;
   private readonly spec: ConnectionSpec;
   private readonly l1: Record<DataClass, L1Store<unknown>>;
@@ -95,8 +100,12 @@ export class MeridianClient {
       maxKeyLength: o.limits?.maxKeyLength ?? 1024,
       maxValueBytes: o.limits?.maxValueBytes ?? MiB,
     };
+    const env = configFromEnv();
+    const auth = o.redisAuth ?? env.redisAuth;
     this.spec = {
-      url: o.redisUrl ?? configFromEnv().redisUrl,
+      url: o.redisUrl ?? env.redisUrl,
+      ...(o.regionUrls ? { urls: o.regionUrls } : {}),
+      ...(auth ? { auth } : {}),
       dbs: regionDbs(o.regionDbs),
       commandTimeoutMs: o.commandTimeoutMs ?? 2000,
     };
@@ -229,7 +238,10 @@ export class MeridianClient {
       maxAgeMs: c.maxAgeMs ?? 5000,
       ...(c.crdtTypeFor ? { crdtTypeFor: c.crdtTypeFor } : {}),
       ...(c.peers ? { peers: c.peers } : {}),
+      ...(c.onRead ? { onRead: c.onRead } : {}),
+      ...(c.incarnations ? { incarnations: c.incarnations } : {}),
     });
+    this.eventual = eventual;
     const l1 = this.l1.important;
     let tier: ImportantTier | undefined;
     const tracking = new KeyTracking({

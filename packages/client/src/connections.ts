@@ -2,14 +2,31 @@
 // (enableOfflineQueue: false) and time out, so losing Redis is a fast, typed failure, never a hang.
 // Subscriber connections skip ioredis's handshake commands, which Redis refuses in subscriber mode
 // after a reconnect (redis/ioredis#2037).
-import { BackendUnavailableError, REGIONS, type Region } from "@meridian/core";
+import { BackendUnavailableError, REGIONS, type RedisAuth, type Region } from "@meridian/core";
 import { DEFAULT_REGION_DBS } from "@meridian/strong";
 import { Redis } from "ioredis";
 
 export interface ConnectionSpec {
   url: string;
+  /** A region whose Redis is its own server (one per region) is reached here instead of `url`. */
+  urls?: Partial<Record<Region, string>>;
+  auth?: RedisAuth;
   dbs: Record<Region, number>;
   commandTimeoutMs: number;
+}
+
+/** ACL user / password and TLS; the password never goes into the URL. */
+function authOf(spec: ConnectionSpec) {
+  const a = spec.auth;
+  return {
+    ...(a?.username ? { username: a.username } : {}),
+    ...(a?.password ? { password: a.password.reveal() } : {}),
+    ...(a?.tls ? { tls: {} } : {}),
+  };
+}
+
+function urlOf(spec: ConnectionSpec, region: Region): string {
+  return spec.urls?.[region] ?? spec.url;
 }
 
 export function regionDbs(custom: Partial<Record<Region, number>> | undefined): Record<Region, number> {
@@ -17,8 +34,9 @@ export function regionDbs(custom: Partial<Record<Region, number>> | undefined): 
 }
 
 export async function openCommand(spec: ConnectionSpec, region: Region, name?: string): Promise<Redis> {
-  const r = new Redis(spec.url, {
+  const r = new Redis(urlOf(spec, region), {
     ...(name ? { connectionName: name } : {}),
+    ...authOf(spec),
     db: spec.dbs[region],
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -36,8 +54,9 @@ export async function openSubscriber(
   autoResubscribe: boolean,
   name?: string,
 ): Promise<Redis> {
-  const r = new Redis(spec.url, {
+  const r = new Redis(urlOf(spec, region), {
     ...(name ? { connectionName: name } : {}),
+    ...authOf(spec),
     db: spec.dbs[region],
     lazyConnect: true,
     enableReadyCheck: false,

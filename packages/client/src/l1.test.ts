@@ -9,6 +9,7 @@ const entry = (value: number, bytes = 10) => ({
   ageAtFill: 0,
   expiresAt: Number.POSITIVE_INFINITY,
   bytes,
+  writtenBy: undefined,
 });
 
 describe("L1Store", () => {

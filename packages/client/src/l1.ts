@@ -17,6 +17,8 @@ export interface L1Entry<V> {
   expiresAt: number;
   epoch: number;
   bytes: number;
+  /** important: region of the newest update reflected (undefined for other classes). */
+  writtenBy: string | undefined;
 }
 
 export interface Fill {
@@ -92,6 +94,7 @@ export class L1Store<V> {
       expiresAt: entry.expiresAt,
       epoch: fill.epoch,
       bytes: entry.bytes,
+      writtenBy: entry.writtenBy,
     });
     return true;
   }
@@ -148,5 +151,7 @@ export function l1Read<V>(
   stale = false,
 ): ClientRead<V> {
   if (!stale) l1.counters.hits++;
-  return { value: e.value, version: e.version, ageMs, stale, source: "l1", region };
+  const r: ClientRead<V> = { value: e.value, version: e.version, ageMs, stale, source: "l1", region };
+  if (e.writtenBy !== undefined) r.writtenBy = e.writtenBy;
+  return r;
 }

@@ -1,6 +1,13 @@
 // Options of createMeridianClient, with their defaults and their checks (InvalidInputError up front).
-import { type CrdtType, type DataClass, InvalidInputError, isRegion, type Region } from "@meridian/core";
-import type { RegionStore, UpdatePublisher } from "@meridian/eventual";
+import {
+  type CrdtType,
+  type DataClass,
+  InvalidInputError,
+  isRegion,
+  type RedisAuth,
+  type Region,
+} from "@meridian/core";
+import type { ReadInfo, RegionStore, UpdatePublisher, WriterIncarnationSource } from "@meridian/eventual";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import type { Registry } from "prom-client";
@@ -17,6 +24,10 @@ export interface MeridianClientOptions {
   region: Region;
   /** Redis server of the regions (default MERIDIAN_REDIS_URL or redis://127.0.0.1:6379). */
   redisUrl?: string;
+  /** Regions whose Redis is a server of its own (one per region), by URL; the others use redisUrl. */
+  regionUrls?: Partial<Record<Region, string>>;
+  /** Redis ACL user / password / TLS (default: configFromEnv().redisAuth). */
+  redisAuth?: RedisAuth;
   /** Logical DB of each region on that server (default 10..14, as the strong tier). */
   regionDbs?: Partial<Record<Region, number>>;
   /** Fail a Redis command after this long (default 2000 ms); commands never queue while disconnected. */
@@ -48,6 +59,13 @@ export interface MeridianClientOptions {
     peers?: RegionStore[];
     /** Consistency window: reads older than this are flagged stale (default 5000 ms). */
     maxAgeMs?: number;
+    /** Called after every read that reached L2 (the monitor's hook). Must not throw. */
+    onRead?: (info: ReadInfo) => void;
+    /**
+     * Durable writer incarnations (`pgWriterIncarnations(pool)`): after the region's Redis loses its data,
+     * writes use a new vector-clock node instead of reusing counters.
+     */
+    incarnations?: WriterIncarnationSource;
   };
   cacheable?: {
     keyPrefix?: string;

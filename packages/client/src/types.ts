@@ -15,6 +15,8 @@ export interface ClientRead<V = unknown> {
   stale: boolean;
   source: Source;
   region: Region;
+  /** important: the region that made the newest update reflected in `value`. */
+  writtenBy?: string;
 }
 
 export interface ClientWrite {

@@ -8,8 +8,8 @@ export {
   summarize,
 } from "./convergence.js";
 export {
-  DLQ_HEADERS,
   type InvalidationConsumerHandle,
   type InvalidationConsumerOptions,
   startInvalidationConsumer,
 } from "./invalidation-consumer.js";
+export { parseReplicationMode, type ReplicationMode, remoteUpdateTopics, sourceTopics } from "./sources.js";

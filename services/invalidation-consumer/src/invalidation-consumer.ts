@@ -4,18 +4,21 @@
 // idempotent. A message that can never be applied (bad Avro, malformed CRDT state) goes to the dead-letter
 // topic with the reason in its headers, and the consumer goes on.
 
-import { AvroSerde, type CacheUpdate, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
-import { InvalidInputError, type MeridianConfig, MeridianError, SerializationError } from "@meridian/core";
 import {
-  applyRemoteUpdate,
-  entryFromUpdate,
-  resolveEntries,
-  type StoredEntry,
-  updateFromEntry,
-} from "@meridian/eventual";
+  AvroSerde,
+  assertProgressing,
+  ConsumerGroup,
+  type ConsumerHealth,
+  createKafka,
+  ensureTopics,
+  errorCodeOf,
+  IdempotentProducer,
+  registerConsumerMetrics,
+  topicsFor,
+} from "@meridian/bus";
+import { InvalidInputError, type MeridianConfig } from "@meridian/core";
 import {
   addObservabilityRoutes,
-  type ConsumedMessage,
   createLogger,
   createRegistry,
   ensureTopicsFor,
@@ -23,16 +26,17 @@ import {
   type Logger,
   listen,
   type RegionLayoutOptions,
-  RetryingConsumer,
   Router,
+  regionRedisUrl,
   resolveLayout,
   type StartedServer,
 } from "@meridian/service-kit";
 import { checkRedis, createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { Counter, Histogram } from "prom-client";
-import { asCacheUpdate } from "./cache-update-shape.js";
 import type { AppliedEvent } from "./convergence.js";
+import { type Decoded, mergeHandlers } from "./merge-records.js";
+import { type ReplicationMode, sourceTopics } from "./sources.js";
 
 export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   region: string;
@@ -48,6 +52,8 @@ export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   concurrency?: number;
   /** Called after each merge — the cluster launcher feeds its convergence tracker from here. */
   onApplied?: (event: AppliedEvent) => void;
+  /** `mirrormaker`: read MM2's remote topics of the other regions instead of the replicator's inbound topic. */
+  replication?: ReplicationMode;
 }
 
 export interface InvalidationConsumerHandle {
@@ -56,23 +62,9 @@ export interface InvalidationConsumerHandle {
   /** Resolves once the consumer joined its group. */
   ready(): Promise<void>;
   counts(): { applied: number; deadLettered: number };
+  /** The supervised consumer's state: restarts, last progress, stalled. */
+  health(): ConsumerHealth;
   stop(): Promise<void>;
-}
-
-/** Header names on a dead-lettered message. */
-export const DLQ_HEADERS = {
-  reason: "meridian-dlq-reason",
-  errorCode: "meridian-dlq-error-code",
-  sourceTopic: "meridian-dlq-source-topic",
-  sourcePartition: "meridian-dlq-source-partition",
-  sourceOffset: "meridian-dlq-source-offset",
-  consumer: "meridian-dlq-consumer",
-  atMs: "meridian-dlq-at-ms",
-} as const;
-
-/** Errors that replaying cannot fix (typed and not retriable): the message itself is bad. Anything else is retried. */
-function isPoison(err: unknown): err is MeridianError {
-  return err instanceof MeridianError && !err.retriable;
 }
 
 export async function startInvalidationConsumer(
@@ -105,73 +97,25 @@ export async function startInvalidationConsumer(
     registers: [registry],
   });
 
-  const redis: Redis = createRedis(opts.config.redisUrl, { db: layout.redisDbs[region]! });
+  const redis: Redis = createRedis(regionRedisUrl(layout, region, opts.config.redisUrl), {
+    db: layout.redisDbs[region]!,
+    ...(opts.config.redisAuth ? { auth: opts.config.redisAuth } : {}),
+  });
   await checkRedis(redis);
   const kafka = opts.kafka ?? createKafka(opts.config, `invalidation-consumer-${region}`);
   await ensureTopicsFor(kafka, layout);
+  const sources = sourceTopics(layout, region, opts.replication ?? "replicator");
+  // MM2 creates its remote topics when it first sees the origin; creating them here (same partition count)
+  // lets the consumer start first.
+  if (opts.replication === "mirrormaker") await ensureTopics(kafka, sources, { partitions: 3 });
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const serde = opts.serde ?? new AvroSerde(opts.config.schemaRegistryUrl);
   const dlqProducer = new IdempotentProducer(kafka);
   await dlqProducer.connect();
   const groupId =
     opts.groupId ?? `${layout.namespace ? `${layout.namespace}.` : ""}meridian.invalidation.${region}`;
-  const consumer = new RetryingConsumer(kafka, {
-    groupId,
-    topics: [topics.inbound(region)],
-    logger: log,
-    // Merges of different keys are independent; running them concurrently hides Redis round trips.
-    concurrency: opts.concurrency ?? 32,
-  });
 
   let applied = 0;
-  let deadLettered = 0;
-
-  const deadLetter = async (msg: ConsumedMessage, err: MeridianError): Promise<void> => {
-    await dlqProducer.send(topics.deadLetter, [
-      {
-        key: msg.key ?? "",
-        value: msg.value ?? Buffer.alloc(0),
-        headers: {
-          ...msg.headers,
-          [DLQ_HEADERS.reason]: err.message,
-          [DLQ_HEADERS.errorCode]: err.code,
-          [DLQ_HEADERS.sourceTopic]: msg.topic,
-          [DLQ_HEADERS.sourcePartition]: String(msg.partition),
-          [DLQ_HEADERS.sourceOffset]: msg.offset,
-          [DLQ_HEADERS.consumer]: groupId,
-          [DLQ_HEADERS.atMs]: String(Date.now()),
-        },
-      },
-    ]);
-    deadLettered += 1;
-    deadLetterTotal.inc({ code: err.code });
-    log.warn(
-      { code: err.code, reason: err.message, offset: msg.offset, partition: msg.partition },
-      "dead-lettered",
-    );
-  };
-
-  interface Decoded {
-    msg: ConsumedMessage;
-    update: CacheUpdate;
-  }
-
-  /** Decodes and validates one message; a poison message is dead-lettered and yields null. */
-  const decode = async (msg: ConsumedMessage): Promise<Decoded | null> => {
-    try {
-      if (!msg.value || msg.value.length === 0) throw new SerializationError("empty message value");
-      const update = asCacheUpdate(await serde.decode(msg.value));
-      entryFromUpdate(update, Date.now()); // throws InvalidInputError for a malformed CRDT state / clock
-      return { msg, update };
-    } catch (err) {
-      if (isPoison(err)) {
-        await deadLetter(msg, err);
-        return null;
-      }
-      throw err;
-    }
-  };
-
   const recordApplied = (d: Decoded, outcome: string): void => {
     const now = Date.now();
     const lagMs = Math.max(0, now - Number(d.update.producedAtMs));
@@ -190,84 +134,45 @@ export async function startInvalidationConsumer(
     });
   };
 
-  const applyOne = async (d: Decoded): Promise<void> => {
-    try {
-      recordApplied(d, await applyRemoteUpdate(redis, layout.keyPrefix, d.update));
-    } catch (err) {
-      if (isPoison(err)) return deadLetter(d.msg, err);
-      throw err;
-    }
-  };
-
-  /**
-   * Several updates of one key in a row are folded into one (CRDT merge + clock join, the same
-   * resolution applyRemoteUpdate does) and written once: far fewer Redis round trips when a hot key
-   * changes in several regions, and the same final state as applying them one by one.
-   */
-  const applyRun = async (run: Decoded[]): Promise<void> => {
-    if (run.length === 1) return applyOne(run[0]!);
-    let folded: StoredEntry | null = null;
-    try {
-      const now = Date.now();
-      for (const d of run) folded = resolveEntries(folded, entryFromUpdate(d.update, now).entry, now).entry;
-    } catch (err) {
-      if (!isPoison(err)) throw err;
-      for (const d of run) await applyOne(d); // mixed CRDT types: let each one succeed or fail alone
-      return;
-    }
-    const last = run[run.length - 1]!.update;
-    const update = {
-      ...updateFromEntry(last.key, folded!, "UPDATE", folded!.region, Date.now()),
-      producedAtMs: last.producedAtMs,
-    };
-    const outcome = await applyRemoteUpdate(redis, layout.keyPrefix, update);
-    for (const d of run) recordApplied(d, outcome);
-  };
-
-  const handleChain = async (msgs: ConsumedMessage[]): Promise<void> => {
-    const decoded: Decoded[] = [];
-    for (const msg of msgs) {
-      const d = await decode(msg);
-      if (d) decoded.push(d);
-    }
-    // Fold runs of plain UPDATEs; ROLLBACK / INVALIDATE keep their own semantics and order.
-    let run: Decoded[] = [];
-    for (const d of decoded) {
-      if (d.update.kind === "UPDATE") {
-        run.push(d);
-        continue;
-      }
-      if (run.length) await applyRun(run);
-      run = [];
-      await applyOne(d);
-    }
-    if (run.length) await applyRun(run);
-  };
-
-  const handleMessage = (msg: ConsumedMessage): Promise<void> => handleChain([msg]);
-
-  await consumer.start(handleMessage, handleChain);
+  const consumer = new ConsumerGroup(kafka, {
+    groupId,
+    topics: sources,
+    deadLetter: { topic: topics.deadLetter, producer: dlqProducer },
+    fromBeginning: true,
+    // Merges of different keys are independent; running them concurrently hides Redis round trips.
+    concurrency: opts.concurrency ?? 32,
+    logger: log,
+    // A merge that fails while Redis is down is not the record's fault: retry it, never dead-letter it.
+    backendCheck: () => checkRedis(redis),
+    onDeadLetter: (_msg, err) => deadLetterTotal.inc({ code: errorCodeOf(err) }),
+  });
+  registerConsumerMetrics(registry, () => consumer.health());
+  const { handleRecord, handleRun } = mergeHandlers({
+    redis,
+    keyPrefix: layout.keyPrefix,
+    serde,
+    applied: recordApplied,
+  });
+  await consumer.start(handleRecord, handleRun);
 
   let server: StartedServer | undefined;
   if (opts.port !== null) {
     const router = addObservabilityRoutes(new Router(), registry, {
       redis: () => checkRedis(redis),
       kafka: kafkaHealth.check,
-      consumer: async () => consumer.check(),
+      consumer: async () => assertProgressing(consumer.health()),
     });
     server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
   }
-  log.info(
-    { groupId, topic: topics.inbound(region), db: layout.redisDbs[region], url: server?.url },
-    "consumer started",
-  );
+  log.info({ groupId, topics: sources, db: layout.redisDbs[region], url: server?.url }, "consumer started");
 
   let stopped = false;
   return {
     region,
     url: server?.url,
-    ready: () => consumer.whenJoined(),
-    counts: () => ({ applied, deadLettered }),
+    ready: async () => {},
+    counts: () => ({ applied, deadLettered: consumer.deadLetteredCount() }),
+    health: () => consumer.health(),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -276,7 +181,7 @@ export async function startInvalidationConsumer(
       await dlqProducer.disconnect().catch(() => undefined);
       await kafkaHealth.close().catch(() => undefined);
       redis.disconnect();
-      log.info({ applied, deadLettered }, "consumer stopped");
+      log.info({ applied, deadLettered: consumer.deadLetteredCount() }, "consumer stopped");
     },
   };
 }

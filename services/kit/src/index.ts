@@ -1,6 +1,14 @@
 // @meridian/service-kit — what every Meridian service process shares: environment parsing, the region
 // layout and topic set-up, HTTP routing with the typed error → status mapping, logging and metrics.
-export { envInt, envRequired, layoutFromEnv, listenFromEnv, parseRedisDbs, stopOnSignals } from "./env.js";
+export {
+  envInt,
+  envRequired,
+  layoutFromEnv,
+  listenFromEnv,
+  parseRedisDbs,
+  parseRedisUrls,
+  stopOnSignals,
+} from "./env.js";
 export {
   errorResponse,
   errorToResponse,
@@ -12,13 +20,7 @@ export {
   Router,
   type StartedServer,
 } from "./http.js";
-export {
-  type ConsumedMessage,
-  RetryingConsumer,
-  type RetryingConsumerOptions,
-  toConsumedMessage,
-} from "./kafka-consumer.js";
-export { type RegionLayout, type RegionLayoutOptions, resolveLayout } from "./layout.js";
+export { type RegionLayout, type RegionLayoutOptions, regionRedisUrl, resolveLayout } from "./layout.js";
 export {
   addObservabilityRoutes,
   createLogger,

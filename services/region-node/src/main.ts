@@ -29,7 +29,7 @@ const handle = await startRegionNode({
   ...listenFromEnv(env, 8080),
   region,
   config,
-  ...(strong ? { critical: strong.forRegion(region), incarnations: pgWriterIncarnations(strong.pool) } : {}),
+  ...(strong ? { criticalPg: { pool: strong.pool }, incarnations: pgWriterIncarnations(strong.pool) } : {}),
   logger,
   processMetrics: true,
   cacheableTtlMs: envInt(env, "MERIDIAN_CACHEABLE_TTL_MS", 1000),

@@ -2,11 +2,10 @@
 // into the region's EventualConsistencyCache under `md:<symbol>` (LWW register). From there the tick
 // replicates like any other update. Only the feed's home region ingests; the others get it replicated.
 
-import type { MarketTickRecord as MarketTick } from "@meridian/bus";
-import { AvroSerde, topicsFor } from "@meridian/bus";
+import type { ConsumerHealth, MarketTickRecord as MarketTick } from "@meridian/bus";
+import { AvroSerde, ConsumerGroup, topicsFor } from "@meridian/bus";
 import { type MeridianConfig, SerializationError } from "@meridian/core";
 import type { Logger } from "@meridian/service-kit";
-import { RetryingConsumer } from "@meridian/service-kit";
 import type { Kafka } from "kafkajs";
 import { marketDataKey } from "./keyspace.js";
 import type { RegionNode } from "./region-node.js";
@@ -24,8 +23,8 @@ export interface MarketDataIngestOptions {
 export interface MarketDataIngestHandle {
   ingested(): number;
   ready(): Promise<void>;
-  /** Throws when the tick consumer crashed for good. */
-  check(): void;
+  /** The supervised tick consumer's state (restarts, last progress, stalled). */
+  health(): ConsumerHealth;
   stop(): Promise<void>;
 }
 
@@ -44,29 +43,24 @@ export async function startMarketDataIngest(opts: MarketDataIngestOptions): Prom
   const log = opts.logger.child({ component: "market-data-ingest" });
   const groupId =
     opts.groupId ?? `${opts.namespace ? `${opts.namespace}.` : ""}meridian.md-ingest.${node.region}`;
-  const consumer = new RetryingConsumer(opts.kafka, {
+  const consumer = new ConsumerGroup(opts.kafka, {
     groupId,
     topics: [topic],
+    // A tick that cannot be decoded is dead-lettered; the next tick for the symbol supersedes it anyway.
+    deadLetter: { topic: topicsFor(opts.namespace).deadLetter },
     logger: log,
     fromBeginning: false,
   });
   let ingested = 0;
   await consumer.start(async (msg) => {
-    let tick: MarketTick;
-    try {
-      tick = asTick(await serde.decode(msg.value ?? Buffer.alloc(0)));
-    } catch (err) {
-      // A bad tick is skipped (the next tick for the symbol supersedes it); counted in logs.
-      log.warn({ err, offset: msg.offset }, "skipping undecodable tick");
-      return;
-    }
+    const tick = asTick(await serde.decode(msg.value ?? Buffer.alloc(0)));
     await node.important.setWithEventualConsistency(marketDataKey(tick.symbol), tick);
     ingested += 1;
   });
   return {
     ingested: () => ingested,
-    ready: () => consumer.whenJoined(),
-    check: () => consumer.check(),
+    ready: async () => {},
+    health: () => consumer.health(),
     stop: () => consumer.stop(),
   };
 }

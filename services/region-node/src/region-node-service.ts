@@ -1,7 +1,7 @@
 // startRegionNode: the HTTP service of one region — GET/PUT /v1/:class/:key over createRegionNode, plus
 // /healthz and /metrics. Optionally ingests market ticks from Kafka into the region's `important` cache.
 
-import { createKafka } from "@meridian/bus";
+import { assertProgressing, createKafka, registerConsumerMetrics } from "@meridian/bus";
 import type { DataClass } from "@meridian/core";
 import { InvalidInputError, NotImplementedError } from "@meridian/core";
 import {
@@ -88,7 +88,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
   });
 
   const kafka = opts.kafka ?? createKafka(opts.config, `region-node-${opts.region}`);
-  const node = await createRegionNode({ ...opts, kafka });
+  const node = await createRegionNode({ ...opts, kafka, metricsRegistry: registry });
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const marketData = opts.ingestMarketData
     ? await startMarketDataIngest({
@@ -100,6 +100,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
         serde: opts.serde,
       })
     : undefined;
+  if (marketData) registerConsumerMetrics(registry, () => marketData.health());
 
   const timed = (method: string, fn: (req: HttpRequest, cls: DataClass) => Promise<HttpResponse>) => {
     return async (req: HttpRequest): Promise<HttpResponse> => {
@@ -153,7 +154,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
   addObservabilityRoutes(router, registry, {
     redis: () => checkRedis(node.redis),
     kafka: kafkaHealth.check,
-    ...(marketData ? { marketData: async () => marketData.check() } : {}),
+    ...(marketData ? { marketData: async () => assertProgressing(marketData.health()) } : {}),
   });
   const server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
   log.info(

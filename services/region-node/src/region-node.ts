@@ -1,26 +1,37 @@
-// createRegionNode: one region's caches wired from config — `important` data through the
-// EventualConsistencyCache (L2 write + Kafka publish, CRDT merges), `cacheable` data through a TTL cache,
-// `critical` data through the StrongConsistencyCache when one is supplied. `cacheable` goes through a
-// CoherentCacheable (coherent in-process L1 over the region's Redis) unless `cacheableCoherence: false`. This is the library-level node;
-// services/region-node puts HTTP on top of it (startRegionNode).
+// createRegionNode: one region's caches wired from config, a thin user of @meridian/client — `important`
+// data through the client (L1 kept by Redis key tracking over the EventualConsistencyCache: L2 write +
+// Kafka publish, CRDT merges), `critical` data through the client too when PostgreSQL is given
+// (`criticalPg`: L1 copies under leases, linearizable) or through a supplied CriticalStore. `cacheable`
+// goes through a CoherentCacheable (coherent in-process L1 over the region's Redis) unless
+// `cacheableCoherence: false` (TTL cache). services/region-node puts HTTP on top of it (startRegionNode).
 
 import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
+import { createMeridianClient, type MeridianClient, type MeridianSession } from "@meridian/client";
 import {
   type DataClass,
   InvalidInputError,
+  isRegion,
   type MeridianConfig,
   NotImplementedError,
   type ReadBound,
+  type Region,
   StalenessBoundError,
 } from "@meridian/core";
-import { EventualConsistencyCache, type ReadInfo, type WriterIncarnationSource } from "@meridian/eventual";
-import { ensureTopicsFor, type RegionLayoutOptions, resolveLayout } from "@meridian/service-kit";
-import { createRedis, type Redis } from "@meridian/store";
+import type { EventualConsistencyCache, ReadInfo, WriterIncarnationSource } from "@meridian/eventual";
+import {
+  ensureTopicsFor,
+  type RegionLayoutOptions,
+  regionRedisUrl,
+  resolveLayout,
+} from "@meridian/service-kit";
+import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
+import type { Registry } from "prom-client";
 import { batchingUpdatePublisher } from "./batching-publisher.js";
 import { type CacheableStore, CoherentCacheable, redisUrlWithDb } from "./coherent-cacheable.js";
 import { crdtTypeForKey, validateKey } from "./keyspace.js";
-import { asObject, importantWriteArg, parseMinVersion } from "./request-body.js";
+import { asObject, criticalWriteValue, importantWriteArg, parseMinVersion } from "./request-body.js";
+import { criticalMinVersion } from "./strong-critical.js";
 import { TtlCache } from "./ttl-cache.js";
 
 /** What a `critical` backend must offer; the StrongConsistencyCache is adapted to this. */
@@ -47,7 +58,12 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
   importantMaxAgeMs?: number;
   kafka?: Kafka;
   serde?: AvroSerde;
-  /** Backend for `critical`; without one, critical requests fail with NotImplemented (HTTP 501). */
+  /**
+   * `critical` through the node's client (coherent L1 under leases, PostgreSQL the source of truth):
+   * the pool (search_path at the strong table's schema) and the table name.
+   */
+  criticalPg?: { pool: PgPool; table?: string };
+  /** Another backend for `critical`; with neither, critical requests fail with NotImplemented (HTTP 501). */
   critical?: CriticalStore;
   /**
    * Durable writer incarnations of `important` data (`pgWriterIncarnations(pool)`): after this region's
@@ -55,6 +71,8 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
    */
   incarnations?: WriterIncarnationSource;
   onRead?: (info: ReadInfo) => void;
+  /** Registry for the client's meridian_client_* metrics (default: the client's own). */
+  metricsRegistry?: Registry;
 }
 
 /** minVersion: important → a vector clock `{region: counter}`; critical → the key's integer version. */
@@ -70,6 +88,17 @@ export interface NodeRead {
   ageMs: number;
   stale?: boolean;
   writtenBy?: string;
+  /** critical data with home regions: which region owns the key and whether the request was forwarded. */
+  placement?: Placement;
+}
+
+export interface Placement {
+  home: string;
+  forwarded: boolean;
+  /** Round trip of the forwarded request (0 when served in this region). */
+  forwardMs: number;
+  /** Served from this region's copy of a read-mostly key. */
+  localCopy: boolean;
 }
 
 export interface NodeWrite {
@@ -77,12 +106,15 @@ export interface NodeWrite {
   class: DataClass;
   region: string;
   version: unknown;
+  placement?: Placement;
 }
 
 export interface RegionNode {
   readonly region: string;
   readonly keyPrefix: string;
   readonly redis: Redis;
+  /** The embedded client (its `stats()` and prom-client `metrics`). */
+  readonly client: MeridianClient;
   readonly important: EventualConsistencyCache;
   readonly cacheable: CacheableStore;
   /** The coherent cacheable store (its `near.stats`), or undefined with `cacheableCoherence: false`. */
@@ -101,24 +133,47 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     throw new InvalidInputError(`region ${region} is not one of ${layout.regions.join(", ")}`, { region });
   }
   const topics = topicsFor(layout.namespace);
-  const redis = createRedis(cfg.config.redisUrl, { db: layout.redisDbs[region]! });
+  const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
+  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]! });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
   const producer = new IdempotentProducer(kafka);
   await producer.connect();
   const serde = cfg.serde ?? new AvroSerde(cfg.config.schemaRegistryUrl);
-  const important = new EventualConsistencyCache(
-    redis,
-    batchingUpdatePublisher(producer, serde, topics.updates(region)),
-    {
-      region,
-      keyPrefix: layout.keyPrefix,
-      crdtTypeFor: crdtTypeForKey,
-      maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
-      ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
-      ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
-    },
-  );
+  let client: MeridianClient;
+  try {
+    client = await createMeridianClient({
+      region: asRegion(region),
+      redisUrl: cfg.config.redisUrl,
+      regionUrls: Object.fromEntries(Object.entries(layout.redisUrls).filter(([r]) => isRegion(r))),
+      ...(cfg.config.redisAuth ? { redisAuth: cfg.config.redisAuth } : {}),
+      regionDbs: Object.fromEntries(Object.entries(layout.redisDbs).filter(([r]) => isRegion(r))),
+      ...(cfg.nodeId ? { nodeId: cfg.nodeId } : {}),
+      ...(cfg.metricsRegistry ? { registry: cfg.metricsRegistry } : {}),
+      important: {
+        keyPrefix: layout.keyPrefix,
+        publisher: batchingUpdatePublisher(producer, serde, topics.updates(region)),
+        crdtTypeFor: crdtTypeForKey,
+        maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
+        ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
+        ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
+      },
+      ...(cfg.criticalPg
+        ? {
+            critical: {
+              pg: cfg.criticalPg.pool,
+              keyPrefix: `${layout.keyPrefix}strong:`,
+              ...(cfg.criticalPg.table ? { table: cfg.criticalPg.table } : {}),
+            },
+          }
+        : {}),
+    });
+  } catch (err) {
+    await producer.disconnect().catch(() => undefined);
+    redis.disconnect();
+    throw err;
+  }
+  const important = client.eventual!;
   const ttlOpt = cfg.cacheableTtlMs !== undefined ? { ttlMs: cfg.cacheableTtlMs } : {};
   let coherentCacheable: CoherentCacheable | undefined;
   try {
@@ -127,13 +182,14 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         ? undefined
         : await CoherentCacheable.connect({
             region,
-            redisUrl: redisUrlWithDb(cfg.config.redisUrl, layout.redisDbs[region]!),
+            redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
             // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
             prefix: `${layout.keyPrefix}coh:${region}`,
             nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
             ...ttlOpt,
           });
   } catch (err) {
+    await client.close().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
     throw err;
@@ -142,6 +198,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     coherentCacheable ?? new TtlCache(redis, { region, keyPrefix: layout.keyPrefix, ...ttlOpt });
 
   const critical = (): CriticalStore => {
+    if (cfg.criticalPg) return clientCritical(client);
     if (!cfg.critical)
       throw new NotImplementedError("critical data class: no StrongConsistencyCache configured");
     return cfg.critical;
@@ -151,6 +208,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     region,
     keyPrefix: layout.keyPrefix,
     redis,
+    client,
     important,
     cacheable,
     coherentCacheable,
@@ -167,11 +225,12 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         throw new InvalidInputError('minVersion of an important read is a vector clock like {"us-east":3}');
       }
       const minClock = parseMinVersion(opts.minVersion);
-      const r = await important.getWithEventualConsistency(key, {
+      const session = minClock ? sessionAt(client, key, { important: minClock }) : undefined;
+      const r = await client.get("important", key, {
         ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
-        ...(minClock ? { minVersion: minClock } : {}),
+        ...(session ? { session } : {}),
       });
-      if (!r) {
+      if (r.value === undefined) {
         if (minClock)
           throw new StalenessBoundError(`${key} not yet present at ${region}`, { key, minVersion: minClock });
         return null;
@@ -184,7 +243,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         region: r.region,
         ageMs: r.ageMs,
         stale: r.stale,
-        writtenBy: r.writtenBy,
+        ...(r.writtenBy !== undefined ? { writtenBy: r.writtenBy } : {}),
       };
     },
     async set(cls, key, body) {
@@ -198,15 +257,61 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         const r = await cacheable.set(key, b.value, ttl);
         return { key, class: cls, region, version: r.version };
       }
-      const version = await important.setWithEventualConsistency(key, importantWriteArg(key, body));
-      return { key, class: cls, region, version };
+      const w = await client.set("important", key, importantWriteArg(key, body));
+      return { key, class: cls, region, version: w.version };
     },
     async close() {
       await cfg.critical?.close?.();
+      await client.close().catch(() => undefined);
       // Releases this node's L1 lines in the directory (sharers would otherwise wait for its lease).
       await coherentCacheable?.close().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
       redis.disconnect();
+    },
+  };
+}
+
+function asRegion(region: string): Region {
+  if (!isRegion(region)) throw new InvalidInputError(`region ${region} is not a Meridian region`, { region });
+  return region;
+}
+
+/** A session that already saw `key` at the caller's minimum version (the HTTP minVersion parameter). */
+function sessionAt(
+  client: MeridianClient,
+  key: string,
+  min: { important?: Record<string, number>; critical?: number },
+): MeridianSession {
+  const s = client.session();
+  if (min.important) s.observeImportant(key, min.important);
+  if (min.critical !== undefined) s.observeCritical(key, min.critical);
+  return s;
+}
+
+/** `critical` through the client: reads from its L1 under leases, writes invalidate every L1 first. */
+function clientCritical(client: MeridianClient): CriticalStore {
+  return {
+    async get(key, opts) {
+      const minVersion = criticalMinVersion(opts);
+      const session = minVersion !== undefined ? sessionAt(client, key, { critical: minVersion }) : undefined;
+      const r = await client.get("critical", key, {
+        ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
+        ...(session ? { session } : {}),
+      });
+      if (r.value === undefined) {
+        if (minVersion !== undefined && minVersion > 0) {
+          throw new StalenessBoundError(`${key} does not exist at version ${minVersion}`, {
+            key,
+            minVersion,
+          });
+        }
+        return null;
+      }
+      return { key, class: "critical", value: r.value, version: r.version, region: r.region, ageMs: r.ageMs };
+    },
+    async set(key, body) {
+      const w = await client.set("critical", key, criticalWriteValue(body));
+      return { key, class: "critical", region: w.region, version: w.version };
     },
   };
 }

@@ -8,8 +8,16 @@
 // partition holds some links' messages for seconds while others flow, so one consume→produce transaction
 // per message would serialize the links, and the idempotent merge already makes duplicates harmless.
 
-import { createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
-import { BackendUnavailableError, InvalidInputError, type MeridianConfig } from "@meridian/core";
+import {
+  assertProgressing,
+  createKafka,
+  headersToStrings,
+  IdempotentProducer,
+  registerConsumerMetrics,
+  SupervisedConsumer,
+  topicsFor,
+} from "@meridian/bus";
+import { InvalidInputError, type MeridianConfig } from "@meridian/core";
 import {
   addObservabilityRoutes,
   createLogger,
@@ -25,9 +33,9 @@ import {
   resolveLayout,
   type StartedServer,
 } from "@meridian/service-kit";
+import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, validateLatencyMatrix } from "@meridian/wan";
 import type { Consumer, Kafka } from "kafkajs";
 import { Counter, Gauge, Histogram } from "prom-client";
-import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, validateLatencyMatrix } from "./latency.js";
 import { OffsetTracker } from "./offset-tracker.js";
 import {
   type ChunkLimits,
@@ -82,16 +90,6 @@ interface Delivery {
   key: string | null;
   value: Buffer | null;
   headers: Record<string, string>;
-}
-
-function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    if (v === undefined) continue;
-    const first = Array.isArray(v) ? v[0] : v;
-    out[k] = Buffer.isBuffer(first) ? first.toString("utf8") : String(first);
-  }
-  return out;
 }
 
 export async function startReplicator(opts: ReplicatorOptions): Promise<ReplicatorHandle> {
@@ -153,12 +151,17 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   // one would serialize all twenty links; per destination, only the links into one region share it.
   const producers = new Map(regions.map((r) => [r, new IdempotentProducer(kafka)]));
   await Promise.all([...producers.values()].map((p) => p.connect()));
-  const consumer: Consumer = kafka.consumer({
-    groupId: opts.groupId ?? `${layout.namespace ? `${layout.namespace}.` : ""}meridian.replicator`,
-    // Short session: after a crash the restarted replicator gets the partitions back in seconds.
-    sessionTimeout: 6_000,
-    heartbeatInterval: 1_000,
+  // Supervised: a crash kafkajs would not recover from replaces the consumer instead of ending replication.
+  const supervisor = new SupervisedConsumer(kafka, {
+    config: {
+      groupId: opts.groupId ?? `${layout.namespace ? `${layout.namespace}.` : ""}meridian.replicator`,
+      // Short session: after a crash the restarted replicator gets the partitions back in seconds.
+      sessionTimeout: 6_000,
+      heartbeatInterval: 1_000,
+    },
+    logger: log,
   });
+  registerConsumerMetrics(registry, () => supervisor.health());
 
   let forwarded = 0;
   let stopped = false;
@@ -264,7 +267,7 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   const maybeResume = (): void => {
     if (paused && links.size() < maxHeld / 2) {
       paused = false;
-      consumer.resume([...regionOfTopic.keys()].map((topic) => ({ topic })));
+      supervisor.current().resume([...regionOfTopic.keys()].map((topic) => ({ topic })));
     }
   };
 
@@ -272,58 +275,67 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
     const offsets = tracker.committable();
     if (offsets.length === 0) return;
     try {
-      await consumer.commitOffsets(offsets);
+      await supervisor.current().commitOffsets(offsets);
       tracker.markCommitted(offsets);
+      supervisor.progressed();
     } catch (err) {
       log.warn({ err }, "offset commit failed (rebalance?); will retry");
     }
   };
 
-  let crashed: Error | undefined;
-  consumer.on(consumer.events.CRASH, (e) => {
-    log.error({ err: e.payload.error, restart: e.payload.restart }, "replicator consumer crashed");
-    if (!e.payload.restart) crashed = e.payload.error;
+  // A replaced consumer re-reads every partition from its last commit: what this one tracked is void.
+  supervisor.onRestart(() => {
+    for (const { topic, partition } of tracker.partitions()) tracker.forget(topic, partition);
+    paused = false;
   });
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    const assigned = e.payload.memberAssignment as Record<string, number[]>;
-    // Partitions revoked in a rebalance belong to another member now: it re-reads them from the last
-    // committed offset, so this instance must neither wait for nor commit them.
-    for (const { topic, partition } of tracker.partitions()) {
-      if (!assigned[topic]?.includes(partition)) tracker.forget(topic, partition);
-    }
-    log.info({ assigned }, "replicator joined group");
+  const watchAssignments = (consumer: Consumer): void => {
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assigned = e.payload.memberAssignment as Record<string, number[]>;
+      // Partitions revoked in a rebalance belong to another member now: it re-reads them from the last
+      // committed offset, so this instance must neither wait for nor commit them.
+      for (const { topic, partition } of tracker.partitions()) {
+        if (!assigned[topic]?.includes(partition)) tracker.forget(topic, partition);
+      }
+      log.info({ assigned }, "replicator joined group");
+    });
+  };
+
+  await supervisor.start(async (consumer) => {
+    watchAssignments(consumer);
+    await consumer.subscribe({ topics: [...regionOfTopic.keys()], fromBeginning: true });
+    await runConsumer(consumer);
   });
 
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...regionOfTopic.keys()], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    partitionsConsumedConcurrently: 3,
-    eachMessage: async ({ topic, partition, message }) => {
-      const from = regionOfTopic.get(topic);
-      if (!from) return;
-      const delivery: Delivery = {
-        sourceTopic: topic,
-        partition,
-        offset: message.offset,
-        remaining: regions.length - 1,
-        key: message.key ? message.key.toString("utf8") : null,
-        value: message.value,
-        headers: headersToStrings(message.headers as Record<string, unknown>),
-      };
-      tracker.begin(topic, partition, message.offset);
-      const now = Date.now();
-      consumeLag.observe({ from }, Math.max(0, now - Number(message.timestamp)) / 1000);
-      receivedAt.set(delivery, now);
-      for (const to of regions) if (to !== from) links.enqueue(from, to, delivery, now);
-      if (!paused && links.size() >= maxHeld) {
-        paused = true;
-        consumer.pause([...regionOfTopic.keys()].map((t) => ({ topic: t })));
-        log.warn({ held: links.size() }, "too many held messages; pausing consumption");
-      }
-      schedulePump();
-    },
-  });
+  async function runConsumer(consumer: Consumer): Promise<void> {
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 3,
+      eachMessage: async ({ topic, partition, message }) => {
+        const from = regionOfTopic.get(topic);
+        if (!from) return;
+        const delivery: Delivery = {
+          sourceTopic: topic,
+          partition,
+          offset: message.offset,
+          remaining: regions.length - 1,
+          key: message.key ? message.key.toString("utf8") : null,
+          value: message.value,
+          headers: headersToStrings(message.headers),
+        };
+        tracker.begin(topic, partition, message.offset);
+        const now = Date.now();
+        consumeLag.observe({ from }, Math.max(0, now - Number(message.timestamp)) / 1000);
+        receivedAt.set(delivery, now);
+        for (const to of regions) if (to !== from) links.enqueue(from, to, delivery, now);
+        if (!paused && links.size() >= maxHeld) {
+          paused = true;
+          consumer.pause([...regionOfTopic.keys()].map((t) => ({ topic: t })));
+          log.warn({ held: links.size() }, "too many held messages; pausing consumption");
+        }
+        schedulePump();
+      },
+    });
+  }
 
   const commitTimer = setInterval(() => void commit(), opts.commitIntervalMs ?? 200);
   const gaugeTimer = setInterval(() => {
@@ -380,7 +392,7 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
       clearInterval(gaugeTimer);
       await server?.close();
       await commit();
-      await consumer.disconnect().catch((err) => log.warn({ err }, "consumer disconnect failed"));
+      await supervisor.stop().catch((err) => log.warn({ err }, "consumer disconnect failed"));
       await Promise.all(
         [...producers.values()].map((p) =>
           p.disconnect().catch((err) => log.warn({ err }, "producer disconnect failed")),
@@ -395,9 +407,7 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   if (opts.port !== null) {
     const router = addObservabilityRoutes(new Router(), registry, {
       kafka: kafkaHealth.check,
-      consumer: async () => {
-        if (crashed) throw new BackendUnavailableError(`consumer stopped after a crash: ${crashed.message}`);
-      },
+      consumer: async () => assertProgressing(supervisor.health()),
     });
     addAdminRoutes(router, handle, regions);
     server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);

@@ -126,6 +126,7 @@ export class CacheableTier {
       filledAt: now,
       ageAtFill: ageMs,
       expiresAt: now + Math.min(o.l1TtlMs, stored.expiresAtMs - Date.now()),
+      writtenBy: undefined,
       bytes: o.sizeOf(stored.value) + key.length,
     });
   }

@@ -95,7 +95,7 @@ export class CriticalTier {
         [o.nodeId, o.holderTtlMs],
       );
       const r = await o.strong.getWithStrongConsistency(key, {
-        ...(opts.maxAgeMs !== undefined ? { maxStalenessMs: opts.maxAgeMs } : {}),
+        ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
         ...(opts.session ? { session: opts.session.critical } : {}),
       });
       if (Number(registered) === 1 && o.bus.listening && o.lease.valid(performance.now())) {
@@ -106,6 +106,7 @@ export class CriticalTier {
           ageAtFill: 0,
           // The directory forgets the holder set after holderTtlMs (Redis clock): the copy goes before.
           expiresAt: registeredAt + o.holderTtlMs * (1 - o.maxDriftRate) - 1000,
+          writtenBy: undefined,
           bytes: o.sizeOf(r.value) + key.length,
         });
       }
@@ -148,7 +149,13 @@ export class CriticalTier {
     const writer = randomUUID();
     const deadline = performance.now() + this.o.invalidationTimeoutMs;
     this.o.l1.invalidate(key);
-    await this.invalidateHolders(key, writer, MARK_AND_COLLECT, deadline);
+    try {
+      await this.invalidateHolders(key, writer, MARK_AND_COLLECT, deadline);
+    } catch (err) {
+      // Nothing was committed: take the marks back so readers may cache the key again.
+      await this.invalidateHolders(key, writer, UNMARK_AND_COLLECT, deadline).catch(() => {});
+      throw err;
+    }
     let version: number;
     try {
       const w = await this.o.strong.setWithStrongConsistency(key, value, opts.lock, {

@@ -72,10 +72,20 @@ export class ImportantTier {
         ageAtFill: ageMs,
         expiresAt: Number.POSITIVE_INFINITY,
         bytes: o.sizeOf(r?.value) + key.length,
+        writtenBy: r?.writtenBy,
       });
     } else o.l1.endFill(key, fill);
     opts.session?.observeImportant(key, version);
-    return { value: r?.value, version, ageMs, stale: r?.stale ?? false, source: "l2", region: o.region };
+    const read: ClientRead = {
+      value: r?.value,
+      version,
+      ageMs,
+      stale: r?.stale ?? false,
+      source: "l2",
+      region: o.region,
+    };
+    if (r) read.writtenBy = r.writtenBy;
+    return read;
   }
 
   async set(key: string, value: unknown, opts: WriteOptions = {}): Promise<ClientWrite> {

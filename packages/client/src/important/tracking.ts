@@ -20,6 +20,8 @@ const CHANNEL = "__redis__:invalidate";
 
 export class KeyTracking {
   private on = false;
+  /** CLIENT ID of the subscriber's current connection (asked before it enters subscriber mode). */
+  private subId: string | undefined;
   private enabling: Promise<void> | undefined;
   readonly counters = { gaps: 0, messages: 0 };
 
@@ -33,9 +35,11 @@ export class KeyTracking {
   async start(): Promise<void> {
     const { sub, data } = this.o;
     sub.on("messageBuffer", (_ch: Buffer, msg: Buffer[] | Buffer | null) => this.onMessage(msg));
-    const lost = () => this.gap();
-    sub.on("close", lost);
-    data.on("close", lost);
+    sub.on("close", () => {
+      this.subId = undefined;
+      this.gap();
+    });
+    data.on("close", () => this.gap());
     // The subscriber must not resubscribe by itself (autoResubscribe: false): CLIENT ID comes first.
     sub.on("ready", () => void this.enable().catch(() => {}));
     data.on("ready", () => void this.enable().catch(() => {}));
@@ -48,13 +52,16 @@ export class KeyTracking {
     this.o.onGap();
   }
 
-  /** (Re)subscribe, then redirect the data connection's tracking to the subscriber's current id. */
+  /** (Re)subscribe if needed, then redirect the data connection's tracking to the subscriber's id. */
   private enable(): Promise<void> {
     this.enabling ??= (async () => {
       const { sub, data } = this.o;
-      const id = String(await sub.client("ID"));
-      await sub.subscribe(CHANNEL);
-      await data.call("CLIENT", "TRACKING", "on", "REDIRECT", id);
+      if (this.subId === undefined) {
+        const id = String(await sub.client("ID"));
+        await sub.subscribe(CHANNEL);
+        this.subId = id;
+      }
+      await data.call("CLIENT", "TRACKING", "on", "REDIRECT", this.subId);
       this.on = true;
     })().finally(() => {
       this.enabling = undefined;
