@@ -49,7 +49,6 @@ describe("nemesis: eventual data while one region's Redis or link fails", () => 
         cluster.replicator.heal("ap-northeast");
         return Date.now();
       },
-      loadAfterHealMs: 0,
     });
     expectEventualGuarantees(r);
   });

@@ -88,8 +88,9 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
   it("detects a deadlock across cached locks of two nodes (Redis wait-for graph)", async () => {
     const a = await node("a", { idleReleaseMs: 60_000 });
     const b = await node("b", { idleReleaseMs: 60_000 });
-    const x = await a.acquire("dx");
-    const y = await b.acquire("dy");
+    // One task per node holds one lock and asks for the other's: a cycle at task level.
+    const x = await a.acquire("dx", { owner: "task-a" });
+    const y = await b.acquire("dy", { owner: "task-b" });
     // The victim gives up the lock it holds (as a caller must on DeadlockError); the other then proceeds.
     const giveUpOnDeadlock = (p: Promise<CachedLock>, held: CachedLock) =>
       p.catch(async (err: unknown) => {
@@ -97,8 +98,8 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
         throw err;
       });
     const results = await Promise.allSettled([
-      giveUpOnDeadlock(a.acquire("dy", { waitMs: 8_000 }), x),
-      giveUpOnDeadlock(b.acquire("dx", { waitMs: 8_000 }), y),
+      giveUpOnDeadlock(a.acquire("dy", { owner: "task-a", waitMs: 8_000 }), x),
+      giveUpOnDeadlock(b.acquire("dx", { owner: "task-b", waitMs: 8_000 }), y),
     ]);
     const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
     expect(errors).toHaveLength(1);
@@ -107,6 +108,18 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
     await x.release();
     await y.release();
   }, 30_000);
+
+  it("reports no deadlock when tasks that hold nothing contend for hot locks across nodes", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    const task = async (c: LockCache, t: number) => {
+      for (let i = 0; i < 15; i++) await (await c.acquire(`hot${(t + i) % 4}`, { waitMs: 20_000 })).release();
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, t) => task(t % 2 === 0 ? a : b, t)),
+    );
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+  }, 60_000);
 
   it("a node frozen past its lease loses it: the other node's larger fence wins, the late write is refused", async () => {
     const leaseTtl = 800;

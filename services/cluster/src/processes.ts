@@ -11,7 +11,7 @@ import { createKafka } from "@meridian/bus";
 import { BackendUnavailableError, configFromEnv, type MeridianConfig } from "@meridian/core";
 import { schemaForNamespace } from "@meridian/region-node";
 import { ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
-import { createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { terminate } from "./child.js";
 import { stateFingerprint } from "./cluster.js";
 import { type RedisServerProcess, startRedisServer } from "./redis-server.js";
@@ -64,6 +64,8 @@ export interface ProcessCluster {
   readonly replicator: ServiceProcess;
   readonly marketData: ServiceProcess | undefined;
   readonly logDir: string;
+  /** With `critical` on: a PostgreSQL pool on the critical table's schema (inspection, the monitor's probes). */
+  readonly critical: { schema: string | undefined; pool: PgPool } | undefined;
   /** The MERIDIAN_REDIS_URLS value every process got (region=url,…). */
   readonly redisUrls: string;
   compareStates(
@@ -236,6 +238,12 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       };
     });
 
+    const schema = namespace ? schemaForNamespace(namespace) : undefined;
+    const pool = critical
+      ? createPgPool(config.pgUrl, { max: 4, ...(schema ? { searchPath: schema } : {}) })
+      : undefined;
+    if (pool) started.push({ stop: () => pool.end() });
+
     const compareStates = async (keys: readonly string[], among: readonly string[] = regions) => {
       const diverged: string[] = [];
       for (const key of keys) {
@@ -254,6 +262,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       replicator,
       marketData,
       logDir,
+      critical: pool ? { schema, pool } : undefined,
       redisUrls,
       compareStates,
       async waitForConvergence(keys, timeoutMs = 10_000) {

@@ -20,6 +20,7 @@ import {
 import { checkRedis } from "@meridian/store";
 import { Counter, Histogram } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
+import { registerL1Metrics } from "./l1-metrics.js";
 import { type MarketDataIngestHandle, startMarketDataIngest } from "./market-data-ingest.js";
 import { createRegionNode, type ReadOptions, type RegionNode, type RegionNodeConfig } from "./region-node.js";
 
@@ -89,6 +90,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
 
   const kafka = opts.kafka ?? createKafka(opts.config, `region-node-${opts.region}`);
   const node = await createRegionNode({ ...opts, kafka, metricsRegistry: registry });
+  registerL1Metrics(registry, () => node.coherentCacheable?.near.stats);
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const marketData = opts.ingestMarketData
     ? await startMarketDataIngest({

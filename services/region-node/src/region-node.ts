@@ -88,6 +88,17 @@ export interface NodeRead {
   ageMs: number;
   stale?: boolean;
   writtenBy?: string;
+  /** critical data with home regions: which region owns the key and whether the request was forwarded. */
+  placement?: Placement;
+}
+
+export interface Placement {
+  home: string;
+  forwarded: boolean;
+  /** Round trip of the forwarded request (0 when served in this region). */
+  forwardMs: number;
+  /** Served from this region's copy of a read-mostly key. */
+  localCopy: boolean;
 }
 
 export interface NodeWrite {
@@ -95,6 +106,7 @@ export interface NodeWrite {
   class: DataClass;
   region: string;
   version: unknown;
+  placement?: Placement;
 }
 
 export interface RegionNode {

@@ -1,6 +1,6 @@
 // The replicator's admin API: partition / heal regions and change the WAN latency matrix at run time.
 import { errorResponse, type HttpResponse, type Router } from "@meridian/service-kit";
-import { validateLatencyMatrix } from "./latency.js";
+import { validateLatencyMatrix } from "@meridian/wan";
 import type { ReplicatorHandle } from "./replicator.js";
 
 export function addAdminRoutes(router: Router, handle: ReplicatorHandle, regions: string[]): void {

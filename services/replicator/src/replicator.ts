@@ -31,8 +31,8 @@ import {
   resolveLayout,
   type StartedServer,
 } from "@meridian/service-kit";
+import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency } from "@meridian/wan";
 import type { Consumer, Kafka } from "kafkajs";
-import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency } from "./latency.js";
 import { OffsetTracker } from "./offset-tracker.js";
 import { addAdminRoutes } from "./replicator-admin.js";
 import {

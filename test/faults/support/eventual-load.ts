@@ -34,6 +34,8 @@ export class EventualLoad {
   refused = 0;
   ops = 0;
   lastAckMs = 0;
+  /** Per writer region, when its last write was acknowledged (Date.now()). */
+  readonly lastAckByRegion = new Map<string, number>();
   private running = false;
   private loops: Promise<void>[] = [];
 
@@ -66,9 +68,27 @@ export class EventualLoad {
     await Promise.all(this.loops);
   }
 
+  /** Writer regions with no write acknowledged after `sinceMs` (they did not recover). */
+  silentSince(sinceMs: number): string[] {
+    return this.writers.filter((r) => (this.lastAckByRegion.get(r) ?? 0) <= sinceMs);
+  }
+
+  /**
+   * Waits (load running) until every writer region had a write acknowledged after `sinceMs`, at most
+   * `timeoutMs`; resolves with the ms that took, or undefined when some region stayed silent.
+   */
+  async waitForAcksSince(sinceMs: number, timeoutMs: number): Promise<number | undefined> {
+    while (this.silentSince(sinceMs).length > 0) {
+      if (Date.now() - sinceMs > timeoutMs) return undefined;
+      await sleep(20);
+    }
+    return Date.now() - sinceMs;
+  }
+
   /** One round of `region`: region i adds i + 1 to every counter and `<region>:<round>` to every set. */
   async writeRound(region: string, round: number): Promise<void> {
     const send = this.writerOf(region);
+    const acked = () => this.lastAckByRegion.set(region, Date.now());
     const by = this.cluster.layout.regions.indexOf(region) + 1;
     const element = `${region}:${round}`;
     await Promise.all([
@@ -77,12 +97,16 @@ export class EventualLoad {
           send,
           k,
           { op: "increment", by },
-          () => bump(this.ackedCount, k, by),
+          () => {
+            acked();
+            bump(this.ackedCount, k, by);
+          },
           () => bump(this.unknownCount, k, by),
         ),
       ),
       ...this.keys.sets.map((k) =>
         this.write(send, k, { op: "add", element }, () => {
+          acked();
           const s = this.ackedElements.get(k) ?? new Set<string>();
           s.add(element);
           this.ackedElements.set(k, s);
