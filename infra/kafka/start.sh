@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts one Apache Kafka broker (KRaft, combined broker+controller) on 127.0.0.1 from jars resolved
+# Starts one Apache Kafka 4 broker (KRaft, combined broker+controller) on 127.0.0.1 from jars resolved
 # by infra/kafka/pom.xml; waits until it answers metadata. Prints the bootstrap address on stdout.
 # Reuses a broker that this script started earlier and that still answers.
 set -euo pipefail
@@ -16,20 +16,7 @@ if pid="$(live_pid "$KDIR/pid" kafka.Kafka)" && [ -f "$KDIR/brokers" ] && probe 
 fi
 [ -n "${pid:-}" ] && stop_group "$pid"
 
-command -v java >/dev/null || apt_install default-jre-headless
-
-# Resolve the broker jars once; later starts reuse the cached folder.
-if [ ! -f "$LIBS/.complete" ]; then
-  command -v mvn >/dev/null || apt_install maven
-  log "kafka: resolving broker jars from Maven Central (first start only)"
-  rm -rf "$LIBS"
-  mvn -q -B -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$LIBS" >"$KDIR/mvn.log" 2>&1 || {
-    cat "$KDIR/mvn.log" >&2
-    die "kafka: mvn could not resolve the broker jars (see above)"
-  }
-  touch "$LIBS/.complete"
-fi
+resolve_jars "$ROOT/infra/kafka/pom.xml" "$LIBS" "$KDIR/mvn.log"
 
 # Log dir is fresh each start: tests use unique topic names, nothing here must survive a restart.
 write_config() {
@@ -37,7 +24,7 @@ write_config() {
   cat >"$KDIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:${CONTROLLER_PORT}
+controller.quorum.bootstrap.servers=127.0.0.1:${CONTROLLER_PORT}
 listeners=PLAINTEXT://127.0.0.1:${BROKER_PORT},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}
 advertised.listeners=PLAINTEXT://127.0.0.1:${BROKER_PORT}
 controller.listener.names=CONTROLLER
@@ -57,17 +44,12 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 delete.topic.enable=true
 PROPS
-  cat >"$KDIR/log4j.properties" <<'PROPS'
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.org.apache.kafka.clients=WARN
-PROPS
+  write_log4j2 "$KDIR/log4j2.properties"
 }
 
-JAVA_OPTS=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j.configuration=file:$KDIR/log4j.properties")
+# MERIDIAN_KAFKA_HEAP: max heap (tests that run several brokers give each a small one).
+HEAP="${MERIDIAN_KAFKA_HEAP:-1g}"
+JAVA_OPTS=(-Xms128m "-Xmx$HEAP" -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j2.configurationFile=$KDIR/log4j2.properties")
 
 # Two attempts: a port found free can be taken by someone else before the broker binds it.
 for attempt in 1 2; do
@@ -75,7 +57,8 @@ for attempt in 1 2; do
   read -r BROKER_PORT CONTROLLER_PORT < <(probe free-ports "${MERIDIAN_KAFKA_PORT:-9092}" "${MERIDIAN_KAFKA_CONTROLLER_PORT:-9093}")
   write_config
   CLUSTER_ID="$(node -e 'console.log(require("node:crypto").randomBytes(16).toString("base64url"))')"
-  java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format -t "$CLUSTER_ID" \
+  # Kafka 4 KRaft: a dynamic quorum; --standalone makes this node the single voter of a new cluster.
+  java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format --standalone -t "$CLUSTER_ID" \
     -c "$KDIR/server.properties" >"$KDIR/format.log" 2>&1 || {
     cat "$KDIR/format.log" >&2
     die "kafka: storage format failed"

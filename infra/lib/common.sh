@@ -81,3 +81,38 @@ wait_ready() {
     [ "$(date +%s)" -lt "$deadline" ] || return 1
   done
 }
+
+# Resolves the runtime jars of a Maven pom into a folder once; re-resolves when the pom changed since
+# (the folder's .complete holds the pom's checksum, so a version bump never runs stale jars).
+# Usage: resolve_jars <pom> <libs dir> <mvn log file>
+resolve_jars() {
+  local pom="$1" libs="$2" mvnlog="$3" sum
+  sum="$(sha256sum "$pom" | cut -d' ' -f1)"
+  [ "$(cat "$libs/.complete" 2>/dev/null)" = "$sum" ] && return 0
+  command -v java >/dev/null || apt_install default-jre-headless
+  command -v mvn >/dev/null || apt_install maven
+  log "resolving $(basename "$(dirname "$pom")") jars from Maven Central (once per pom version)"
+  rm -rf "$libs"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$libs" >"$mvnlog" 2>&1 || {
+    cat "$mvnlog" >&2
+    die "mvn could not resolve the jars of $pom (see above)"
+  }
+  echo "$sum" >"$libs/.complete"
+}
+
+# Log4j 2 configuration for Kafka 4 JVMs (broker, MirrorMaker 2): INFO to stdout, chatty loggers at WARN.
+write_log4j2() {
+  cat >"$1" <<'PROPS'
+status = warn
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.requests.name = kafka.request.logger
+logger.requests.level = WARN
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+PROPS
+}

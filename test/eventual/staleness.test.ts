@@ -64,10 +64,10 @@ describe("read freshness", () => {
     expect(await b!.cache.getWithEventualConsistency("price:nowhere", 1_000)).toBeNull();
   });
 
-  it("minClock gives read-your-writes across regions: the read pulls the write from the writer's region", async () => {
+  it("minVersion gives read-your-writes across regions: the read pulls the write from the writer's region", async () => {
     const [a, b] = makeRegions("ryw", ["us-east", "eu-west"]);
     const version = await a!.cache.setWithEventualConsistency("position:R", { op: "increment", by: 3 });
-    const read = await b!.cache.getWithEventualConsistency("position:R", { minClock: version });
+    const read = await b!.cache.getWithEventualConsistency("position:R", { minVersion: version });
     expect(read).toMatchObject({ value: 3, version, refreshed: true });
   });
 

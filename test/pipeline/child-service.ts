@@ -11,12 +11,22 @@ export interface ChildService {
 }
 
 /** Spawns `services/<name>/src/main.ts` with extra env; resolves when a log line has msg === readyMsg. */
-export async function spawnService(
+export function spawnService(
   name: string,
   env: Record<string, string>,
   readyMsg: string,
 ): Promise<ChildService> {
-  const child = spawn(process.execPath, ["--import", "tsx", `services/${name}/src/main.ts`], {
+  return spawnNode(name, ["--import", "tsx", `services/${name}/src/main.ts`], env, readyMsg);
+}
+
+/** Spawns `node <args>` (from the repository root) with extra env; resolves like spawnService. */
+export async function spawnNode(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  readyMsg: string,
+): Promise<ChildService> {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, MERIDIAN_PORT: "0", MERIDIAN_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -23,16 +23,19 @@ export function uniqueNamespace(prefix: string): string {
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test, checked by the assertions
 type Json = any;
 
+/** `timeoutMs` aborts the request (the fault tests bound every wait on a frozen node). */
 export async function put(
   baseUrl: string,
   cls: string,
   key: string,
   body: unknown,
+  timeoutMs?: number,
 ): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${baseUrl}/v1/${cls}/${encodeURIComponent(key)}`, {
     method: "PUT",
     headers: { "content-type": "application/json", ...AUTH_HEADERS },
     body: JSON.stringify(body),
+    ...(timeoutMs !== undefined ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
   });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
@@ -41,8 +44,12 @@ export async function get(
   baseUrl: string,
   cls: string,
   key: string,
+  timeoutMs?: number,
 ): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${baseUrl}/v1/${cls}/${encodeURIComponent(key)}`);
+  const res = await fetch(
+    `${baseUrl}/v1/${cls}/${encodeURIComponent(key)}`,
+    timeoutMs !== undefined ? { signal: AbortSignal.timeout(timeoutMs) } : {},
+  );
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
@@ -58,7 +65,7 @@ export async function mustPut(baseUrl: string, key: string, body: unknown): Prom
  * ms from `sinceMs` to the first poll that saw it converged. Throws (listing keys) after timeoutMs.
  */
 export async function measureConvergence(
-  cluster: Cluster,
+  cluster: Pick<Cluster, "compareStates">,
   keys: readonly string[],
   sinceMs: number | ((key: string) => number),
   timeoutMs: number,
@@ -107,6 +114,12 @@ export function reportConvergence(
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What a write round needs of a cluster: its regions and each region node's URL. */
+export interface ClusterUrls {
+  layout: { regions: readonly string[] };
+  regions: Record<string, { url: string } | undefined>;
+}
+
 /** What a write round adds, so a test can tell exactly what every region must end up holding. */
 export interface WriteExpectations {
   counters: Map<string, number>;
@@ -119,7 +132,7 @@ export interface WriteExpectations {
  * updated only after a write is acknowledged.
  */
 export async function writeRoundInEveryRegion(
-  cluster: Cluster,
+  cluster: ClusterUrls,
   round: number,
   keys: { counters: readonly string[]; sets: readonly string[]; lww?: readonly string[] },
   expected: WriteExpectations,

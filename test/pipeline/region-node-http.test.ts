@@ -113,6 +113,8 @@ describe("region node HTTP API", () => {
     }
     const nodeMetrics = await (await fetch(`${region.url}/metrics`)).text();
     expect(nodeMetrics).toMatch(/meridian_http_requests_total\{[^}]*class="critical"[^}]*status="200"/);
+    // The embedded client's L1 counters, on the same registry.
+    expect(nodeMetrics).toMatch(/meridian_client_l1_hits_total\{[^}]*class="critical"/);
     expect(await (await fetch(`${cluster.replicator.url}/metrics`)).text()).toContain(
       "meridian_replicator_forwarded_total",
     );

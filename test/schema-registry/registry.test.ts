@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "@meridian/cluster";
 import { type RunningSchemaRegistry, startSchemaRegistry } from "@meridian/schema-registry";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import pino from "pino";
@@ -28,17 +28,6 @@ async function call(base: string, method: string, path: string, body?: unknown) 
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> & unknown[] };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const withField = (schema: string, field: object) => {

@@ -1,11 +1,13 @@
 // Real Redis (five regions = five logical DBs 10..14 of one server) and a private PostgreSQL schema per run.
 import { randomUUID } from "node:crypto";
 import { configFromEnv, REGIONS, type Region } from "@meridian/core";
-import { LockManager } from "@meridian/locks";
+import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import { connectRegionRedis, type StrongCacheOptions, StrongConsistencyCache } from "@meridian/strong";
+import type { Redis } from "ioredis";
 import pg from "pg";
 
-export async function strongTestEnv(label: string, poolSize = 10) {
+/** `redis`: one client per region (default: the shared server's DBs; the fault tests pass private servers). */
+export async function strongTestEnv(label: string, poolSize = 10, redis?: Record<Region, Redis>) {
   const cfg = configFromEnv();
   const run = randomUUID().slice(0, 8);
   const schema = `strong_${label}_${run}`;
@@ -19,9 +21,13 @@ export async function strongTestEnv(label: string, poolSize = 10) {
     options: `-c search_path=${schema}`,
   });
   pool.on("error", () => {});
-  const redis = connectRegionRedis(cfg.redisUrl);
+  redis ??= connectRegionRedis(cfg.redisUrl);
   // Locks are global: one lock space on the us-east server for every region.
-  const locks = new LockManager(redis["us-east"], { prefix: `${keyPrefix}lock:`, watchdog: false });
+  const locks = new LockManager(redis["us-east"], {
+    prefix: `${keyPrefix}lock:`,
+    watchdog: false,
+    fenceEpochs: pgFenceEpochs(pool),
+  });
   const cache = (region: Region, extra: Partial<StrongCacheOptions> = {}) =>
     new StrongConsistencyCache(redis[region], pool, { region, peers: redis, keyPrefix, locks, ...extra });
   await cache("us-east").init();
@@ -35,6 +41,10 @@ export async function strongTestEnv(label: string, poolSize = 10) {
     cache,
     async cleanup() {
       for (const r of REGIONS) {
+        if (redis[r].status !== "ready") {
+          redis[r].disconnect();
+          continue;
+        }
         const keys = await redis[r].keys(`${keyPrefix}*`);
         if (keys.length > 0) await redis[r].del(...keys);
         redis[r].disconnect();

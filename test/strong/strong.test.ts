@@ -216,7 +216,7 @@ describe("input validation", () => {
 });
 
 describe("freshness options", () => {
-  it("honours minVersion, maxStalenessMs and a session carried across regions", async () => {
+  it("honours minVersion, maxAgeMs and a session carried across regions", async () => {
     const east = env.cache("us-east");
     const asia = env.cache("ap-northeast");
     const session = new StrongSession();
@@ -231,7 +231,7 @@ describe("freshness options", () => {
     await sleep(20);
     const cached = await asia.getWithStrongConsistency("fresh:1");
     expect(cached.source).toBe("cache");
-    const bounded = await asia.getWithStrongConsistency("fresh:1", { maxStalenessMs: 5 });
+    const bounded = await asia.getWithStrongConsistency("fresh:1", { maxAgeMs: 5 });
     expect(bounded).toMatchObject({ source: "database", ageMs: 0, value: "v1" });
     expect(() => StrongSession.decode("%%%")).toThrow(InvalidInputError);
   });

@@ -17,6 +17,8 @@ export interface WorkloadOptions {
   opsPerClient: number;
   cacheFor: (region: (typeof REGIONS)[number]) => StrongConsistencyCache;
   seed?: number;
+  /** Stop each client early once this many ms have passed (the fault tests bound load by time). */
+  durationMs?: number;
 }
 
 export async function runWorkload(o: WorkloadOptions) {
@@ -28,13 +30,14 @@ export async function runWorkload(o: WorkloadOptions) {
   };
   const errors: string[] = [];
   const counts = { read: 0, write: 0, lockedWrite: 0, cas: 0, txn: 0, errors: 0 };
+  const deadline = o.durationMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + o.durationMs;
   const clients = Array.from({ length: o.clients }, (_, c) => {
     const region = REGIONS[c % REGIONS.length]!;
     const cache = o.cacheFor(region);
     const name = `${region}#${c}`;
     const lastSeen = new Map<string, number>();
     return (async () => {
-      for (let i = 0; i < o.opsPerClient; i++) {
+      for (let i = 0; i < o.opsPerClient && performance.now() < deadline; i++) {
         const pair = PAIRS[Math.floor(rand() * PAIRS.length)]!;
         const key = pair[Math.floor(rand() * 2)]!;
         const roll = rand();

@@ -62,9 +62,11 @@ export async function ensureTopics(
     const existing = new Set(await admin.listTopics());
     const missing = [...new Set(names)].filter((n) => !existing.has(n));
     if (missing.length > 0) {
-      // Returns false instead of failing when a concurrent creator won the race.
+      // Returns false instead of failing when a concurrent creator won the race. kafkajs' own leader wait
+      // throws on a KRaft broker's transient UNKNOWN_TOPIC_OR_PARTITION (tulios/kafkajs#1563); the bounded
+      // poll below does that wait instead.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic,
           numPartitions: opts.partitions ?? 3,

@@ -1,8 +1,11 @@
 // Typed errors of Meridian. Every failure a caller can act on has its own class and a stable `code`,
-// so callers branch on `instanceof` or `code` rather than on message text.
+// so callers branch on `instanceof` or `code` rather than on message text; `retriable` says whether the
+// same call may succeed later (a backend back up, a lock freed, a replica caught up) or never will.
 
 export abstract class MeridianError extends Error {
   abstract readonly code: string;
+  /** true: retrying the same operation later may succeed; false: it fails the same way every time. */
+  readonly retriable: boolean = false;
   constructor(
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
@@ -30,6 +33,7 @@ export class FencingTokenError extends MeridianError {
 /** A lock could not be acquired within the caller's bound. */
 export class LockTimeoutError extends MeridianError {
   readonly code = "LOCK_TIMEOUT";
+  override readonly retriable = true;
 }
 
 /** The caller does not hold the lock it tried to release or renew (expired, or someone else's). */
@@ -40,6 +44,7 @@ export class LockNotHeldError extends MeridianError {
 /** Waiting for the lock would close a cycle in the wait-for graph; the caller was chosen as victim. */
 export class DeadlockError extends MeridianError {
   readonly code = "DEADLOCK";
+  override readonly retriable = true;
 }
 
 /** A consistency promise was broken (stale strong read, divergence past the window...). */
@@ -47,9 +52,10 @@ export class ConsistencyViolation extends MeridianError {
   readonly code = "CONSISTENCY_VIOLATION";
 }
 
-/** A read could not meet the caller's freshness bound (maxStalenessMs / minVersion / session). */
+/** A read could not meet the caller's freshness bound (maxAgeMs / minVersion / session). */
 export class StalenessBoundError extends MeridianError {
   readonly code = "STALENESS_BOUND";
+  override readonly retriable = true;
 }
 
 /** Hybrid logical clock: a remote timestamp is further ahead of local physical time than allowed. */
@@ -60,9 +66,15 @@ export class ClockDriftError extends MeridianError {
 /** A dependency (Redis, PostgreSQL, Kafka) is unreachable or failed mid-operation. */
 export class BackendUnavailableError extends MeridianError {
   readonly code = "BACKEND_UNAVAILABLE";
+  override readonly retriable = true;
 }
 
 /** Encoding or decoding a message failed (bad Avro, unknown schema id, malformed payload). */
 export class SerializationError extends MeridianError {
   readonly code = "SERIALIZATION";
+}
+
+/** The operation exists in the API but this deployment does not provide it (e.g. no strong store). */
+export class NotImplementedError extends MeridianError {
+  readonly code = "NOT_IMPLEMENTED";
 }

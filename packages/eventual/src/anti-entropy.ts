@@ -15,7 +15,7 @@ import {
   MeridianError,
   SerializationError,
 } from "@meridian/core";
-import type { Redis } from "ioredis";
+import { LuaScript } from "@meridian/store";
 import { digestOf } from "./codec.js";
 import { mergeEntry, readEntry } from "./entry-store.js";
 import { bucketKey, entryKey, INDEX_BUCKETS, verifiedKey } from "./keys.js";
@@ -48,7 +48,9 @@ export interface AntiEntropyResult {
 
 // Digest of one index bucket computed where the data is. Entry keys are built from ARGV[1] (the full
 // prefix), so this relies on standalone Redis (undeclared keys are refused only in cluster mode).
-const BUCKET_DIGEST_LUA = `
+const BUCKET_DIGEST = new LuaScript(
+  "eventualBucketDigest",
+  `
 local keys = redis.call('HKEYS', KEYS[1])
 table.sort(keys)
 local parts = {}
@@ -58,17 +60,9 @@ for _, k in ipairs(keys) do
 end
 if #parts == 0 then return '' end
 return redis.sha1hex(table.concat(parts, '\\n'))
-`;
-
-type DigestRedis = Redis & { meridianBucketDigest(key: string, entryPrefix: string): Promise<string> };
-const prepared = new WeakSet<Redis>();
-function digestClient(redis: Redis): DigestRedis {
-  if (!prepared.has(redis)) {
-    redis.defineCommand("meridianBucketDigest", { numberOfKeys: 1, lua: BUCKET_DIGEST_LUA });
-    prepared.add(redis);
-  }
-  return redis as DigestRedis;
-}
+`,
+  1,
+);
 
 /** Full prefix of entry keys as Redis sees them (ioredis' own keyPrefix is not applied inside Lua). */
 function rawEntryPrefix(store: RegionStore): string {
@@ -76,13 +70,11 @@ function rawEntryPrefix(store: RegionStore): string {
 }
 
 async function indexDigests(store: RegionStore): Promise<string[]> {
-  const client = digestClient(store.redis);
-  const pipe = client.pipeline() as unknown as {
-    meridianBucketDigest(k: string, p: string): void;
-    exec(): Promise<[Error | null, unknown][] | null>;
-  };
+  BUCKET_DIGEST.defineOn(store.redis);
+  const pipe = store.redis.pipeline();
   const prefix = rawEntryPrefix(store);
-  for (let b = 0; b < INDEX_BUCKETS; b++) pipe.meridianBucketDigest(bucketKey(store.keyPrefix, b), prefix);
+  for (let b = 0; b < INDEX_BUCKETS; b++)
+    BUCKET_DIGEST.queue(pipe, [bucketKey(store.keyPrefix, b)], [prefix]);
   const res = (await pipe.exec()) ?? [];
   return res.map(([err, val]) => {
     if (err) throw err;

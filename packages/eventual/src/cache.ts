@@ -17,12 +17,15 @@ import {
   StaleVersionError,
   VectorClock,
 } from "@meridian/core";
+import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { updateFromEntry, validateKey } from "./codec.js";
 import { applyWrite, restoreValue, type WriteContext } from "./crdt-write.js";
 import {
   casUpdate,
   type HistoryOptions,
+  IncarnationChangedError,
+  type IncarnationGuard,
   markSynced,
   mergeEntry,
   readEntry,
@@ -30,6 +33,7 @@ import {
   readSnapshot,
   type Snapshot,
 } from "./entry-store.js";
+import { writerNode } from "./incarnation.js";
 import { bucketOf, verifiedKey } from "./keys.js";
 import { resolveEntries } from "./resolve.js";
 import type {
@@ -50,6 +54,8 @@ export class EventualConsistencyCache {
   private readonly now: () => number;
   private readonly crdtTypeFor: (key: string) => CrdtType;
   private readonly history: HistoryOptions;
+  /** The incarnation this region writes under, as last read from (or installed in) its Redis. */
+  private writer: { node: string; guard: IncarnationGuard } | undefined;
 
   constructor(
     readonly redis: Redis,
@@ -79,7 +85,7 @@ export class EventualConsistencyCache {
 
   /**
    * Reads the local copy with its freshness. `opts` may be a number (= maxAgeMs, the seed's signature).
-   * With a bound (maxAgeMs / minClock) that the copy does not meet, the key is refreshed from `peers`;
+   * With a bound (maxAgeMs / minVersion) that the copy does not meet, the key is refreshed from `peers`;
    * StalenessBoundError if there are no peers, one is unreachable, or the bound is still unmet.
    * Without a bound the read never fails on age; it is flagged `stale` past options.maxAgeMs.
    */
@@ -89,7 +95,7 @@ export class EventualConsistencyCache {
     if (bound.maxAgeMs !== undefined && !(typeof bound.maxAgeMs === "number" && bound.maxAgeMs >= 0)) {
       throw new InvalidInputError("maxAgeMs must be a number >= 0", { maxAgeMs: bound.maxAgeMs });
     }
-    const minClock = bound.minClock ? VectorClock.from(bound.minClock) : null;
+    const minClock = bound.minVersion ? VectorClock.from(bound.minVersion) : null;
 
     let read = await this.readLocal(key);
     let refreshed = false;
@@ -115,7 +121,7 @@ export class EventualConsistencyCache {
             ageMs: read?.ageMs ?? null,
             maxAgeMs: bound.maxAgeMs ?? null,
             version: read?.version ?? null,
-            minClock: bound.minClock ?? null,
+            minVersion: bound.minVersion ?? null,
           },
         );
       }
@@ -142,33 +148,26 @@ export class EventualConsistencyCache {
     validateKey(key);
     const type = this.typeFor(key);
     const expected = version === undefined ? null : VectorClock.from(version);
-    const { written } = await casUpdate(
-      this.redis,
-      this.keyPrefix,
-      key,
-      this.region,
-      (snap) => {
-        const current = snap.entry;
-        if (expected && !(current?.clock ?? VectorClock.empty()).equals(expected)) {
-          throw new StaleVersionError("the key changed since the version the write was based on", {
-            key,
-            expected: expected.toJSON(),
-            actual: current?.clock.toJSON() ?? {},
-          });
-        }
-        const ctx = this.writeContext(snap);
-        const crdt = applyWrite(type, current?.crdt ?? emptyCrdt(type), value, ctx);
-        const entry: StoredEntry = {
-          crdt,
-          clock: ctx.clock,
-          hlc: ctx.ts,
-          region: this.region,
-          updatedAtMs: this.now(),
-        };
-        return { step: { entry, historyCause: "local-write" }, result: null };
-      },
-      this.history,
-    );
+    const { written } = await this.localCas(key, (snap, node) => {
+      const current = snap.entry;
+      if (expected && !(current?.clock ?? VectorClock.empty()).equals(expected)) {
+        throw new StaleVersionError("the key changed since the version the write was based on", {
+          key,
+          expected: expected.toJSON(),
+          actual: current?.clock.toJSON() ?? {},
+        });
+      }
+      const ctx = this.writeContext(snap, node);
+      const crdt = applyWrite(type, current?.crdt ?? emptyCrdt(type), value, ctx);
+      const entry: StoredEntry = {
+        crdt,
+        clock: ctx.clock,
+        hlc: ctx.ts,
+        region: this.region,
+        updatedAtMs: this.now(),
+      };
+      return { step: { entry, historyCause: "local-write" }, result: null };
+    });
     const entry = written!;
     await this.publish(key, entry, "UPDATE");
     return entry.clock.toJSON();
@@ -220,21 +219,14 @@ export class EventualConsistencyCache {
         known: records.map((r) => r.before.clock.toJSON()),
       });
     }
-    const { written } = await casUpdate(
-      this.redis,
-      this.keyPrefix,
-      key,
-      this.region,
-      (snap) => {
-        const type = record.before.crdt.type;
-        const current = snap.entry?.crdt ?? emptyCrdt(type);
-        const ctx = this.writeContext(snap);
-        const { crdt, clock } = restoreValue(current, record.before.crdt, ctx);
-        const entry: StoredEntry = { crdt, clock, hlc: ctx.ts, region: this.region, updatedAtMs: this.now() };
-        return { step: { entry, historyCause: "rollback" }, result: null };
-      },
-      this.history,
-    );
+    const { written } = await this.localCas(key, (snap, node) => {
+      const type = record.before.crdt.type;
+      const current = snap.entry?.crdt ?? emptyCrdt(type);
+      const ctx = this.writeContext(snap, node);
+      const { crdt, clock } = restoreValue(current, record.before.crdt, ctx);
+      const entry: StoredEntry = { crdt, clock, hlc: ctx.ts, region: this.region, updatedAtMs: this.now() };
+      return { step: { entry, historyCause: "rollback" }, result: null };
+    });
     await this.publish(key, written!, "ROLLBACK");
     return written!.clock.toJSON();
   }
@@ -248,14 +240,72 @@ export class EventualConsistencyCache {
     return type;
   }
 
-  /** Clock, HLC timestamp and tag for a new local state on top of `snap`. */
-  private writeContext(snap: Snapshot): WriteContext {
+  /**
+   * A local write's CAS, counted under the region's current writer incarnation. If Redis lost the
+   * incarnation key (it lost its data) the CAS refuses, and the write is recomputed under a new one.
+   */
+  private async localCas<T>(
+    key: string,
+    compute: (
+      snap: Snapshot,
+      node: string,
+    ) => { step: { entry: StoredEntry; historyCause?: string } | null; result: T },
+  ) {
+    for (let attempt = 0; ; attempt++) {
+      const writer = await this.currentWriter();
+      try {
+        return await casUpdate(
+          this.redis,
+          this.keyPrefix,
+          key,
+          writer.node,
+          (snap) => compute(snap, writer.node),
+          this.history,
+          writer.guard,
+        );
+      } catch (err) {
+        if (!(err instanceof IncarnationChangedError) || attempt >= 3) throw err;
+        this.writer = undefined;
+      }
+    }
+  }
+
+  /** Reads the incarnation from Redis; a missing one means new (or wiped) Redis: install a fresh one. */
+  private async currentWriter(): Promise<{ node: string; guard: IncarnationGuard }> {
+    if (this.writer) return this.writer;
+    const key = `${this.keyPrefix}writer`;
+    let stored = await this.guarded("incarnation read", this.redis.get(key));
+    if (stored === null) {
+      const source = this.options.incarnations;
+      const fresh = source
+        ? await this.guarded("incarnation draw", source.next(`${this.keyPrefix}${this.region}`))
+        : 0;
+      await this.guarded("incarnation install", this.redis.set(key, String(fresh), "NX"));
+      stored = await this.guarded("incarnation read", this.redis.get(key));
+      if (stored === null)
+        throw new BackendUnavailableError("writer incarnation vanished right after install", { key });
+    }
+    this.writer = { node: writerNode(this.region, Number(stored)), guard: { key, value: stored } };
+    return this.writer;
+  }
+
+  private async guarded<T>(what: string, call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      if (err instanceof MeridianError) throw err;
+      throw new BackendUnavailableError(`${what} failed: ${(err as Error).message}`, { region: this.region });
+    }
+  }
+
+  /** Clock, HLC timestamp and tag for a new local state on top of `snap`, counted under writer `node`. */
+  private writeContext(snap: Snapshot, node: string): WriteContext {
     const base = snap.entry?.clock ?? VectorClock.empty();
-    // Own counter above everything this region ever used for the key, even if the entry was deleted.
-    const own = Math.max(base.get(this.region), snap.ownHighWater) + 1;
-    const clock = base.merge(VectorClock.from({ [this.region]: own }));
+    // Own counter above everything this writer ever used for the key, even if the entry was deleted.
+    const own = Math.max(base.get(node), snap.ownHighWater) + 1;
+    const clock = base.merge(VectorClock.from({ [node]: own }));
     const ts = this.nextTimestamp(snap.entry?.hlc);
-    return { region: this.region, ts, clock, tag: `${this.region}.${own}.${ts.wallMs}.${ts.logical}` };
+    return { region: node, ts, clock, tag: `${node}.${own}.${ts.wallMs}.${ts.logical}` };
   }
 
   /** An HLC timestamp above the stored one, so an LWW write that saw the stored value wins over it. */
@@ -275,7 +325,12 @@ export class EventualConsistencyCache {
 
   private async publish(key: string, entry: StoredEntry, kind: UpdateKind): Promise<void> {
     try {
-      await this.publisher.publish(updateFromEntry(key, entry, kind, this.region, this.now()));
+      await withDeadline(
+        "kafka",
+        `publish of ${key}`,
+        this.options.publishTimeoutMs ?? 5_000,
+        this.publisher.publish(updateFromEntry(key, entry, kind, this.region, this.now())),
+      );
     } catch (err) {
       if (err instanceof MeridianError) throw err;
       throw new BackendUnavailableError(

@@ -13,13 +13,20 @@ import {
   MeridianError,
   SerializationError,
 } from "@meridian/core";
+import { LuaScript } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { decodeEntry, digestOf, encodeEntry, entryFromUpdate, validateKey } from "./codec.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
 import { type Resolution, resolveEntries } from "./resolve.js";
 import type { ApplyOutcome, CacheUpdate, StoredEntry } from "./types.js";
 
-const CAS_LUA = `
+// KEYS[4]/ARGV[10]: the writer-incarnation guard of a local write. The write's vector-clock counter was
+// chosen under that incarnation; if this Redis has lost it (restart, flush) the write must be recomputed
+// under a new incarnation rather than reuse counters of the old one (-2). ARGV[10] = '' skips the guard.
+const CAS = new LuaScript<number>(
+  "eventualCas",
+  `
+if ARGV[10] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[10] then return -2 end
 local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
 if rev ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], 'rev', ARGV[9], 'entry', ARGV[2], 'digest', ARGV[3])
@@ -31,20 +38,16 @@ end
 local hwm = redis.call('HGET', KEYS[3], ARGV[7])
 if (not hwm) or tonumber(ARGV[8]) > tonumber(hwm) then redis.call('HSET', KEYS[3], ARGV[7], ARGV[8]) end
 return 1
-`;
+`,
+  4,
+);
 
-type CasRedis = Redis & {
-  meridianEventualCas(...args: (string | number)[]): Promise<number>;
-};
-
-const prepared = new WeakSet<Redis>();
-function casClient(redis: Redis): CasRedis {
-  if (!prepared.has(redis)) {
-    redis.defineCommand("meridianEventualCas", { numberOfKeys: 3, lua: CAS_LUA });
-    prepared.add(redis);
-  }
-  return redis as CasRedis;
-}
+/** HSET only on an existing entry: a hash holding just `syncedAt` would look like an empty entry. */
+const MARK_SYNCED = new LuaScript(
+  "eventualMarkSynced",
+  "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'syncedAt', ARGV[1]) end return 1",
+  1,
+);
 
 export interface HistoryOptions {
   /** Overridden states kept per key (default 20). */
@@ -118,6 +121,19 @@ export async function readSnapshot(redis: Redis, prefix: string, key: string): P
   };
 }
 
+/** The incarnation a local write's counters belong to: the write only lands while Redis still holds it. */
+export interface IncarnationGuard {
+  key: string;
+  value: string;
+}
+
+/** The guarded incarnation is gone from Redis (it lost its data): recompute under a new one. */
+export class IncarnationChangedError extends Error {
+  constructor() {
+    super("the writer incarnation changed in Redis (data lost); the write is recomputed");
+  }
+}
+
 export interface CasStep {
   entry: StoredEntry;
   /** Record `current` as overridden (for rollback), with this cause. */
@@ -135,8 +151,8 @@ export async function casUpdate<T>(
   region: string,
   compute: (snap: Snapshot) => { step: CasStep | null; result: T },
   opts: HistoryOptions = {},
+  incarnation?: IncarnationGuard,
 ): Promise<{ result: T; written: StoredEntry | null }> {
-  const client = casClient(redis);
   const now = opts.now ?? Date.now;
   for (let attempt = 0; attempt < 100; attempt++) {
     const snap = await readSnapshot(redis, prefix, key);
@@ -152,23 +168,31 @@ export async function casUpdate<T>(
           })
         : "";
     const rev = await guard("write", () =>
-      client.meridianEventualCas(
-        entryKey(prefix, key),
-        historyKey(prefix, key),
-        bucketKey(prefix, bucketOf(key)),
-        snap.rev,
-        encodeEntry(step.entry),
-        digestOf(step.entry),
-        history,
-        opts.historyLimit ?? 20,
-        opts.historyTtlMs ?? 3_600_000,
-        key,
-        step.entry.clock.get(region),
-        // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
-        // old number could overwrite a recreated entry it never saw (ABA).
-        randomUUID(),
+      CAS.run(
+        redis,
+        [
+          entryKey(prefix, key),
+          historyKey(prefix, key),
+          bucketKey(prefix, bucketOf(key)),
+          incarnation?.key ?? entryKey(prefix, key),
+        ],
+        [
+          snap.rev,
+          encodeEntry(step.entry),
+          digestOf(step.entry),
+          history,
+          opts.historyLimit ?? 20,
+          opts.historyTtlMs ?? 3_600_000,
+          key,
+          step.entry.clock.get(region),
+          // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
+          // old number could overwrite a recreated entry it never saw (ABA).
+          randomUUID(),
+          incarnation?.value ?? "",
+        ],
       ),
     );
+    if (rev === -2) throw new IncarnationChangedError();
     if (rev !== -1) return { result, written: step.entry };
     // Lost the race: back off a little (grows with contention) and recompute from the new state.
     if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
@@ -253,13 +277,5 @@ export async function readHistory(redis: Redis, keyPrefix: string, key: string):
 
 /** Marks the copy as verified fresh at `atMs` (read-repair), without changing its revision. */
 export async function markSynced(redis: Redis, keyPrefix: string, key: string, atMs: number): Promise<void> {
-  // HSET only on an existing entry: a hash holding just `syncedAt` would look like an empty entry.
-  await guard("mark synced", () =>
-    redis.eval(
-      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'syncedAt', ARGV[1]) end return 1",
-      1,
-      entryKey(keyPrefix, key),
-      atMs,
-    ),
-  );
+  await guard("mark synced", () => MARK_SYNCED.run(redis, [entryKey(keyPrefix, key)], [atMs]));
 }

@@ -12,6 +12,12 @@ export {
   readEntry,
   readHistory,
 } from "./entry-store.js";
+export {
+  pgWriterIncarnations,
+  type SqlQueryable,
+  type WriterIncarnationSource,
+  writerNode,
+} from "./incarnation.js";
 export { bucketOf, INDEX_BUCKETS } from "./keys.js";
 export { crdtPolicyByPrefix } from "./policy.js";
 export { kafkaUpdatePublisher } from "./publisher.js";

@@ -1,7 +1,8 @@
 // Public types of @meridian/eventual. The replicated update is the bus's TS type of
 // schemas/CacheUpdate.avsc: one definition of the wire contract (a type-only import).
 import type { CacheUpdate } from "@meridian/bus";
-import type { AnyCrdt, CrdtType, HlcTimestamp, VectorClock } from "@meridian/core";
+import type { AnyCrdt, CrdtType, HlcTimestamp, ReadBound, VectorClock } from "@meridian/core";
+import type { WriterIncarnationSource } from "./incarnation.js";
 
 export type { CacheUpdate };
 export type UpdateKind = CacheUpdate["kind"];
@@ -32,7 +33,7 @@ export type CrdtOp =
 export interface EventualRead {
   /** The CRDT's value (lww: the value; pncounter: number; orset: elements; mvregister: siblings array). */
   value: unknown;
-  /** The entry's vector clock, `{ region: counter }`; pass it to rollback() or as minClock. */
+  /** The entry's vector clock, `{ region: counter }`; pass it to rollback() or as minVersion. */
   version: Record<string, number>;
   /** Region whose L2 served the read. */
   region: string;
@@ -74,6 +75,12 @@ export interface RegionStore {
 export interface EventualCacheOptions {
   region: string;
   keyPrefix: string;
+  /**
+   * Where writer incarnations come from (`pgWriterIncarnations(pool)`): a region whose Redis lost its data
+   * then counts its writes under a new vector-clock node instead of reusing counters. Without it the
+   * region always writes as incarnation 0 (its plain name) and a Redis that lost its data reuses counters.
+   */
+  incarnations?: WriterIncarnationSource;
   /** Key -> CRDT type policy (default: every key is "lww"). See crdtPolicyByPrefix(). */
   crdtTypeFor?: (key: string) => CrdtType;
   /** Consistency window: reads older than this are flagged `stale: true` (default: no window). */
@@ -86,13 +93,11 @@ export interface EventualCacheOptions {
   historyLimit?: number;
   /** ... and for how long (default 1 h). */
   historyTtlMs?: number;
+  /** Bound on one publish (default 5000 ms): a broker that does not answer fails the write's ack. */
+  publishTimeoutMs?: number;
   /** Injected wall clock (tests). */
   now?: () => number;
 }
 
-export interface ReadOptions {
-  /** Per-read staleness bound: refresh from peers if older; StalenessBoundError if still older. */
-  maxAgeMs?: number;
-  /** The read must reflect at least this version (read-your-writes across regions). */
-  minClock?: Record<string, number>;
-}
+/** `minVersion` is a vector clock `{ region: counter }`, e.g. the version a write returned. */
+export type ReadOptions = ReadBound<Record<string, number>>;

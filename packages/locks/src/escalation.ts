@@ -92,6 +92,7 @@ export class LockEscalator {
             m.keys.holders,
             m.keys.lock(ns),
             m.keys.nsMembers(ns),
+            m.keys.epoch,
           ],
           [token, ttl, resource, this.owner],
         ),
@@ -111,7 +112,7 @@ export class LockEscalator {
           Number(
             await ACQUIRE_NAMESPACE.run(
               m.redis,
-              [m.keys.lock(ns), m.keys.fence(ns), m.keys.holders, m.keys.nsMembers(ns)],
+              [m.keys.lock(ns), m.keys.fence(ns), m.keys.holders, m.keys.nsMembers(ns), m.keys.epoch],
               [token, ttl, ns, this.owner, m.fullLockPrefix],
             ),
           ),

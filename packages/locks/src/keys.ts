@@ -7,6 +7,8 @@ export interface LockKeys {
   readonly holders: string;
   readonly waits: string;
   readonly waitSeq: string;
+  /** `<epoch>|<redis run_id>`: the fencing epoch and the server incarnation it was set in. */
+  readonly epoch: string;
   nsMembers(namespace: string): string;
 }
 
@@ -18,6 +20,7 @@ export function lockKeys(prefix: string): LockKeys {
     holders: `${prefix}holders`,
     waits: `${prefix}waits`,
     waitSeq: `${prefix}wseq`,
+    epoch: `${prefix}epoch`,
     nsMembers: (ns) => `${prefix}ns:${ns}`,
   };
 }

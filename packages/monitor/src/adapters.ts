@@ -2,6 +2,7 @@
 // (structural types) so the monitor does not depend on @meridian/strong:
 //  - a StrongProbe from the source-of-truth table (version per key) and each region's raw cache copy;
 //  - a KeyValueTarget (for the race / stress suites) from one StrongConsistencyCache per region.
+import { InvalidInputError } from "@meridian/core";
 import type { KeyValueTarget, StrongProbe } from "./probes.js";
 
 /** The source of truth: the committed version of a key (StrongTable.read). */
@@ -30,7 +31,7 @@ export function versionedStoreProbe(o: {
     },
     readCacheVersion: async (key, region) => {
       const cache = o.caches[region];
-      if (!cache) throw new Error(`no cache for region ${region}`);
+      if (!cache) throw new InvalidInputError(`unknown region ${region}`, { region });
       return (await cache.peek(key))?.version ?? null;
     },
   };
@@ -46,7 +47,7 @@ export function strongCacheTarget(caches: Record<string, StrongCacheLike>): KeyV
   const regions = Object.keys(caches);
   const cacheOf = (region: string) => {
     const c = caches[region];
-    if (!c) throw new Error(`no strong cache for region ${region}`);
+    if (!c) throw new InvalidInputError(`unknown region ${region}`, { region });
     return c;
   };
   return {

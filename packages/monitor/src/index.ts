@@ -4,6 +4,7 @@ export * from "./adapters.js";
 export * from "./alerts.js";
 export * from "./consistency-monitor.js";
 export * from "./divergence.js";
+export { type LatencyMapRow, latencyMapRow, renderLatencyMap } from "./latency-map.js";
 export * from "./lattice-divergence.js";
 export * from "./linearizability/index.js";
 export * from "./metrics.js";

@@ -1,3 +1,6 @@
 export type { Redis } from "ioredis";
-export { checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
-export { checkRedis, createRedis, type RedisOptions } from "./redis.js";
+export { isConnectionError, isRetryablePgError, typedBackendError } from "./backend-errors.js";
+export { type Backend, withDeadline } from "./deadline.js";
+export { type LuaArg, LuaScript } from "./lua-script.js";
+export { boundedPgOptions, checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
+export { boundedRedisOptions, checkRedis, createRedis, type RedisOptions } from "./redis.js";

@@ -9,19 +9,38 @@ export interface PgPoolOptions {
   max?: number;
   /** search_path to set on every connection (per-test schema isolation). */
   searchPath?: string;
+  /** Server-side bound on one statement (default 5000 ms). */
+  statementTimeoutMs?: number;
+  /** Server ends a session idle inside a transaction this long, releasing its row locks (default 10 000 ms). */
+  idleInTransactionTimeoutMs?: number;
+  /** Client-side bound on one query, for a server that does not answer at all (default 6000 ms). */
+  queryTimeoutMs?: number;
+  /** Bound on getting a connection (pool checkout or connect; default 3000 ms). */
+  connectionTimeoutMs?: number;
   /** Password and TLS (configFromEnv().pgAuth); the password never goes into the URL. */
   auth?: PgAuth;
 }
 
-/** A pg connection pool for `url` (postgres://user@host:port/db). */
+/** Session settings (libpq `options`) that bound statements and idle transactions on the server side. */
+export function boundedPgOptions(opts: PgPoolOptions = {}): string {
+  const parts = [
+    `-c statement_timeout=${opts.statementTimeoutMs ?? 5_000}`,
+    `-c idle_in_transaction_session_timeout=${opts.idleInTransactionTimeoutMs ?? 10_000}`,
+  ];
+  if (opts.searchPath !== undefined) parts.push(`-c search_path=${opts.searchPath}`);
+  return parts.join(" ");
+}
+
+/** A pg connection pool for `url` (postgres://user@host:port/db), every wait bounded. */
 export function createPgPool(url: string, opts: PgPoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 3_000,
+    query_timeout: opts.queryTimeoutMs ?? 6_000,
+    options: boundedPgOptions(opts),
     ...(opts.auth?.password ? { password: opts.auth.password.reveal() } : {}),
     ...(opts.auth?.ssl ? { ssl: true } : {}),
-    ...(opts.searchPath !== undefined ? { options: `-c search_path=${opts.searchPath}` } : {}),
   });
   // An idle client losing its connection emits 'error' on the pool; without a listener Node would crash.
   pool.on("error", () => {});
@@ -31,7 +50,7 @@ export function createPgPool(url: string, opts: PgPoolOptions = {}): pg.Pool {
 /** Resolves when PostgreSQL answers a query; otherwise throws BackendUnavailableError. */
 export async function checkPg(pool: pg.Pool): Promise<void> {
   try {
-    const res = await pool.query("SELECT 1 AS ok");
+    const res = await pool.query({ text: "SELECT 1 AS ok", query_timeout: 3_000 } as pg.QueryConfig);
     if (res.rows[0]?.ok !== 1) throw new Error("unexpected reply to SELECT 1");
   } catch (err) {
     throw new BackendUnavailableError(`PostgreSQL unavailable: ${(err as Error).message}`, {

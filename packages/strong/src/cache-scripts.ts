@@ -1,7 +1,7 @@
 // Lua scripts of one region's cache copy. Per key: entry hash `e:` {v (JSON, "" = absent), ver, at},
 // write-in-progress marker `p:` (writer id, with ttl), memcache-style lease `l:` (token, with ttl),
-// fence high-water mark `f:` (largest fencing token a write-through carried).
-import { LuaScript } from "@meridian/locks";
+// fence high-water mark `f:` (`<token>|<holder>`: largest fencing token a write-through carried, and by whom).
+import { LuaScript } from "@meridian/store";
 
 /**
  * KEYS: entry, pending, lease. ARGV: leaseToken, leaseTtlMs.
@@ -74,7 +74,8 @@ return 0
 /**
  * Versioned, fenced set. With a writerId it finishes that write (only if its marker is still the current
  * one); without, it refuses while any write is in flight.
- * KEYS: entry, pending, fence. ARGV: v, ver, atMs, fence (0 = none), writerId ("" = none), entryTtlMs.
+ * KEYS: entry, pending, fence. ARGV: v, ver, atMs, fence (0 = none), writerId ("" = none), entryTtlMs,
+ * fence holder. A different holder needs a strictly larger token than the high-water mark.
  * 1 set | 0 superseded / write in flight | -1 older version | -2 stale fencing token
  */
 export const SET_IF_NEWER = new LuaScript(
@@ -92,9 +93,10 @@ elseif redis.call('EXISTS', KEYS[2]) == 1 then
 end
 local fence = tonumber(ARGV[4])
 if fence > 0 then
-  local hw = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if fence < hw then return -2 end
-  redis.call('SET', KEYS[3], ARGV[4])
+  local hw, holder = string.match(redis.call('GET', KEYS[3]) or '0|', '^(%d+)|(.*)$')
+  hw = tonumber(hw or '0')
+  if fence < hw or (fence == hw and holder ~= ARGV[7]) then return -2 end
+  redis.call('SET', KEYS[3], ARGV[4] .. '|' .. ARGV[7])
 end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'ver') or '-1')
 if tonumber(ARGV[2]) <= cur then return -1 end

@@ -1,4 +1,3 @@
-export { isConnectionError, typedBackendError } from "./backend-errors.js";
 export { type Lookup, RegionCache, type SetResult } from "./region-cache.js";
 export { connectRegionRedis, DEFAULT_REGION_DBS, type RegionRedisOptions } from "./regions.js";
 export { StrongSession } from "./session.js";

@@ -1,7 +1,10 @@
-// One region's Redis copy of strong data: the only code that knows its key layout and scripts.
+// One region's Redis copy of strong data: the only code that knows its key layout and scripts. Every call
+// is bounded by `timeoutMs` (BackendUnavailableError), so a frozen Redis cannot hold a read or a write.
 import type { Region } from "@meridian/core";
+import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { BEGIN_WRITE, END_WRITE, FILL, GET_OR_LEASE, SET_IF_NEWER } from "./cache-scripts.js";
+import type { Fence } from "./strong-table.js";
 
 export type Lookup =
   | { kind: "hit"; json: string; version: number; atMs: number }
@@ -16,14 +19,23 @@ export class RegionCache {
     readonly region: Region,
     readonly redis: Redis,
     private readonly prefix: string,
+    /** Bound on one Redis call. */
+    private readonly timeoutMs = 1_000,
   ) {}
 
   private keys(key: string): [string, string, string] {
     return [`${this.prefix}e:${key}`, `${this.prefix}p:${key}`, `${this.prefix}l:${key}`];
   }
 
+  private bound<T>(what: string, call: Promise<T>): Promise<T> {
+    return withDeadline("redis", `${what} in ${this.region}`, this.timeoutMs, call);
+  }
+
   async lookup(key: string, leaseToken: string, leaseTtlMs: number): Promise<Lookup> {
-    const r = (await GET_OR_LEASE.run(this.redis, this.keys(key), [leaseToken, leaseTtlMs])) as unknown[];
+    const r = (await this.bound(
+      "lookup",
+      GET_OR_LEASE.run(this.redis, this.keys(key), [leaseToken, leaseTtlMs]),
+    )) as unknown[];
     switch (Number(r[0])) {
       case 1:
         return { kind: "hit", json: String(r[1]), version: Number(r[2]), atMs: Number(r[3]) };
@@ -43,24 +55,29 @@ export class RegionCache {
     version: number,
     entryTtlMs: number,
   ): Promise<boolean> {
-    const r = await FILL.run(this.redis, this.keys(key), [leaseToken, json, version, Date.now(), entryTtlMs]);
+    const r = await this.bound(
+      "fill",
+      FILL.run(this.redis, this.keys(key), [leaseToken, json, version, Date.now(), entryTtlMs]),
+    );
     return Number(r) === 1;
   }
 
   async beginWrite(keys: readonly string[], writerId: string, pendingTtlMs: number): Promise<void> {
-    if (keys.length === 1) {
-      await BEGIN_WRITE.run(this.redis, this.keys(keys[0]!), [writerId, pendingTtlMs]);
-      return;
-    }
-    await Promise.all(keys.map((k) => BEGIN_WRITE.run(this.redis, this.keys(k), [writerId, pendingTtlMs])));
+    await this.bound(
+      "invalidation",
+      Promise.all(keys.map((k) => BEGIN_WRITE.run(this.redis, this.keys(k), [writerId, pendingTtlMs]))),
+    );
   }
 
   async endWrite(keys: readonly string[], writerId: string): Promise<void> {
-    await Promise.all(
-      keys.map((k) => {
-        const [entry, pending] = this.keys(k);
-        return END_WRITE.run(this.redis, [pending, entry], [writerId]);
-      }),
+    await this.bound(
+      "end of write",
+      Promise.all(
+        keys.map((k) => {
+          const [entry, pending] = this.keys(k);
+          return END_WRITE.run(this.redis, [pending, entry], [writerId]);
+        }),
+      ),
     );
   }
 
@@ -69,14 +86,25 @@ export class RegionCache {
     key: string,
     json: string,
     version: number,
-    opts: { fence?: number; writerId?: string; entryTtlMs?: number } = {},
+    opts: { fence?: Fence; writerId?: string; entryTtlMs?: number } = {},
   ): Promise<SetResult> {
     const [entry, pending] = this.keys(key);
     const r = Number(
-      await SET_IF_NEWER.run(
-        this.redis,
-        [entry, pending, `${this.prefix}f:${key}`],
-        [json, version, Date.now(), opts.fence ?? 0, opts.writerId ?? "", opts.entryTtlMs ?? 0],
+      await this.bound(
+        "write-through",
+        SET_IF_NEWER.run(
+          this.redis,
+          [entry, pending, `${this.prefix}f:${key}`],
+          [
+            json,
+            version,
+            Date.now(),
+            opts.fence?.token ?? 0,
+            opts.writerId ?? "",
+            opts.entryTtlMs ?? 0,
+            opts.fence?.holder ?? "",
+          ],
+        ),
       ),
     );
     return r === 1 ? "set" : r === 0 ? "superseded" : r === -1 ? "olderVersion" : "staleFence";
@@ -84,7 +112,7 @@ export class RegionCache {
 
   /** Raw entry (tests, diagnostics). */
   async peek(key: string): Promise<{ json: string; version: number } | undefined> {
-    const [v, ver] = await this.redis.hmget(this.keys(key)[0], "v", "ver");
+    const [v, ver] = await this.bound("peek", this.redis.hmget(this.keys(key)[0], "v", "ver"));
     return v === null || v === undefined ? undefined : { json: v, version: Number(ver) };
   }
 }

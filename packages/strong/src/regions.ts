@@ -1,5 +1,6 @@
 // Five regions, one Redis copy each. On one Redis server each region gets its own logical DB.
 import { REGIONS, type Region } from "@meridian/core";
+import { boundedRedisOptions } from "@meridian/store";
 import { Redis } from "ioredis";
 
 export interface RegionRedisOptions {
@@ -21,6 +22,7 @@ export function connectRegionRedis(url: string, opts: RegionRedisOptions = {}): 
   const out = {} as Record<Region, Redis>;
   for (const region of REGIONS) {
     const client = new Redis(url, {
+      ...boundedRedisOptions(),
       db: opts.dbs?.[region] ?? DEFAULT_REGION_DBS[region],
       maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 2,
     });

@@ -5,14 +5,27 @@
 // region and clears the markers. A read serves the local copy, or on a miss takes a memcache-style lease,
 // reads PostgreSQL and fills — refused if a write voided the lease meanwhile.
 import { randomUUID } from "node:crypto";
-import { InvalidInputError, LockNotHeldError, type Region, StalenessBoundError } from "@meridian/core";
-import { type AcquireOptions, type LockHandle, LockManager } from "@meridian/locks";
+import {
+  BackendUnavailableError,
+  InvalidInputError,
+  LockNotHeldError,
+  type ReadBound,
+  type Region,
+  StalenessBoundError,
+} from "@meridian/core";
+import {
+  type AcquireOptions,
+  currentLockOwner,
+  type LockHandle,
+  LockManager,
+  pgFenceEpochs,
+} from "@meridian/locks";
+import { isRetryablePgError, typedBackendError, withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import type pg from "pg";
-import { isRetryablePgError, typedBackendError } from "./backend-errors.js";
 import { RegionCache } from "./region-cache.js";
 import type { StrongSession } from "./session.js";
-import { type Row, StrongTable } from "./strong-table.js";
+import { type Fence, type Row, StrongTable } from "./strong-table.js";
 import { checkKey, type Limits, serialize } from "./validate.js";
 
 export interface StrongCacheOptions {
@@ -39,15 +52,21 @@ export interface StrongCacheOptions {
   pendingTtlMs?: number;
   /** Lifetime of a cached copy (default 24 h; 0 = no expiry). */
   entryTtlMs?: number;
+  /** Bound on one Redis call (default 1000 ms): a frozen Redis fails the operation with BackendUnavailableError. */
+  redisTimeoutMs?: number;
+  /** Bound on one PostgreSQL statement, server- and client-side (default 3000 ms). */
+  pgTimeoutMs?: number;
+  /**
+   * Bound on a whole write from checkout to COMMIT (default 5000 ms; must stay below pendingTtlMs so a
+   * marker outlives the write it announces). Past it the transaction is rolled back.
+   */
+  writeTimeoutMs?: number;
   /** TEST ONLY: skip invalidating the other regions — a deliberately broken cache for checker tests. */
   unsafeSkipRemoteInvalidation?: boolean;
 }
 
-export interface ReadOptions {
-  /** Serve the cached copy only if it was loaded at most this long ago; else read PostgreSQL. */
-  maxStalenessMs?: number;
-  /** Fail with StalenessBoundError unless the version read is at least this. */
-  minVersion?: number;
+/** maxAgeMs: a cached copy loaded longer ago is bypassed for PostgreSQL; minVersion: the key's version. */
+export interface ReadOptions extends ReadBound<number> {
   /** Read-your-writes across regions: the read is at least as new as anything the session saw. */
   session?: StrongSession;
 }
@@ -108,9 +127,14 @@ export class StrongConsistencyCache {
       | "pendingTtlMs"
       | "entryTtlMs"
       | "unsafeSkipRemoteInvalidation"
+      | "redisTimeoutMs"
+      | "pgTimeoutMs"
+      | "writeTimeoutMs"
     >
   >;
   private readonly lockDefaults: AcquireOptions;
+  /** This client's lock owner (deadlock detection) when the caller sets none (withLockOwner / owner). */
+  private readonly lockOwner: string;
 
   constructor(
     redis: Redis,
@@ -119,12 +143,16 @@ export class StrongConsistencyCache {
   ) {
     const prefix = options.keyPrefix ?? "meridian:strong:";
     this.region = options.region;
-    this.local = new RegionCache(options.region, redis, prefix);
+    const redisTimeoutMs = options.redisTimeoutMs ?? 1_000;
+    this.local = new RegionCache(options.region, redis, prefix, redisTimeoutMs);
     this.remotes = Object.entries(options.peers ?? {})
       .filter(([r, c]) => r !== options.region && c !== undefined)
-      .map(([r, c]) => new RegionCache(r as Region, c as Redis, prefix));
+      .map(([r, c]) => new RegionCache(r as Region, c as Redis, prefix, redisTimeoutMs));
     this.table = new StrongTable(db, options.table);
-    this.locks = options.locks ?? new LockManager(redis, { prefix: `${prefix}lock:` });
+    // Fencing epochs from PostgreSQL: tokens stay monotonic even if the lock Redis loses its data.
+    this.locks =
+      options.locks ?? new LockManager(redis, { prefix: `${prefix}lock:`, fenceEpochs: pgFenceEpochs(db) });
+    this.lockOwner = this.locks.newOwnerId();
     this.lockDefaults = options.lockDefaults ?? {};
     this.limits = {
       maxKeyLength: options.maxKeyLength ?? 1024,
@@ -137,7 +165,24 @@ export class StrongConsistencyCache {
       pendingTtlMs: options.pendingTtlMs ?? 30_000,
       entryTtlMs: options.entryTtlMs ?? 86_400_000,
       unsafeSkipRemoteInvalidation: options.unsafeSkipRemoteInvalidation ?? false,
+      redisTimeoutMs,
+      pgTimeoutMs: options.pgTimeoutMs ?? 3_000,
+      writeTimeoutMs: options.writeTimeoutMs ?? 5_000,
     };
+    for (const [name, v] of Object.entries(this.o)) {
+      if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) {
+        throw new InvalidInputError(`${name} must be a finite number >= 0`, { [name]: v });
+      }
+    }
+    if (this.o.writeTimeoutMs >= this.o.pendingTtlMs) {
+      throw new InvalidInputError(
+        "writeTimeoutMs must be below pendingTtlMs (a marker must outlive its write)",
+        {
+          writeTimeoutMs: this.o.writeTimeoutMs,
+          pendingTtlMs: this.o.pendingTtlMs,
+        },
+      );
+    }
   }
 
   /** Creates the PostgreSQL table if needed. */
@@ -168,7 +213,7 @@ export class StrongConsistencyCache {
 
   private async read<T>(key: string, opts: ReadOptions): Promise<StrongRead<T>> {
     const minVersion = Math.max(opts.minVersion ?? 0, opts.session?.minVersion(key) ?? 0);
-    const result = await this.readFresh<T>(key, opts.maxStalenessMs, minVersion);
+    const result = await this.readFresh<T>(key, opts.maxAgeMs, minVersion);
     if (result.version < minVersion) {
       throw new StalenessBoundError(
         `key ${key} is at version ${result.version}, below the required ${minVersion}`,
@@ -185,7 +230,7 @@ export class StrongConsistencyCache {
 
   private async readFresh<T>(
     key: string,
-    maxStalenessMs: number | undefined,
+    maxAgeMs: number | undefined,
     minVersion: number,
   ): Promise<StrongRead<T>> {
     const leaseToken = randomUUID();
@@ -194,7 +239,7 @@ export class StrongConsistencyCache {
         const found = await this.local.lookup(key, leaseToken, this.o.leaseTtlMs);
         if (found.kind === "hit") {
           const ageMs = Math.max(0, Date.now() - found.atMs);
-          const tooOld = maxStalenessMs !== undefined && ageMs > maxStalenessMs;
+          const tooOld = maxAgeMs !== undefined && ageMs > maxAgeMs;
           if (!tooOld && found.version >= minVersion) {
             return {
               value: decode<T>(found.json),
@@ -207,20 +252,27 @@ export class StrongConsistencyCache {
           break; // the database always has the latest committed version
         }
         if (found.kind === "lease") {
-          const row = await this.table.read(key);
+          const { row, fillable } = await this.pgRead(key, this.table.readForFill(key, this.o.pgTimeoutMs));
           // Best effort: the value read is correct even if the fill fails (the lease then just expires).
-          await this.local
-            .fill(key, leaseToken, row.json ?? "", row.version, this.o.entryTtlMs)
-            .catch(() => false);
+          if (fillable) {
+            await this.local
+              .fill(key, leaseToken, row.json ?? "", row.version, this.o.entryTtlMs)
+              .catch(() => false);
+          }
           return this.fromRow<T>(row);
         }
         if (found.kind === "pending" || attempt >= this.o.leaseRetries) break;
         await new Promise((r) => setTimeout(r, this.o.leaseRetryDelayMs)); // another reader is filling
       }
-      return this.fromRow<T>(await this.table.read(key));
+      return this.fromRow<T>(await this.pgRead(key, this.table.read(key, undefined, this.o.pgTimeoutMs)));
     } catch (err) {
       throw typedBackendError(err, backendOf(err));
     }
+  }
+
+  /** A pool read bounded end to end (waiting for a pooled connection included). */
+  private pgRead<R>(key: string, read: Promise<R>): Promise<R> {
+    return withDeadline("postgres", `read of ${key}`, this.o.pgTimeoutMs + 500, read);
   }
 
   private fromRow<T>(row: Row): StrongRead<T> {
@@ -251,7 +303,7 @@ export class StrongConsistencyCache {
       });
       const version = versions.get(key)!;
       options.session?.observe(key, version);
-      return { version, region: this.region, ...(fence !== undefined ? { fence } : {}) };
+      return { version, region: this.region, ...(fence !== undefined ? { fence: fence.token } : {}) };
     });
   }
 
@@ -277,7 +329,7 @@ export class StrongConsistencyCache {
         outcome = { ok: true, version: versions.get(key)! };
         return new Map([[key, { json: nextJson, version: outcome.version }]]);
       });
-      return { ...outcome, region: this.region, ...(fence !== undefined ? { fence } : {}) };
+      return { ...outcome, region: this.region, ...(fence !== undefined ? { fence: fence.token } : {}) };
     });
   }
 
@@ -295,7 +347,7 @@ export class StrongConsistencyCache {
     if (options.lock && options.lock.state === "released") {
       throw new LockNotHeldError(`lock ${options.lock.resource} was released`);
     }
-    const fence = options.lock?.fence;
+    const fence = options.lock ? fenceOf(options.lock) : undefined;
     let result!: R;
     let versions: Record<string, number> = {};
     let written: string[] = [];
@@ -340,7 +392,7 @@ export class StrongConsistencyCache {
    * the transaction rolls back, the markers are removed and nothing is written to any cache.
    */
   private async writeTxn(
-    fence: number | undefined,
+    fence: Fence | undefined,
     body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
   ): Promise<Map<string, number>> {
     for (let attempt = 0; ; attempt++) {
@@ -354,31 +406,53 @@ export class StrongConsistencyCache {
   }
 
   private async writeTxnOnce(
-    fence: number | undefined,
+    fence: Fence | undefined,
     body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
   ): Promise<Map<string, number>> {
-    const client = await this.db.connect();
+    const budget = new WriteBudget(this.o.writeTimeoutMs);
+    const client = await checkout(this.db, budget);
     guardClient(client);
     const writerId = randomUUID();
     const regions = this.o.unsafeSkipRemoteInvalidation ? [this.local] : [this.local, ...this.remotes];
     let changed = new Map<string, { json: string; version: number }>();
     let invalidated = false;
+    let commitSent = false;
     let broken: unknown;
     try {
-      await client.query("BEGIN");
-      changed = await body(client);
+      await budget.bound("postgres", "BEGIN", client.query(this.beginSql(budget)));
+      changed = await budget.bound("postgres", "transaction", body(client));
       if (changed.size > 0) {
         invalidated = true;
-        await Promise.all(
-          regions.map((r) => r.beginWrite([...changed.keys()], writerId, this.o.pendingTtlMs)),
+        // The only Redis work inside the transaction, bounded: a frozen region means ROLLBACK, not a
+        // transaction idling on its row locks.
+        await budget.bound(
+          "redis",
+          "invalidation",
+          Promise.all(regions.map((r) => r.beginWrite([...changed.keys()], writerId, this.o.pendingTtlMs))),
         );
       }
-      await client.query("COMMIT");
+      commitSent = true;
+      await budget.bound("postgres", "COMMIT", client.query("COMMIT"), this.o.pgTimeoutMs);
     } catch (err) {
       broken = err;
-      await client.query("ROLLBACK").catch(() => {});
-      if (invalidated)
-        await Promise.allSettled(regions.map((r) => r.endWrite([...changed.keys()], writerId)));
+      if (commitSent && !(err as { severity?: unknown })?.severity) {
+        // COMMIT's outcome is unknown (no answer): our markers stay until they expire, so no reader caches
+        // a version the commit may have superseded; readers use the database meanwhile.
+        throw err;
+      }
+      if (!(err instanceof BackendUnavailableError)) {
+        await withDeadline("postgres", "ROLLBACK", this.o.pgTimeoutMs, client.query("ROLLBACK")).catch(
+          () => {},
+        );
+      } // else the connection is destroyed below, which rolls back on the server
+      if (invalidated) {
+        await withDeadline(
+          "redis",
+          "marker cleanup",
+          this.o.redisTimeoutMs,
+          Promise.allSettled(regions.map((r) => r.endWrite([...changed.keys()], writerId))),
+        ).catch(() => {});
+      }
       throw err;
     } finally {
       // A connection that saw an error is discarded rather than returned to the pool.
@@ -400,12 +474,21 @@ export class StrongConsistencyCache {
     return new Map([...changed].map(([k, c]) => [k, c.version]));
   }
 
+  /** BEGIN plus server-side bounds, in one round trip (simple-query protocol allows several statements). */
+  private beginSql(budget: WriteBudget): string {
+    const stmt = Math.max(1, Math.round(this.o.pgTimeoutMs));
+    // If this process stalls mid-transaction, the server ends the session and frees the row locks.
+    const idle = Math.max(1, Math.round(budget.totalMs + this.o.pgTimeoutMs));
+    return `BEGIN; SET LOCAL statement_timeout = ${stmt}; SET LOCAL idle_in_transaction_session_timeout = ${idle}`;
+  }
+
   // ---- locks -------------------------------------------------------------------------------------------
 
   /** Acquires `lockKey` (second argument: ttl in ms, as in the seed, or full acquire options). */
   acquireLock(lockKey: string, options: AcquireOptions | number = {}): Promise<LockHandle> {
     const opts = typeof options === "number" ? { ttlMs: options } : options;
-    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts });
+    const owner = opts.owner ?? this.lockDefaults.owner ?? currentLockOwner() ?? this.lockOwner;
+    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts, owner });
   }
 
   /** Releases a handle, or (seed style) a lock name plus its token. LockNotHeldError if not ours any more. */
@@ -424,15 +507,15 @@ export class StrongConsistencyCache {
     return this.locks.renew(handle, ttlOrToken, ttlMs ?? this.lockDefaults.ttlMs ?? 30_000);
   }
 
-  private async withLock<R>(lock: LockArg, fn: (fence: number | undefined) => Promise<R>): Promise<R> {
+  private async withLock<R>(lock: LockArg, fn: (fence: Fence | undefined) => Promise<R>): Promise<R> {
     if (lock === undefined) return fn(undefined);
     if (typeof lock !== "string") {
       if (lock.state === "released") throw new LockNotHeldError(`lock ${lock.resource} was released`);
-      return fn(lock.fence); // a lost / expired holder is stopped by the fence check, not by local belief
+      return fn(fenceOf(lock)); // a lost / expired holder is stopped by the fence check, not by local belief
     }
     const handle = await this.acquireLock(lock);
     try {
-      return await fn(handle.fence);
+      return await fn(fenceOf(handle));
     } finally {
       await handle.release().catch(() => {});
     }
@@ -446,11 +529,36 @@ export class StrongConsistencyCache {
   }
 
   /** Direct versioned + fenced set into this region's copy (the Redis half of fencing; tests, repair). */
-  setLocalIfNewer(key: string, value: unknown, version: number, fence?: number) {
+  setLocalIfNewer(key: string, value: unknown, version: number, fence?: number, holder = "") {
     return this.local.setIfNewer(key, serialize(value, this.limits), version, {
-      ...(fence !== undefined ? { fence } : {}),
+      ...(fence !== undefined ? { fence: { token: fence, holder } } : {}),
       entryTtlMs: this.o.entryTtlMs,
     });
+  }
+}
+
+/** What is left of a write's time budget; every step of the write is bounded by it. */
+class WriteBudget {
+  private readonly end: number;
+  constructor(readonly totalMs: number) {
+    this.end = performance.now() + totalMs;
+  }
+  leftMs(): number {
+    return Math.max(1, this.end - performance.now());
+  }
+  bound<T>(backend: "redis" | "postgres", what: string, call: Promise<T>, capMs = Number.POSITIVE_INFINITY) {
+    return withDeadline(backend, what, Math.min(this.leftMs(), capMs), call);
+  }
+}
+
+/** A pooled connection within the budget; one that arrives too late goes straight back to the pool. */
+async function checkout(pool: pg.Pool, budget: WriteBudget): Promise<pg.PoolClient> {
+  const pending = pool.connect();
+  try {
+    return await budget.bound("postgres", "connection checkout", pending);
+  } catch (err) {
+    pending.then((c) => c.release()).catch(() => {});
+    throw err;
   }
 }
 
@@ -460,6 +568,11 @@ function guardClient(client: pg.PoolClient): void {
   if (guarded.has(client)) return;
   guarded.add(client);
   client.on("error", () => {});
+}
+
+/** The fence a write under `h` carries: its token, and the acquisition it belongs to. */
+function fenceOf(h: LockHandle): Fence {
+  return { token: h.fence, holder: h.token };
 }
 
 function decode<T>(json: string): T | undefined {

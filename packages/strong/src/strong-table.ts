@@ -1,9 +1,23 @@
 // PostgreSQL, the source of truth: (key, value jsonb, version bigint, fence bigint). A NULL value is an
 // absent key (rows at version 0 are placeholders that let a transaction lock a key that does not exist yet).
-// Fencing: a write carrying a token refuses to apply when the row has seen a newer token. The check is
-// `fence <= $token` (not `<`) so one holder may write the same key several times under one acquisition.
+// Fencing: a write carrying a token applies only if the token is strictly larger than the last one applied,
+// or equal AND from the same holder (one acquisition writing the same key several times). A different holder
+// with an equal token is refused, so even a token handed out twice cannot let a stale holder win.
 import { FencingTokenError, InvalidInputError } from "@meridian/core";
 import type pg from "pg";
+
+/** A lock's fencing token and the acquisition (lock token) that carries it. */
+export interface Fence {
+  token: number;
+  holder: string;
+}
+
+// SQL fragment: may a write carrying ($fence, $holder) apply to row t?
+const FENCE_OK = (f: string, h: string) =>
+  `(${f}::bigint IS NULL OR t.fence < ${f}::bigint OR (t.fence = ${f}::bigint AND t.fence_holder = ${h}::text))`;
+const NEXT_FENCE = (f: string) => `GREATEST(t.fence, COALESCE(${f}::bigint, 0))`;
+const NEXT_HOLDER = (f: string, h: string) =>
+  `CASE WHEN ${f}::bigint IS NULL THEN t.fence_holder ELSE ${h}::text END`;
 
 export interface Row {
   /** JSON text, undefined when absent. */
@@ -12,6 +26,15 @@ export interface Row {
 }
 
 type Querier = pg.Pool | pg.PoolClient;
+
+function toRow(row: { v: string | null; version: string } | undefined): Row {
+  return row ? { json: row.v ?? undefined, version: Number(row.version) } : { json: undefined, version: 0 };
+}
+
+/** A query with a client-side bound (pg's query_timeout; 0 = the pool's default). */
+function bounded(text: string, values: unknown[], timeoutMs: number): pg.QueryConfig {
+  return (timeoutMs > 0 ? { text, values, query_timeout: timeoutMs } : { text, values }) as pg.QueryConfig;
+}
 
 export class StrongTable {
   constructor(
@@ -30,27 +53,49 @@ export class StrongTable {
          fence bigint NOT NULL DEFAULT 0,
          updated_at timestamptz NOT NULL DEFAULT now())`,
     );
+    await this.pool.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS fence_holder text`);
   }
 
-  async read(key: string, q: Querier = this.pool): Promise<Row> {
+  async read(key: string, q: Querier = this.pool, timeoutMs = 0): Promise<Row> {
     const r = await q.query<{ v: string | null; version: string }>(
-      `SELECT value::text AS v, version FROM ${this.table} WHERE key = $1`,
-      [key],
+      bounded(`SELECT value::text AS v, version FROM ${this.table} WHERE key = $1`, [key], timeoutMs),
     );
-    const row = r.rows[0];
-    return row ? { json: row.v ?? undefined, version: Number(row.version) } : { json: undefined, version: 0 };
+    return toRow(r.rows[0]);
+  }
+
+  /**
+   * The read behind a cache fill. `fillable` only if the row exists and no writer holds its lock right now
+   * (FOR SHARE NOWAIT): then every later writer locks the row after this read, and its invalidation voids
+   * the reader's lease. A write in flight (whose "being written" marker Redis may have lost in a restart)
+   * or a row being inserted (invisible until commit) makes the read unfillable: served, never cached.
+   */
+  async readForFill(key: string, timeoutMs = 0): Promise<{ row: Row; fillable: boolean }> {
+    try {
+      const r = await this.pool.query<{ v: string | null; version: string }>(
+        bounded(
+          `SELECT value::text AS v, version FROM ${this.table} WHERE key = $1 FOR SHARE NOWAIT`,
+          [key],
+          timeoutMs,
+        ),
+      );
+      return { row: toRow(r.rows[0]), fillable: r.rows.length === 1 };
+    } catch (err) {
+      if ((err as { code?: string }).code !== "55P03") throw err; // lock_not_available: a writer holds it
+      return { row: await this.read(key, this.pool, timeoutMs), fillable: false };
+    }
   }
 
   /** Upsert inside the caller's transaction; returns the new version. */
-  async write(client: pg.PoolClient, key: string, json: string, fence: number | undefined): Promise<number> {
+  async write(client: pg.PoolClient, key: string, json: string, fence: Fence | undefined): Promise<number> {
     const r = await client.query<{ version: string }>(
-      `INSERT INTO ${this.table} AS t (key, value, version, fence) VALUES ($1, $2::jsonb, 1, COALESCE($3::bigint, 0))
+      `INSERT INTO ${this.table} AS t (key, value, version, fence, fence_holder)
+       VALUES ($1, $2::jsonb, 1, COALESCE($3::bigint, 0), $4::text)
        ON CONFLICT (key) DO UPDATE
          SET value = EXCLUDED.value, version = t.version + 1,
-             fence = GREATEST(t.fence, COALESCE($3::bigint, 0)), updated_at = now()
-         WHERE $3::bigint IS NULL OR t.fence <= $3::bigint
+             fence = ${NEXT_FENCE("$3")}, fence_holder = ${NEXT_HOLDER("$3", "$4")}, updated_at = now()
+         WHERE ${FENCE_OK("$3", "$4")}
        RETURNING version`,
-      [key, json, fence ?? null],
+      [key, json, fence?.token ?? null, fence?.holder ?? null],
     );
     if (r.rows[0]) return Number(r.rows[0].version);
     throw await this.fenceError(client, [key], fence!);
@@ -83,30 +128,30 @@ export class StrongTable {
   async updateLocked(
     client: pg.PoolClient,
     writes: ReadonlyMap<string, string>,
-    fence: number | undefined,
+    fence: Fence | undefined,
   ): Promise<Map<string, number>> {
     const keys = [...writes.keys()];
     const r = await client.query<{ key: string; version: string }>(
       `UPDATE ${this.table} AS t SET value = u.v::jsonb, version = t.version + 1,
-              fence = GREATEST(t.fence, COALESCE($3::bigint, 0)), updated_at = now()
+              fence = ${NEXT_FENCE("$3")}, fence_holder = ${NEXT_HOLDER("$3", "$4")}, updated_at = now()
        FROM unnest($1::text[], $2::text[]) AS u(k, v)
-       WHERE t.key = u.k AND ($3::bigint IS NULL OR t.fence <= $3::bigint)
+       WHERE t.key = u.k AND ${FENCE_OK("$3", "$4")}
        RETURNING t.key, t.version`,
-      [keys, [...writes.values()], fence ?? null],
+      [keys, [...writes.values()], fence?.token ?? null, fence?.holder ?? null],
     );
     if (r.rows.length !== keys.length) throw await this.fenceError(client, keys, fence!);
     return new Map(r.rows.map((x) => [x.key, Number(x.version)]));
   }
 
-  private async fenceError(client: pg.PoolClient, keys: string[], fence: number): Promise<FencingTokenError> {
+  private async fenceError(client: pg.PoolClient, keys: string[], fence: Fence): Promise<FencingTokenError> {
     const r = await client.query<{ key: string; fence: string }>(
-      `SELECT key, fence FROM ${this.table} WHERE key = ANY($1::text[]) AND fence > $2::bigint`,
-      [keys, fence],
+      `SELECT key, fence FROM ${this.table} AS t WHERE key = ANY($1::text[]) AND NOT ${FENCE_OK("$2", "$3")}`,
+      [keys, fence.token, fence.holder],
     );
     const seen = r.rows.map((x) => ({ key: x.key, fence: Number(x.fence) }));
-    return new FencingTokenError(`fencing token ${fence} is older than one the database already saw`, {
-      fence,
-      seen,
-    });
+    return new FencingTokenError(
+      `fencing token ${fence.token} is not newer than the one the database last applied (from another holder)`,
+      { fence: fence.token, seen },
+    );
   }
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig, Secret } from "@meridian/core";
-import { AntiEntropy, readEntry } from "@meridian/eventual";
+import { AntiEntropy, pgWriterIncarnations, readEntry } from "@meridian/eventual";
 import {
   type AppliedEvent,
   type ConvergenceSummary,
@@ -31,10 +31,12 @@ import {
   type Logger,
   pipelineTopicNames,
   type RegionLayout,
+  regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
 import { createPgPool, createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
+import { type ClusterWan, type ClusterWanOptions, startClusterWan } from "./wan.js";
 
 export interface ClusterOptions {
   /** Region names (default: the five of @meridian/core REGIONS). */
@@ -66,6 +68,13 @@ export interface ClusterOptions {
    * table in schema `meridian_<namespace>` when a namespace is given. false: critical answers 501.
    */
   critical?: false | StrongCriticalOptions;
+  /**
+   * The WAN layer: every cross-region hop (forwarded critical requests, read-mostly invalidations and
+   * fills, anti-entropy) crosses a TCP proxy with the replicator's latency matrix and obeys the cluster's
+   * partitions; critical data gets home regions, one PostgreSQL schema per home. Default off (loopback:
+   * the fast tests); the demo turns it on.
+   */
+  wan?: boolean | ClusterWanOptions;
   /** Fixed HTTP ports (default: free ports chosen by the OS). */
   ports?: { regionNodes?: Record<string, number>; replicator?: number; marketData?: number };
   logger?: Logger;
@@ -91,8 +100,13 @@ export interface Cluster {
   readonly regions: Record<string, RegionHandles>;
   readonly replicator: ReplicatorHandle;
   readonly marketData: MarketDataProducerHandle | undefined;
-  /** The strong (critical) backend, when enabled: its PostgreSQL pool and schema. */
-  readonly critical: { schema: string | undefined; pool: StrongCritical["pool"] } | undefined;
+  /**
+   * The critical backend, when enabled: something to query its source-of-truth rows with (with the WAN on,
+   * it reads each key's home schema) and the schema (undefined with the WAN on: one per home).
+   */
+  readonly critical: { schema: string | undefined; pool: CriticalRows } | undefined;
+  /** The WAN layer and home regions, when `wan` is on. */
+  readonly wan: ClusterWan | undefined;
   /** `applied` events from every consumer: { region, key, originRegion, outcome, lagMs, atMs }. */
   readonly events: ConvergenceTracker;
   /** The background anti-entropy (its `stats`), or undefined when disabled. */
@@ -116,6 +130,11 @@ export interface Cluster {
    * topics, and the critical data's PostgreSQL schema. Refuses without a namespace (shared data).
    */
   purge(): Promise<void>;
+}
+
+/** Source-of-truth rows of critical data (a pg pool, or the WAN layer's per-home reader). */
+export interface CriticalRows {
+  query(text: string, values: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
 /** Canonical JSON of a region's copy of `key`, or null when absent. */
@@ -165,12 +184,20 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     });
 
   let strong: StrongCritical | undefined;
+  let wan: ClusterWan | undefined;
   const strongSchema =
-    opts.critical === false
+    opts.critical === false || opts.wan
       ? undefined
       : (opts.critical?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined));
   try {
-    if (opts.critical !== false) {
+    if (opts.wan) {
+      wan = await startClusterWan(config, layout, {
+        ...(opts.wan === true ? {} : opts.wan),
+        ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
+        critical: opts.critical !== false,
+      });
+      started.push(wan);
+    } else if (opts.critical !== false) {
       strong = await createStrongCritical(config, layout, {
         ...(opts.critical ?? {}),
         ...(strongSchema ? { schema: strongSchema } : {}),
@@ -190,7 +217,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(replicator);
     await Promise.all(
       regions.map(async (region) => {
-        const critical = strong?.forRegion(region);
+        // critical: with the WAN layer, through the region's home-region router; otherwise through the
+        // node's client (coherent L1 under leases) on the strong tier's pool.
+        const critical = wan?.criticalFor(region);
+        const table = opts.critical ? opts.critical.table : undefined;
+        const criticalPg =
+          strong && !critical ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
         const node = await startRegionNode({
           ...layoutOpts,
           region,
@@ -203,6 +235,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
           ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
           ...(critical ? { critical } : {}),
+          ...(criticalPg ? { criticalPg } : {}),
+          ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
         });
         started.push(node);
         const consumer = external.has(region) ? undefined : await consumerFor(region);
@@ -212,7 +246,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           url: node.url,
           node,
           consumer,
-          redis: createRedis(config.redisUrl, { db: layout.redisDbs[region]!, auth: config.redisAuth }),
+          redis: createRedis(regionRedisUrl(layout, region, config.redisUrl), {
+            db: layout.redisDbs[region]!,
+            auth: config.redisAuth,
+          }),
           redisDb: layout.redisDbs[region]!,
         };
       }),
@@ -237,7 +274,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       opts.antiEntropy === false || regions.length < 2
         ? undefined
         : new AntiEntropy(
-            regions.map((r) => ({ region: r, redis: handles[r]!.redis, keyPrefix: layout.keyPrefix })),
+            // With the WAN on, the rounds run from the first region and reach the others across it.
+            regions.map((r) => ({
+              region: r,
+              redis: wan ? wan.redisFrom(regions[0]!, r) : handles[r]!.redis,
+              keyPrefix: layout.keyPrefix,
+            })),
             {
               intervalMs: opts.antiEntropy?.intervalMs ?? 2000,
               onError: (err) => log.warn({ err }, "anti-entropy round failed"),
@@ -269,7 +311,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       regions: handles,
       replicator,
       marketData,
-      critical: strong ? { schema: strongSchema, pool: strong.pool } : undefined,
+      critical: strong
+        ? { schema: strongSchema, pool: strong.pool }
+        : wan?.geo
+          ? { schema: undefined, pool: wan.criticalRows }
+          : undefined,
+      wan,
       events,
       antiEntropy,
       convergence: () => events.stats(),
@@ -287,8 +334,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           await new Promise((r) => setTimeout(r, 10));
         }
       },
-      partition: (region) => replicator.partition(region),
-      heal: (region) => replicator.heal(region),
+      // One control: the replicator's links and the WAN proxies are cut and healed together.
+      partition: (region) => {
+        replicator.partition(region);
+        wan?.network.partition(region);
+      },
+      heal: (region) => {
+        replicator.heal(region);
+        wan?.network.heal(region);
+      },
       async stopConsumer(region) {
         const h = handles[region];
         if (!h) throw new InvalidInputError(`unknown region ${region}`);
@@ -311,12 +365,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         await Promise.all(Object.values(handles).map((h) => h.node.stop()));
         await replicator.stop();
         await strong?.close();
+        await wan?.stop();
         for (const h of Object.values(handles)) h.redis.disconnect();
         log.info("cluster stopped");
       },
       async purge() {
         if (!namespace) throw new InvalidInputError("purge() needs a namespaced cluster");
         await purgeNamespace(config, layout, strongSchema);
+        await wan?.purge();
       },
     };
     log.info(

@@ -12,3 +12,4 @@ export {
   type InvalidationConsumerOptions,
   startInvalidationConsumer,
 } from "./invalidation-consumer.js";
+export { parseReplicationMode, type ReplicationMode, remoteUpdateTopics, sourceTopics } from "./sources.js";

@@ -10,12 +10,13 @@ import {
   ConsumerGroup,
   type ConsumerHealth,
   createKafka,
+  ensureTopics,
   errorCodeOf,
   IdempotentProducer,
   registerConsumerMetrics,
   topicsFor,
 } from "@meridian/bus";
-import type { MeridianConfig } from "@meridian/core";
+import { InvalidInputError, type MeridianConfig } from "@meridian/core";
 import {
   addObservabilityRoutes,
   createLogger,
@@ -26,6 +27,7 @@ import {
   listen,
   type RegionLayoutOptions,
   Router,
+  regionRedisUrl,
   resolveLayout,
   type StartedServer,
 } from "@meridian/service-kit";
@@ -34,6 +36,7 @@ import type { Kafka } from "kafkajs";
 import { Counter, Histogram } from "prom-client";
 import type { AppliedEvent } from "./convergence.js";
 import { type Decoded, mergeHandlers } from "./merge-records.js";
+import { type ReplicationMode, sourceTopics } from "./sources.js";
 
 export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   region: string;
@@ -49,6 +52,8 @@ export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   concurrency?: number;
   /** Called after each merge — the cluster launcher feeds its convergence tracker from here. */
   onApplied?: (event: AppliedEvent) => void;
+  /** `mirrormaker`: read MM2's remote topics of the other regions instead of the replicator's inbound topic. */
+  replication?: ReplicationMode;
 }
 
 export interface InvalidationConsumerHandle {
@@ -68,7 +73,7 @@ export async function startInvalidationConsumer(
   const layout = resolveLayout(opts);
   const { region } = opts;
   if (!layout.regions.includes(region))
-    throw new Error(`region ${region} is not in ${layout.regions.join(",")}`);
+    throw new InvalidInputError(`unknown region ${region}`, { region, regions: layout.regions });
   const topics = topicsFor(layout.namespace);
   const log = createLogger("invalidation-consumer", { region }, opts.logger);
   const registry = createRegistry({ service: "invalidation-consumer", region }, opts.processMetrics);
@@ -92,13 +97,17 @@ export async function startInvalidationConsumer(
     registers: [registry],
   });
 
-  const redis: Redis = createRedis(opts.config.redisUrl, {
+  const redis: Redis = createRedis(regionRedisUrl(layout, region, opts.config.redisUrl), {
     db: layout.redisDbs[region]!,
     auth: opts.config.redisAuth,
   });
   await checkRedis(redis);
   const kafka = opts.kafka ?? createKafka(opts.config, `invalidation-consumer-${region}`);
   await ensureTopicsFor(kafka, layout);
+  const sources = sourceTopics(layout, region, opts.replication ?? "replicator");
+  // MM2 creates its remote topics when it first sees the origin; creating them here (same partition count)
+  // lets the consumer start first.
+  if (opts.replication === "mirrormaker") await ensureTopics(kafka, sources, { partitions: 3 });
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const serde = opts.serde ?? new AvroSerde(opts.config.schemaRegistryUrl);
   const dlqProducer = new IdempotentProducer(kafka);
@@ -127,7 +136,7 @@ export async function startInvalidationConsumer(
 
   const consumer = new ConsumerGroup(kafka, {
     groupId,
-    topics: [topics.inbound(region)],
+    topics: sources,
     deadLetter: { topic: topics.deadLetter, producer: dlqProducer },
     fromBeginning: true,
     // Merges of different keys are independent; running them concurrently hides Redis round trips.
@@ -157,10 +166,7 @@ export async function startInvalidationConsumer(
       auth: opts.config.httpAuth,
     });
   }
-  log.info(
-    { groupId, topic: topics.inbound(region), db: layout.redisDbs[region], url: server?.url },
-    "consumer started",
-  );
+  log.info({ groupId, topics: sources, db: layout.redisDbs[region], url: server?.url }, "consumer started");
 
   let stopped = false;
   return {

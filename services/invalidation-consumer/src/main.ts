@@ -7,7 +7,7 @@ import {
   listenFromEnv,
   stopOnSignals,
 } from "@meridian/service-kit";
-import { startInvalidationConsumer } from "./index.js";
+import { parseReplicationMode, startInvalidationConsumer } from "./index.js";
 
 const env = process.env;
 const region = envRequired(env, "MERIDIAN_REGION");
@@ -19,6 +19,7 @@ const handle = await startInvalidationConsumer({
   config: configFromEnv(env),
   logger,
   processMetrics: true,
+  replication: parseReplicationMode(env.MERIDIAN_REPLICATION),
 });
 await handle.ready();
 logger.info({ url: handle.url }, "consumer ready");

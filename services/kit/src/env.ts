@@ -33,16 +33,35 @@ export function parseRedisDbs(raw: string | undefined): Record<string, number> |
   return out;
 }
 
-/** MERIDIAN_REGIONS, MERIDIAN_NAMESPACE, MERIDIAN_REDIS_DBS. */
+/** `MERIDIAN_REDIS_URLS` as `us-east=redis://h1:6379,eu-west=redis://h2:6379`. */
+export function parseRedisUrls(raw: string | undefined): Record<string, string> | undefined {
+  if (!raw) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of raw.split(",")) {
+    const at = part.indexOf("=");
+    const region = part.slice(0, at).trim();
+    const url = part.slice(at + 1).trim();
+    if (at <= 0 || !url)
+      throw new InvalidInputError(
+        `MERIDIAN_REDIS_URLS entry "${part}" must look like region=redis://host:port`,
+      );
+    out[region] = url;
+  }
+  return out;
+}
+
+/** MERIDIAN_REGIONS, MERIDIAN_NAMESPACE, MERIDIAN_REDIS_DBS, MERIDIAN_REDIS_URLS. */
 export function layoutFromEnv(env: Env = process.env): RegionLayoutOptions {
   const regions = env.MERIDIAN_REGIONS?.split(",")
     .map((s) => s.trim())
     .filter(Boolean);
   const redisDbs = parseRedisDbs(env.MERIDIAN_REDIS_DBS);
+  const redisUrls = parseRedisUrls(env.MERIDIAN_REDIS_URLS);
   return {
     ...(regions?.length ? { regions } : {}),
     ...(env.MERIDIAN_NAMESPACE ? { namespace: env.MERIDIAN_NAMESPACE } : {}),
     ...(redisDbs ? { redisDbs } : {}),
+    ...(redisUrls ? { redisUrls } : {}),
   };
 }
 

@@ -2,7 +2,15 @@
 // layout and topic set-up, HTTP routing with the typed error → status mapping, logging and metrics.
 
 export { type Access, authorize, bearerHeaders, bearerMatches, type Refusal } from "./auth.js";
-export { envInt, envRequired, layoutFromEnv, listenFromEnv, parseRedisDbs, stopOnSignals } from "./env.js";
+export {
+  envInt,
+  envRequired,
+  layoutFromEnv,
+  listenFromEnv,
+  parseRedisDbs,
+  parseRedisUrls,
+  stopOnSignals,
+} from "./env.js";
 export {
   buildApp,
   DEFAULT_HTTP_LIMITS,
@@ -21,7 +29,7 @@ export {
   type ServeOptions,
   type StartedServer,
 } from "./http.js";
-export { type RegionLayout, type RegionLayoutOptions, resolveLayout } from "./layout.js";
+export { type RegionLayout, type RegionLayoutOptions, regionRedisUrl, resolveLayout } from "./layout.js";
 export {
   addObservabilityRoutes,
   createLogger,

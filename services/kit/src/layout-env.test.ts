@@ -1,7 +1,7 @@
 import { InvalidInputError } from "@meridian/core";
 import { describe, expect, it } from "vitest";
-import { layoutFromEnv, parseRedisDbs } from "./env.js";
-import { resolveLayout } from "./layout.js";
+import { layoutFromEnv, parseRedisDbs, parseRedisUrls } from "./env.js";
+import { regionRedisUrl, resolveLayout } from "./layout.js";
 
 describe("layout and environment", () => {
   it("gives each of the five regions its own Redis DB and namespaced key prefix", () => {
@@ -28,5 +28,23 @@ describe("layout and environment", () => {
       regions: ["a", "b"],
       namespace: "x",
     });
+  });
+
+  it("gives a region its own Redis server when MERIDIAN_REDIS_URLS names one", () => {
+    const urls = parseRedisUrls("us-east=redis://10.0.0.1:6379, eu-west=redis://r-eu:6380/0");
+    expect(urls).toEqual({ "us-east": "redis://10.0.0.1:6379", "eu-west": "redis://r-eu:6380/0" });
+    const l = resolveLayout({ regions: ["us-east", "eu-west", "ap-south"], redisUrls: urls! });
+    expect(regionRedisUrl(l, "eu-west", "redis://shared:6379")).toBe("redis://r-eu:6380/0");
+    expect(regionRedisUrl(l, "ap-south", "redis://shared:6379")).toBe("redis://shared:6379");
+    expect(layoutFromEnv({ MERIDIAN_REDIS_URLS: "us-east=redis://h:1" }).redisUrls).toEqual({
+      "us-east": "redis://h:1",
+    });
+    expect(() => parseRedisUrls("us-east")).toThrow(InvalidInputError);
+    expect(() => resolveLayout({ regions: ["a", "b"], redisUrls: { c: "redis://h:1" } })).toThrow(
+      InvalidInputError,
+    );
+    expect(() => resolveLayout({ regions: ["a", "b"], redisUrls: { a: "http://h:1" } })).toThrow(
+      InvalidInputError,
+    );
   });
 });

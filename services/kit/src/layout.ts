@@ -10,12 +10,18 @@ export interface RegionLayoutOptions {
   namespace?: string;
   /** Logical Redis DB per region; default regions[i] → DB 1 + i (DB 0 is left for ad-hoc use). */
   redisDbs?: Record<string, number>;
+  /**
+   * Redis server per region (`redis://host:port`), when regions do not share one server (containers, the
+   * processes topology); a region not listed uses the configured MERIDIAN_REDIS_URL.
+   */
+  redisUrls?: Record<string, string>;
 }
 
 export interface RegionLayout {
   regions: string[];
   namespace: string | undefined;
   redisDbs: Record<string, number>;
+  redisUrls: Record<string, string>;
   keyPrefix: string;
 }
 
@@ -38,10 +44,24 @@ export function resolveLayout(opts: RegionLayoutOptions = {}): RegionLayout {
     }
     redisDbs[region] = db;
   });
+  const redisUrls: Record<string, string> = {};
+  for (const [region, url] of Object.entries(opts.redisUrls ?? {})) {
+    if (!regions.includes(region))
+      throw new InvalidInputError(`Redis URL given for unknown region ${region}`, { region });
+    if (!/^rediss?:\/\//.test(url))
+      throw new InvalidInputError(`Redis URL of ${region} must be redis://…`, { region });
+    redisUrls[region] = url;
+  }
   return {
     regions,
     namespace: opts.namespace,
     redisDbs,
+    redisUrls,
     keyPrefix: `meridian:${opts.namespace ?? "default"}:`,
   };
+}
+
+/** The Redis server of `region`: its own when the layout names one, else the shared `fallbackUrl`. */
+export function regionRedisUrl(layout: RegionLayout, region: string, fallbackUrl: string): string {
+  return layout.redisUrls[region] ?? fallbackUrl;
 }

@@ -5,16 +5,17 @@ export {
   CoherentCacheable,
   type CoherentCacheableOptions,
 } from "./coherent-cacheable.js";
+export { geoCriticalStore } from "./geo-critical.js";
 export { crdtTypeForKey, DATA_CLASSES, marketDataKey, parseDataClass, validateKey } from "./keyspace.js";
 export {
   type CriticalStore,
   createRegionNode,
   type NodeRead,
-  NotImplementedError,
-  type ReadOpts,
+  type NodeWrite,
+  type Placement,
+  type ReadOptions,
   type RegionNode,
   type RegionNodeConfig,
-  type WriteResult,
 } from "./region-node.js";
 export {
   type RegionNodeHandle,

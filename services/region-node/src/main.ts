@@ -1,5 +1,6 @@
 // Runs one region node as a process. Env: see services/README.md.
 import { configFromEnv } from "@meridian/core";
+import { pgWriterIncarnations } from "@meridian/eventual";
 import {
   createLogger,
   envInt,
@@ -28,7 +29,7 @@ const handle = await startRegionNode({
   ...listenFromEnv(env, 8080),
   region,
   config,
-  ...(strong ? { critical: strong.forRegion(region) } : {}),
+  ...(strong ? { criticalPg: { pool: strong.pool }, incarnations: pgWriterIncarnations(strong.pool) } : {}),
   logger,
   processMetrics: true,
   cacheableTtlMs: envInt(env, "MERIDIAN_CACHEABLE_TTL_MS", 1000),

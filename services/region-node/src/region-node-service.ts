@@ -3,7 +3,7 @@
 
 import { assertProgressing, createKafka, registerConsumerMetrics } from "@meridian/bus";
 import type { DataClass } from "@meridian/core";
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, NotImplementedError } from "@meridian/core";
 import {
   addObservabilityRoutes,
   createLogger,
@@ -20,13 +20,7 @@ import { checkRedis } from "@meridian/store";
 import { Counter, Histogram } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
 import { type MarketDataIngestHandle, startMarketDataIngest } from "./market-data-ingest.js";
-import {
-  createRegionNode,
-  NotImplementedError,
-  type ReadOpts,
-  type RegionNode,
-  type RegionNodeConfig,
-} from "./region-node.js";
+import { createRegionNode, type ReadOptions, type RegionNode, type RegionNodeConfig } from "./region-node.js";
 import { OPENAPI_INFO, regionNodeRouter } from "./region-node-api.js";
 
 export interface RegionNodeServiceOptions extends RegionNodeConfig {
@@ -47,8 +41,8 @@ export interface RegionNodeHandle {
   stop(): Promise<void>;
 }
 
-function parseReadOpts(q: URLSearchParams): ReadOpts {
-  const opts: ReadOpts = {};
+function parseReadOpts(q: URLSearchParams): ReadOptions {
+  const opts: ReadOptions = {};
   const maxAge = q.get("maxAgeMs");
   if (maxAge !== null) {
     const n = Number(maxAge);
@@ -94,7 +88,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
   });
 
   const kafka = opts.kafka ?? createKafka(opts.config, `region-node-${opts.region}`);
-  const node = await createRegionNode({ ...opts, kafka });
+  const node = await createRegionNode({ ...opts, kafka, metricsRegistry: registry });
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const marketData = opts.ingestMarketData
     ? await startMarketDataIngest({

@@ -1,25 +1,43 @@
-// createRegionNode: one region's caches wired from config — `important` data through the
-// EventualConsistencyCache (L2 write + Kafka publish, CRDT merges), `cacheable` data through a TTL cache,
-// `critical` data through the StrongConsistencyCache when one is supplied. `cacheable` goes through a
-// CoherentCacheable (coherent in-process L1 over the region's Redis) unless `cacheableCoherence: false`. This is the library-level node;
-// services/region-node puts HTTP on top of it (startRegionNode).
+// createRegionNode: one region's caches wired from config, a thin user of @meridian/client — `important`
+// data through the client (L1 kept by Redis key tracking over the EventualConsistencyCache: L2 write +
+// Kafka publish, CRDT merges), `critical` data through the client too when PostgreSQL is given
+// (`criticalPg`: L1 copies under leases, linearizable) or through a supplied CriticalStore. `cacheable`
+// goes through a CoherentCacheable (coherent in-process L1 over the region's Redis) unless
+// `cacheableCoherence: false` (TTL cache). services/region-node puts HTTP on top of it (startRegionNode).
 
 import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
-import { type DataClass, InvalidInputError, type MeridianConfig, StalenessBoundError } from "@meridian/core";
-import { EventualConsistencyCache, type ReadInfo } from "@meridian/eventual";
-import { ensureTopicsFor, type RegionLayoutOptions, resolveLayout } from "@meridian/service-kit";
-import { createRedis, type Redis } from "@meridian/store";
+import { createMeridianClient, type MeridianClient, type MeridianSession } from "@meridian/client";
+import {
+  type DataClass,
+  InvalidInputError,
+  isRegion,
+  type MeridianConfig,
+  NotImplementedError,
+  type ReadBound,
+  type Region,
+  StalenessBoundError,
+} from "@meridian/core";
+import type { EventualConsistencyCache, ReadInfo, WriterIncarnationSource } from "@meridian/eventual";
+import {
+  ensureTopicsFor,
+  type RegionLayoutOptions,
+  regionRedisUrl,
+  resolveLayout,
+} from "@meridian/service-kit";
+import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
+import type { Registry } from "prom-client";
 import { batchingUpdatePublisher } from "./batching-publisher.js";
 import { type CacheableStore, CoherentCacheable, redisUrlWithDb } from "./coherent-cacheable.js";
 import { crdtTypeForKey, validateKey } from "./keyspace.js";
-import { asObject, importantWriteArg, parseMinVersion } from "./request-body.js";
+import { asObject, criticalWriteValue, importantWriteArg, parseMinVersion } from "./request-body.js";
+import { criticalMinVersion } from "./strong-critical.js";
 import { TtlCache } from "./ttl-cache.js";
 
 /** What a `critical` backend must offer; the StrongConsistencyCache is adapted to this. */
 export interface CriticalStore {
-  get(key: string, opts: ReadOpts): Promise<NodeRead | null>;
-  set(key: string, body: unknown): Promise<WriteResult>;
+  get(key: string, opts: ReadOptions): Promise<NodeRead | null>;
+  set(key: string, body: unknown): Promise<NodeWrite>;
   close?(): Promise<void>;
 }
 
@@ -40,16 +58,25 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
   importantMaxAgeMs?: number;
   kafka?: Kafka;
   serde?: AvroSerde;
-  /** Backend for `critical`; without one, critical requests fail with NotImplemented (HTTP 501). */
+  /**
+   * `critical` through the node's client (coherent L1 under leases, PostgreSQL the source of truth):
+   * the pool (search_path at the strong table's schema) and the table name.
+   */
+  criticalPg?: { pool: PgPool; table?: string };
+  /** Another backend for `critical`; with neither, critical requests fail with NotImplemented (HTTP 501). */
   critical?: CriticalStore;
+  /**
+   * Durable writer incarnations of `important` data (`pgWriterIncarnations(pool)`): after this region's
+   * Redis loses its data, its writes use a new vector-clock node instead of reusing counters.
+   */
+  incarnations?: WriterIncarnationSource;
   onRead?: (info: ReadInfo) => void;
+  /** Registry for the client's meridian_client_* metrics (default: the client's own). */
+  metricsRegistry?: Registry;
 }
 
-export interface ReadOpts {
-  maxAgeMs?: number;
-  /** important: a vector clock `{region: counter}`; critical: the key's integer version. */
-  minVersion?: Record<string, number> | number;
-}
+/** minVersion: important → a vector clock `{region: counter}`; critical → the key's integer version. */
+export type ReadOptions = ReadBound<Record<string, number> | number>;
 
 /** Every read says how fresh it is (DESIGN: value, version, region, ageMs). */
 export interface NodeRead {
@@ -61,31 +88,41 @@ export interface NodeRead {
   ageMs: number;
   stale?: boolean;
   writtenBy?: string;
+  /** critical data with home regions: which region owns the key and whether the request was forwarded. */
+  placement?: Placement;
 }
 
-export interface WriteResult {
+export interface Placement {
+  home: string;
+  forwarded: boolean;
+  /** Round trip of the forwarded request (0 when served in this region). */
+  forwardMs: number;
+  /** Served from this region's copy of a read-mostly key. */
+  localCopy: boolean;
+}
+
+export interface NodeWrite {
   key: string;
   class: DataClass;
   region: string;
   version: unknown;
-}
-
-export class NotImplementedError extends Error {
-  readonly code = "NOT_IMPLEMENTED";
+  placement?: Placement;
 }
 
 export interface RegionNode {
   readonly region: string;
   readonly keyPrefix: string;
   readonly redis: Redis;
+  /** The embedded client (its `stats()` and prom-client `metrics`). */
+  readonly client: MeridianClient;
   readonly important: EventualConsistencyCache;
   readonly cacheable: CacheableStore;
   /** The coherent cacheable store (its `near.stats`), or undefined with `cacheableCoherence: false`. */
   readonly coherentCacheable: CoherentCacheable | undefined;
-  get(cls: DataClass, key: string, opts?: ReadOpts): Promise<NodeRead | null>;
+  get(cls: DataClass, key: string, opts?: ReadOptions): Promise<NodeRead | null>;
   /** Body per class — important: `{value}` (lww / mv), `{op:"increment"|"decrement",by}` (counters),
    *  `{op:"add"|"remove",element}` (sets); cacheable: `{value, ttlMs?}`; critical: the strong store's body. */
-  set(cls: DataClass, key: string, body: unknown): Promise<WriteResult>;
+  set(cls: DataClass, key: string, body: unknown): Promise<NodeWrite>;
   close(): Promise<void>;
 }
 
@@ -96,26 +133,47 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     throw new InvalidInputError(`region ${region} is not one of ${layout.regions.join(", ")}`, { region });
   }
   const topics = topicsFor(layout.namespace);
-  const redis = createRedis(cfg.config.redisUrl, {
-    db: layout.redisDbs[region]!,
-    auth: cfg.config.redisAuth,
-  });
+  const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
+  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]!, auth: cfg.config.redisAuth });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
   const producer = new IdempotentProducer(kafka);
   await producer.connect();
   const serde = cfg.serde ?? new AvroSerde(cfg.config.schemaRegistryUrl);
-  const important = new EventualConsistencyCache(
-    redis,
-    batchingUpdatePublisher(producer, serde, topics.updates(region)),
-    {
-      region,
-      keyPrefix: layout.keyPrefix,
-      crdtTypeFor: crdtTypeForKey,
-      maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
-      ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
-    },
-  );
+  let client: MeridianClient;
+  try {
+    client = await createMeridianClient({
+      region: asRegion(region),
+      redisUrl: cfg.config.redisUrl,
+      regionUrls: Object.fromEntries(Object.entries(layout.redisUrls).filter(([r]) => isRegion(r))),
+      ...(cfg.config.redisAuth ? { redisAuth: cfg.config.redisAuth } : {}),
+      regionDbs: Object.fromEntries(Object.entries(layout.redisDbs).filter(([r]) => isRegion(r))),
+      ...(cfg.nodeId ? { nodeId: cfg.nodeId } : {}),
+      ...(cfg.metricsRegistry ? { registry: cfg.metricsRegistry } : {}),
+      important: {
+        keyPrefix: layout.keyPrefix,
+        publisher: batchingUpdatePublisher(producer, serde, topics.updates(region)),
+        crdtTypeFor: crdtTypeForKey,
+        maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
+        ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
+        ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
+      },
+      ...(cfg.criticalPg
+        ? {
+            critical: {
+              pg: cfg.criticalPg.pool,
+              keyPrefix: `${layout.keyPrefix}strong:`,
+              ...(cfg.criticalPg.table ? { table: cfg.criticalPg.table } : {}),
+            },
+          }
+        : {}),
+    });
+  } catch (err) {
+    await producer.disconnect().catch(() => undefined);
+    redis.disconnect();
+    throw err;
+  }
+  const important = client.eventual!;
   const ttlOpt = cfg.cacheableTtlMs !== undefined ? { ttlMs: cfg.cacheableTtlMs } : {};
   let coherentCacheable: CoherentCacheable | undefined;
   try {
@@ -124,7 +182,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         ? undefined
         : await CoherentCacheable.connect({
             region,
-            redisUrl: redisUrlWithDb(cfg.config.redisUrl, layout.redisDbs[region]!),
+            redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
             redisAuth: cfg.config.redisAuth,
             // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
             prefix: `${layout.keyPrefix}coh:${region}`,
@@ -132,6 +190,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
             ...ttlOpt,
           });
   } catch (err) {
+    await client.close().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
     throw err;
@@ -140,6 +199,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     coherentCacheable ?? new TtlCache(redis, { region, keyPrefix: layout.keyPrefix, ...ttlOpt });
 
   const critical = (): CriticalStore => {
+    if (cfg.criticalPg) return clientCritical(client);
     if (!cfg.critical)
       throw new NotImplementedError("critical data class: no StrongConsistencyCache configured");
     return cfg.critical;
@@ -149,6 +209,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     region,
     keyPrefix: layout.keyPrefix,
     redis,
+    client,
     important,
     cacheable,
     coherentCacheable,
@@ -165,11 +226,12 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         throw new InvalidInputError('minVersion of an important read is a vector clock like {"us-east":3}');
       }
       const minClock = parseMinVersion(opts.minVersion);
-      const r = await important.getWithEventualConsistency(key, {
+      const session = minClock ? sessionAt(client, key, { important: minClock }) : undefined;
+      const r = await client.get("important", key, {
         ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
-        ...(minClock ? { minClock } : {}),
+        ...(session ? { session } : {}),
       });
-      if (!r) {
+      if (r.value === undefined) {
         if (minClock)
           throw new StalenessBoundError(`${key} not yet present at ${region}`, { key, minVersion: minClock });
         return null;
@@ -182,7 +244,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         region: r.region,
         ageMs: r.ageMs,
         stale: r.stale,
-        writtenBy: r.writtenBy,
+        ...(r.writtenBy !== undefined ? { writtenBy: r.writtenBy } : {}),
       };
     },
     async set(cls, key, body) {
@@ -196,15 +258,61 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         const r = await cacheable.set(key, b.value, ttl);
         return { key, class: cls, region, version: r.version };
       }
-      const version = await important.setWithEventualConsistency(key, importantWriteArg(key, body));
-      return { key, class: cls, region, version };
+      const w = await client.set("important", key, importantWriteArg(key, body));
+      return { key, class: cls, region, version: w.version };
     },
     async close() {
       await cfg.critical?.close?.();
+      await client.close().catch(() => undefined);
       // Releases this node's L1 lines in the directory (sharers would otherwise wait for its lease).
       await coherentCacheable?.close().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
       redis.disconnect();
+    },
+  };
+}
+
+function asRegion(region: string): Region {
+  if (!isRegion(region)) throw new InvalidInputError(`region ${region} is not a Meridian region`, { region });
+  return region;
+}
+
+/** A session that already saw `key` at the caller's minimum version (the HTTP minVersion parameter). */
+function sessionAt(
+  client: MeridianClient,
+  key: string,
+  min: { important?: Record<string, number>; critical?: number },
+): MeridianSession {
+  const s = client.session();
+  if (min.important) s.observeImportant(key, min.important);
+  if (min.critical !== undefined) s.observeCritical(key, min.critical);
+  return s;
+}
+
+/** `critical` through the client: reads from its L1 under leases, writes invalidate every L1 first. */
+function clientCritical(client: MeridianClient): CriticalStore {
+  return {
+    async get(key, opts) {
+      const minVersion = criticalMinVersion(opts);
+      const session = minVersion !== undefined ? sessionAt(client, key, { critical: minVersion }) : undefined;
+      const r = await client.get("critical", key, {
+        ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
+        ...(session ? { session } : {}),
+      });
+      if (r.value === undefined) {
+        if (minVersion !== undefined && minVersion > 0) {
+          throw new StalenessBoundError(`${key} does not exist at version ${minVersion}`, {
+            key,
+            minVersion,
+          });
+        }
+        return null;
+      }
+      return { key, class: "critical", value: r.value, version: r.version, region: r.region, ageMs: r.ageMs };
+    },
+    async set(key, body) {
+      const w = await client.set("critical", key, criticalWriteValue(body));
+      return { key, class: "critical", region: w.region, version: w.version };
     },
   };
 }

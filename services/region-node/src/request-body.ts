@@ -53,3 +53,12 @@ export function parseMinVersion(v: unknown): Record<string, number> | undefined 
   }
   return v as Record<string, number>;
 }
+
+/** The value of a critical write body `{"value": <json>}`. */
+export function criticalWriteValue(body: unknown): unknown {
+  const b = asObject(body);
+  if (!("value" in b) || b.value === undefined) {
+    throw new InvalidInputError('body must be {"value": <json>}', { field: "value" });
+  }
+  return b.value;
+}

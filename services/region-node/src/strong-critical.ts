@@ -2,11 +2,11 @@
 // the source of truth, every region's Redis DB holds a copy that each write invalidates before it is
 // acknowledged), adapted to the region node's CriticalStore interface.
 import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
-import type { RegionLayout } from "@meridian/service-kit";
+import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
-import type { CriticalStore, ReadOpts } from "./region-node.js";
-import { asObject } from "./request-body.js";
+import type { CriticalStore, NodeRead, ReadOptions } from "./region-node.js";
+import { criticalWriteValue } from "./request-body.js";
 
 export interface StrongCriticalOptions {
   /** PostgreSQL schema holding the table (created if missing); default: the pool's search_path. */
@@ -28,7 +28,8 @@ export function schemaForNamespace(namespace: string): string {
   return `meridian_${namespace.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`.slice(0, 63);
 }
 
-function criticalMinVersion(opts: ReadOpts): number | undefined {
+/** The integer minVersion of a critical read (InvalidInputError for anything else). */
+export function criticalMinVersion(opts: ReadOptions): number | undefined {
   const v = opts.minVersion as unknown;
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
@@ -37,6 +38,45 @@ function criticalMinVersion(opts: ReadOpts): number | undefined {
     });
   }
   return v;
+}
+
+interface StrongReadLike {
+  value: unknown;
+  version: number;
+  region: string;
+  ageMs: number;
+}
+
+/**
+ * A node read of critical data over any linearizable reader: the node's freshness options become the
+ * reader's, an absent key is null (or a StalenessBoundError when a version was required).
+ */
+export async function readCritical<R extends StrongReadLike>(
+  key: string,
+  readOpts: ReadOptions,
+  read: (o: { maxAgeMs?: number; minVersion?: number }) => Promise<R>,
+  extra: (r: R) => Partial<NodeRead> = () => ({}),
+): Promise<NodeRead | null> {
+  const minVersion = criticalMinVersion(readOpts);
+  const r = await read({
+    ...(readOpts.maxAgeMs !== undefined ? { maxAgeMs: readOpts.maxAgeMs } : {}),
+    ...(minVersion !== undefined ? { minVersion } : {}),
+  });
+  if (r.value === undefined) {
+    if (minVersion !== undefined && minVersion > 0) {
+      throw new StalenessBoundError(`${key} does not exist at version ${minVersion}`, { key, minVersion });
+    }
+    return null;
+  }
+  return {
+    key,
+    class: "critical",
+    value: r.value,
+    version: r.version,
+    region: r.region,
+    ageMs: r.ageMs,
+    ...extra(r),
+  };
 }
 
 export async function createStrongCritical(
@@ -61,8 +101,12 @@ export async function createStrongCritical(
     ...(opts.schema ? { searchPath: opts.schema } : {}),
   });
   const redis: Record<string, Redis> = {};
-  for (const r of layout.regions)
-    redis[r] = createRedis(config.redisUrl, { db: layout.redisDbs[r]!, auth: config.redisAuth });
+  for (const r of layout.regions) {
+    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), {
+      db: layout.redisDbs[r]!,
+      auth: config.redisAuth,
+    });
+  }
   const caches = new Map<string, StrongConsistencyCache>();
   for (const region of layout.regions) {
     caches.set(
@@ -83,36 +127,10 @@ export async function createStrongCritical(
       const cache = caches.get(region);
       if (!cache) throw new InvalidInputError(`unknown region ${region}`);
       return {
-        async get(key, readOpts) {
-          const minVersion = criticalMinVersion(readOpts);
-          const r = await cache.getWithStrongConsistency(key, undefined, {
-            ...(readOpts.maxAgeMs !== undefined ? { maxStalenessMs: readOpts.maxAgeMs } : {}),
-            ...(minVersion !== undefined ? { minVersion } : {}),
-          });
-          if (r.value === undefined) {
-            if (minVersion !== undefined && minVersion > 0) {
-              throw new StalenessBoundError(`${key} does not exist at version ${minVersion}`, {
-                key,
-                minVersion,
-              });
-            }
-            return null;
-          }
-          return {
-            key,
-            class: "critical",
-            value: r.value,
-            version: r.version,
-            region: r.region,
-            ageMs: r.ageMs,
-          };
-        },
+        get: (key, readOpts) =>
+          readCritical(key, readOpts, (o) => cache.getWithStrongConsistency(key, undefined, o)),
         async set(key, body) {
-          const b = asObject(body);
-          if (!("value" in b) || b.value === undefined) {
-            throw new InvalidInputError('body must be {"value": <json>}', { field: "value" });
-          }
-          const w = await cache.setWithStrongConsistency(key, b.value);
+          const w = await cache.setWithStrongConsistency(key, criticalWriteValue(body));
           return { key, class: "critical", region: w.region, version: w.version };
         },
       };

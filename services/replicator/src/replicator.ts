@@ -33,9 +33,9 @@ import {
   resolveLayout,
   type StartedServer,
 } from "@meridian/service-kit";
+import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, validateLatencyMatrix } from "@meridian/wan";
 import type { Consumer, Kafka } from "kafkajs";
 import { Counter, Gauge, Histogram } from "prom-client";
-import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, validateLatencyMatrix } from "./latency.js";
 import { OffsetTracker } from "./offset-tracker.js";
 import {
   type ChunkLimits,

@@ -55,7 +55,7 @@ describe("MESI directory protocol model check", () => {
   it("catches a directory that drops the owner's dirty data on recall (data-value)", () => {
     const mutant = replaceDirRow(
       DIRECTORY_TABLE,
-      { state: "B_RS", event: "OwnerData", guard: "always" },
+      { state: "B_RS", event: "OwnerData", guard: "ownerKept" },
       { actions: ["clearOwner", "addRequester", "send:DataS"] },
     );
     const r = modelCheck({ ...small, directoryTable: mutant });

@@ -33,7 +33,18 @@ export interface ModelConfig {
   directoryTable?: DirectoryTable;
   /** Stop after this many states (a safety net; the result says it was truncated). */
   maxStates?: number;
+  /** Also return the paths to this many explored states, spread evenly over the BFS order (deepest last). */
+  sampleTraces?: number;
 }
+
+/** One step of an execution: a processor operation, or the delivery of one in-flight message. */
+export type TraceStep =
+  | { kind: "op"; cache: number; line: number; event: ProcessorEvent }
+  | {
+      kind: "deliver";
+      msg: CoherenceMessage<number> /** directory-table row, -1 for a cache */;
+      dirRow: number;
+    };
 
 export type ViolationKind = "SWMR" | "data-value" | "deadlock" | "protocol-error";
 
@@ -49,6 +60,10 @@ export interface ModelResult {
   transitions: number;
   truncated: boolean;
   violation?: Violation;
+  /** With `sampleTraces`: executions from the initial state, as steps a replay can re-run. */
+  traces?: TraceStep[][];
+  /** With `sampleTraces`: the directory-table rows some explored transition took. */
+  dirRowsTaken?: number[];
 }
 
 interface ModelState {
@@ -155,6 +170,10 @@ export function modelCheck(cfg: ModelConfig): ModelResult {
   const ids = new Map<string, number>();
   const parent: number[] = [];
   const label: string[] = [];
+  const steps: TraceStep[] = []; // structured labels, kept only when traces are sampled
+  const keepSteps = (cfg.sampleTraces ?? 0) > 0;
+  // directory row -> the shallowest transition that takes it (from state, step)
+  const firstByRow = new Map<number, [number, TraceStep]>();
   const queue: ModelState[] = [init];
   const queueIds: number[] = [0];
   ids.set(stateKey(init), 0);
@@ -172,7 +191,7 @@ export function modelCheck(cfg: ModelConfig): ModelResult {
     const s = queue[head]!;
     const sid = queueIds[head]!;
     queue[head] = undefined as unknown as ModelState; // let visited states be collected
-    const successors: [ModelState, string][] = [];
+    const successors: [ModelState, string, TraceStep | undefined][] = [];
     let deliverable = 0;
 
     try {
@@ -203,7 +222,11 @@ export function modelCheck(cfg: ModelConfig): ModelResult {
               },
             });
             if (res === "stalled") continue;
-            successors.push([n, `cache ${c}: ${ev} L${l}`]);
+            successors.push([
+              n,
+              `cache ${c}: ${ev} L${l}`,
+              keepSteps ? { kind: "op", cache: c, line: l, event: ev } : undefined,
+            ]);
           }
         }
       }
@@ -218,6 +241,7 @@ export function modelCheck(cfg: ModelConfig): ModelResult {
         n.net.splice(i, 1);
         const l = lineIndex(m.line);
         const send = (out: CoherenceMessage<number>) => n.net.push(out);
+        const dirRow = keepSteps && m.to === DIRECTORY ? dirCtl.match(n.dirs[l]!, m) : -1;
         const res =
           m.to === DIRECTORY
             ? dirCtl.step(n.dirs[l]!, m, { send })
@@ -241,6 +265,7 @@ export function modelCheck(cfg: ModelConfig): ModelResult {
         successors.push([
           n,
           `deliver ${m.type} ${m.from === DIRECTORY ? "dir" : m.from}->${m.to === DIRECTORY ? "dir" : m.to} ${m.line}${m.value !== undefined ? ` v=${m.value}` : ""}`,
+          keepSteps ? { kind: "deliver", msg: m, dirRow } : undefined,
         ]);
       }
     } catch (err) {
@@ -265,14 +290,17 @@ export function modelCheck(cfg: ModelConfig): ModelResult {
       });
     }
 
-    for (const [n, what] of successors) {
+    for (const [n, what, step] of successors) {
       transitions++;
+      if (step?.kind === "deliver" && step.dirRow >= 0 && !firstByRow.has(step.dirRow))
+        firstByRow.set(step.dirRow, [sid, step]);
       const key = stateKey(n);
       if (ids.has(key)) continue;
       const id = ids.size;
       ids.set(key, id);
       parent.push(sid);
       label.push(what);
+      if (step) steps[id] = step;
       const bad = checkInvariants(n, cfg);
       if (bad) return done(ids.size, transitions, { ...bad, trace: traceTo(id) });
       if (ids.size >= maxStates) return { statesExplored: ids.size, transitions, truncated: true };
@@ -280,7 +308,35 @@ export function modelCheck(cfg: ModelConfig): ModelResult {
       queueIds.push(id);
     }
   }
-  return { statesExplored: ids.size, transitions, truncated: false };
+  const result: ModelResult = { statesExplored: ids.size, transitions, truncated: false };
+  if (keepSteps) {
+    result.traces = sampleTraces(parent, steps, firstByRow, cfg.sampleTraces!);
+    result.dirRowsTaken = [...firstByRow.keys()].sort((a, b) => a - b);
+  }
+  return result;
+}
+
+/**
+ * The shortest execution that ends with each directory row, then paths to `count` states spread
+ * evenly over the BFS numbering (later ids are deeper).
+ */
+function sampleTraces(
+  parent: number[],
+  steps: TraceStep[],
+  firstByRow: Map<number, [number, TraceStep]>,
+  count: number,
+): TraceStep[][] {
+  const pathTo = (id: number) => {
+    const path: TraceStep[] = [];
+    for (let i = id; i > 0; i = parent[i]!) path.push(steps[i]!);
+    return path.reverse();
+  };
+  const out = [...firstByRow.values()].map(([from, last]) => [...pathTo(from), last]);
+  const total = parent.length;
+  for (let k = 1; k <= count && k < total; k++) {
+    out.push(pathTo(Math.floor((k * (total - 1)) / Math.min(count, total - 1))));
+  }
+  return out;
 }
 
 function done(states: number, transitions: number, violation: Violation): ModelResult {

@@ -16,7 +16,7 @@ import { createRedis } from "@meridian/store";
 import { Redis } from "ioredis";
 import { DEFAULT_POLICY, type WritePolicy } from "../manager/policy.js";
 import { WriteBuffer } from "../manager/write-buffer.js";
-import { FORCE_RELEASE, GETM, GETS, RELEASE, WRITEBACK } from "./lua.js";
+import { LuaDirectory } from "./lua-directory.js";
 
 export interface NearCacheOptions {
   redisUrl: string;
@@ -83,6 +83,7 @@ export class CoherentNearCache<V = unknown> {
   readonly nodeId: string;
   private readonly redis: Redis;
   private readonly sub: Redis;
+  private readonly directory: LuaDirectory;
   private readonly l1 = new Map<string, L1Entry<V>>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly pendingFills = new Map<string, { invalidated: boolean }>();
@@ -110,6 +111,7 @@ export class CoherentNearCache<V = unknown> {
     this.nodeId = opts.nodeId ?? randomUUID();
     this.policy = opts.policy ?? DEFAULT_POLICY;
     this.redis = createRedis(opts.redisUrl, { auth: opts.redisAuth });
+    this.directory = new LuaDirectory(this.redis, opts.prefix);
     // The pub/sub connection skips ioredis's handshake commands (INFO ready check, CLIENT SETINFO):
     // since ioredis 5.8.2 they can be written after SUBSCRIBE on a (re)connect and Redis refuses them
     // in subscriber mode (redis/ioredis#2037), which left a node deaf to Inv/Recall.
@@ -135,9 +137,6 @@ export class CoherentNearCache<V = unknown> {
   }
 
   private async start(): Promise<void> {
-    for (const [name, src] of Object.entries({ GETS, GETM, WRITEBACK, RELEASE, FORCE_RELEASE })) {
-      this.redis.defineCommand(`mer_${name}`, { numberOfKeys: name === "FORCE_RELEASE" ? 4 : 3, lua: src });
-    }
     try {
       await this.renewLease();
       this.sub.on("message", (_ch: string, raw: string) => this.onWire(raw));
@@ -284,7 +283,7 @@ export class CoherentNearCache<V = unknown> {
       this.pendingFills.set(key, fill);
       let reply: string[];
       try {
-        reply = await this.run("mer_GETS", key, this.nodeId);
+        reply = await this.directory.getS(key, this.nodeId);
       } finally {
         this.pendingFills.delete(key);
       }
@@ -318,7 +317,7 @@ export class CoherentNearCache<V = unknown> {
 
   private async acquireExclusive(key: string): Promise<{ value: V | undefined; version: number }> {
     for (let attempt = 0; ; attempt++) {
-      const reply = await this.run("mer_GETM", key, this.nodeId);
+      const reply = await this.directory.getM(key, this.nodeId);
       if (reply[0] === "recall") {
         await this.recall(key, reply[1]!, "I", attempt);
         continue;
@@ -372,7 +371,7 @@ export class CoherentNearCache<V = unknown> {
     // A dirty line is written back before it leaves; flushKey also waits for a flush already in flight.
     await this.buffer.flushKey(key);
     this.l1.delete(key);
-    await this.run("mer_RELEASE", key, this.nodeId, "I");
+    await this.directory.release(key, this.nodeId, "I");
   }
 
   // --- write-back -------------------------------------------------------------------------------
@@ -388,7 +387,7 @@ export class CoherentNearCache<V = unknown> {
   }
 
   private async writeBackNow(key: string, value: V, release: "keep" | "S" | "I"): Promise<void> {
-    const ver = Number(await this.run("mer_WRITEBACK", key, this.nodeId, JSON.stringify(value), release));
+    const ver = await this.directory.writeBack(key, this.nodeId, JSON.stringify(value), release);
     if (ver < 0) {
       // Ownership was taken from us (our lease lapsed and a peer force-released): this write is lost.
       // Not thrown: the buffer would put it back and retry forever. `set` reports it for write-through.
@@ -407,15 +406,7 @@ export class CoherentNearCache<V = unknown> {
     if (attempt > 20)
       throw new BackendUnavailableError(`recall of ${key} from ${owner} keeps failing`, { key, owner });
     await this.request(owner, { t: "Recall", key, mode, from: this.nodeId, id: randomUUID() }, async () => {
-      await this.redis.eval(
-        FORCE_RELEASE,
-        4,
-        this.valueKey(key),
-        this.dirKey(key),
-        this.sharersKey(key),
-        this.leaseKey(owner),
-        owner,
-      );
+      await this.directory.forceRelease(key, owner, this.leaseKey(owner));
     });
   }
 
@@ -494,7 +485,7 @@ export class CoherentNearCache<V = unknown> {
     this.stats.recallsServed++;
     const line = this.l1.get(key);
     await this.buffer.flushKey(key); // also waits for a write-back of this key already in flight
-    await this.run("mer_RELEASE", key, this.nodeId, line ? mode : "I");
+    await this.directory.release(key, this.nodeId, line ? mode : "I");
     if (!line) return;
     if (mode === "S") line.state = "S";
     else this.l1.delete(key);
@@ -527,11 +518,6 @@ export class CoherentNearCache<V = unknown> {
     return (await this.redis.exists(this.leaseKey(node))) === 1;
   }
 
-  private run(cmd: string, key: string, ...args: string[]): Promise<string[]> {
-    const fn = (this.redis as unknown as Record<string, (...a: string[]) => Promise<string[]>>)[cmd]!;
-    return fn.call(this.redis, this.valueKey(key), this.dirKey(key), this.sharersKey(key), ...args);
-  }
-
   /** Serialize this node's work on one key (a recall waits for the local write in progress). */
   private withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve();
@@ -556,15 +542,6 @@ export class CoherentNearCache<V = unknown> {
 
   private channel(node: string) {
     return `${this.opts.prefix}:ch:${node}`;
-  }
-  private valueKey(key: string) {
-    return `${this.opts.prefix}:val:${key}`;
-  }
-  private dirKey(key: string) {
-    return `${this.opts.prefix}:dir:${key}`;
-  }
-  private sharersKey(key: string) {
-    return `${this.opts.prefix}:sh:${key}`;
   }
   private leaseKey(node: string) {
     return `${this.opts.prefix}:node:${node}`;

@@ -14,7 +14,9 @@ export type DirGuard =
   | "notFromOwner"
   | "notFromSharer"
   | "lastAck"
-  | "moreAcks";
+  | "moreAcks"
+  | "ownerKept" // OwnerData: the old owner kept a shared copy
+  | "ownerDropped"; // OwnerData: the old owner gave up its copy (it was evicting, or a RecallM)
 
 /**
  * Directory actions, in order:
@@ -98,7 +100,9 @@ export const DIRECTORY_TABLE: readonly DirRow[] = [
   row("EM",   "PutM",      "notFromOwner",   ["send:PutAck"],                                                          "EM"),
   row("EM",   "PutE",      "notFromOwner",   ["send:PutAck"],                                                          "EM"),
   row("EM",   "PutS",      "always",         ["send:PutAck"],                                                          "EM"),
-  row("B_RS", "OwnerData", "always",         ["absorbOwnerData", "clearOwner", "addRequester", "send:DataS"],          "S_U"),
+  row("B_RS", "OwnerData", "ownerKept",      ["absorbOwnerData", "clearOwner", "addRequester", "send:DataS"],          "S_U"),
+  // The old owner kept nothing (its eviction raced the recall): the reader is the only holder, so E.
+  row("B_RS", "OwnerData", "ownerDropped",   ["absorbOwnerData", "clearOwner", "ownerIsRequester", "send:DataE"],      "EM_U"),
   row("B_RM", "OwnerData", "always",         ["absorbOwnerData", "clearOwner", "ownerIsRequester", "send:DataM"],      "EM_U"),
   row("B_A",  "InvAck",    "moreAcks",       ["countAck"],                                                             "B_A"),
   row("B_A",  "InvAck",    "lastAck",        ["countAck", "send:DataM"],                                               "EM_U"),

@@ -1,13 +1,47 @@
-// Interprets the two protocol tables. One step = find the row for (state, event[, guard]) and run its
-// actions against a line. Both the runtime manager and the model checker call these functions.
-import { type CacheAction, type CacheRow, type CacheTable, indexCacheTable } from "./cache-table.js";
-import type { DirectoryTable, DirGuard, DirRow } from "./directory-table.js";
+// Interprets the two compiled protocol tables on object lines. One step = find the row for
+// (state, event[, guard]) and run its opcodes against a line. The manager and the model checker use these.
+import type { CacheRow, CacheTable } from "./cache-table.js";
+import {
+  C_DROP,
+  C_FILL,
+  C_OWNER_DATA,
+  C_READ_HIT,
+  C_SEND,
+  C_WRITE,
+  CACHE_STATES,
+  type CompiledProtocol,
+  compileProtocol,
+  D_ABSORB_OWNER_DATA,
+  D_ADD_REQUESTER,
+  D_CLEAR_OWNER,
+  D_CLEAR_SHARERS,
+  D_COUNT_ACK,
+  D_OWNER_IS_REQUESTER,
+  D_REMOVE_SENDER,
+  D_SEND_DATA_E,
+  D_SEND_DATA_M,
+  D_SEND_DATA_S,
+  D_SEND_INV_OTHERS,
+  D_SEND_PUT_ACK,
+  D_SEND_RECALL_M,
+  D_SEND_RECALL_S,
+  D_SET_REQUESTER,
+  D_STALL,
+  D_WRITE_HOME,
+  DIR_SEND_TYPE,
+  DIR_STATES,
+  EV_PUTM,
+  EVENTS,
+  matchDirRow,
+} from "./compiled.js";
+import type { DirectoryTable } from "./directory-table.js";
 import {
   type CacheState,
   type CoherenceMessage,
   DIRECTORY,
   type DirState,
   type ProcessorEvent,
+  type ToCacheType,
   type ToDirType,
 } from "./messages.js";
 
@@ -52,64 +86,29 @@ export interface DirEffects<V> {
 
 export type StepResult = "done" | "stalled";
 
-// Cache actions compiled to small opcodes once, so a step does no string parsing.
-enum Op {
-  Stall,
-  ReadHit,
-  Write,
-  Fill,
-  DropData,
-  Send,
-  SendPutM,
-  SendOwnerData,
-}
+const CACHE_CODE = new Map(CACHE_STATES.map((s, i) => [s, i]));
+const DIR_CODE = new Map(DIR_STATES.map((s, i) => [s, i]));
+const EVENT_CODE = new Map(EVENTS.map((e, i) => [e, i]));
 
-interface CompiledCacheRow {
-  row: CacheRow;
-  ops: Op[];
-  /** Per op: the message type to send (Send), or OwnerData's flags. */
-  args: ({ type: ToDirType } | { dirty: boolean; kept: boolean } | undefined)[];
-}
-
-function compileCacheRow(r: CacheRow): CompiledCacheRow {
-  const ops: Op[] = [];
-  const args: CompiledCacheRow["args"] = [];
-  const simple: Partial<Record<CacheAction, Op>> = {
-    stall: Op.Stall,
-    readHit: Op.ReadHit,
-    write: Op.Write,
-    fill: Op.Fill,
-    dropData: Op.DropData,
-    "send:PutM": Op.SendPutM,
-  };
-  for (const a of r.actions) {
-    const op = simple[a];
-    if (op !== undefined) {
-      ops.push(op);
-      args.push(undefined);
-    } else if (a.startsWith("send:OwnerData")) {
-      ops.push(Op.SendOwnerData);
-      args.push({ dirty: a.includes("dirty"), kept: a.includes(",kept") });
-    } else {
-      ops.push(Op.Send);
-      args.push({ type: a.slice("send:".length) as ToDirType });
-    }
-  }
-  return { row: r, ops, args };
-}
-
+/** Interprets the compiled cache table on one object line (the model checker's and the manager's form). */
 export class CacheController {
-  private readonly index = new Map<string, Map<string, CompiledCacheRow>>();
-  constructor(readonly table: CacheTable) {
-    for (const r of indexCacheTable(table).values()) {
-      const byEvent = this.index.get(r.state) ?? new Map<string, CompiledCacheRow>();
-      byEvent.set(r.event, compileCacheRow(r));
-      this.index.set(r.state, byEvent);
-    }
+  readonly compiled: CompiledProtocol;
+  constructor(
+    readonly table: CacheTable,
+    compiled?: CompiledProtocol,
+  ) {
+    this.compiled = compiled ?? compileProtocol(table, []);
+  }
+
+  private rowId(state: CacheState, event: string): number {
+    const ev = EVENT_CODE.get(event as ProcessorEvent);
+    if (ev === undefined) return -1;
+    return this.compiled.cacheRow[CACHE_CODE.get(state)! * this.compiled.events + ev]!;
   }
 
   row(state: CacheState, event: string): CacheRow | undefined {
-    return this.index.get(state)?.get(event)?.row;
+    const r = this.rowId(state, event);
+    return r < 0 ? undefined : this.table[r];
   }
 
   /** Apply a processor event or an incoming message (msg.type is the event) to one cache line. */
@@ -121,122 +120,98 @@ export class CacheController {
     fx: CacheEffects<V>,
   ): StepResult {
     const name = typeof event === "string" ? event : event.type;
-    const c = this.index.get(line.state)?.get(name);
-    if (!c)
+    const r = this.rowId(line.state, name);
+    if (r < 0)
       throw new ProtocolError(
         `cache ${node}: no transition for ${line.state} on ${name}`,
         "cache",
         line.state,
         name,
       );
+    const p = this.compiled;
+    if (p.cacheStalls[r]) return "stalled";
     const msg = typeof event === "string" ? undefined : event;
-    const { ops, args } = c;
-    for (let i = 0; i < ops.length; i++) {
-      switch (ops[i]) {
-        case Op.Stall:
-          return "stalled";
-        case Op.ReadHit:
+    for (let i = p.cacheOpStart[r]!; i < p.cacheOpStart[r + 1]!; i++) {
+      const arg = p.cacheOps[2 * i + 1]!;
+      switch (p.cacheOps[2 * i]) {
+        case C_READ_HIT:
           fx.readHit(line.value);
           break;
-        case Op.Write:
+        case C_WRITE:
           line.value = fx.write();
           break;
-        case Op.Fill:
+        case C_FILL:
           line.value = msg?.value;
           break;
-        case Op.DropData:
+        case C_DROP:
           line.value = undefined;
           break;
-        case Op.SendPutM:
-          fx.send({ type: "PutM", line: lineId, from: node, to: DIRECTORY, value: line.value });
-          break;
-        case Op.SendOwnerData: {
-          const f = args[i] as { dirty: boolean; kept: boolean };
+        case C_OWNER_DATA:
           fx.send({
             type: "OwnerData",
             line: lineId,
             from: node,
             to: DIRECTORY,
             value: line.value,
-            dirty: f.dirty,
-            kept: f.kept,
+            dirty: (arg & 1) !== 0,
+            kept: (arg & 2) !== 0,
           });
           break;
-        }
-        case Op.Send:
-          fx.send({ type: (args[i] as { type: ToDirType }).type, line: lineId, from: node, to: DIRECTORY });
+        case C_SEND: {
+          const type = EVENTS[arg] as ToDirType;
+          // Only PutM carries data among the plain sends.
+          if (arg === EV_PUTM) fx.send({ type, line: lineId, from: node, to: DIRECTORY, value: line.value });
+          else fx.send({ type, line: lineId, from: node, to: DIRECTORY });
           break;
+        }
       }
     }
-    line.state = c.row.next;
+    line.state = CACHE_STATES[p.cacheNext[r]!]!;
     return "done";
   }
 }
 
-function guardHolds<V>(g: DirGuard, d: DirLine<V>, msg: CoherenceMessage<V>): boolean {
-  switch (g) {
-    case "always":
-      return true;
-    case "noOtherSharers":
-      return d.sharers.size === 0 || (d.sharers.size === 1 && d.sharers.has(msg.from));
-    case "otherSharers":
-      return d.sharers.size > (d.sharers.has(msg.from) ? 1 : 0);
-    case "lastSharer":
-      return d.sharers.has(msg.from) && d.sharers.size === 1;
-    case "notLastSharer":
-      return d.sharers.has(msg.from) && d.sharers.size > 1;
-    case "notFromSharer":
-      return !d.sharers.has(msg.from);
-    case "fromOwner":
-      return d.owner === msg.from;
-    case "notFromOwner":
-      return d.owner !== msg.from;
-    case "lastAck":
-      return d.acks === 1;
-    case "moreAcks":
-      return d.acks > 1;
-  }
-}
-
+/** Interprets the compiled directory table on one object line. */
 export class DirectoryController {
-  private readonly index = new Map<string, DirRow[]>();
-  constructor(readonly table: DirectoryTable) {
-    for (const r of table) {
-      const k = `${r.state}|${r.event}`;
-      const rows = this.index.get(k) ?? [];
-      rows.push(r);
-      this.index.set(k, rows);
-    }
+  readonly compiled: CompiledProtocol;
+  constructor(
+    readonly table: DirectoryTable,
+    compiled?: CompiledProtocol,
+  ) {
+    this.compiled = compiled ?? compileProtocol([], table);
   }
 
   /** Would this message be consumed now (not stalled)? Used by the model checker to find deadlocks. */
   isStalled<V>(d: DirLine<V>, msg: CoherenceMessage<V>): boolean {
     const r = this.match(d, msg);
-    return r !== undefined && r.actions[0] === "stall";
+    return r >= 0 && this.compiled.dirOps[this.compiled.dirOpStart[r]!] === D_STALL;
   }
 
-  private match<V>(d: DirLine<V>, msg: CoherenceMessage<V>): DirRow | undefined {
-    const rows = this.index.get(`${d.state}|${msg.type}`);
-    if (!rows) return undefined;
-    // No closures here: this is the hot path of every directory message.
-    let hit: DirRow | undefined;
-    for (const r of rows) {
-      if (!guardHolds(r.guard, d, msg)) continue;
-      if (hit)
-        throw new ProtocolError(
-          `directory: ambiguous rows for ${d.state} on ${msg.type}`,
-          "directory",
-          d.state,
-          msg.type,
-        );
-      hit = r;
-    }
-    return hit;
+  /** Index in the table of the row that handles `msg` now, -1 if none. */
+  match<V>(d: DirLine<V>, msg: CoherenceMessage<V>): number {
+    const r = matchDirRow(
+      this.compiled,
+      DIR_CODE.get(d.state)!,
+      EVENT_CODE.get(msg.type)!,
+      d.sharers.size,
+      d.sharers.has(msg.from),
+      d.owner === msg.from,
+      d.acks,
+      msg.kept === true,
+    );
+    if (r === -2)
+      throw new ProtocolError(
+        `directory: ambiguous rows for ${d.state} on ${msg.type}`,
+        "directory",
+        d.state,
+        msg.type,
+      );
+    return r;
   }
 
   step<V>(d: DirLine<V>, msg: CoherenceMessage<V>, fx: DirEffects<V>): StepResult {
     const r = this.match(d, msg);
-    if (!r) {
+    if (r < 0) {
       throw new ProtocolError(
         `directory: no transition for ${d.state} on ${msg.type} from ${msg.from}`,
         "directory",
@@ -244,24 +219,24 @@ export class DirectoryController {
         msg.type,
       );
     }
+    const p = this.compiled;
     const line = msg.line;
-    for (const a of r.actions) {
-      switch (a) {
-        case "stall":
+    for (let i = p.dirOpStart[r]!; i < p.dirOpStart[r + 1]!; i++) {
+      const op = p.dirOps[i]!;
+      switch (op) {
+        case D_STALL:
           return "stalled";
-        case "setRequester":
+        case D_SET_REQUESTER:
           d.requester = msg.from;
           break;
-        case "send:DataS":
-          fx.send({ type: "DataS", line, from: DIRECTORY, to: d.requester, value: d.home });
+        case D_SEND_DATA_S:
+        case D_SEND_DATA_E:
+        case D_SEND_DATA_M: {
+          const type = EVENTS[DIR_SEND_TYPE[op]!] as ToCacheType;
+          fx.send({ type, line, from: DIRECTORY, to: d.requester, value: d.home });
           break;
-        case "send:DataE":
-          fx.send({ type: "DataE", line, from: DIRECTORY, to: d.requester, value: d.home });
-          break;
-        case "send:DataM":
-          fx.send({ type: "DataM", line, from: DIRECTORY, to: d.requester, value: d.home });
-          break;
-        case "send:Inv->others": {
+        }
+        case D_SEND_INV_OTHERS: {
           let n = 0;
           for (const s of d.sharers) {
             if (s === d.requester) continue;
@@ -271,43 +246,43 @@ export class DirectoryController {
           d.acks = n;
           break;
         }
-        case "send:RecallS":
+        case D_SEND_RECALL_S:
           fx.send({ type: "RecallS", line, from: DIRECTORY, to: d.owner });
           break;
-        case "send:RecallM":
+        case D_SEND_RECALL_M:
           fx.send({ type: "RecallM", line, from: DIRECTORY, to: d.owner });
           break;
-        case "send:PutAck":
+        case D_SEND_PUT_ACK:
           fx.send({ type: "PutAck", line, from: DIRECTORY, to: msg.from });
           break;
-        case "addRequester":
+        case D_ADD_REQUESTER:
           d.sharers.add(d.requester);
           break;
-        case "removeSender":
+        case D_REMOVE_SENDER:
           d.sharers.delete(msg.from);
           break;
-        case "clearSharers":
+        case D_CLEAR_SHARERS:
           d.sharers.clear();
           break;
-        case "ownerIsRequester":
+        case D_OWNER_IS_REQUESTER:
           d.owner = d.requester;
           break;
-        case "clearOwner":
+        case D_CLEAR_OWNER:
           d.owner = -1;
           break;
-        case "writeHome":
+        case D_WRITE_HOME:
           d.home = msg.value;
           break;
-        case "absorbOwnerData":
+        case D_ABSORB_OWNER_DATA:
           if (msg.dirty) d.home = msg.value;
           if (msg.kept) d.sharers.add(msg.from);
           break;
-        case "countAck":
+        case D_COUNT_ACK:
           d.acks--;
           break;
       }
     }
-    d.state = r.next;
+    d.state = DIR_STATES[p.dirNext[r]!]!;
     return "done";
   }
 }

@@ -4,11 +4,18 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createKafka } from "@meridian/bus";
-import { type Cluster, startCluster } from "@meridian/cluster";
+import { type Cluster, measureCriticalLatencyMap, startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import { type Dashboard, startDashboard } from "@meridian/dashboard";
 import { symbolNames } from "@meridian/market-data-producer";
-import { type AlertSink, ConsistencyMonitor, type ConsistencyReport, writeReport } from "@meridian/monitor";
+import {
+  type AlertSink,
+  ConsistencyMonitor,
+  type ConsistencyReport,
+  type LatencyMapRow,
+  latencyMapRow,
+  writeReport,
+} from "@meridian/monitor";
 import pino from "pino";
 import { Registry } from "prom-client";
 import {
@@ -28,6 +35,8 @@ export interface DemoOptions {
   reportsDir: string;
   /** Fault to inject mid-run, to show detection: stop one region's consumer for a while. */
   inject?: "none" | "stall";
+  /** The WAN layer (default on): cross-region hops pay the latency matrix, critical data has home regions. */
+  wan?: boolean;
   stallRegion?: string;
   symbols?: number;
   ticksPerSecond?: number;
@@ -72,6 +81,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       config,
       logger,
       marketData: { symbols, ticksPerSecond: o.ticksPerSecond ?? 50 },
+      // Every cross-region hop pays the WAN (MERIDIAN_DEMO_WAN=0: loopback, as before the WAN layer).
+      wan: o.wan ?? process.env.MERIDIAN_DEMO_WAN !== "0",
       // Anti-entropy reads every region's Redis directly and would refill a stalled region within ~2 s,
       // hiding the injected fault the demo exists to show; it stays on for normal runs.
       ...(o.inject === "stall" ? { antiEntropy: false as const } : {}),
@@ -210,6 +221,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         `[demo]   ${race.operations} operations, ${race.errors} errors, linearizable: ${race.linearizable === null ? "undecided in the time budget" : race.linearizable ? "yes" : "NO"}`,
       );
     }
+    const latencyMap = cluster.wan ? await criticalLatencyMap(cluster, namespace, print) : undefined;
     await sleep(3000);
     await monitor.tick();
     printProgress(print, (Date.now() - started) / 1000, monitor, cluster);
@@ -217,6 +229,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const report = monitor.generateConsistencyReport(
       `Meridian demo — ${regions.length} regions, ${o.seconds} s`,
     );
+    if (latencyMap) report.latencyMap = latencyMap;
     const { jsonPath, htmlPath } = await writeReport(report, o.reportsDir);
     if (raceHistory) {
       // JSON has no Infinity: an operation whose outcome is unknown gets ret null (meridian check reads it so).
@@ -287,4 +300,22 @@ function fmt(ms: number | undefined): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Critical GET/PUT per (client region, home region) through the nodes, printed and kept for the report. */
+async function criticalLatencyMap(
+  cluster: Cluster,
+  namespace: string,
+  print: (line: string) => void,
+): Promise<LatencyMapRow[]> {
+  print("[demo] latency map of critical data per (client region, home region), 5 GETs + 5 PUTs per pair ...");
+  const rows = (await measureCriticalLatencyMap(cluster, { samples: 5, tag: `map-${namespace}` })).map(
+    latencyMapRow,
+  );
+  for (const r of rows.filter((x) => x.op === "get")) {
+    print(
+      `         get ${r.client.padEnd(13)} → home ${r.home.padEnd(13)} p50 ${Math.round(r.p50)} ms (floor ${r.floorMs} ms)`,
+    );
+  }
+  return rows;
 }

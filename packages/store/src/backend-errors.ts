@@ -1,5 +1,7 @@
-// Maps driver failures to typed errors: connection-level trouble becomes BackendUnavailableError, our own
-// typed errors pass through, anything else (a constraint, a bug) is rethrown as is.
+// The one place that maps driver failures (ioredis, pg) to typed errors. Drivers give few failures a code,
+// so connection trouble is also recognised by message — here and nowhere else. Connection-level trouble
+// becomes BackendUnavailableError, our own typed errors pass through, anything else (a constraint, a bug)
+// is rethrown as is.
 import { BackendUnavailableError, MeridianError } from "@meridian/core";
 
 const CONNECTION_CODES = new Set([
@@ -16,7 +18,7 @@ export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (e?.code && (CONNECTION_CODES.has(e.code) || e.code.startsWith("08"))) return true;
   const m = String(e?.message ?? "");
-  return /Connection terminated|connection is closed|Connection is closed|terminating connection|Client has encountered a connection error|MaxRetriesPerRequest|Stream isn't writeable/i.test(
+  return /Connection terminated|connection is closed|Connection is closed|terminating connection|Client has encountered a connection error|MaxRetriesPerRequest|Stream isn't writeable|Query read timeout|Command timed out|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connect/i.test(
     m,
   );
 }

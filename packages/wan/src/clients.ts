@@ -1,0 +1,60 @@
+// Clients of servers reached across the WAN. Every call is bounded: a cut link stalls open connections
+// rather than closing them, so without a timeout a command would wait for the heal.
+import { Redis } from "ioredis";
+import pg from "pg";
+import type { WanNetwork } from "./wan-network.js";
+
+export interface WanClientOptions {
+  /** Bound of one command / query (default 3000 ms). */
+  timeoutMs?: number;
+}
+
+/** An ioredis client in region `from` for Redis service `name` (logical DB `db`). */
+export function redisOverWan(
+  network: WanNetwork,
+  from: string,
+  name: string,
+  db: number,
+  opts: WanClientOptions = {},
+): Redis {
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const client = new Redis({
+    ...network.address(from, name),
+    db,
+    commandTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+  });
+  client.on("error", () => {}); // surfaced per command
+  return client;
+}
+
+/** A pg pool in region `from` for PostgreSQL service `name`, on `schema` of the database of `pgUrl`. */
+export function pgPoolOverWan(
+  network: WanNetwork,
+  from: string,
+  name: string,
+  pgUrl: string,
+  opts: WanClientOptions & { schema?: string; max?: number } = {},
+): pg.Pool {
+  const at = network.address(from, name);
+  const url = new URL(pgUrl);
+  url.hostname = at.host;
+  url.port = String(at.port);
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    max: opts.max ?? 4,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  pool.on("error", () => {});
+  return pool;
+}
+
+/** host:port of a redis:// or postgres:// URL (default port when absent). */
+export function endpointOf(url: string, defaultPort: number): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || defaultPort) };
+}
