@@ -10,8 +10,9 @@ import { fileURLToPath } from "node:url";
 import { createKafka } from "@meridian/bus";
 import { BackendUnavailableError, configFromEnv, type MeridianConfig } from "@meridian/core";
 import { schemaForNamespace } from "@meridian/region-node";
-import { ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
+import { bearerHeaders, ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
 import { createRedis, type Redis } from "@meridian/store";
+import { withAuthToken } from "./auth-token.js";
 import { terminate } from "./child.js";
 import { stateFingerprint } from "./cluster.js";
 import { type RedisServerProcess, startRedisServer } from "./redis-server.js";
@@ -64,6 +65,8 @@ export interface ProcessCluster {
   readonly replicator: ServiceProcess;
   readonly marketData: ServiceProcess | undefined;
   readonly logDir: string;
+  /** Headers that authenticate a client on the services' write (and, if configured, read) routes. */
+  readonly authHeaders: Record<string, string>;
   /** The MERIDIAN_REDIS_URLS value every process got (region=url,…). */
   readonly redisUrls: string;
   compareStates(
@@ -130,7 +133,7 @@ async function spawnService(s: Spawn, logDir: string): Promise<ServiceProcess> {
 }
 
 export async function startProcessCluster(opts: ProcessClusterOptions = {}): Promise<ProcessCluster> {
-  const config = opts.config ?? configFromEnv();
+  const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), "meridian-processes-"));
@@ -153,6 +156,8 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       MERIDIAN_SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
       MERIDIAN_REGIONS: regions.join(","),
       MERIDIAN_REDIS_URLS: redisUrls,
+      // Handed to the children only through their environment, never logged.
+      MERIDIAN_AUTH_TOKEN: config.httpAuth!.token!.reveal(),
       ...(namespace ? { MERIDIAN_NAMESPACE: namespace } : {}),
     };
     const market = opts.marketData === false ? undefined : (opts.marketData ?? {});
@@ -250,6 +255,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
     return {
       layout,
       namespace,
+      authHeaders: bearerHeaders(config.httpAuth?.token),
       regions: handles,
       replicator,
       marketData,

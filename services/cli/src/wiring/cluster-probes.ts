@@ -72,7 +72,10 @@ export function clusterDigestSource(cluster: Cluster, keys: KeyRegistry): Region
   };
 }
 
-/** Lag of each region's invalidation consumer group on its inbound topic (end offset − committed). */
+/**
+ * Lag of each region's invalidation consumer group on its inbound topic (end offset − committed), and
+ * whether that consumer (when it runs in this process) reports it cannot make progress.
+ */
 export function kafkaConsumerLag(admin: Admin, cluster: Cluster): ConsumerLagSource {
   const ns = cluster.layout.namespace;
   const topics = topicsFor(ns);
@@ -95,7 +98,8 @@ export function kafkaConsumerLag(admin: Admin, cluster: Cluster): ConsumerLagSou
             const at = done.get(p.partition) ?? -1;
             lag += Math.max(0, end - (at < 0 ? Number(p.low) : at));
           }
-          return { region, group: groupId, lag };
+          const stalled = cluster.regions[region]?.consumer?.health().stalled ?? false;
+          return { region, group: groupId, lag, stalled };
         }),
       );
     },
