@@ -96,6 +96,7 @@ export class ConsistencyMonitor {
   private readonly listeners: Array<(s: MonitorSnapshot) => void> = [];
   private readonly suiteReports: SuiteReport[] = [];
   private consumerLag: Record<string, number> = {};
+  private consumersStalled: string[] = [];
   private lastSnapshotAt = Date.now();
   private lastSnapshot?: MonitorSnapshot;
   /** When the regions' digests were last compared: region lag is as of then (see buildSnapshot). */
@@ -375,6 +376,7 @@ export class ConsistencyMonitor {
         this.metrics.consumerLag.set({ region: l.region, group: l.group }, l.lag);
       }
       this.consumerLag = next;
+      this.consumersStalled = [...new Set(lags.filter((l) => l.stalled).map((l) => l.region))].sort();
     } catch (err) {
       this.options.logger?.error({ err }, "reading consumer lag failed");
     }
@@ -432,6 +434,7 @@ export class ConsistencyMonitor {
         latest: this.violations.list().slice(-20),
       },
       consumerLag: { ...this.consumerLag },
+      consumersStalled: [...this.consumersStalled],
       lockWaitP99Ms: this.lockWaits.percentiles(now).p99,
       alertsFiring: this.alerts.firing(),
       recentAlerts: this.alerts.events().slice(-20),

@@ -2,9 +2,8 @@
 // and an invalidation consumer, plus one replicator (WAN latency + partitions) and the market-data
 // producer. Used by the pipeline tests and by `pnpm demo`. See ../README.md for the contract.
 
-import { randomBytes } from "node:crypto";
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig, Secret } from "@meridian/core";
+import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
 import { AntiEntropy, pgWriterIncarnations, readEntry } from "@meridian/eventual";
 import {
   type AppliedEvent,
@@ -36,6 +35,7 @@ import {
 } from "@meridian/service-kit";
 import { createPgPool, createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
+import { withAuthToken } from "./auth-token.js";
 import { type ClusterWan, type ClusterWanOptions, startClusterWan } from "./wan.js";
 
 export interface ClusterOptions {
@@ -141,16 +141,6 @@ export interface CriticalRows {
 export async function stateFingerprint(redis: Redis, keyPrefix: string, key: string): Promise<string | null> {
   const entry = await readEntry(redis, keyPrefix, key);
   return entry ? canonicalJson(entry.crdt.toJSON()) : null;
-}
-
-/**
- * The config with a bearer token for the services' write routes: the configured one, or a fresh random
- * one for this cluster (its clients get it from `cluster.authHeaders`).
- */
-export function withAuthToken(config: MeridianConfig): MeridianConfig {
-  if (config.httpAuth?.token) return config;
-  const token = new Secret(randomBytes(32).toString("base64url"));
-  return { ...config, httpAuth: { reads: config.httpAuth?.reads ?? false, token } };
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {

@@ -12,8 +12,9 @@ import { BackendUnavailableError, configFromEnv, type MeridianConfig } from "@me
 import { schemaForNamespace } from "@meridian/region-node";
 import { bearerHeaders, ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
+import { withAuthToken } from "./auth-token.js";
 import { terminate } from "./child.js";
-import { stateFingerprint, withAuthToken } from "./cluster.js";
+import { stateFingerprint } from "./cluster.js";
 import { type RedisServerProcess, startRedisServer } from "./redis-server.js";
 
 const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -157,7 +158,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       MERIDIAN_SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
       MERIDIAN_REGIONS: regions.join(","),
       MERIDIAN_REDIS_URLS: redisUrls,
-      // Every service refuses writes without a bearer token; the processes share the cluster's one.
+      // Handed to the children only through their environment, never logged.
       MERIDIAN_AUTH_TOKEN: config.httpAuth!.token!.reveal(),
       ...(namespace ? { MERIDIAN_NAMESPACE: namespace } : {}),
     };
@@ -262,13 +263,13 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
     return {
       layout,
       namespace,
+      authHeaders: bearerHeaders(config.httpAuth?.token),
       regions: handles,
       replicator,
       marketData,
       logDir,
       critical: pool ? { schema, pool } : undefined,
       redisUrls,
-      authHeaders: bearerHeaders(config.httpAuth?.token),
       compareStates,
       async waitForConvergence(keys, timeoutMs = 10_000) {
         const t0 = Date.now();

@@ -79,8 +79,19 @@ export function clusterDigestSource(cluster: ProbedCluster, keys: KeyRegistry): 
   };
 }
 
-/** Lag of each region's invalidation consumer group on its inbound topic (end offset − committed). */
-export function kafkaConsumerLag(admin: Admin, cluster: Pick<ProbedCluster, "layout">): ConsumerLagSource {
+/**
+ * Lag of each region's invalidation consumer group on its inbound topic (end offset − committed), and
+ * whether that consumer (when it runs in this process) reports it cannot make progress.
+ */
+export function kafkaConsumerLag(
+  admin: Admin,
+  cluster: Pick<ProbedCluster, "layout"> & {
+    readonly regions: Record<
+      string,
+      { readonly redis: Redis; readonly consumer?: { health(): { stalled: boolean } } | undefined }
+    >;
+  },
+): ConsumerLagSource {
   const ns = cluster.layout.namespace;
   const topics = topicsFor(ns);
   return {
@@ -102,7 +113,8 @@ export function kafkaConsumerLag(admin: Admin, cluster: Pick<ProbedCluster, "lay
             const at = done.get(p.partition) ?? -1;
             lag += Math.max(0, end - (at < 0 ? Number(p.low) : at));
           }
-          return { region, group: groupId, lag };
+          const stalled = cluster.regions[region]?.consumer?.health().stalled ?? false;
+          return { region, group: groupId, lag, stalled };
         }),
       );
     },
