@@ -84,6 +84,28 @@ export function runEngine(ops: number, batch = 64, lines = 4096): RunResult {
   return { messages: t.value, wallS: t.wallS, cpuS: t.cpuS, perMessageNs };
 }
 
+/** The engine on the controllers' workload (two caches, one line: GetS/Data/Unblock + GetM/Inv/InvAck). */
+export function runEngineCycle(rounds: number): RunResult {
+  const e = new CoherenceEngine({ nodes: 2, lines: 1 });
+  const perMessageNs: number[] = [];
+  const t = timed(() => {
+    for (let i = 0; i < rounds; i++) {
+      const t0 = performance.now();
+      const before = e.messagesHandled;
+      const a = i & 1;
+      e.load(a, 0);
+      e.drain();
+      e.load(1 - a, 0);
+      e.drain();
+      e.store(a, 0, i);
+      e.drain();
+      perMessageNs.push(((performance.now() - t0) * 1e6) / (e.messagesHandled - before));
+    }
+    return e.messagesHandled;
+  });
+  return { messages: t.value, wallS: t.wallS, cpuS: t.cpuS, perMessageNs };
+}
+
 /** The single-thread limit: push and pop the same number of messages through a ring, no protocol. */
 export function runRingOnly(messages: number, batch = 256): RunResult {
   const q = new MessageRing(4096);

@@ -3,11 +3,11 @@
 // past its lease whose late write the fenced store refuses.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { DeadlockError, InvalidInputError, LockTimeoutError } from "@meridian/core";
+import { DeadlockError, InvalidInputError, LockNotHeldError, LockTimeoutError } from "@meridian/core";
 import { type CachedLock, LockCache, type LockCacheOptions } from "@meridian/locks";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { fencedWrite } from "./fixtures/fenced-register.js";
-import { LOCK_TEST_DB, lockTestEnv, sleep } from "./helpers.js";
+import { LOCK_TEST_DB, lockTestEnv, sleep, waitUntil } from "./helpers.js";
 
 const env = lockTestEnv("lock-cache");
 let caches: LockCache[] = [];
@@ -88,8 +88,9 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
   it("detects a deadlock across cached locks of two nodes (Redis wait-for graph)", async () => {
     const a = await node("a", { idleReleaseMs: 60_000 });
     const b = await node("b", { idleReleaseMs: 60_000 });
-    const x = await a.acquire("dx");
-    const y = await b.acquire("dy");
+    // One task per node holds one lock and asks for the other's: a cycle at task level.
+    const x = await a.acquire("dx", { owner: "task-a" });
+    const y = await b.acquire("dy", { owner: "task-b" });
     // The victim gives up the lock it holds (as a caller must on DeadlockError); the other then proceeds.
     const giveUpOnDeadlock = (p: Promise<CachedLock>, held: CachedLock) =>
       p.catch(async (err: unknown) => {
@@ -97,8 +98,8 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
         throw err;
       });
     const results = await Promise.allSettled([
-      giveUpOnDeadlock(a.acquire("dy", { waitMs: 8_000 }), x),
-      giveUpOnDeadlock(b.acquire("dx", { waitMs: 8_000 }), y),
+      giveUpOnDeadlock(a.acquire("dy", { owner: "task-a", waitMs: 8_000 }), x),
+      giveUpOnDeadlock(b.acquire("dx", { owner: "task-b", waitMs: 8_000 }), y),
     ]);
     const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
     expect(errors).toHaveLength(1);
@@ -107,6 +108,32 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
     await x.release();
     await y.release();
   }, 30_000);
+
+  it("reports no deadlock when tasks that hold nothing contend for hot locks across nodes", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    const task = async (c: LockCache, t: number) => {
+      for (let i = 0; i < 15; i++) await (await c.acquire(`hot${(t + i) % 4}`, { waitMs: 20_000 })).release();
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, t) => task(t % 2 === 0 ? a : b, t)),
+    );
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+  }, 60_000);
+
+  it("a grant whose lease is lost in Redis becomes lost: signal aborted, release throws", async () => {
+    const a = await node("a", { leaseTtlMs: 600 });
+    const g = await a.acquire("gone");
+    await env.admin.del(`${env.prefix}l:gone`); // the lease vanishes (expiry, failover) behind the node's back
+    const lost = await waitUntil(() => g.state === "lost", 5_000);
+    expect(lost).toBe(true);
+    expect(g.signal.aborted).toBe(true);
+    expect(g.isHeld()).toBe(false);
+    await expect(g.release()).rejects.toBeInstanceOf(LockNotHeldError);
+    const again = await a.acquire("gone", { waitMs: 5_000 }); // a new lease, a larger fence
+    expect(again.fence).toBeGreaterThan(g.fence);
+    await again.release();
+  });
 
   it("a node frozen past its lease loses it: the other node's larger fence wins, the late write is refused", async () => {
     const leaseTtl = 800;

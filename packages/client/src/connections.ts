@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 
 export interface ConnectionSpec {
   url: string;
-  /** Regions whose Redis is another server than `url`. */
+  /** A region whose Redis is its own server (one per region) is reached here instead of `url`. */
   urls?: Partial<Record<Region, string>>;
   auth?: RedisAuth;
   dbs: Record<Region, number>;
@@ -25,12 +25,16 @@ function authOf(spec: ConnectionSpec) {
   };
 }
 
+function urlOf(spec: ConnectionSpec, region: Region): string {
+  return spec.urls?.[region] ?? spec.url;
+}
+
 export function regionDbs(custom: Partial<Record<Region, number>> | undefined): Record<Region, number> {
   return { ...DEFAULT_REGION_DBS, ...custom };
 }
 
 export async function openCommand(spec: ConnectionSpec, region: Region, name?: string): Promise<Redis> {
-  const r = new Redis(spec.urls?.[region] ?? spec.url, {
+  const r = new Redis(urlOf(spec, region), {
     ...(name ? { connectionName: name } : {}),
     ...authOf(spec),
     db: spec.dbs[region],
@@ -50,7 +54,7 @@ export async function openSubscriber(
   autoResubscribe: boolean,
   name?: string,
 ): Promise<Redis> {
-  const r = new Redis(spec.urls?.[region] ?? spec.url, {
+  const r = new Redis(urlOf(spec, region), {
     ...(name ? { connectionName: name } : {}),
     ...authOf(spec),
     db: spec.dbs[region],

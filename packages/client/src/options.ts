@@ -24,11 +24,11 @@ export interface MeridianClientOptions {
   region: Region;
   /** Redis server of the regions (default MERIDIAN_REDIS_URL or redis://127.0.0.1:6379). */
   redisUrl?: string;
+  /** Regions whose Redis is a server of its own (one per region), by URL; the others use redisUrl. */
+  regionUrls?: Partial<Record<Region, string>>;
   /** Redis ACL user / password / TLS (default: configFromEnv().redisAuth). */
   redisAuth?: RedisAuth;
-  /** Regions whose Redis is another server (default: all on `redisUrl`). */
-  regionUrls?: Partial<Record<Region, string>>;
-  /** Logical DB of each region on that server (default 10..14, as the strong tier). */
+  /** Logical DB of each region on that server (default core's defaultRegionDbs, 1..5, as every tier). */
   regionDbs?: Partial<Record<Region, number>>;
   /** Fail a Redis command after this long (default 2000 ms); commands never queue while disconnected. */
   commandTimeoutMs?: number;
@@ -59,10 +59,13 @@ export interface MeridianClientOptions {
     peers?: RegionStore[];
     /** Consistency window: reads older than this are flagged stale (default 5000 ms). */
     maxAgeMs?: number;
-    /** Durable writer incarnations (vector-clock counters never reused after Redis loses its data). */
-    incarnations?: WriterIncarnationSource;
     /** Called after every read that reached L2 (the monitor's hook). Must not throw. */
     onRead?: (info: ReadInfo) => void;
+    /**
+     * Durable writer incarnations (`pgWriterIncarnations(pool)`): after the region's Redis loses its data,
+     * writes use a new vector-clock node instead of reusing counters.
+     */
+    incarnations?: WriterIncarnationSource;
   };
   cacheable?: {
     keyPrefix?: string;

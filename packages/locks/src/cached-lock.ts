@@ -8,9 +8,16 @@ export interface LocalRelease {
   releaseLocal(lock: CachedLock): void;
 }
 
+/** What a grant needs of the node's lease: until when it is surely valid. */
+export interface LeaseValidity {
+  validUntil(): number;
+}
+
 export class CachedLock {
   private stateValue: LockState = "held";
-  private readonly abort = new AbortController();
+  // Made on first use: most grants are released without anyone reading `signal` (hot path).
+  private abort: AbortController | undefined;
+  private lostError: Error | undefined;
 
   constructor(
     private readonly cache: LocalRelease,
@@ -18,7 +25,7 @@ export class CachedLock {
     /** Fencing token: pass it to every write the lock protects. */
     readonly fence: number,
     readonly owner: string,
-    private readonly leaseValidUntil: () => number,
+    private readonly lease: LeaseValidity,
   ) {}
 
   get state(): LockState {
@@ -27,12 +34,16 @@ export class CachedLock {
 
   /** Aborted when the node loses the lease while this grant is held. */
   get signal(): AbortSignal {
+    if (!this.abort) {
+      this.abort = new AbortController();
+      if (this.lostError) this.abort.abort(this.lostError);
+    }
     return this.abort.signal;
   }
 
   /** Local view only: protect writes with `fence`, not with this. */
   isHeld(): boolean {
-    return this.stateValue === "held" && performance.now() < this.leaseValidUntil();
+    return this.stateValue === "held" && performance.now() < this.lease.validUntil();
   }
 
   /** Idempotent once released; LockNotHeldError if the lease was lost while this grant was held. */
@@ -51,6 +62,7 @@ export class CachedLock {
   markLost(err: Error): void {
     if (this.stateValue !== "held") return;
     this.stateValue = "lost";
-    this.abort.abort(err);
+    this.lostError = err;
+    this.abort?.abort(err);
   }
 }

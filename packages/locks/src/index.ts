@@ -1,3 +1,4 @@
+export { AcquireBatcher } from "./acquire-batcher.js";
 export { type BackoffOptions, backoffDelay } from "./backoff.js";
 export { CachedLock } from "./cached-lock.js";
 export { type EscalatorOptions, keyResource, LockEscalator, namespaceResource } from "./escalation.js";

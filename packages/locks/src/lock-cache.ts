@@ -4,8 +4,7 @@
 // pub/sub), after it sat idle, or on close. Every grant gets the next token of the block, and the next
 // lease anywhere starts above the block, so the data store sees strictly increasing tokens per grant.
 // Deadlocks: local cycles are found here; cycles between nodes by the Redis wait-for graph, at node
-// granularity (the lease's owner is the node).
-import { randomUUID } from "node:crypto";
+// granularity (the lease's owner is the node), entered only while a waiting task holds another grant.
 import { BackendUnavailableError, DeadlockError, InvalidInputError, LockTimeoutError } from "@meridian/core";
 import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
@@ -60,6 +59,9 @@ interface Entry {
   holdOffUntil: number;
 }
 
+/** Longest single wait for a lease before the deadlock-detection decision is taken again. */
+const LEASE_WAIT_SLICE_MS = 1_000;
+
 /** Pause before re-asking for a lease just given back on request, so the asking node gets it first. */
 const HOLD_OFF_MS = 20;
 
@@ -68,8 +70,11 @@ export class LockCache implements LocalRelease {
   private readonly entries = new Map<string, Entry>();
   /** Local wait-for edges: owner -> resource it waits for. */
   private readonly waitsFor = new Map<string, string>();
+  /** Local grants held per owner: only a task that holds something can be part of a deadlock. */
+  private readonly heldBy = new Map<string, number>();
   private readonly opts: Required<Omit<LockCacheOptions, "nodeId">>;
   private closed = false;
+  private grantSeq = 0;
   readonly stats = {
     localGrants: 0,
     leasesTaken: 0,
@@ -106,12 +111,17 @@ export class LockCache implements LocalRelease {
     sub.on("error", () => {});
     const cache = new LockCache(manager, sub, options);
     sub.on("message", (_ch: string, resource: string) => cache.onRevoke(resource));
-    await withDeadline(
-      "redis",
-      "subscribe",
-      cache.opts.commandTimeoutMs,
-      sub.subscribe(cache.channel(cache.nodeId)),
-    );
+    try {
+      await withDeadline(
+        "redis",
+        "subscribe",
+        cache.opts.commandTimeoutMs,
+        sub.subscribe(cache.channel(cache.nodeId)),
+      );
+    } catch (err) {
+      sub.disconnect();
+      throw err;
+    }
     return cache;
   }
 
@@ -120,7 +130,8 @@ export class LockCache implements LocalRelease {
     if (this.closed) return Promise.reject(new InvalidInputError("lock cache is closed"));
     if (resource.length === 0)
       return Promise.reject(new InvalidInputError("lock resource must not be empty"));
-    const owner = options.owner ?? currentLockOwner() ?? randomUUID();
+    // Without an owner each grant is its own task (a counter: cheaper than a UUID on the hot path).
+    const owner = options.owner ?? currentLockOwner() ?? `${this.nodeId}#${++this.grantSeq}`;
     const e = this.entry(resource);
     // The hot path: lease held, nobody ahead, tokens left: no round trip, no timer.
     if (!e.holder && e.queue.length === 0 && !e.revoke && e.next < e.end && e.lease?.isHeld()) {
@@ -163,13 +174,18 @@ export class LockCache implements LocalRelease {
       e.holder = undefined;
       await this.giveBack(e);
     }
-    await this.sub.quit().catch(() => this.sub.disconnect());
+    await withDeadline("redis", "quit", this.opts.commandTimeoutMs, this.sub.quit()).catch(() =>
+      this.sub.disconnect(),
+    );
   }
 
   releaseLocal(lock: CachedLock): void {
     const e = this.entries.get(lock.resource);
     if (!e || e.holder !== lock) return;
     e.holder = undefined;
+    const n = (this.heldBy.get(lock.owner) ?? 1) - 1;
+    if (n > 0) this.heldBy.set(lock.owner, n);
+    else this.heldBy.delete(lock.owner);
     this.pump(e);
   }
 
@@ -196,9 +212,9 @@ export class LockCache implements LocalRelease {
   }
 
   private grant(e: Entry, owner: string): CachedLock {
-    const lease = e.lease!;
-    const lock = new CachedLock(this, e.resource, e.next++, owner, () => lease.validUntil());
+    const lock = new CachedLock(this, e.resource, e.next++, owner, e.lease!);
     e.holder = lock;
+    this.heldBy.set(owner, (this.heldBy.get(owner) ?? 0) + 1);
     this.waitsFor.delete(owner);
     this.stats.localGrants++;
     if (e.idle) {
@@ -259,10 +275,20 @@ export class LockCache implements LocalRelease {
   // --- the lease in Redis -------------------------------------------------------------------------
 
   private async takeLease(e: Entry): Promise<void> {
+    // The node enters the Redis wait-for graph only while a waiter holds another grant: a task holding
+    // nothing closes no cycle, and a node-level edge for it would report cycles that resolve by
+    // themselves (each node giving back a lease nobody holds). Waits go in slices so this is re-decided.
+    const detectDeadlocks = e.queue.some((w) => this.heldBy.has(w.owner));
     try {
       const lease = await this.manager.acquireWith(
         e.resource,
-        { owner: this.nodeId, ttlMs: this.opts.leaseTtlMs, waitMs: this.opts.waitMs, watchdog: true },
+        {
+          owner: this.nodeId,
+          ttlMs: this.opts.leaseTtlMs,
+          waitMs: Math.min(this.opts.waitMs, LEASE_WAIT_SLICE_MS),
+          watchdog: true,
+          detectDeadlocks,
+        },
         (token, ttlMs) => this.leaseAttempt(e.resource, token, ttlMs),
       );
       e.lease = lease;

@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AlertEvent } from "./alerts.js";
+import { type LatencyMapRow, renderLatencyMap } from "./latency-map.js";
 import type { Percentiles } from "./stats.js";
 import type { SuiteReport } from "./suites.js";
 import { barChart, escapeHtml, lineChart, rateChart } from "./svg.js";
@@ -47,6 +48,8 @@ export interface ReportInput {
   alertsFiring: AlertEvent[];
   timeline: TimelinePoint[];
   suites: SuiteReport[];
+  /** Critical data per (client region, home region), when measured (WAN layer on). */
+  latencyMap?: LatencyMapRow[];
 }
 
 export interface ConsistencyReport extends ReportInput {
@@ -252,6 +255,7 @@ ${r.reasons.length ? `<ul id="reasons">${r.reasons.map((x) => `<li>${escapeHtml(
 <section>${latencyEntries.length ? latencyBars : "<p>No operation latencies were recorded.</p>"}</section>
 <section>${opsChart}</section>
 <section>${rateBars}</section>
+${renderLatencyMap(r.latencyMap ?? [])}
 <h2>Convergence per region pair</h2>
 <table><tr><th>pair</th><th>observations</th><th>p50</th><th>p99</th><th>max</th></tr>${pairRows || row(["none observed", "", "", "", ""])}</table>
 <h2>Alerts</h2>

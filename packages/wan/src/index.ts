@@ -1,10 +1,14 @@
+export { endpointOf, pgPoolOverWan, redisOverWan, type WanClientOptions } from "./clients.js";
 export { DelayPipe } from "./delay-pipe.js";
 export { NotHomeError, PeerAuthError } from "./homes/errors.js";
 export {
+  addRegionServers,
   createGeoCritical,
   type GeoCritical,
   type GeoCriticalOptions,
   homeSchema,
+  pgService,
+  redisService,
   rpcService,
 } from "./homes/geo-critical.js";
 export {
@@ -15,8 +19,17 @@ export {
   HomeStore,
   type MovedKey,
 } from "./homes/home-store.js";
-export { fnv1a, HomePolicy, type HomePolicyOptions, ownerId } from "./homes/policy.js";
+export { fnv1a, HomePolicy, type HomePolicyOptions, keyHomedIn, ownerId } from "./homes/policy.js";
 export { type GeoRead, type GeoWrite, HomeRouter, type RehomeResult, type Routed } from "./homes/router.js";
+export {
+  DEFAULT_UNKNOWN_PAIR_MS,
+  defaultLatencyMatrix,
+  type LatencyMatrix,
+  mergeLatency,
+  parseLatencyEnv,
+  validateLatencyMatrix,
+} from "./latency.js";
+export { type MeasurePairsOptions, measurePairs, type PairSamples } from "./latency-map.js";
 export { type Endpoint, LinkProxy, type LinkProxyOptions } from "./link-proxy.js";
 export { RpcClient, type RpcClientOptions } from "./rpc/client.js";
 export { RemoteError } from "./rpc/errors.js";

@@ -2,8 +2,9 @@
 // and an invalidation consumer, plus one replicator (WAN latency + partitions) and the market-data
 // producer. Used by the pipeline tests and by `pnpm demo`. See ../README.md for the contract.
 
+import { randomBytes } from "node:crypto";
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
+import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig, Secret } from "@meridian/core";
 import { AntiEntropy, pgWriterIncarnations, readEntry } from "@meridian/eventual";
 import {
   type AppliedEvent,
@@ -24,6 +25,7 @@ import {
 import type { LatencyMatrix } from "@meridian/replicator";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import {
+  bearerHeaders,
   createLogger,
   ensureTopicsFor,
   type Logger,
@@ -32,8 +34,9 @@ import {
   regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
-import { createPgPool, createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
+import { type ClusterWan, type ClusterWanOptions, startClusterWan } from "./wan.js";
 
 export interface ClusterOptions {
   /** Region names (default: the five of @meridian/core REGIONS). */
@@ -65,6 +68,13 @@ export interface ClusterOptions {
    * table in schema `meridian_<namespace>` when a namespace is given. false: critical answers 501.
    */
   critical?: false | StrongCriticalOptions;
+  /**
+   * The WAN layer: every cross-region hop (forwarded critical requests, read-mostly invalidations and
+   * fills, anti-entropy) crosses a TCP proxy with the replicator's latency matrix and obeys the cluster's
+   * partitions; critical data gets home regions, one PostgreSQL schema per home. Default off (loopback:
+   * the fast tests); the demo turns it on.
+   */
+  wan?: boolean | ClusterWanOptions;
   /** Fixed HTTP ports (default: free ports chosen by the OS). */
   ports?: { regionNodes?: Record<string, number>; replicator?: number; marketData?: number };
   logger?: Logger;
@@ -85,11 +95,18 @@ export interface RegionHandles {
 export interface Cluster {
   readonly layout: RegionLayout;
   readonly namespace: string | undefined;
+  /** Headers that authenticate a client on the services' write (and, if configured, read) routes. */
+  readonly authHeaders: Record<string, string>;
   readonly regions: Record<string, RegionHandles>;
   readonly replicator: ReplicatorHandle;
   readonly marketData: MarketDataProducerHandle | undefined;
-  /** The strong (critical) backend, when enabled: its PostgreSQL pool and schema. */
-  readonly critical: { schema: string | undefined; pool: StrongCritical["pool"] } | undefined;
+  /**
+   * The critical backend, when enabled: something to query its source-of-truth rows with (with the WAN on,
+   * it reads each key's home schema) and the schema (undefined with the WAN on: one per home).
+   */
+  readonly critical: { schema: string | undefined; pool: CriticalRows } | undefined;
+  /** The WAN layer and home regions, when `wan` is on. */
+  readonly wan: ClusterWan | undefined;
   /** `applied` events from every consumer: { region, key, originRegion, outcome, lagMs, atMs }. */
   readonly events: ConvergenceTracker;
   /** The background anti-entropy (its `stats`), or undefined when disabled. */
@@ -115,14 +132,29 @@ export interface Cluster {
   purge(): Promise<void>;
 }
 
+/** Source-of-truth rows of critical data (a pg pool, or the WAN layer's per-home reader). */
+export interface CriticalRows {
+  query(text: string, values: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
 /** Canonical JSON of a region's copy of `key`, or null when absent. */
 export async function stateFingerprint(redis: Redis, keyPrefix: string, key: string): Promise<string | null> {
   const entry = await readEntry(redis, keyPrefix, key);
   return entry ? canonicalJson(entry.crdt.toJSON()) : null;
 }
 
+/**
+ * The config with a bearer token for the services' write routes: the configured one, or a fresh random
+ * one for this cluster (its clients get it from `cluster.authHeaders`).
+ */
+export function withAuthToken(config: MeridianConfig): MeridianConfig {
+  if (config.httpAuth?.token) return config;
+  const token = new Secret(randomBytes(32).toString("base64url"));
+  return { ...config, httpAuth: { reads: config.httpAuth?.reads ?? false, token } };
+}
+
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const config = opts.config ?? configFromEnv();
+  const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
   const log = createLogger("cluster", { namespace }, opts.logger);
@@ -152,12 +184,20 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     });
 
   let strong: StrongCritical | undefined;
+  let wan: ClusterWan | undefined;
   const strongSchema =
-    opts.critical === false
+    opts.critical === false || opts.wan
       ? undefined
       : (opts.critical?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined));
   try {
-    if (opts.critical !== false) {
+    if (opts.wan) {
+      wan = await startClusterWan(config, layout, {
+        ...(opts.wan === true ? {} : opts.wan),
+        ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
+        critical: opts.critical !== false,
+      });
+      started.push(wan);
+    } else if (opts.critical !== false) {
       strong = await createStrongCritical(config, layout, {
         ...(opts.critical ?? {}),
         ...(strongSchema ? { schema: strongSchema } : {}),
@@ -177,9 +217,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(replicator);
     await Promise.all(
       regions.map(async (region) => {
-        // critical through the node's client (coherent L1 under leases) on the strong tier's pool.
+        // critical: with the WAN layer, through the region's home-region router; otherwise through the
+        // node's client (coherent L1 under leases) on the strong tier's pool.
+        const critical = wan?.criticalFor(region);
         const table = opts.critical ? opts.critical.table : undefined;
-        const criticalPg = strong ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
+        const criticalPg =
+          strong && !critical ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
         const node = await startRegionNode({
           ...layoutOpts,
           region,
@@ -191,6 +234,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ingestMarketData: marketOpts !== undefined && region === homeRegion,
           ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
           ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
+          ...(critical ? { critical } : {}),
           ...(criticalPg ? { criticalPg } : {}),
           ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
         });
@@ -204,6 +248,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           consumer,
           redis: createRedis(regionRedisUrl(layout, region, config.redisUrl), {
             db: layout.redisDbs[region]!,
+            auth: config.redisAuth,
           }),
           redisDb: layout.redisDbs[region]!,
         };
@@ -229,7 +274,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       opts.antiEntropy === false || regions.length < 2
         ? undefined
         : new AntiEntropy(
-            regions.map((r) => ({ region: r, redis: handles[r]!.redis, keyPrefix: layout.keyPrefix })),
+            // With the WAN on, the rounds run from the first region and reach the others across it.
+            regions.map((r) => ({
+              region: r,
+              redis: wan ? wan.redisFrom(regions[0]!, r) : handles[r]!.redis,
+              keyPrefix: layout.keyPrefix,
+            })),
             {
               intervalMs: opts.antiEntropy?.intervalMs ?? 2000,
               onError: (err) => log.warn({ err }, "anti-entropy round failed"),
@@ -257,10 +307,16 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const cluster: Cluster = {
       layout,
       namespace,
+      authHeaders: bearerHeaders(config.httpAuth?.token),
       regions: handles,
       replicator,
       marketData,
-      critical: strong ? { schema: strongSchema, pool: strong.pool } : undefined,
+      critical: strong
+        ? { schema: strongSchema, pool: strong.pool }
+        : wan?.geo
+          ? { schema: undefined, pool: wan.criticalRows }
+          : undefined,
+      wan,
       events,
       antiEntropy,
       convergence: () => events.stats(),
@@ -278,8 +334,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           await new Promise((r) => setTimeout(r, 10));
         }
       },
-      partition: (region) => replicator.partition(region),
-      heal: (region) => replicator.heal(region),
+      // One control: the replicator's links and the WAN proxies are cut and healed together.
+      partition: (region) => {
+        replicator.partition(region);
+        wan?.network.partition(region);
+      },
+      heal: (region) => {
+        replicator.heal(region);
+        wan?.network.heal(region);
+      },
       async stopConsumer(region) {
         const h = handles[region];
         if (!h) throw new InvalidInputError(`unknown region ${region}`);
@@ -302,12 +365,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         await Promise.all(Object.values(handles).map((h) => h.node.stop()));
         await replicator.stop();
         await strong?.close();
+        await wan?.stop();
         for (const h of Object.values(handles)) h.redis.disconnect();
         log.info("cluster stopped");
       },
       async purge() {
         if (!namespace) throw new InvalidInputError("purge() needs a namespaced cluster");
         await purgeNamespace(config, layout, strongSchema);
+        await wan?.purge();
       },
     };
     log.info(
@@ -349,14 +414,9 @@ async function purgeNamespace(
   schema: string | undefined,
 ): Promise<void> {
   for (const db of new Set(Object.values(layout.redisDbs))) {
-    const redis = createRedis(config.redisUrl, { db });
+    const redis = createRedis(config.redisUrl, { db, auth: config.redisAuth });
     try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${layout.keyPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== "0");
+      await deleteKeysWithPrefix(redis, layout.keyPrefix);
     } finally {
       redis.disconnect();
     }
@@ -374,7 +434,7 @@ async function purgeNamespace(
     await admin.disconnect();
   }
   if (schema) {
-    const pool = createPgPool(config.pgUrl, { max: 1 });
+    const pool = createPgPool(config.pgUrl, { max: 1, auth: config.pgAuth });
     try {
       await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     } finally {

@@ -5,10 +5,12 @@ export { freePort, terminate } from "./child.js";
 export {
   type Cluster,
   type ClusterOptions,
+  type CriticalRows,
   type RegionHandles,
   startCluster,
   stateFingerprint,
 } from "./cluster.js";
+export { measureCriticalLatencyMap } from "./latency-map.js";
 export {
   type ProcessCluster,
   type ProcessClusterOptions,
@@ -17,3 +19,4 @@ export {
   startProcessCluster,
 } from "./processes.js";
 export { type RedisServerProcess, startRedisServer } from "./redis-server.js";
+export type { ClusterWan, ClusterWanOptions } from "./wan.js";

@@ -5,12 +5,14 @@ export {
   CoherentCacheable,
   type CoherentCacheableOptions,
 } from "./coherent-cacheable.js";
+export { geoCriticalStore } from "./geo-critical.js";
 export { crdtTypeForKey, DATA_CLASSES, marketDataKey, parseDataClass, validateKey } from "./keyspace.js";
 export {
   type CriticalStore,
   createRegionNode,
   type NodeRead,
   type NodeWrite,
+  type Placement,
   type ReadOptions,
   type RegionNode,
   type RegionNodeConfig,

@@ -5,7 +5,7 @@ import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundErro
 import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
-import type { CriticalStore, ReadOptions } from "./region-node.js";
+import type { CriticalStore, NodeRead, ReadOptions } from "./region-node.js";
 import { criticalWriteValue } from "./request-body.js";
 
 export interface StrongCriticalOptions {
@@ -40,6 +40,45 @@ export function criticalMinVersion(opts: ReadOptions): number | undefined {
   return v;
 }
 
+interface StrongReadLike {
+  value: unknown;
+  version: number;
+  region: string;
+  ageMs: number;
+}
+
+/**
+ * A node read of critical data over any linearizable reader: the node's freshness options become the
+ * reader's, an absent key is null (or a StalenessBoundError when a version was required).
+ */
+export async function readCritical<R extends StrongReadLike>(
+  key: string,
+  readOpts: ReadOptions,
+  read: (o: { maxAgeMs?: number; minVersion?: number }) => Promise<R>,
+  extra: (r: R) => Partial<NodeRead> = () => ({}),
+): Promise<NodeRead | null> {
+  const minVersion = criticalMinVersion(readOpts);
+  const r = await read({
+    ...(readOpts.maxAgeMs !== undefined ? { maxAgeMs: readOpts.maxAgeMs } : {}),
+    ...(minVersion !== undefined ? { minVersion } : {}),
+  });
+  if (r.value === undefined) {
+    if (minVersion !== undefined && minVersion > 0) {
+      throw new StalenessBoundError(`${key} does not exist at version ${minVersion}`, { key, minVersion });
+    }
+    return null;
+  }
+  return {
+    key,
+    class: "critical",
+    value: r.value,
+    version: r.version,
+    region: r.region,
+    ageMs: r.ageMs,
+    ...extra(r),
+  };
+}
+
 export async function createStrongCritical(
   config: MeridianConfig,
   layout: RegionLayout,
@@ -49,17 +88,24 @@ export async function createStrongCritical(
     throw new InvalidInputError("schema must be a lower-case SQL identifier", { schema: opts.schema });
   }
   if (opts.schema) {
-    const admin = createPgPool(config.pgUrl, { max: 1 });
+    const admin = createPgPool(config.pgUrl, { max: 1, auth: config.pgAuth });
     try {
       await admin.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
     } finally {
       await admin.end();
     }
   }
-  const pool = createPgPool(config.pgUrl, { max: 10, ...(opts.schema ? { searchPath: opts.schema } : {}) });
+  const pool = createPgPool(config.pgUrl, {
+    max: 10,
+    auth: config.pgAuth,
+    ...(opts.schema ? { searchPath: opts.schema } : {}),
+  });
   const redis: Record<string, Redis> = {};
   for (const r of layout.regions) {
-    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), { db: layout.redisDbs[r]! });
+    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), {
+      db: layout.redisDbs[r]!,
+      auth: config.redisAuth,
+    });
   }
   const caches = new Map<string, StrongConsistencyCache>();
   for (const region of layout.regions) {
@@ -81,30 +127,8 @@ export async function createStrongCritical(
       const cache = caches.get(region);
       if (!cache) throw new InvalidInputError(`unknown region ${region}`);
       return {
-        async get(key, readOpts) {
-          const minVersion = criticalMinVersion(readOpts);
-          const r = await cache.getWithStrongConsistency(key, undefined, {
-            ...(readOpts.maxAgeMs !== undefined ? { maxAgeMs: readOpts.maxAgeMs } : {}),
-            ...(minVersion !== undefined ? { minVersion } : {}),
-          });
-          if (r.value === undefined) {
-            if (minVersion !== undefined && minVersion > 0) {
-              throw new StalenessBoundError(`${key} does not exist at version ${minVersion}`, {
-                key,
-                minVersion,
-              });
-            }
-            return null;
-          }
-          return {
-            key,
-            class: "critical",
-            value: r.value,
-            version: r.version,
-            region: r.region,
-            ageMs: r.ageMs,
-          };
-        },
+        get: (key, readOpts) =>
+          readCritical(key, readOpts, (o) => cache.getWithStrongConsistency(key, undefined, o)),
         async set(key, body) {
           const w = await cache.setWithStrongConsistency(key, criticalWriteValue(body));
           return { key, class: "critical", region: w.region, version: w.version };

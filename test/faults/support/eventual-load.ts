@@ -5,7 +5,8 @@
 import { get, measureConvergence, put, sleep } from "../../pipeline/helpers.js";
 import type { FaultCluster } from "./fault-cluster.js";
 
-const REQUEST_TIMEOUT_MS = 2000;
+/** Longer than any freeze a scenario injects: a frozen node's requests get their real answer after it. */
+const REQUEST_TIMEOUT_MS = 8000;
 
 export interface LoadKeys {
   counters: readonly string[];
@@ -64,6 +65,30 @@ export class EventualLoad {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
+  }
+
+  /**
+   * After a heal: each writer region is sent fresh writes (to a probe key, outside the checked keys)
+   * until one is acknowledged — writes the load issued before the heal may still be waiting out their
+   * timeouts. Resolves with the ms from `sinceMs` per region; regions still refusing after `timeoutMs`
+   * are missing from the map.
+   */
+  async probeRecovery(sinceMs: number, timeoutMs: number): Promise<Map<string, number>> {
+    const recovered = new Map<string, number>();
+    await Promise.all(
+      this.writers.map(async (region) => {
+        const send = this.writerOf(region);
+        for (let n = 0; Date.now() - sinceMs <= timeoutMs; n++) {
+          const outcome = await outcomeOf(() => send("px:recovery-probe", { value: `${region}:${n}` }));
+          if (outcome === "acknowledged") {
+            recovered.set(region, Date.now() - sinceMs);
+            return;
+          }
+          await sleep(50);
+        }
+      }),
+    );
+    return recovered;
   }
 
   /** One round of `region`: region i adds i + 1 to every counter and `<region>:<round>` to every set. */

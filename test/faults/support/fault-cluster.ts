@@ -5,12 +5,12 @@
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { stateFingerprint } from "@meridian/cluster";
 import { configFromEnv, REGIONS } from "@meridian/core";
-import { AntiEntropy } from "@meridian/eventual";
+import { AntiEntropy, pgWriterIncarnations } from "@meridian/eventual";
 import { type InvalidationConsumerHandle, startInvalidationConsumer } from "@meridian/invalidation-consumer";
 import { type RegionNodeHandle, startRegionNode } from "@meridian/region-node";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import { createLogger, pipelineTopicNames, type RegionLayout, resolveLayout } from "@meridian/service-kit";
-import { createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, type Redis } from "@meridian/store";
 import { type ChildService, spawnService, stopService } from "../../pipeline/child-service.js";
 import { uniqueNamespace } from "../../pipeline/helpers.js";
 import { freePort, RegionRedisServers } from "./redis-server.js";
@@ -21,6 +21,8 @@ export interface FaultClusterOptions {
   childNodes?: readonly string[];
   /** Regions whose invalidation consumer runs as a child process. */
   childConsumers?: readonly string[];
+  /** Kafka bootstrap address (default: the shared broker of configFromEnv()). */
+  kafkaBrokers?: string;
   /** Uniform one-way WAN delay of the replicator (default 20 ms: the suite is about faults, not distance). */
   latencyMs?: number;
 }
@@ -71,7 +73,8 @@ export async function startFaultCluster(o: FaultClusterOptions) {
   const namespace = uniqueNamespace(o.label);
   const redisDbs = Object.fromEntries(regions.map((r) => [r, 0]));
   const layout: RegionLayout = resolveLayout({ regions, namespace, redisDbs });
-  const base = configFromEnv();
+  const shared = configFromEnv();
+  const base = o.kafkaBrokers ? { ...shared, kafkaBrokers: [o.kafkaBrokers] } : shared;
   const servers = await RegionRedisServers.start(regions);
   const configOf = (region: string) => ({ ...base, redisUrl: servers.of(region).url });
   const logger = createLogger("faults", { namespace });
@@ -85,8 +88,20 @@ export async function startFaultCluster(o: FaultClusterOptions) {
     MERIDIAN_REGIONS: regions.join(","),
     MERIDIAN_REDIS_DBS: JSON.stringify(redisDbs),
     MERIDIAN_REDIS_URL: servers.of(region).url,
+    MERIDIAN_KAFKA_BROKERS: base.kafkaBrokers.join(","),
     MERIDIAN_LOG_LEVEL: "info",
   });
+
+  // Writer incarnations live in PostgreSQL (as the region-node service wires them): one schema per run.
+  const schema = `faults_${namespace.replace(/[^A-Za-z0-9]/g, "_").toLowerCase()}`;
+  const pgAdmin = createPgPool(base.pgUrl, { max: 1, ...(base.pgAuth ? { auth: base.pgAuth } : {}) });
+  await pgAdmin.query(`CREATE SCHEMA ${schema}`);
+  const pgPool = createPgPool(base.pgUrl, {
+    max: 4,
+    searchPath: schema,
+    ...(base.pgAuth ? { auth: base.pgAuth } : {}),
+  });
+  const incarnations = pgWriterIncarnations(pgPool);
 
   const stoppers: (() => Promise<void>)[] = [];
   const nodes: Record<string, RegionNodeHandle> = {};
@@ -102,6 +117,9 @@ export async function startFaultCluster(o: FaultClusterOptions) {
     for (const h of Object.values(handles)) h.redis.disconnect();
     await servers.stopAll();
     await deleteTopics(kafka, layout);
+    await pgPool.end().catch(() => undefined);
+    await pgAdmin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await pgAdmin.end().catch(() => undefined);
   };
 
   try {
@@ -138,6 +156,7 @@ export async function startFaultCluster(o: FaultClusterOptions) {
             port: 0,
             logger,
             cacheableCoherence: false,
+            incarnations,
           });
           nodes[region] = node;
           stoppers.push(() => node.stop());

@@ -95,7 +95,7 @@ export class CriticalTier {
         [o.nodeId, o.holderTtlMs],
       );
       const r = await o.strong.getWithStrongConsistency(key, {
-        ...(opts.maxAgeMs !== undefined ? { maxStalenessMs: opts.maxAgeMs } : {}),
+        ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
         ...(opts.session ? { session: opts.session.critical } : {}),
       });
       if (Number(registered) === 1 && o.bus.listening && o.lease.valid(performance.now())) {

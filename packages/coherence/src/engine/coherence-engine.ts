@@ -238,16 +238,19 @@ export class CoherenceEngine {
     const sharers = this.dirSharers[line]!;
     const fromBit = from >= 0 ? 1 << from : 0;
     const state = this.dirState[line]!;
-    const r = matchDirRow(
-      p,
-      state,
-      type,
-      popcount(sharers),
-      (sharers & fromBit) !== 0,
-      this.dirOwner[line] === from,
-      this.dirAcks[line]!,
-      (flags & 2) !== 0,
-    );
+    let r = p.dirUnguarded[state * p.events + type]!;
+    if (r < 0) {
+      r = matchDirRow(
+        p,
+        state,
+        type,
+        popcount(sharers),
+        (sharers & fromBit) !== 0,
+        this.dirOwner[line] === from,
+        this.dirAcks[line]!,
+        (flags & 2) !== 0,
+      );
+    }
     if (r < 0) {
       const st = DIR_STATES[state]!;
       const name = EVENTS[type]!;

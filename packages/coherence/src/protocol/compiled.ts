@@ -134,6 +134,8 @@ export interface CompiledProtocol {
   /** [state * events + event] -> first candidate in dirCandidates; ends at the next entry. */
   readonly dirCandStart: Uint16Array;
   readonly dirCandidates: Uint16Array;
+  /** [state * events + event] -> the row when it is the only candidate and needs no guard, else -1. */
+  readonly dirUnguarded: Int16Array;
   readonly dirGuard: Uint8Array;
   readonly dirNext: Uint8Array;
   readonly dirOpStart: Uint16Array;
@@ -196,6 +198,9 @@ export function compileProtocol(cacheTable: CacheTable, dirTable: DirectoryTable
     for (const a of r.actions) dops.push(code(DIR_ACTIONS, a, "directory action"));
   });
   dirOpStart[dirTable.length] = dops.length;
+  const dirUnguarded = Int16Array.from(buckets, (b) =>
+    b.length === 1 && dirGuard[b[0]!] === 0 ? b[0]! : -1,
+  );
   const dirCandStart = new Uint16Array(buckets.length + 1);
   const cands: number[] = [];
   buckets.forEach((b, i) => {
@@ -213,6 +218,7 @@ export function compileProtocol(cacheTable: CacheTable, dirTable: DirectoryTable
     cacheStalls,
     dirCandStart,
     dirCandidates: Uint16Array.from(cands),
+    dirUnguarded,
     dirGuard,
     dirNext,
     dirOpStart,

@@ -18,6 +18,8 @@ export interface GeoCriticalOptions {
   network: WanNetwork;
   pgUrl: string;
   redisUrl: string;
+  /** Per-region Redis servers (region → URL), where regions do not share `redisUrl`. */
+  redisUrls?: Readonly<Record<string, string>>;
   /** Redis logical DB of each region. */
   redisDbs: Readonly<Record<string, number>>;
   /** Prefix of every Redis key written (isolates runs). */
@@ -40,6 +42,8 @@ export interface GeoCritical {
   readonly routers: Readonly<Record<string, HomeRouter>>;
   /** Schema of each home region. */
   readonly schemas: Readonly<Record<string, string>>;
+  /** A query on home region `home`'s schema (inspection: the monitor compares cached versions with it). */
+  query(home: string, text: string, values: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   close(): Promise<void>;
   /** Drops every home schema (after close; namespaced runs only). */
   dropSchemas(): Promise<void>;
@@ -56,6 +60,8 @@ export function homeSchema(base: string, region: string): string {
 /** What a GeoCritical opened, closed in reverse order of dependency. */
 class Resources {
   readonly pools: PgPool[] = [];
+  /** Each home's own pool on its schema. */
+  readonly homePools = new Map<string, PgPool>();
   readonly redis: Redis[] = [];
   readonly servers: RpcServer[] = [];
   readonly clients: RpcClient[] = [];
@@ -85,7 +91,7 @@ export async function createGeoCritical(o: GeoCriticalOptions): Promise<GeoCriti
   const routers: Record<string, HomeRouter> = {};
   try {
     await createSchemas(o.pgUrl, Object.values(schemas));
-    if ((o.policy?.readMostly ?? []).length > 0) await addDataServices(o);
+    if ((o.policy?.readMostly ?? []).length > 0) await addRegionServers(o.network, o);
     for (const region of regions)
       routers[region] = await regionRouter({ o, policy, token, schemas, res }, region);
   } catch (err) {
@@ -96,6 +102,11 @@ export async function createGeoCritical(o: GeoCriticalOptions): Promise<GeoCriti
     policy,
     routers,
     schemas,
+    async query(home, text, values) {
+      const pool = res.homePools.get(home);
+      if (!pool) throw new InvalidInputError(`unknown region ${home}`);
+      return pool.query(text, values);
+    },
     close: () => res.close(),
     async dropSchemas() {
       const admin = createPgPool(o.pgUrl, { max: 1 });
@@ -113,7 +124,8 @@ async function regionRouter(sh: Shared, region: string): Promise<HomeRouter> {
   const { o, policy, res } = sh;
   const pool = createPgPool(o.pgUrl, { max: 5, searchPath: sh.schemas[region]! });
   res.pools.push(pool);
-  const local = createRedis(o.redisUrl, { db: o.redisDbs[region] ?? 0 });
+  res.homePools.set(region, pool);
+  const local = createRedis(o.redisUrls?.[region] ?? o.redisUrl, { db: o.redisDbs[region] ?? 0 });
   res.redis.push(local);
   const cacheOpts = { region: region as Region, keyPrefix: `${o.keyPrefix}home:${region}:` };
   const cache = new StrongConsistencyCache(local, pool, cacheOpts);
@@ -165,7 +177,10 @@ function readMostlyWiring(sh: Shared, region: string, local: Redis) {
   for (const other of o.network.regions) {
     if (other === region) continue;
     const bound = o.forwardTimeoutMs !== undefined ? { timeoutMs: o.forwardTimeoutMs } : {};
-    const toOther = redisOverWan(o.network, region, redisService(other), o.redisDbs[other] ?? 0, bound);
+    const toOther = redisOverWan(o.network, region, redisService(other), o.redisDbs[other] ?? 0, {
+      ...bound,
+      credentialsOf: o.redisUrls?.[other] ?? o.redisUrl,
+    });
     res.redis.push(toOther);
     peers[other as Region] = toOther;
     const remotePool = pgPoolOverWan(o.network, region, pgService(other), o.pgUrl, {
@@ -182,14 +197,22 @@ function readMostlyWiring(sh: Shared, region: string, local: Redis) {
   return { peers, replicas };
 }
 
-/** Puts each region's Redis and PostgreSQL behind the WAN (one server here, placed per region). */
-async function addDataServices(o: GeoCriticalOptions): Promise<void> {
-  for (const region of o.network.regions) {
-    if (!o.network.has(redisService(region))) {
-      await o.network.addService(redisService(region), region, endpointOf(o.redisUrl, 6379));
+/**
+ * Puts each region's Redis and PostgreSQL behind the WAN. On one machine they may be one server each,
+ * placed per region by logical DB (Redis) and schema (PostgreSQL); the link a client crosses depends on
+ * which region's copy it addresses.
+ */
+export async function addRegionServers(
+  network: WanNetwork,
+  servers: { redisUrl: string; redisUrls?: Readonly<Record<string, string>>; pgUrl: string },
+): Promise<void> {
+  for (const region of network.regions) {
+    if (!network.has(redisService(region))) {
+      const url = servers.redisUrls?.[region] ?? servers.redisUrl;
+      await network.addService(redisService(region), region, endpointOf(url, 6379));
     }
-    if (!o.network.has(pgService(region))) {
-      await o.network.addService(pgService(region), region, endpointOf(o.pgUrl, 5432));
+    if (!network.has(pgService(region))) {
+      await network.addService(pgService(region), region, endpointOf(servers.pgUrl, 5432));
     }
   }
 }

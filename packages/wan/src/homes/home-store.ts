@@ -81,7 +81,7 @@ export class HomeStore {
     return record.epoch;
   }
 
-  async get(key: string, opts: { maxStalenessMs?: number; minVersion?: number } = {}): Promise<HomeRead> {
+  async get(key: string, opts: { maxAgeMs?: number; minVersion?: number } = {}): Promise<HomeRead> {
     checkUserKey(key);
     const rk = recordKey(key);
     const cache = this.cacheFor(key);

@@ -43,3 +43,11 @@ describe("HomePolicy", () => {
     expect(ownerId("acct:42")).toBe("acct:42");
   });
 });
+
+describe("keyHomedIn", () => {
+  it("finds a key of the tag whose default home is the region asked", async () => {
+    const { keyHomedIn } = await import("./policy.js");
+    const p = new HomePolicy({ regions });
+    for (const r of regions) expect(p.defaultHome(keyHomedIn(p, r, "probe"))).toBe(r);
+  });
+});

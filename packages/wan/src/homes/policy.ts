@@ -68,3 +68,12 @@ export class HomePolicy {
     return this.readMostly.some((p) => key.startsWith(p));
   }
 }
+
+/** A key `<tag>:<n>` whose default home is `home` (probes and benchmarks pick one per region). */
+export function keyHomedIn(policy: HomePolicy, home: string, tag: string): string {
+  for (let n = 0; n < 100_000; n++) {
+    const key = `${tag}:${n}`;
+    if (policy.defaultHome(key) === home) return key;
+  }
+  throw new InvalidInputError(`no key of tag ${tag} is homed in ${home}`, { tag, home });
+}

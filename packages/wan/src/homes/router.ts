@@ -7,8 +7,9 @@ import { BackendUnavailableError, InvalidInputError, MeridianError } from "@meri
 import type { RpcClient } from "../rpc/client.js";
 import type { RpcHandler } from "../rpc/server.js";
 import { NotHomeError } from "./errors.js";
-import { checkUserKey, type HomeRead, type HomeStore, type MovedKey } from "./home-store.js";
+import { checkUserKey, type HomeRead, type HomeStore } from "./home-store.js";
 import type { HomePolicy } from "./policy.js";
+import { parseMovedKey, parseReadOptions, parseRegion, type ReadOptions } from "./wire.js";
 
 export interface Routed {
   /** Region that owns the key and answered. */
@@ -49,8 +50,6 @@ export interface HomeRouterOptions {
   maxLearned?: number;
 }
 
-type ReadOpts = { maxStalenessMs?: number; minVersion?: number };
-
 export class HomeRouter {
   readonly region: string;
   private readonly learned = new Map<string, { home: string; epoch: number }>();
@@ -64,7 +63,7 @@ export class HomeRouter {
     return this.learned.get(key) ?? { home: this.o.policy.defaultHome(key), epoch: 0 };
   }
 
-  get(key: string, opts: ReadOpts = {}): Promise<GeoRead> {
+  get(key: string, opts: ReadOptions = {}): Promise<GeoRead> {
     checkUserKey(key);
     return this.route(
       key,
@@ -95,17 +94,18 @@ export class HomeRouter {
 
   /** Handler for requests forwarded by other regions: served here or refused, never forwarded again. */
   readonly serve: RpcHandler = async (method, params) => {
-    const p = (params ?? {}) as { key?: unknown; value?: unknown; opts?: ReadOpts; to?: unknown };
+    const p = (params ?? {}) as { key?: unknown; value?: unknown; opts?: unknown; to?: unknown };
     checkUserKey(p.key);
     switch (method) {
       case "get":
-        return this.o.local.get(p.key, p.opts ?? {});
+        return this.o.local.get(p.key, parseReadOptions(p.opts));
       case "set":
+        if (p.value === undefined) throw new InvalidInputError("value is required", { field: "value" });
         return this.o.local.set(p.key, p.value);
       case "rehome":
-        return this.moveFromHere(p.key, String(p.to));
+        return this.moveFromHere(p.key, parseRegion(p.to, this.o.policy.regions));
       case "adopt":
-        return this.o.local.adopt(params as MovedKey);
+        return this.o.local.adopt(parseMovedKey(params));
       default:
         throw new InvalidInputError(`unknown method ${method}`);
     }
@@ -143,7 +143,8 @@ export class HomeRouter {
         const forwardMs = forwarded ? performance.now() - startedAt : 0;
         return { ...r, home, region: this.region, forwarded, localCopy: copy !== undefined, forwardMs };
       } catch (err) {
-        if (!(err instanceof NotHomeError) || hop >= maxHops) throw typed(err);
+        if (!(err instanceof NotHomeError)) throw typed(err);
+        if (hop >= maxHops) throw moving(err);
         if (!this.learn(key, err.home, err.epoch) && err.home === home) throw err;
       }
     }
@@ -179,5 +180,16 @@ function typed(err: unknown): unknown {
   return new BackendUnavailableError(`critical data unavailable: ${(err as Error)?.message ?? err}`, {
     backend: "wan",
     cause: String(err),
+  });
+}
+
+/** Redirects ran out: the key is between homes (a hand-over not finished yet). Nothing was applied. */
+function moving(err: NotHomeError): BackendUnavailableError {
+  return new BackendUnavailableError(`${err.key} is being re-homed (last seen toward ${err.home})`, {
+    backend: "wan",
+    key: err.key,
+    home: err.home,
+    epoch: err.epoch,
+    outcome: "not-sent",
   });
 }

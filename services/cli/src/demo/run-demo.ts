@@ -4,11 +4,24 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createKafka } from "@meridian/bus";
-import { type Cluster, startCluster } from "@meridian/cluster";
+import {
+  type Cluster,
+  measureCriticalLatencyMap,
+  startCluster,
+  startProcessCluster,
+} from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import { type Dashboard, startDashboard } from "@meridian/dashboard";
+import type { ConvergenceSummary } from "@meridian/invalidation-consumer";
 import { symbolNames } from "@meridian/market-data-producer";
-import { type AlertSink, ConsistencyMonitor, type ConsistencyReport, writeReport } from "@meridian/monitor";
+import {
+  type AlertSink,
+  ConsistencyMonitor,
+  type ConsistencyReport,
+  type LatencyMapRow,
+  latencyMapRow,
+  writeReport,
+} from "@meridian/monitor";
 import pino from "pino";
 import { Registry } from "prom-client";
 import {
@@ -16,6 +29,7 @@ import {
   followAppliedEvents,
   KeyRegistry,
   kafkaConsumerLag,
+  type ProbedCluster,
 } from "../wiring/cluster-probes.js";
 import { httpCriticalTarget, httpStrongProbe, type Queryable } from "../wiring/strong-http-probe.js";
 import { startLoad } from "./load.js";
@@ -26,8 +40,12 @@ export interface DemoOptions {
   port: number;
   host: string;
   reportsDir: string;
+  /** `processes`: every service its own OS process, one redis-server per region (default in-process). */
+  topology?: "in-process" | "processes";
   /** Fault to inject mid-run, to show detection: stop one region's consumer for a while. */
   inject?: "none" | "stall";
+  /** The WAN layer (default on): cross-region hops pay the latency matrix, critical data has home regions. */
+  wan?: boolean;
   stallRegion?: string;
   symbols?: number;
   ticksPerSecond?: number;
@@ -43,6 +61,41 @@ export interface DemoResult {
   jsonPath: string;
   htmlPath: string;
   dashboardUrl: string;
+}
+
+/** What the demo needs of a running cluster, in either topology. */
+interface DemoCluster extends ProbedCluster {
+  readonly regions: Record<string, ProbedCluster["regions"][string] & { readonly url: string }>;
+  readonly critical?: { pool: Queryable } | undefined;
+  /** Authorization header for the services' write routes. */
+  readonly authHeaders: Record<string, string>;
+  stopConsumer(region: string): Promise<void>;
+  startConsumer(region: string): Promise<void>;
+  stop(): Promise<void>;
+  /** Per-region propagation from the consumers' applied events (in-process topology only). */
+  convergence?(): Record<string, ConvergenceSummary>;
+}
+
+async function startDemoCluster(
+  o: DemoOptions,
+  opts: Parameters<typeof startCluster>[0] & object,
+): Promise<{
+  cluster: DemoCluster;
+  inProcess?: Awaited<ReturnType<typeof startCluster>>;
+}> {
+  if (o.topology === "processes") {
+    const { regions, namespace, config, marketData } = opts;
+    return {
+      cluster: await startProcessCluster({
+        ...(regions ? { regions } : {}),
+        ...(namespace ? { namespace } : {}),
+        ...(config ? { config } : {}),
+        ...(marketData !== undefined ? { marketData } : {}),
+      }),
+    };
+  }
+  const inProcess = await startCluster(opts);
+  return { cluster: inProcess, inProcess };
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
@@ -65,21 +118,25 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   process.once("SIGTERM", onSignal);
 
   try {
-    print(`[demo] starting five regions, replicator, consumers, market data (namespace ${namespace}) ...`);
+    print(
+      `[demo] starting five regions, replicator, consumers, market data (namespace ${namespace}, topology ${o.topology ?? "in-process"}) ...`,
+    );
     const t0 = Date.now();
-    const cluster: Cluster = await startCluster({
+    const { cluster, inProcess } = await startDemoCluster(o, {
       namespace,
       config,
       logger,
       marketData: { symbols, ticksPerSecond: o.ticksPerSecond ?? 50 },
+      // Every cross-region hop pays the WAN (MERIDIAN_DEMO_WAN=0: loopback, as before the WAN layer).
+      wan: o.wan ?? process.env.MERIDIAN_DEMO_WAN !== "0",
       // Anti-entropy reads every region's Redis directly and would refill a stalled region within ~2 s,
       // hiding the injected fault the demo exists to show; it stays on for normal runs.
       ...(o.inject === "stall" ? { antiEntropy: false as const } : {}),
     });
     cleanups.push(async () => {
       await cluster.stop();
-      // Delete this run's Redis keys, topics and PostgreSQL schema (when the cluster offers it).
-      await (cluster as { purge?: () => Promise<void> }).purge?.();
+      // Delete this run's Redis keys, topics and PostgreSQL schema (the in-process launcher offers it).
+      await inProcess?.purge();
     });
     const regions = cluster.layout.regions;
     print(`[demo] cluster up in ${Date.now() - t0} ms: ${regions.join(", ")}`);
@@ -95,7 +152,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const registry = new Registry();
     const nodes = Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.url]));
     // The strong tier is on when the cluster runs `critical` data (its PostgreSQL pool is exposed).
-    const criticalPool = (cluster as { critical?: { pool: Queryable } }).critical?.pool;
+    const criticalPool = cluster.critical?.pool;
     const strongKeys = new KeyRegistry(200);
     const monitor = new ConsistencyMonitor(
       {
@@ -104,8 +161,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         consumerLag: kafkaConsumerLag(admin, cluster),
         ...(criticalPool
           ? {
-              strong: httpStrongProbe({ nodes, pool: criticalPool, keys: () => strongKeys.list() }),
-              kv: httpCriticalTarget(nodes),
+              strong: httpStrongProbe({
+                nodes,
+                pool: criticalPool,
+                keys: () => strongKeys.list(),
+                headers: cluster.authHeaders,
+              }),
+              kv: httpCriticalTarget(nodes, cluster.authHeaders),
             }
           : {}),
       },
@@ -124,7 +186,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       sinks: [printAlerts],
       ...(o.webhookUrl ? { webhookUrl: o.webhookUrl } : {}),
     });
-    cleanups.push(followAppliedEvents(cluster, monitor, keys));
+    // Propagation times come from the consumers' applied events, which only an in-process cluster sees;
+    // with separate processes the monitor measures agreement from the regions' Redis alone.
+    if (inProcess) cleanups.push(followAppliedEvents(inProcess, monitor, keys));
     monitor.monitorConsistencyMetrics();
     cleanups.push(() => monitor.close());
 
@@ -141,6 +205,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const load = startLoad({
       nodes,
+      headers: cluster.authHeaders,
       monitor,
       critical: criticalPool !== undefined,
       onCriticalKey: (k) => strongKeys.add(k),
@@ -204,6 +269,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         `[demo]   ${race.operations} operations, ${race.errors} errors, linearizable: ${race.linearizable === null ? "undecided in the time budget" : race.linearizable ? "yes" : "NO"}`,
       );
     }
+    // The latency map needs the WAN layer, which only the in-process launcher runs.
+    const latencyMap = inProcess?.wan ? await criticalLatencyMap(inProcess, namespace, print) : undefined;
     await sleep(3000);
     await monitor.tick();
     printProgress(print, (Date.now() - started) / 1000, monitor, cluster);
@@ -211,6 +278,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const report = monitor.generateConsistencyReport(
       `Meridian demo — ${regions.length} regions, ${o.seconds} s`,
     );
+    if (latencyMap) report.latencyMap = latencyMap;
     const { jsonPath, htmlPath } = await writeReport(report, o.reportsDir);
     if (raceHistory) {
       // JSON has no Infinity: an operation whose outcome is unknown gets ret null (meridian check reads it so).
@@ -258,10 +326,10 @@ function printProgress(
   print: (l: string) => void,
   elapsed: number,
   monitor: ConsistencyMonitor,
-  cluster: Cluster,
+  cluster: DemoCluster,
 ) {
   const s = monitor.snapshot();
-  const prop = cluster.convergence();
+  const prop = cluster.convergence?.() ?? {};
   const total = Object.values(s.opsPerSec).reduce((a, b) => a + b, 0);
   print(
     `  t=${elapsed.toFixed(0).padStart(3)}s  ops/s ${total.toFixed(0).padStart(4)}  violations ${s.violations.total}  divergent keys ${s.divergentKeys}  alerts ${s.alertsFiring.map((a) => `${a.rule}${a.labels.region ? `(${a.labels.region})` : ""}`).join(",") || "none"}`,
@@ -281,4 +349,22 @@ function fmt(ms: number | undefined): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Critical GET/PUT per (client region, home region) through the nodes, printed and kept for the report. */
+async function criticalLatencyMap(
+  cluster: Cluster,
+  namespace: string,
+  print: (line: string) => void,
+): Promise<LatencyMapRow[]> {
+  print("[demo] latency map of critical data per (client region, home region), 5 GETs + 5 PUTs per pair ...");
+  const rows = (await measureCriticalLatencyMap(cluster, { samples: 5, tag: `map-${namespace}` })).map(
+    latencyMapRow,
+  );
+  for (const r of rows.filter((x) => x.op === "get")) {
+    print(
+      `         get ${r.client.padEnd(13)} → home ${r.home.padEnd(13)} p50 ${Math.round(r.p50)} ms (floor ${r.floorMs} ms)`,
+    );
+  }
+  return rows;
 }
