@@ -148,12 +148,12 @@ function redisBenchmark(): string {
       "-t",
       "get",
       "-n",
-      QUICK ? "20000" : "200000",
+      QUICK ? "10000" : "50000",
       "-c",
       "64",
       "-q",
     ],
-    { encoding: "utf8", timeout: 20_000 },
+    { encoding: "utf8", timeout: 60_000 },
   );
   const m = /GET: ([\d.]+) requests per second/.exec(r.stdout ?? "");
   return m
@@ -225,7 +225,7 @@ async function main() {
 }
 
 /** The issue's goals on L1 hits (100 % rows), each marked met or NOT met with the figure behind it. */
-function goals(rows: Row[]): string[] {
+function goals(rows: Row[], timerUs: number): string[] {
   const hits = rows.filter((r) => r.ratio === 100 && r.system.cls !== undefined);
   const peer = (name: string, r: Row) =>
     rows.find(
@@ -248,7 +248,13 @@ function goals(rows: Row[]): string[] {
       `wall-clock ${verdict(wall >= 1e6)} (worst ${fmtN(wall)}) — the machine's 2 cores were shared with other ` +
       `jobs (load average ${load}), so this process got a fraction of a core; reads/CPU-s is the cost of a read.`,
     `- ≥ 1.0× BentoCache: ${verdict(vsBento >= 1)} (worst ${vsBento.toFixed(2)}×, reads/CPU-s).`,
-    `- ≥ 0.5× lru-cache: ${verdict(vsLru >= 0.5)} (worst ${vsLru.toFixed(2)}×, reads/CPU-s).`,
+    `- ≥ 0.5× lru-cache: ${verdict(vsLru >= 0.5)} (worst ${vsLru.toFixed(2)}×, reads/CPU-s)` +
+      (vsLru >= 0.5
+        ? "."
+        : ` — besides the lru-cache lookup every Meridian read checks the key, reads the monotonic clock ` +
+          `(performance.now(), ${timerUs.toFixed(2)} µs per call on this VM in this run; a lease and a TTL must ` +
+          "not trust a clock that can step) for the lease / TTL check and ageMs, and returns " +
+          "{ value, version, ageMs, stale, source, region } where lru-cache returns the bare value."),
     `- L1-hit p99 < 5 µs: one caller ${verdict(p99One < 5)} (worst ${p99One.toFixed(2)} µs, timer cost included); ` +
       `64 callers ${verdict(p99Many < 5)} (worst ${p99Many.toFixed(0)} µs) — with 64 callers a read waits for ` +
       "the other callers' turns on the one event loop and for the OS to schedule the process; that is queueing, " +
@@ -300,7 +306,7 @@ function report(rows: Row[], timerUs: number, server: string): string {
   return [
     "## read — the client's L1 against BentoCache, lru-cache and a bare Redis GET",
     "",
-    ...goals(rows),
+    ...goals(rows, timerUs),
     "",
     `Measured on ${machineLine()}${QUICK ? " (quick run)" : ""}; command: \`pnpm bench read\`.`,
     `${HOT} hot keys warmed into each L1, ${COLD} cold keys in L2 only; each pass opens a fresh reader. ` +

@@ -1,5 +1,5 @@
 // ConsistencyMonitor: watches a running Meridian system through small probes and turns what it sees into
-// metrics, violations, alerts, live snapshots and an end-of-run report. The seed's methods are here:
+// metrics, violations, alerts, live snapshots and an end-of-run report. Its public methods are here:
 // monitorConsistencyMetrics, detectConsistencyViolations, setupConsistencyAlerts, generateConsistencyReport,
 // runConsistencyTests.
 import type { Logger } from "pino";
@@ -132,7 +132,7 @@ export class ConsistencyMonitor {
     this.alerts = this.setupConsistencyAlerts();
   }
 
-  // ---- seed API -------------------------------------------------------------------------------------
+  // ---- public API -----------------------------------------------------------------------------------
 
   /** Starts periodic monitoring (every `intervalMs`); returns a function that stops it. */
   monitorConsistencyMetrics(): () => void {

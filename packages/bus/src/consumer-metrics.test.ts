@@ -1,0 +1,52 @@
+// The consumers' alert rules in infra/prometheus/meridian-alerts.yml query only metrics that
+// registerConsumerMetrics exposes, and those metrics follow a consumer's health.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { registerConsumerMetrics } from "./consumer-metrics.js";
+import type { ConsumerHealth } from "./supervisor.js";
+
+const health: ConsumerHealth = {
+  name: "g1",
+  state: "running",
+  restarts: 0,
+  lastCrash: undefined,
+  lastProgressAtMs: 1_700_000_000_000,
+  blockedSinceMs: undefined,
+  stalled: false,
+};
+
+describe("consumer metrics", () => {
+  it("expose restarts, last progress and stalled per consumer, read at scrape time", async () => {
+    const registry = new Registry();
+    const a = { ...health };
+    const b = { ...health, name: "g2", restarts: 3, stalled: true };
+    registerConsumerMetrics(registry, () => a);
+    registerConsumerMetrics(registry, () => b);
+    a.restarts = 2;
+    const text = await registry.metrics();
+    expect(text).toContain('meridian_consumer_restarts_total{consumer="g1"} 2');
+    expect(text).toContain('meridian_consumer_restarts_total{consumer="g2"} 3');
+    expect(text).toContain('meridian_consumer_stalled{consumer="g2"} 1');
+    expect(text).toContain('meridian_consumer_last_progress_timestamp_seconds{consumer="g1"} 1700000000');
+    a.restarts = 5;
+    expect(await registry.metrics()).toContain('meridian_consumer_restarts_total{consumer="g1"} 5');
+  });
+
+  it("the consumers' alert rules query only these metrics", async () => {
+    const file = readFileSync(
+      join(import.meta.dirname, "../../../infra/prometheus/meridian-alerts.yml"),
+      "utf8",
+    );
+    const group = file.split(/\n {2}- name: meridian-consumers\n/)[1]!;
+    expect(group).toMatch(/alert: MeridianConsumerRestarting/);
+    expect(group).toMatch(/alert: MeridianConsumerStalled/);
+    const registry = new Registry();
+    registerConsumerMetrics(registry, () => health);
+    const registered = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+    const used = new Set([...group.matchAll(/\b(meridian_[a-z_]+)\b/g)].map((m) => m[1]!));
+    expect(used.size).toBe(3);
+    for (const name of used) expect(registered, name).toContain(name);
+  });
+});
