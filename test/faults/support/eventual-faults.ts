@@ -75,11 +75,16 @@ export async function runEventualFault(
   const lost = verified.lost + extra.lost;
   const { excess } = verified;
   // After the heal every region must take writes again, on its own.
-  const silent = (o.writers ?? cluster.layout.regions).filter((r) => !recovery.has(r));
+  const silent = (o.writers ?? cluster.layout.regions).filter(
+    (r) => !((recovery.get(r) ?? Number.POSITIVE_INFINITY) <= RECOVERY_BOUND_MS),
+  );
   const recoveryMs = Math.max(0, ...recovery.values());
   const problems = [
     ...(o.exact && load.unknown > 0 ? [`${load.unknown} writes without a definite answer`] : []),
-    ...silent.map((r) => `${r} acknowledged no new write within ${RECOVERY_BOUND_MS} ms of the heal`),
+    ...silent.map(
+      (r) =>
+        `${r} acknowledged no new write within ${RECOVERY_BOUND_MS} ms of the heal (${recovery.has(r) ? `first after ${recovery.get(r)} ms` : "none"})`,
+    ),
     ...verified.problems,
     ...extra.problems,
   ];
