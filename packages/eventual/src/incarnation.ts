@@ -3,42 +3,21 @@
 // other regions already saw (a new write would look dominated and be dropped, a PN increment absorbed by
 // max). So each time a region's Redis is found without its incarnation key, the region writes under a
 // new, never-used incarnation: node `<region>~<n>` (incarnation 0 keeps the plain region name).
-import { InvalidInputError } from "@meridian/core";
+import { pgCounter, type SqlQueryable } from "@meridian/store";
 
 export interface WriterIncarnationSource {
   /** A number never returned before for `namespace` (0 the first time), durable across restarts. */
   next(namespace: string): Promise<number>;
 }
 
-/** Anything with pg's `query` (a Pool or a client). */
-export interface SqlQueryable {
-  query<R extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
-}
+export type { SqlQueryable };
 
 /** Durable incarnations: one row per region namespace in PostgreSQL, bumped in one statement. */
 export function pgWriterIncarnations(
   db: SqlQueryable,
   table = "meridian_writer_incarnations",
 ): WriterIncarnationSource {
-  if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new InvalidInputError(`bad table name ${table}`);
-  let ready: Promise<unknown> | undefined;
-  return {
-    async next(namespace) {
-      ready ??= db
-        .query(`CREATE TABLE IF NOT EXISTS ${table} (namespace text PRIMARY KEY, n bigint NOT NULL)`)
-        .catch((err) => {
-          ready = undefined;
-          throw err;
-        });
-      await ready;
-      const r = await db.query<{ n: string }>(
-        `INSERT INTO ${table} AS t (namespace, n) VALUES ($1, 0)
-         ON CONFLICT (namespace) DO UPDATE SET n = t.n + 1 RETURNING n`,
-        [namespace],
-      );
-      return Number(r.rows[0]!.n);
-    },
-  };
+  return { next: pgCounter(db, table, "n", 0) };
 }
 
 /** The vector-clock / PN-counter node id of `region` under incarnation `n`. */

@@ -2,6 +2,7 @@
 // (cheap, atomic with the lock), the epoch comes from a source that outlives Redis, and a new epoch is
 // drawn whenever Redis may have lost counters (a new server incarnation) or a counter runs out.
 import { InvalidInputError } from "@meridian/core";
+import { pgCounter, type SqlQueryable } from "@meridian/store";
 
 /** Counter values per epoch: 2^24 acquisitions of one lock before a new epoch is drawn. */
 export const EPOCH_SCALE = 2 ** 24;
@@ -15,35 +16,17 @@ export interface FenceEpochSource {
   readonly durable: boolean;
 }
 
-/** Anything with pg's `query` (a Pool or a client). */
-export interface SqlQueryable {
-  query<R extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
-}
+export type { SqlQueryable };
 
 /**
  * Durable epochs: one row per lock namespace in PostgreSQL, bumped in one statement (row lock), so two
  * callers never get the same epoch and a later call always gets a larger one.
  */
 export function pgFenceEpochs(db: SqlQueryable, table = "meridian_lock_epochs"): FenceEpochSource {
-  if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new InvalidInputError(`bad table name ${table}`);
-  let ready: Promise<unknown> | undefined;
+  const next = pgCounter(db, table, "epoch", 1);
   return {
     durable: true,
-    async next(namespace) {
-      ready ??= db
-        .query(`CREATE TABLE IF NOT EXISTS ${table} (namespace text PRIMARY KEY, epoch bigint NOT NULL)`)
-        .catch((err) => {
-          ready = undefined;
-          throw err;
-        });
-      await ready;
-      const r = await db.query<{ epoch: string }>(
-        `INSERT INTO ${table} AS t (namespace, epoch) VALUES ($1, 1)
-         ON CONFLICT (namespace) DO UPDATE SET epoch = t.epoch + 1 RETURNING epoch`,
-        [namespace],
-      );
-      return checkedEpoch(Number(r.rows[0]!.epoch));
-    },
+    next: async (namespace) => checkedEpoch(await next(namespace)),
   };
 }
 

@@ -3,6 +3,7 @@ export { isConnectionError, isRetryablePgError, typedBackendError } from "./back
 export { type Backend, withDeadline } from "./deadline.js";
 export { type LuaArg, LuaScript } from "./lua-script.js";
 export { boundedPgOptions, checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
+export { pgCounter, type SqlQueryable } from "./pg-counter.js";
 export {
   boundedRedisOptions,
   checkRedis,
