@@ -78,7 +78,8 @@ export interface Snapshot {
   corrupt: boolean;
 }
 
-async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** Runs a Redis call; a failure that is not already typed becomes BackendUnavailableError. */
+export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -134,6 +135,16 @@ export class IncarnationChangedError extends Error {
   }
 }
 
+/** KEYS of a local write script: entry, history, bucket index, incarnation (the entry when unguarded). */
+export function writeKeys(prefix: string, key: string, incarnation?: IncarnationGuard): string[] {
+  return [
+    entryKey(prefix, key),
+    historyKey(prefix, key),
+    bucketKey(prefix, bucketOf(key)),
+    incarnation?.key ?? entryKey(prefix, key),
+  ];
+}
+
 export interface CasStep {
   entry: StoredEntry;
   /** Record `current` as overridden (for rollback), with this cause. */
@@ -168,29 +179,20 @@ export async function casUpdate<T>(
           })
         : "";
     const rev = await guard("write", () =>
-      CAS.run(
-        redis,
-        [
-          entryKey(prefix, key),
-          historyKey(prefix, key),
-          bucketKey(prefix, bucketOf(key)),
-          incarnation?.key ?? entryKey(prefix, key),
-        ],
-        [
-          snap.rev,
-          encodeEntry(step.entry),
-          digestOf(step.entry),
-          history,
-          opts.historyLimit ?? 20,
-          opts.historyTtlMs ?? 3_600_000,
-          key,
-          step.entry.clock.get(region),
-          // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
-          // old number could overwrite a recreated entry it never saw (ABA).
-          randomUUID(),
-          incarnation?.value ?? "",
-        ],
-      ),
+      CAS.run(redis, writeKeys(prefix, key, incarnation), [
+        snap.rev,
+        encodeEntry(step.entry),
+        digestOf(step.entry),
+        history,
+        opts.historyLimit ?? 20,
+        opts.historyTtlMs ?? 3_600_000,
+        key,
+        step.entry.clock.get(region),
+        // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
+        // old number could overwrite a recreated entry it never saw (ABA).
+        randomUUID(),
+        incarnation?.value ?? "",
+      ]),
     );
     if (rev === -2) throw new IncarnationChangedError();
     if (rev !== -1) return { result, written: step.entry };
