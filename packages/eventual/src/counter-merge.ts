@@ -25,10 +25,11 @@ import type { StoredEntry } from "./types.js";
 const FALLBACK = -3;
 const INCARNATION_GONE = -2;
 
+/** Exported for bench/write (redis-benchmark runs it as the server limit). */
 // KEYS: entry hash, history list, bucket index, writer-incarnation key.
 // ARGV: 1 writer node, 2 'p'|'n', 3 amount, 4 ts.wallMs, 5 ts.logical, 6 ts.node, 7 region, 8 now,
 // 9 history limit, 10 history ttl ms, 11 key, 12 new revision, 13 incarnation ('' skips the guard).
-const COUNTER_OP = new LuaScript<string | number>(
+export const COUNTER_OP = new LuaScript<string | number>(
   "eventualCounterOp",
   `
 if ARGV[13] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[13] then return ${INCARNATION_GONE} end
