@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`pnpm test`, or `bash scripts/test.sh` on a fresh machine without pnpm):
 # installs pnpm and the locked dependencies, brings the servers up (infra/up.sh), type-checks, lints,
+# checks the dependency rule (scripts/check-deps.ts),
 # runs every vitest project (unit + integration) and stops the servers it started.
 # Every step runs even when an earlier one fails, so one run shows everything; the exit code is
 # non-zero when any step failed.
@@ -50,6 +51,9 @@ pnpm tsc --noEmit -p tsconfig.json || failed+=("typecheck")
 step "lint: pnpm biome check ."
 pnpm biome check . || failed+=("lint")
 
+step "dependency rule: pnpm check:deps (packages never import services, declared = imported, no cycles)"
+pnpm check:deps || failed+=("deps")
+
 step "tests: pnpm vitest run (unit + integration)"
 pnpm vitest run || failed+=("vitest")
 
@@ -58,4 +62,4 @@ if [ "${#failed[@]}" -gt 0 ]; then
   echo "test.sh: FAILED steps: ${failed[*]} (${SECONDS}s)"
   exit 1
 fi
-echo "test.sh: all steps passed (typecheck, lint, vitest) in ${SECONDS}s"
+echo "test.sh: all steps passed (typecheck, lint, deps, vitest) in ${SECONDS}s"

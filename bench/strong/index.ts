@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { configFromEnv, REGIONS } from "@meridian/core";
-import { LockManager } from "@meridian/locks";
+import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import { connectRegionRedis, StrongConsistencyCache } from "@meridian/strong";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -45,6 +45,7 @@ const locks = new LockManager(lockRedis, {
   prefix: `${prefix}lock:`,
   watchdog: false,
   detectDeadlocks: false,
+  fenceEpochs: pgFenceEpochs(pool), // durable fencing, as the strong tier's default lock manager
 });
 const redlock = new Redlock([redlockRedis], { retryCount: 0 });
 const cache = new StrongConsistencyCache(regions["us-east"], pool, {

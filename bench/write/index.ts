@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { configFromEnv, emptyCrdt, VectorClock } from "@meridian/core";
 import { EventualConsistencyCache } from "@meridian/eventual";
+import { deleteKeysWithPrefix } from "@meridian/store";
 import { BentoCache, bentostore } from "bentocache";
 import { memoryDriver } from "bentocache/drivers/memory";
 import { redisBusDriver, redisDriver } from "bentocache/drivers/redis";
@@ -197,13 +198,7 @@ async function limits(): Promise<RedisBenchRow[]> {
 }
 
 async function cleanup() {
-  const c = clients[0] ?? client();
-  let cursor = "0";
-  do {
-    const [next, keys] = await c.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await c.del(...keys);
-  } while (cursor !== "0");
+  await deleteKeysWithPrefix(clients[0] ?? client(), prefix);
 }
 
 async function main() {

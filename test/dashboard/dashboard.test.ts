@@ -6,9 +6,10 @@ import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Dashboard, startDashboard } from "@meridian/dashboard";
+import { ConsistencyMonitor } from "@meridian/monitor";
+import { InMemoryRegions, InMemoryStrong } from "@meridian/monitor/testing";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsistencyMonitor, InMemoryRegions, InMemoryStrong } from "../../packages/monitor/src/index.js";
 
 const REGIONS = ["us-east", "us-west", "eu-west", "ap-south", "ap-northeast"];
 const SCREENSHOT = join(process.cwd(), "reports", "dashboard.png");

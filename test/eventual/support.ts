@@ -10,7 +10,7 @@ import {
   type RegionStore,
   type UpdatePublisher,
 } from "@meridian/eventual";
-import { createRedis, type Redis } from "@meridian/store";
+import { createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
 
 export const config = configFromEnv();
 export const runId = randomUUID().slice(0, 8);
@@ -77,15 +77,6 @@ export function makeRegions(
   return regions;
 }
 
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
-}
-
 /** Removes every key under `prefix` at cleanup (prefixes a test uses outside makeRegions). */
 export function cleanupLater(redis: Redis, prefix: string): string {
   prefixes.push({ redis, prefix });
@@ -93,6 +84,6 @@ export function cleanupLater(redis: Redis, prefix: string): string {
 }
 
 export async function cleanup(): Promise<void> {
-  for (const { redis, prefix } of prefixes.splice(0)) await deleteByPrefix(redis, prefix);
+  for (const { redis, prefix } of prefixes.splice(0)) await deleteKeysWithPrefix(redis, prefix);
   for (const r of clients.splice(0)) r.disconnect();
 }

@@ -41,6 +41,7 @@ describe("nemesis: eventual data while one region's Redis or link fails", () => 
     const r = await runEventualFault(cluster, {
       order: 22,
       id: "eventual-partition",
+      exact: true,
       scenario: "eventual: ap-northeast partitioned 3 s (replicator), healed",
       keys: loadKeys("p"),
       fault: async () => {
@@ -69,6 +70,7 @@ describe("nemesis: clock skew in one region's HLC", () => {
       const r = await runEventualFault(cluster, {
         order: 23,
         id: "eventual-clock-skew",
+        exact: true,
         scenario: "eventual: clock skew, us-west HLC +20 s, ap-south −20 s",
         keys: loadKeys("c"),
         customWriters: writers,

@@ -30,6 +30,7 @@ describe("nemesis: a service process dies or freezes", () => {
     const r = await runEventualFault(cluster, {
       order: 30,
       id: "process-consumer-kill",
+      exact: true,
       scenario: "process: eu-west invalidation consumer SIGKILL + restart",
       keys: loadKeys("ck"),
       fault: async () => {

@@ -3,11 +3,11 @@
 // past its lease whose late write the fenced store refuses.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { DeadlockError, InvalidInputError, LockTimeoutError } from "@meridian/core";
+import { DeadlockError, InvalidInputError, LockNotHeldError, LockTimeoutError } from "@meridian/core";
 import { type CachedLock, LockCache, type LockCacheOptions } from "@meridian/locks";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { fencedWrite } from "./fixtures/fenced-register.js";
-import { LOCK_TEST_DB, lockTestEnv, sleep } from "./helpers.js";
+import { LOCK_TEST_DB, lockTestEnv, sleep, waitUntil } from "./helpers.js";
 
 const env = lockTestEnv("lock-cache");
 let caches: LockCache[] = [];
@@ -120,6 +120,20 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
     );
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
   }, 60_000);
+
+  it("a grant whose lease is lost in Redis becomes lost: signal aborted, release throws", async () => {
+    const a = await node("a", { leaseTtlMs: 600 });
+    const g = await a.acquire("gone");
+    await env.admin.del(`${env.prefix}l:gone`); // the lease vanishes (expiry, failover) behind the node's back
+    const lost = await waitUntil(() => g.state === "lost", 5_000);
+    expect(lost).toBe(true);
+    expect(g.signal.aborted).toBe(true);
+    expect(g.isHeld()).toBe(false);
+    await expect(g.release()).rejects.toBeInstanceOf(LockNotHeldError);
+    const again = await a.acquire("gone", { waitMs: 5_000 }); // a new lease, a larger fence
+    expect(again.fence).toBeGreaterThan(g.fence);
+    await again.release();
+  });
 
   it("a node frozen past its lease loses it: the other node's larger fence wins, the late write is refused", async () => {
     const leaseTtl = 800;

@@ -30,7 +30,7 @@ async function increment(region: string, key: string): Promise<void> {
   keys.add(key);
   const res = await fetch(`${cluster.regions[region]!.url}/v1/important/${encodeURIComponent(key)}`, {
     method: "PUT",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...cluster.authHeaders },
     body: JSON.stringify({ op: "increment", by: 1 }),
   });
   expect(res.status).toBe(200);

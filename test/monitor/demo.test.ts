@@ -38,5 +38,8 @@ describe("the demo (main job)", () => {
     expect(readFileSync(result.htmlPath, "utf8")).toContain("<svg");
     expect(JSON.parse(readFileSync(result.jsonPath, "utf8")).verdict).toBe(result.report.verdict);
     expect(existsSync(join(dir, "race-history.json"))).toBe(true);
+    // The WAN layer is on by default: the report carries the per-(client, home) latency map.
+    expect(result.report.latencyMap).toHaveLength(5 * 5 * 2);
+    expect(readFileSync(result.htmlPath, "utf8")).toContain("Latency map");
   });
 });

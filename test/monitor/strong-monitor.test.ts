@@ -57,13 +57,13 @@ beforeAll(async () => {
   pool.on("error", () => {});
   redis = connectRegionRedis(cfg.redisUrl);
   locks = new LockManager(redis["us-east"], { prefix: `${keyPrefix}lock:`, watchdog: false });
-  const make = (region: Region, unsafeSkipRemoteInvalidation = false) =>
+  // blind = knows no peer region, so a write invalidates only its own copy: the broken cache to catch.
+  const make = (region: Region, blind = false) =>
     new StrongConsistencyCache(redis[region], pool, {
       region,
-      peers: redis,
+      peers: blind ? { [region]: redis[region] } : redis,
       keyPrefix,
       locks,
-      unsafeSkipRemoteInvalidation,
     });
   caches = Object.fromEntries(REGIONS.map((r) => [r, make(r)])) as Record<Region, StrongConsistencyCache>;
   broken = make("us-east", true);

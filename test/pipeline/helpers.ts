@@ -1,5 +1,6 @@
 // Shared plumbing of the pipeline tests: unique namespaces, HTTP calls to region nodes, clean-up of a
 // run's Redis keys and topics, and convergence summaries.
+import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,6 +8,13 @@ import type { Cluster } from "@meridian/cluster";
 import { summarize } from "@meridian/invalidation-consumer";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+// Writes need a bearer token. Every service these tests start, in this process (configFromEnv) or as a
+// child process (inherited environment), reads the same one from MERIDIAN_AUTH_TOKEN.
+process.env.MERIDIAN_AUTH_TOKEN ??= randomBytes(24).toString("base64url");
+export const AUTH_HEADERS: Record<string, string> = {
+  authorization: `Bearer ${process.env.MERIDIAN_AUTH_TOKEN}`,
+};
 
 export function uniqueNamespace(prefix: string): string {
   return `t-${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -25,7 +33,7 @@ export async function put(
 ): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${baseUrl}/v1/${cls}/${encodeURIComponent(key)}`, {
     method: "PUT",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...AUTH_HEADERS },
     body: JSON.stringify(body),
     ...(timeoutMs !== undefined ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
   });

@@ -4,6 +4,7 @@
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  AUTH_HEADERS,
   get,
   measureConvergence,
   mustPut,
@@ -21,7 +22,10 @@ const SETS = ["watch:a"];
 const KEYS = [...COUNTERS, ...LWW, ...SETS];
 
 async function admin(cluster: Cluster, action: "partition" | "heal", region: string) {
-  const res = await fetch(`${cluster.replicator.url}/admin/${action}/${region}`, { method: "POST" });
+  const res = await fetch(`${cluster.replicator.url}/admin/${action}/${region}`, {
+    method: "POST",
+    headers: AUTH_HEADERS,
+  });
   return { status: res.status, body: (await res.json()) as { partitions: string[] } };
 }
 
@@ -102,7 +106,10 @@ describe("partition and heal", () => {
   });
 
   it("rejects partitioning an unknown region with a typed 400", async () => {
-    const res = await fetch(`${cluster.replicator.url}/admin/partition/mars`, { method: "POST" });
+    const res = await fetch(`${cluster.replicator.url}/admin/partition/mars`, {
+      method: "POST",
+      headers: AUTH_HEADERS,
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: "INVALID_INPUT" } });
   });

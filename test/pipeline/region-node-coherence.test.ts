@@ -5,7 +5,7 @@ import { createKafka } from "@meridian/bus";
 import { configFromEnv } from "@meridian/core";
 import { createRegionNode, type RegionNode } from "@meridian/region-node";
 import { pipelineTopicNames, resolveLayout } from "@meridian/service-kit";
-import { createRedis } from "@meridian/store";
+import { createRedis, deleteKeysWithPrefix } from "@meridian/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep, uniqueNamespace } from "./helpers.js";
 
@@ -28,12 +28,7 @@ describe("region node: coherent cacheable L1 across two nodes of one region", ()
     await b?.close();
     const redis = createRedis(config.redisUrl, { db: layout.redisDbs[REGION]! });
     try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${layout.keyPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== "0");
+      await deleteKeysWithPrefix(redis, layout.keyPrefix);
     } finally {
       redis.disconnect();
     }

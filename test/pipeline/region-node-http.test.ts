@@ -2,9 +2,11 @@
 // for bad input, cacheable entries bounded by their TTL, critical data linearizable across regions via
 // the StrongConsistencyCache, and every service's /healthz and /metrics.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, put, sleep, uniqueNamespace } from "./helpers.js";
+import { AUTH_HEADERS, get, put, ROOT, sleep, uniqueNamespace } from "./helpers.js";
 
 describe("region node HTTP API", () => {
   let cluster: Cluster;
@@ -40,6 +42,7 @@ describe("region node HTTP API", () => {
   ])("%s %s → 400 with a typed error naming the bad field", async (method, path, body, field) => {
     const res = await fetch(`${east}${path.replace("bad key", "bad%20key")}`, {
       method,
+      headers: AUTH_HEADERS,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     expect(res.status).toBe(400);
@@ -52,7 +55,11 @@ describe("region node HTTP API", () => {
   });
 
   it("answers invalid JSON with 400 and a missing key with 404", async () => {
-    const bad = await fetch(`${east}/v1/important/px:1`, { method: "PUT", body: "{oops" });
+    const bad = await fetch(`${east}/v1/important/px:1`, {
+      method: "PUT",
+      body: "{oops",
+      headers: AUTH_HEADERS,
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_INPUT");
     const missing = await get(east, "important", "px:never-written");
@@ -118,5 +125,23 @@ describe("region node HTTP API", () => {
     expect(await (await fetch(`${cluster.marketData!.url}/metrics`)).text()).toMatch(
       /meridian_market_ticks_produced_total\{[^}]*\} [1-9]/,
     );
+  });
+
+  it("serves the OpenAPI document checked in as services/region-node/openapi.json, and its routes exist", async () => {
+    const live = (await (await fetch(`${east}/openapi.json`)).json()) as { paths: Record<string, object> };
+    expect(live).toEqual(JSON.parse(readFileSync(join(ROOT, "services/region-node/openapi.json"), "utf8")));
+    const info = await fetch(`${east}/v1/info`);
+    expect(info.status).toBe(200);
+    expect(Object.keys(live.paths)).toContain("/v1/info");
+    expect(Object.keys(live.paths)).toContain("/v1/{class}/{key}");
+  });
+
+  it("refuses a write without the bearer token with 401 and a WWW-Authenticate challenge", async () => {
+    const res = await fetch(`${east}/v1/important/px:noauth`, { method: "PUT", body: '{"value":1}' });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer /);
+    const admin = await fetch(`${cluster.replicator.url}/admin/partition/us-east`, { method: "POST" });
+    expect(admin.status).toBe(401);
+    expect(cluster.replicator.status().partitions).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 // Redis and PostgreSQL round-trips through @meridian/store against the real servers.
 import { randomUUID } from "node:crypto";
+import { BackendUnavailableError, configFromEnv } from "@meridian/core";
+import { checkPg, checkRedis, createPgPool, createRedis, deleteKeysWithPrefix } from "@meridian/store";
 import { afterAll, describe, expect, it } from "vitest";
-import { BackendUnavailableError, configFromEnv } from "../../packages/core/src/index.js";
-import { checkPg, checkRedis, createPgPool, createRedis } from "../../packages/store/src/index.js";
 
 const config = configFromEnv();
 const runId = randomUUID().slice(0, 8);
@@ -29,6 +29,16 @@ describe("store: Redis", () => {
     expect(await raw.get("k1")).toBeNull();
     const info = await raw.client("INFO");
     expect(info).toMatch(/db=3/);
+  });
+
+  it("deletes every key under a prefix, through a client with or without its own keyPrefix", async () => {
+    for (let i = 0; i < 25; i++) await redis.set(`gone:a:${i}`, "x");
+    await redis.set("gone:b:1", "x");
+    await redis.set("kept", "x");
+    expect(await deleteKeysWithPrefix(redis, "gone:a:")).toBe(25);
+    expect(await raw.exists(`${prefix}gone:b:1`, `${prefix}kept`)).toBe(2);
+    expect(await deleteKeysWithPrefix(raw, `${prefix}gone:`)).toBe(1);
+    expect(await raw.exists(`${prefix}kept`)).toBe(1);
   });
 
   it("throws BackendUnavailableError when Redis is unreachable", async () => {

@@ -1,4 +1,4 @@
-// Real Redis (five regions = five logical DBs 10..14 of one server) and a private PostgreSQL schema per run.
+// Real Redis (five regions = five logical DBs 1..5 of one server) and a private PostgreSQL schema per run.
 import { randomUUID } from "node:crypto";
 import { configFromEnv, REGIONS, type Region } from "@meridian/core";
 import { LockManager, pgFenceEpochs } from "@meridian/locks";
@@ -30,8 +30,11 @@ export async function strongTestEnv(label: string, poolSize = 10, redis?: Record
   });
   const cache = (region: Region, extra: Partial<StrongCacheOptions> = {}) =>
     new StrongConsistencyCache(redis[region], pool, { region, peers: redis, keyPrefix, locks, ...extra });
+  /** The deliberately broken cache of the checker tests: it knows no peer, so it invalidates only its own copy. */
+  const blindCache = (region: Region) => cache(region, { peers: { [region]: redis[region] } });
   await cache("us-east").init();
   return {
+    blindCache,
     schema,
     keyPrefix,
     admin,

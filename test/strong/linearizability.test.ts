@@ -52,7 +52,7 @@ describe("linearizability of the strong tier", () => {
     const { history } = await runWorkload({
       clients: 16,
       opsPerClient: 150,
-      cacheFor: (region) => env.cache(region, { unsafeSkipRemoteInvalidation: true }),
+      cacheFor: (region) => env.blindCache(region),
       seed: 7,
     });
     const result = checkLinearizability(history, { initial, timeBudgetMs: 300_000 });

@@ -220,3 +220,21 @@ describe("deadlock detection by default at the cache level", () => {
     await Promise.allSettled([a.release(), b.release()]);
   });
 });
+
+describe("a Redis that comes back with old data (snapshot restore)", () => {
+  it("copies from before the restart are not served: the new run_id invalidates them", async () => {
+    const writer = cache("us-east");
+    const reader = cache("ap-south");
+    await writer.setWithStrongConsistency("snap:1", { v: 1 });
+    expect((await reader.getWithStrongConsistency("snap:1")).value).toEqual({ v: 1 }); // ap-south fills v1
+    expect((await reader.peekLocal("snap:1"))?.version).toBe(1);
+    await regions["ap-south"].save(); // the snapshot holds ap-south's copy of v1
+    const w2 = await writer.setWithStrongConsistency("snap:1", { v: 2 }); // invalidates it (after the snapshot)
+    await server.restartFromSnapshot(); // ...and the server comes back without that invalidation
+    for (const r of REGIONS) {
+      const got = await cache(r).getWithStrongConsistency("snap:1");
+      expect(got.version, r).toBe(w2.version);
+      expect(got.value, r).toEqual({ v: 2 });
+    }
+  });
+});

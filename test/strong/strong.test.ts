@@ -237,7 +237,7 @@ describe("freshness options", () => {
   });
 });
 
-describe("seed-style lock methods", () => {
+describe("name-and-token lock methods", () => {
   it("acquireLock(name, ttl), renewLock(name, token), releaseLock(name, token) are compare-and-act", async () => {
     const c = env.cache("eu-west");
     const h = await c.acquireLock("lock:seed", 5_000);

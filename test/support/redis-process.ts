@@ -1,7 +1,11 @@
 // A private redis-server child process for fault tests: freeze it (SIGSTOP), thaw it, kill -9 it, and
-// restart it EMPTY on the same port. Never the shared server: flushing or killing this one hurts nobody.
+// restart it EMPTY on the same port — or from the snapshot a test took with SAVE (a server that comes back
+// with old data). Never the shared server: flushing or killing this one hurts nobody.
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 
 export interface RedisProcess {
@@ -17,6 +21,8 @@ export interface RedisProcess {
   kill(): Promise<void>;
   /** kill() then start a fresh, empty server on the same port; resolves once it answers PING. */
   restartEmpty(): Promise<void>;
+  /** kill() then start again loading the last snapshot the test made (`SAVE`): old data comes back. */
+  restartFromSnapshot(): Promise<void>;
   /** kill() for good; idempotent. Call it in afterAll. */
   stop(): Promise<void>;
 }
@@ -33,10 +39,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function spawnServer(port: number): ChildProcess {
+function spawnServer(port: number, dir: string): ChildProcess {
+  // No automatic snapshots (--save ''), no AOF: only an explicit SAVE writes dump.rdb in the private dir.
   const child = spawn(
     process.env.MERIDIAN_REDIS_SERVER_BIN ?? "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+    [
+      ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      ...["--daemonize", "no", "--dir", dir, "--dbfilename", "dump.rdb"],
+    ],
     { stdio: "ignore" },
   );
   child.on("error", () => {});
@@ -70,7 +80,8 @@ export async function startRedisProcess(opts: { port?: number; startTimeoutMs?: 
   const port = opts.port ?? (await freePort());
   const url = `redis://127.0.0.1:${port}`;
   const timeout = opts.startTimeoutMs ?? 10_000;
-  let child = spawnServer(port);
+  const dir = mkdtempSync(join(tmpdir(), "meridian-redis-"));
+  let child = spawnServer(port, dir);
   let stopped = false;
   // A test that dies before its afterAll must not leave a server behind.
   const onExit = () => child.kill("SIGKILL");
@@ -92,7 +103,13 @@ export async function startRedisProcess(opts: { port?: number; startTimeoutMs?: 
     kill,
     async restartEmpty() {
       await kill();
-      child = spawnServer(port);
+      rmSync(join(dir, "dump.rdb"), { force: true });
+      child = spawnServer(port, dir);
+      await waitForPing(url, timeout);
+    },
+    async restartFromSnapshot() {
+      await kill();
+      child = spawnServer(port, dir);
       await waitForPing(url, timeout);
     },
     async stop() {
@@ -100,6 +117,7 @@ export async function startRedisProcess(opts: { port?: number; startTimeoutMs?: 
       stopped = true;
       process.removeListener("exit", onExit);
       await kill();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   return proc;

@@ -238,6 +238,7 @@ export class MeridianClient {
       maxAgeMs: c.maxAgeMs ?? 5000,
       ...(c.crdtTypeFor ? { crdtTypeFor: c.crdtTypeFor } : {}),
       ...(c.peers ? { peers: c.peers } : {}),
+      ...(c.incarnations ? { incarnations: c.incarnations } : {}),
       ...(c.onRead ? { onRead: c.onRead } : {}),
       ...(c.incarnations ? { incarnations: c.incarnations } : {}),
     });

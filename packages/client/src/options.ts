@@ -28,7 +28,7 @@ export interface MeridianClientOptions {
   regionUrls?: Partial<Record<Region, string>>;
   /** Redis ACL user / password / TLS (default: configFromEnv().redisAuth). */
   redisAuth?: RedisAuth;
-  /** Logical DB of each region on that server (default 10..14, as the strong tier). */
+  /** Logical DB of each region on that server (default core's defaultRegionDbs, 1..5, as every tier). */
   regionDbs?: Partial<Record<Region, number>>;
   /** Fail a Redis command after this long (default 2000 ms); commands never queue while disconnected. */
   commandTimeoutMs?: number;

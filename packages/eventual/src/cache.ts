@@ -85,7 +85,7 @@ export class EventualConsistencyCache {
   }
 
   /**
-   * Reads the local copy with its freshness. `opts` may be a number (= maxAgeMs, the seed's signature).
+   * Reads the local copy with its freshness. `opts` may be a number (= maxAgeMs).
    * With a bound (maxAgeMs / minVersion) that the copy does not meet, the key is refreshed from `peers`;
    * StalenessBoundError if there are no peers, one is unreachable, or the bound is still unmet.
    * Without a bound the read never fails on age; it is flagged `stale` past options.maxAgeMs.

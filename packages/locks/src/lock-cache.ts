@@ -111,12 +111,17 @@ export class LockCache implements LocalRelease {
     sub.on("error", () => {});
     const cache = new LockCache(manager, sub, options);
     sub.on("message", (_ch: string, resource: string) => cache.onRevoke(resource));
-    await withDeadline(
-      "redis",
-      "subscribe",
-      cache.opts.commandTimeoutMs,
-      sub.subscribe(cache.channel(cache.nodeId)),
-    );
+    try {
+      await withDeadline(
+        "redis",
+        "subscribe",
+        cache.opts.commandTimeoutMs,
+        sub.subscribe(cache.channel(cache.nodeId)),
+      );
+    } catch (err) {
+      sub.disconnect();
+      throw err;
+    }
     return cache;
   }
 
@@ -169,7 +174,9 @@ export class LockCache implements LocalRelease {
       e.holder = undefined;
       await this.giveBack(e);
     }
-    await this.sub.quit().catch(() => this.sub.disconnect());
+    await withDeadline("redis", "quit", this.opts.commandTimeoutMs, this.sub.quit()).catch(() =>
+      this.sub.disconnect(),
+    );
   }
 
   releaseLocal(lock: CachedLock): void {

@@ -37,7 +37,7 @@ export function versionedStoreProbe(o: {
   };
 }
 
-/** The seed's StrongConsistencyCache operations the suites use. */
+/** The StrongConsistencyCache operations the suites use. */
 export interface StrongCacheLike {
   getWithStrongConsistency(key: string): Promise<{ value: unknown; version: number }>;
   setWithStrongConsistency(key: string, value: unknown): Promise<{ version: number }>;

@@ -31,6 +31,7 @@ function snap(at: number, lag: Record<string, number>): MonitorSnapshot {
     divergentKeys: 0,
     violations: { total: 0, byKind: {}, recentByKind: {}, operations: 0, rate: 0, target: 1e-5, latest: [] },
     consumerLag: {},
+    consumersStalled: [],
     lockWaitP99Ms: 0,
     alertsFiring: [],
     recentAlerts: [],

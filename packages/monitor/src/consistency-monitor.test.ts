@@ -159,4 +159,26 @@ describe("ConsistencyMonitor", () => {
     // Still missing what the previous comparison found: lag counts from then.
     expect(second!.regionLagMs["ap-south"]).toBeGreaterThanOrEqual(60);
   });
+
+  it("the snapshot names the regions whose consumer reports it cannot make progress", async () => {
+    let stalled = new Set(["eu-west"]);
+    const lag = {
+      async lag() {
+        return REGIONS.map((region) => ({
+          region,
+          group: `g.${region}`,
+          lag: 0,
+          stalled: stalled.has(region),
+        }));
+      },
+    };
+    const monitor = new ConsistencyMonitor({
+      regions: REGIONS,
+      eventual: new InMemoryRegions(REGIONS, 0),
+      consumerLag: lag,
+    });
+    expect((await monitor.tick())!.consumersStalled).toEqual(["eu-west"]);
+    stalled = new Set();
+    expect((await monitor.tick())!.consumersStalled).toEqual([]);
+  });
 });

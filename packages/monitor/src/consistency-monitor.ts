@@ -1,5 +1,5 @@
 // ConsistencyMonitor: watches a running Meridian system through small probes and turns what it sees into
-// metrics, violations, alerts, live snapshots and an end-of-run report. The seed's methods are here:
+// metrics, violations, alerts, live snapshots and an end-of-run report. Its public methods are here:
 // monitorConsistencyMetrics, detectConsistencyViolations, setupConsistencyAlerts, generateConsistencyReport,
 // runConsistencyTests.
 import type { Logger } from "pino";
@@ -96,6 +96,7 @@ export class ConsistencyMonitor {
   private readonly listeners: Array<(s: MonitorSnapshot) => void> = [];
   private readonly suiteReports: SuiteReport[] = [];
   private consumerLag: Record<string, number> = {};
+  private consumersStalled: string[] = [];
   private lastSnapshotAt = Date.now();
   private lastSnapshot?: MonitorSnapshot;
   /** When the regions' digests were last compared: region lag is as of then (see buildSnapshot). */
@@ -132,7 +133,7 @@ export class ConsistencyMonitor {
     this.alerts = this.setupConsistencyAlerts();
   }
 
-  // ---- seed API -------------------------------------------------------------------------------------
+  // ---- public API -----------------------------------------------------------------------------------
 
   /** Starts periodic monitoring (every `intervalMs`); returns a function that stops it. */
   monitorConsistencyMetrics(): () => void {
@@ -375,6 +376,7 @@ export class ConsistencyMonitor {
         this.metrics.consumerLag.set({ region: l.region, group: l.group }, l.lag);
       }
       this.consumerLag = next;
+      this.consumersStalled = [...new Set(lags.filter((l) => l.stalled).map((l) => l.region))].sort();
     } catch (err) {
       this.options.logger?.error({ err }, "reading consumer lag failed");
     }
@@ -432,6 +434,7 @@ export class ConsistencyMonitor {
         latest: this.violations.list().slice(-20),
       },
       consumerLag: { ...this.consumerLag },
+      consumersStalled: [...this.consumersStalled],
       lockWaitP99Ms: this.lockWaits.percentiles(now).p99,
       alertsFiring: this.alerts.firing(),
       recentAlerts: this.alerts.events().slice(-20),

@@ -16,5 +16,4 @@ export * from "./stats.js";
 export * from "./strong-checker.js";
 export * from "./suites.js";
 export * from "./svg.js";
-export * from "./testing.js";
 export * from "./violations.js";

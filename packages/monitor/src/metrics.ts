@@ -6,6 +6,23 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 20, 30];
 const LOCK_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/**
+ * Cache-coherence protocol messages by type. Shared with the region nodes, which count their coherent L1's
+ * messages through `collect` (read from the near cache's own counters at scrape time).
+ */
+export function coherenceMessagesCounter(
+  registers: Registry[],
+  collect?: (this: Counter<"type">) => void,
+): Counter<"type"> {
+  return new Counter({
+    name: "meridian_coherence_messages_total",
+    help: "Cache-coherence protocol messages, by type (GetS, GetM, Inv, InvAck, Data, WriteBack...)",
+    labelNames: ["type"],
+    registers,
+    ...(collect ? { collect } : {}),
+  });
+}
+
 export class MonitorMetrics {
   readonly registry: Registry;
   readonly readStaleness: Histogram<"class" | "region">;
@@ -89,12 +106,7 @@ export class MonitorMetrics {
       buckets: LOCK_BUCKETS,
       registers,
     });
-    this.coherenceMessages = new Counter({
-      name: "meridian_coherence_messages_total",
-      help: "Cache-coherence protocol messages, by type (GetS, GetM, Inv, InvAck, Data, WriteBack...)",
-      labelNames: ["type"],
-      registers,
-    });
+    this.coherenceMessages = coherenceMessagesCounter(registers);
     this.consumerLag = new Gauge({
       name: "meridian_consumer_lag_messages",
       help: "Kafka consumer lag (log end offset minus committed offset), per region and group",

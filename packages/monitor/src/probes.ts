@@ -46,7 +46,8 @@ export interface RegionDigestSource {
 
 /** Kafka consumer lag per region (log end offset − committed offset). */
 export interface ConsumerLagSource {
-  lag(): Promise<ReadonlyArray<{ region: string; group: string; lag: number }>>;
+  /** `stalled`: the region's consumer is down or blocked on a record (it cannot make progress). */
+  lag(): Promise<ReadonlyArray<{ region: string; group: string; lag: number; stalled?: boolean }>>;
 }
 
 /** Something the monitor can run consistency suites against (race / stress): a key-value API. */

@@ -28,6 +28,8 @@ export interface MonitorSnapshot {
     latest: Violation[];
   };
   consumerLag: Record<string, number>;
+  /** Regions whose consumer reported it cannot make progress (down, restarting, or blocked). */
+  consumersStalled: string[];
   lockWaitP99Ms: number;
   alertsFiring: AlertEvent[];
   /** The latest alert transitions (firing and resolved), oldest first. */

@@ -17,7 +17,7 @@ export interface Violation {
   details?: Record<string, unknown>;
 }
 
-/** The seed's target: fewer than 0.001 % of operations may violate consistency. */
+/** The target: fewer than 0.001 % of operations may violate consistency. */
 export const DEFAULT_VIOLATION_RATE_TARGET = 0.00001;
 
 export class ViolationLog {

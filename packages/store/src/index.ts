@@ -3,4 +3,10 @@ export { isConnectionError, isRetryablePgError, typedBackendError } from "./back
 export { type Backend, withDeadline } from "./deadline.js";
 export { type LuaArg, LuaScript } from "./lua-script.js";
 export { boundedPgOptions, checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
-export { boundedRedisOptions, checkRedis, createRedis, type RedisOptions } from "./redis.js";
+export {
+  boundedRedisOptions,
+  checkRedis,
+  createRedis,
+  deleteKeysWithPrefix,
+  type RedisOptions,
+} from "./redis.js";

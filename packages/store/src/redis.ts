@@ -49,3 +49,20 @@ export async function checkRedis(redis: Redis, timeoutMs = 2_000): Promise<void>
     throw new BackendUnavailableError(`Redis unavailable: ${(err as Error).message}`, { backend: "redis" });
   }
 }
+
+/**
+ * Deletes every key that starts with `prefix` (a test run's or a namespace's keys), in SCAN batches so
+ * the server never blocks on one huge command. Works with and without the client's own keyPrefix
+ * (SCAN sees full names; UNLINK through such a client would prefix them again). Returns how many.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  const clientPrefix = redis.options.keyPrefix ?? "";
+  let cursor = "0";
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${clientPrefix}${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys.map((k) => k.slice(clientPrefix.length)));
+  } while (cursor !== "0");
+  return deleted;
+}

@@ -27,6 +27,11 @@ export class RegionCache {
     return [`${this.prefix}e:${key}`, `${this.prefix}p:${key}`, `${this.prefix}l:${key}`];
   }
 
+  /** entry, pending, lease + the region's copy-generation hash (lookup and fill). */
+  private readKeys(key: string): string[] {
+    return [...this.keys(key), `${this.prefix}gen`];
+  }
+
   private bound<T>(what: string, call: Promise<T>): Promise<T> {
     return withDeadline("redis", `${what} in ${this.region}`, this.timeoutMs, call);
   }
@@ -34,7 +39,7 @@ export class RegionCache {
   async lookup(key: string, leaseToken: string, leaseTtlMs: number): Promise<Lookup> {
     const r = (await this.bound(
       "lookup",
-      GET_OR_LEASE.run(this.redis, this.keys(key), [leaseToken, leaseTtlMs]),
+      GET_OR_LEASE.run(this.redis, this.readKeys(key), [leaseToken, leaseTtlMs]),
     )) as unknown[];
     switch (Number(r[0])) {
       case 1:
@@ -57,7 +62,7 @@ export class RegionCache {
   ): Promise<boolean> {
     const r = await this.bound(
       "fill",
-      FILL.run(this.redis, this.keys(key), [leaseToken, json, version, Date.now(), entryTtlMs]),
+      FILL.run(this.redis, this.readKeys(key), [leaseToken, json, version, Date.now(), entryTtlMs]),
     );
     return Number(r) === 1;
   }
@@ -94,7 +99,7 @@ export class RegionCache {
         "write-through",
         SET_IF_NEWER.run(
           this.redis,
-          [entry, pending, `${this.prefix}f:${key}`],
+          [entry, pending, `${this.prefix}f:${key}`, `${this.prefix}gen`],
           [
             json,
             version,

@@ -1,21 +1,15 @@
 // Five regions, one Redis copy each. On one Redis server each region gets its own logical DB.
-import { REGIONS, type Region } from "@meridian/core";
+import { defaultRegionDbs, REGIONS, type Region } from "@meridian/core";
 import { boundedRedisOptions } from "@meridian/store";
 import { Redis } from "ioredis";
 
 export interface RegionRedisOptions {
-  /** Logical DB per region (default: 10..14 in REGIONS order). */
+  /** Logical DB per region (default: core's defaultRegionDbs, 1..5 in REGIONS order). */
   dbs?: Partial<Record<Region, number>>;
   maxRetriesPerRequest?: number;
 }
 
-export const DEFAULT_REGION_DBS: Record<Region, number> = {
-  "us-east": 10,
-  "us-west": 11,
-  "eu-west": 12,
-  "ap-south": 13,
-  "ap-northeast": 14,
-};
+export const DEFAULT_REGION_DBS = defaultRegionDbs(REGIONS) as Readonly<Record<Region, number>>;
 
 /** One ioredis client per region, each on its own logical DB of the server at `url`. */
 export function connectRegionRedis(url: string, opts: RegionRedisOptions = {}): Record<Region, Redis> {

@@ -61,8 +61,6 @@ export interface StrongCacheOptions {
    * marker outlives the write it announces). Past it the transaction is rolled back.
    */
   writeTimeoutMs?: number;
-  /** TEST ONLY: skip invalidating the other regions — a deliberately broken cache for checker tests. */
-  unsafeSkipRemoteInvalidation?: boolean;
 }
 
 /** maxAgeMs: a cached copy loaded longer ago is bypassed for PostgreSQL; minVersion: the key's version. */
@@ -126,7 +124,6 @@ export class StrongConsistencyCache {
       | "leaseRetryDelayMs"
       | "pendingTtlMs"
       | "entryTtlMs"
-      | "unsafeSkipRemoteInvalidation"
       | "redisTimeoutMs"
       | "pgTimeoutMs"
       | "writeTimeoutMs"
@@ -164,7 +161,6 @@ export class StrongConsistencyCache {
       leaseRetryDelayMs: options.leaseRetryDelayMs ?? 2,
       pendingTtlMs: options.pendingTtlMs ?? 30_000,
       entryTtlMs: options.entryTtlMs ?? 86_400_000,
-      unsafeSkipRemoteInvalidation: options.unsafeSkipRemoteInvalidation ?? false,
       redisTimeoutMs,
       pgTimeoutMs: options.pgTimeoutMs ?? 3_000,
       writeTimeoutMs: options.writeTimeoutMs ?? 5_000,
@@ -413,7 +409,7 @@ export class StrongConsistencyCache {
     const client = await checkout(this.db, budget);
     guardClient(client);
     const writerId = randomUUID();
-    const regions = this.o.unsafeSkipRemoteInvalidation ? [this.local] : [this.local, ...this.remotes];
+    const regions = [this.local, ...this.remotes];
     let changed = new Map<string, { json: string; version: number }>();
     let invalidated = false;
     let commitSent = false;
@@ -484,21 +480,21 @@ export class StrongConsistencyCache {
 
   // ---- locks -------------------------------------------------------------------------------------------
 
-  /** Acquires `lockKey` (second argument: ttl in ms, as in the seed, or full acquire options). */
+  /** Acquires `lockKey` (second argument: ttl in ms, or full acquire options). */
   acquireLock(lockKey: string, options: AcquireOptions | number = {}): Promise<LockHandle> {
     const opts = typeof options === "number" ? { ttlMs: options } : options;
     const owner = opts.owner ?? this.lockDefaults.owner ?? currentLockOwner() ?? this.lockOwner;
     return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts, owner });
   }
 
-  /** Releases a handle, or (seed style) a lock name plus its token. LockNotHeldError if not ours any more. */
+  /** Releases a handle, or a lock name plus its token. LockNotHeldError if not ours any more. */
   releaseLock(handle: LockHandle | string, token?: string): Promise<void> {
     if (typeof handle !== "string") return handle.release();
     if (token === undefined) throw new InvalidInputError("releaseLock(lockKey, token): token missing");
     return this.locks.release(handle, token);
   }
 
-  /** Extends a handle's lock, or (seed style) a lock name plus its token. */
+  /** Extends a handle's lock, or a lock name plus its token. */
   renewLock(handle: LockHandle | string, ttlOrToken?: number | string, ttlMs?: number): Promise<void> {
     if (typeof handle !== "string")
       return handle.renew(typeof ttlOrToken === "number" ? ttlOrToken : undefined);

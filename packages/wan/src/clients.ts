@@ -7,6 +7,16 @@ import type { WanNetwork } from "./wan-network.js";
 export interface WanClientOptions {
   /** Bound of one command / query (default 3000 ms). */
   timeoutMs?: number;
+  /** The server's own URL: its user and password are kept (the proxy changes only host and port). */
+  credentialsOf?: string;
+}
+
+function credentials(url: string): { username?: string; password?: string } {
+  const u = new URL(url);
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+  };
 }
 
 /** An ioredis client in region `from` for Redis service `name` (logical DB `db`). */
@@ -20,6 +30,7 @@ export function redisOverWan(
   const timeoutMs = opts.timeoutMs ?? 3000;
   const client = new Redis({
     ...network.address(from, name),
+    ...(opts.credentialsOf ? credentials(opts.credentialsOf) : {}),
     db,
     commandTimeout: timeoutMs,
     connectTimeout: timeoutMs,

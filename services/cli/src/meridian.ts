@@ -7,18 +7,28 @@ import { parseArgs } from "node:util";
 import { type ConsistencyReport, renderReportHtml, writeReport } from "@meridian/monitor";
 import { checkHistoryFile } from "./check.js";
 import { runDemo } from "./demo/run-demo.js";
+import { runMonitorCommand } from "./monitor/monitor-command.js";
 import { runSuitesCommand } from "./suites.js";
 
 export const HELP = `meridian — multi-region consistency-aware cache: demo, checks, reports
 
 Usage:
   meridian demo [--seconds N] [--port P] [--host H] [--reports DIR] [--inject stall] [--webhook URL] [--strict]
+                [--topology in-process|processes]
       Start five regions, the replicator, the invalidation consumers and market data (servers must be up:
       bash infra/up.sh), the consistency monitor and the live dashboard; print progress and convergence
       per region; after N seconds write DIR/consistency-report.{html,json} and stop everything.
       Defaults: N = $MERIDIAN_DEMO_SECONDS or 60, P = $MERIDIAN_DASHBOARD_PORT or 8090 (0 = any free port),
       DIR = reports. --inject stall stops one region's consumer for half the run to show detection and
-      alerts. Exit code 0 once the report is written; with --strict, 1 when its verdict is FAIL.
+      alerts. --topology processes runs every service as its own OS process and one redis-server per
+      region (a region's Redis or node can fail alone); the default runs them in this process.
+      Exit code 0 once the report is written; with --strict, 1 when its verdict is FAIL.
+
+  meridian monitor
+      The consistency monitor + live dashboard as a long-running service over regions that run elsewhere
+      (containers, the processes topology): MERIDIAN_REGIONS, MERIDIAN_NAMESPACE, MERIDIAN_REDIS_URLS (one
+      Redis per region) or MERIDIAN_REDIS_URL, MERIDIAN_KAFKA_BROKERS, MERIDIAN_SCHEMA_REGISTRY_URL;
+      listens on MERIDIAN_HOST:MERIDIAN_PORT (default 127.0.0.1:8090): /, /metrics, /healthz.
 
   meridian check <history.json> [--budget-ms MS]
       Check a recorded history of read/write operations for linearizability (per key). The file is a JSON
@@ -66,6 +76,7 @@ async function run(argv: string[]): Promise<number> {
           host: { type: "string" },
           reports: { type: "string" },
           inject: { type: "string" },
+          topology: { type: "string" },
           webhook: { type: "string" },
           strict: { type: "boolean" },
           help: { type: "boolean" },
@@ -78,6 +89,9 @@ async function run(argv: string[]): Promise<number> {
       if (!Number.isInteger(port) || port < 0) return usage("--port must be a port number");
       const inject = values.inject ?? process.env.MERIDIAN_DEMO_INJECT ?? "none";
       if (inject !== "none" && inject !== "stall") return usage("--inject takes: stall");
+      const topology = values.topology ?? process.env.MERIDIAN_DEMO_TOPOLOGY ?? "in-process";
+      if (topology !== "in-process" && topology !== "processes")
+        return usage("--topology takes: in-process, processes");
       // Keep the console for progress: kafkajs' retried warnings (e.g. leader moves on a fresh broker) go
       // through the bus logger, whose level is LOG_LEVEL.
       process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
@@ -87,10 +101,17 @@ async function run(argv: string[]): Promise<number> {
         host: values.host ?? process.env.MERIDIAN_DASHBOARD_HOST ?? "127.0.0.1",
         reportsDir: values.reports ?? "reports",
         inject,
+        topology,
         webhookUrl: values.webhook ?? process.env.MERIDIAN_ALERT_WEBHOOK,
       });
       // The demo succeeded when it ran and reported; --strict also requires a passing verdict.
       return values.strict && result.report.verdict !== "pass" ? 1 : 0;
+    }
+    case "monitor": {
+      const { values } = parseArgs({ args: rest, options: { help: { type: "boolean" } } });
+      if (values.help) return help();
+      await runMonitorCommand();
+      return new Promise<number>(() => undefined); // runs until SIGINT / SIGTERM
     }
     case "check": {
       const { values, positionals } = parseArgs({

@@ -29,7 +29,7 @@ export async function runSuitesCommand(o: SuitesCommandOptions): Promise<SuiteRe
     o.print(
       `[suites] race: ${o.clients} clients x ${o.opsPerClient} ops on 2 hot keys; stress: ${o.clients * 2} clients for ${o.stressSeconds} s`,
     );
-    const report = await runConsistencySuites(httpCriticalTarget(nodes), {
+    const report = await runConsistencySuites(httpCriticalTarget(nodes, cluster.authHeaders), {
       clients: o.clients,
       opsPerClient: o.opsPerClient,
       stressClients: o.clients * 2,

@@ -24,6 +24,7 @@ import {
 import type { LatencyMatrix } from "@meridian/replicator";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import {
+  bearerHeaders,
   createLogger,
   ensureTopicsFor,
   type Logger,
@@ -32,8 +33,9 @@ import {
   regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
-import { createPgPool, createRedis, type Redis } from "@meridian/store";
+import { createPgPool, createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
+import { withAuthToken } from "./auth-token.js";
 import { type ClusterWan, type ClusterWanOptions, startClusterWan } from "./wan.js";
 
 export interface ClusterOptions {
@@ -93,6 +95,8 @@ export interface RegionHandles {
 export interface Cluster {
   readonly layout: RegionLayout;
   readonly namespace: string | undefined;
+  /** Headers that authenticate a client on the services' write (and, if configured, read) routes. */
+  readonly authHeaders: Record<string, string>;
   readonly regions: Record<string, RegionHandles>;
   readonly replicator: ReplicatorHandle;
   readonly marketData: MarketDataProducerHandle | undefined;
@@ -140,7 +144,7 @@ export async function stateFingerprint(redis: Redis, keyPrefix: string, key: str
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const config = opts.config ?? configFromEnv();
+  const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
   const log = createLogger("cluster", { namespace }, opts.logger);
@@ -234,6 +238,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           consumer,
           redis: createRedis(regionRedisUrl(layout, region, config.redisUrl), {
             db: layout.redisDbs[region]!,
+            auth: config.redisAuth,
           }),
           redisDb: layout.redisDbs[region]!,
         };
@@ -292,6 +297,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const cluster: Cluster = {
       layout,
       namespace,
+      authHeaders: bearerHeaders(config.httpAuth?.token),
       regions: handles,
       replicator,
       marketData,
@@ -398,14 +404,9 @@ async function purgeNamespace(
   schema: string | undefined,
 ): Promise<void> {
   for (const db of new Set(Object.values(layout.redisDbs))) {
-    const redis = createRedis(config.redisUrl, { db });
+    const redis = createRedis(config.redisUrl, { db, auth: config.redisAuth });
     try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${layout.keyPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== "0");
+      await deleteKeysWithPrefix(redis, layout.keyPrefix);
     } finally {
       redis.disconnect();
     }
@@ -423,7 +424,7 @@ async function purgeNamespace(
     await admin.disconnect();
   }
   if (schema) {
-    const pool = createPgPool(config.pgUrl, { max: 1 });
+    const pool = createPgPool(config.pgUrl, { max: 1, auth: config.pgAuth });
     try {
       await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     } finally {

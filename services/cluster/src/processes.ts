@@ -10,8 +10,9 @@ import { fileURLToPath } from "node:url";
 import { createKafka } from "@meridian/bus";
 import { BackendUnavailableError, configFromEnv, type MeridianConfig } from "@meridian/core";
 import { schemaForNamespace } from "@meridian/region-node";
-import { ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
-import { createRedis, type Redis } from "@meridian/store";
+import { bearerHeaders, ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
+import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
+import { withAuthToken } from "./auth-token.js";
 import { terminate } from "./child.js";
 import { stateFingerprint } from "./cluster.js";
 import { type RedisServerProcess, startRedisServer } from "./redis-server.js";
@@ -64,8 +65,12 @@ export interface ProcessCluster {
   readonly replicator: ServiceProcess;
   readonly marketData: ServiceProcess | undefined;
   readonly logDir: string;
+  /** With `critical` on: a PostgreSQL pool on the critical table's schema (inspection, the monitor's probes). */
+  readonly critical: { schema: string | undefined; pool: PgPool } | undefined;
   /** The MERIDIAN_REDIS_URLS value every process got (region=url,…). */
   readonly redisUrls: string;
+  /** Authorization header for the services' write and admin routes (the cluster's bearer token). */
+  readonly authHeaders: Record<string, string>;
   compareStates(
     keys: readonly string[],
     among?: readonly string[],
@@ -130,7 +135,7 @@ async function spawnService(s: Spawn, logDir: string): Promise<ServiceProcess> {
 }
 
 export async function startProcessCluster(opts: ProcessClusterOptions = {}): Promise<ProcessCluster> {
-  const config = opts.config ?? configFromEnv();
+  const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), "meridian-processes-"));
@@ -153,6 +158,8 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       MERIDIAN_SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
       MERIDIAN_REGIONS: regions.join(","),
       MERIDIAN_REDIS_URLS: redisUrls,
+      // Handed to the children only through their environment, never logged.
+      MERIDIAN_AUTH_TOKEN: config.httpAuth!.token!.reveal(),
       ...(namespace ? { MERIDIAN_NAMESPACE: namespace } : {}),
     };
     const market = opts.marketData === false ? undefined : (opts.marketData ?? {});
@@ -236,6 +243,12 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       };
     });
 
+    const schema = namespace ? schemaForNamespace(namespace) : undefined;
+    const pool = critical
+      ? createPgPool(config.pgUrl, { max: 4, ...(schema ? { searchPath: schema } : {}) })
+      : undefined;
+    if (pool) started.push({ stop: () => pool.end() });
+
     const compareStates = async (keys: readonly string[], among: readonly string[] = regions) => {
       const diverged: string[] = [];
       for (const key of keys) {
@@ -250,10 +263,12 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
     return {
       layout,
       namespace,
+      authHeaders: bearerHeaders(config.httpAuth?.token),
       regions: handles,
       replicator,
       marketData,
       logDir,
+      critical: pool ? { schema, pool } : undefined,
       redisUrls,
       compareStates,
       async waitForConvergence(keys, timeoutMs = 10_000) {

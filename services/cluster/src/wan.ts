@@ -5,7 +5,7 @@
 // the other regions' Redis across the WAN. The cluster's partition/heal drive both this and the replicator.
 import type { MeridianConfig } from "@meridian/core";
 import { type CriticalStore, geoCriticalStore } from "@meridian/region-node";
-import type { RegionLayout } from "@meridian/service-kit";
+import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import type { Redis } from "@meridian/store";
 import {
   addRegionServers,
@@ -59,12 +59,13 @@ export async function startClusterWan(
   const wanClients: Redis[] = [];
   let geo: GeoCritical | undefined;
   try {
-    await addRegionServers(network, config);
+    await addRegionServers(network, { ...config, redisUrls: layout.redisUrls });
     geo = o.critical
       ? await createGeoCritical({
           network,
           pgUrl: config.pgUrl,
           redisUrl: config.redisUrl,
+          redisUrls: layout.redisUrls,
           redisDbs: layout.redisDbs,
           keyPrefix: layout.keyPrefix,
           schemaBase: schemaBase(layout.namespace),
@@ -85,6 +86,7 @@ export async function startClusterWan(
     redisFrom(from, to) {
       const client = redisOverWan(network, from, redisService(to), layout.redisDbs[to]!, {
         ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        credentialsOf: regionRedisUrl(layout, to, config.redisUrl),
       });
       wanClients.push(client);
       return client;

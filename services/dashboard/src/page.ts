@@ -24,6 +24,7 @@ table{font-size:12px;border-collapse:collapse;width:100%} td{padding:2px 6px;bor
 <span class="stat">rate: <b id="rate">0</b> (target &lt; <span id="target">0.001 %</span>)</span>
 <span class="stat">divergent keys: <b id="divergent">0</b></span>
 <span class="stat">alerts firing: <b id="firing">0</b></span>
+<span class="stat">consumers stalled: <b id="stalled" class="ok">none</b></span>
 </header>
 <main>
 <div class="panel"><h2>Convergence lag per region (ms behind the other regions)</h2><canvas id="lag-chart" data-points="0"></canvas></div>
@@ -119,6 +120,10 @@ function apply(s, redraw) {
   document.getElementById("target").textContent = fmtPct(s.violations.target);
   document.getElementById("divergent").textContent = String(s.divergentKeys);
   document.getElementById("firing").textContent = String(s.alertsFiring.length);
+  const stalled = document.getElementById("stalled");
+  const stuck = s.consumersStalled || [];
+  stalled.textContent = stuck.length ? stuck.join(", ") : "none";
+  stalled.className = stuck.length ? "crit" : "ok";
   const alerts = document.getElementById("alerts");
   alerts.innerHTML = s.alertsFiring.length
     ? s.alertsFiring.map((a) => '<li class="' + (a.severity === "critical" ? "crit" : "warn") + '">' + esc(a.rule) + " " +

@@ -1,4 +1,5 @@
-import { ConsistencyMonitor, InMemoryRegions } from "@meridian/monitor";
+import { ConsistencyMonitor } from "@meridian/monitor";
+import { InMemoryRegions } from "@meridian/monitor/testing";
 import { describe, expect, it } from "vitest";
 import { startDashboard } from "./server.js";
 

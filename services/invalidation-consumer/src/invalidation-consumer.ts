@@ -99,7 +99,7 @@ export async function startInvalidationConsumer(
 
   const redis: Redis = createRedis(regionRedisUrl(layout, region, opts.config.redisUrl), {
     db: layout.redisDbs[region]!,
-    ...(opts.config.redisAuth ? { auth: opts.config.redisAuth } : {}),
+    auth: opts.config.redisAuth,
   });
   await checkRedis(redis);
   const kafka = opts.kafka ?? createKafka(opts.config, `invalidation-consumer-${region}`);
@@ -162,7 +162,9 @@ export async function startInvalidationConsumer(
       kafka: kafkaHealth.check,
       consumer: async () => assertProgressing(consumer.health()),
     });
-    server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
+    server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log, {
+      auth: opts.config.httpAuth,
+    });
   }
   log.info({ groupId, topics: sources, db: layout.redisDbs[region], url: server?.url }, "consumer started");
 

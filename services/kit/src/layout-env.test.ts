@@ -1,4 +1,4 @@
-import { InvalidInputError } from "@meridian/core";
+import { defaultRegionDbs, InvalidInputError } from "@meridian/core";
 import { describe, expect, it } from "vitest";
 import { layoutFromEnv, parseRedisDbs, parseRedisUrls } from "./env.js";
 import { regionRedisUrl, resolveLayout } from "./layout.js";
@@ -9,6 +9,7 @@ describe("layout and environment", () => {
     expect(l.regions).toHaveLength(5);
     expect(new Set(Object.values(l.redisDbs)).size).toBe(5);
     expect(l.redisDbs["us-east"]).toBe(1);
+    expect(l.redisDbs).toEqual(defaultRegionDbs()); // the one region → DB mapping, shared with the strong tier
     expect(l.keyPrefix).toBe("meridian:t-1:");
     expect(resolveLayout().keyPrefix).toBe("meridian:default:");
   });

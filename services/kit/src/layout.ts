@@ -2,13 +2,13 @@
 // keyspaces are as isolated as separate servers for this simulation, without five extra processes' memory
 // and start time), one Kafka broker with per-region topics. A namespace isolates runs (tests, demos):
 // it prefixes every topic and every Redis key.
-import { InvalidInputError, REGIONS } from "@meridian/core";
+import { defaultRegionDbs, InvalidInputError, REGIONS } from "@meridian/core";
 
 export interface RegionLayoutOptions {
   regions?: readonly string[];
   /** Prefixes topics (`<ns>.meridian.…`) and Redis keys (`meridian:<ns>:`). */
   namespace?: string;
-  /** Logical Redis DB per region; default regions[i] → DB 1 + i (DB 0 is left for ad-hoc use). */
+  /** Logical Redis DB per region; default core's defaultRegionDbs (regions[i] → DB 1 + i). */
   redisDbs?: Record<string, number>;
   /**
    * Redis server per region (`redis://host:port`), when regions do not share one server (containers, the
@@ -37,8 +37,9 @@ export function resolveLayout(opts: RegionLayoutOptions = {}): RegionLayout {
     });
   }
   const redisDbs: Record<string, number> = {};
-  regions.forEach((region, i) => {
-    const db = opts.redisDbs?.[region] ?? 1 + i;
+  const defaults = defaultRegionDbs(regions);
+  regions.forEach((region) => {
+    const db = opts.redisDbs?.[region] ?? defaults[region]!;
     if (!Number.isInteger(db) || db < 0 || db > 15) {
       throw new InvalidInputError(`Redis DB for ${region} must be 0-15`, { region, db });
     }

@@ -42,21 +42,27 @@ export function addObservabilityRoutes(
   router.on("GET", "/metrics", async (): Promise<HttpResponse> => {
     return { status: 200, text: await registry.metrics(), contentType: registry.contentType };
   });
-  router.on("GET", "/healthz", async (): Promise<HttpResponse> => {
-    const results: Record<string, string> = {};
-    let ok = true;
-    await Promise.all(
-      Object.entries(checks).map(async ([name, check]) => {
-        try {
-          await check();
-          results[name] = "ok";
-        } catch (err) {
-          ok = false;
-          results[name] = err instanceof Error ? err.message : String(err);
-        }
-      }),
-    );
-    return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unhealthy", checks: results } };
-  });
+  router.on(
+    "GET",
+    "/healthz",
+    async (): Promise<HttpResponse> => {
+      const results: Record<string, string> = {};
+      let ok = true;
+      await Promise.all(
+        Object.entries(checks).map(async ([name, check]) => {
+          try {
+            await check();
+            results[name] = "ok";
+          } catch (err) {
+            ok = false;
+            results[name] = err instanceof Error ? err.message : String(err);
+          }
+        }),
+      );
+      return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unhealthy", checks: results } };
+    },
+    // Probes (load balancers, orchestrators) carry no token; health says nothing secret.
+    { access: "public" },
+  );
   return router;
 }

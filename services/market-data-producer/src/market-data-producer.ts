@@ -108,7 +108,9 @@ export async function startMarketDataProducer(
   if (opts.port !== null) {
     const router = addObservabilityRoutes(new Router(), registry, { kafka: kafkaHealth.check });
     router.on("GET", "/ticks/latest", () => ({ status: 200, body: Object.fromEntries(last) }));
-    server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
+    server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log, {
+      auth: opts.config.httpAuth,
+    });
   }
   log.info({ topic, symbols, ticksPerSecond: rate, url: server?.url }, "market data producer started");
 

@@ -4,6 +4,7 @@
 // each stored value carries its write time and expiry, and a read never returns an entry past its TTL.
 
 import { CoherentNearCache, DEFAULT_POLICY } from "@meridian/coherence";
+import type { RedisAuth } from "@meridian/core";
 import type { TtlRead } from "./ttl-cache.js";
 import { ageWithinBound, newTtlEntry, type TtlEntry } from "./ttl-entry.js";
 
@@ -20,6 +21,7 @@ export interface CoherentCacheableOptions {
   region: string;
   /** Redis URL of the region's L2 (its logical DB included, e.g. redis://host:6379/3). */
   redisUrl: string;
+  redisAuth?: RedisAuth;
   /** Namespace of the coherence keys and pub/sub channels (unique per region and deployment). */
   prefix: string;
   nodeId: string;
@@ -45,6 +47,7 @@ export class CoherentCacheable implements CacheableStore {
     const ttlMs = opts.ttlMs ?? 1000;
     const near = await CoherentNearCache.connect<Stored>({
       redisUrl: opts.redisUrl,
+      redisAuth: opts.redisAuth,
       prefix: opts.prefix,
       nodeId: opts.nodeId,
       ...(opts.l1Capacity !== undefined ? { l1Capacity: opts.l1Capacity } : {}),

@@ -15,13 +15,14 @@ import {
   kafkaHealthCheck,
   type Logger,
   listen,
-  Router,
 } from "@meridian/service-kit";
 import { checkRedis } from "@meridian/store";
 import { Counter, Histogram } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
+import { registerL1Metrics } from "./l1-metrics.js";
 import { type MarketDataIngestHandle, startMarketDataIngest } from "./market-data-ingest.js";
 import { createRegionNode, type ReadOptions, type RegionNode, type RegionNodeConfig } from "./region-node.js";
+import { OPENAPI_INFO, regionNodeRouter } from "./region-node-api.js";
 
 export interface RegionNodeServiceOptions extends RegionNodeConfig {
   port?: number;
@@ -89,6 +90,7 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
 
   const kafka = opts.kafka ?? createKafka(opts.config, `region-node-${opts.region}`);
   const node = await createRegionNode({ ...opts, kafka, metricsRegistry: registry });
+  registerL1Metrics(registry, () => node.coherentCacheable?.near.stats);
   const kafkaHealth = await kafkaHealthCheck(kafka);
   const marketData = opts.ingestMarketData
     ? await startMarketDataIngest({
@@ -125,11 +127,8 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
     };
   };
 
-  const router = new Router();
-  router.on(
-    "GET",
-    "/v1/:class/:key",
-    timed("GET", async (req, cls) => {
+  const router = regionNodeRouter({
+    read: timed("GET", async (req, cls) => {
       const read = await node.get(cls, req.params.key!, parseReadOpts(req.query));
       if (!read)
         return errorResponse(404, "NOT_FOUND", `no ${cls} entry for ${req.params.key}`, {
@@ -138,25 +137,24 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
       readAge.observe({ class: cls }, read.ageMs / 1000);
       return { status: 200, body: read };
     }),
-  );
-  router.on(
-    "PUT",
-    "/v1/:class/:key",
-    timed("PUT", async (req, cls) => {
+    write: timed("PUT", async (req, cls) => {
       if (req.body === undefined) throw new InvalidInputError("PUT needs a JSON body", { field: "body" });
       return { status: 200, body: await node.set(cls, req.params.key!, req.body) };
     }),
-  );
-  router.on("GET", "/v1/info", () => ({
-    status: 200,
-    body: { region: opts.region, namespace: opts.namespace ?? null, keyPrefix: node.keyPrefix },
-  }));
+    info: () => ({
+      status: 200,
+      body: { region: opts.region, namespace: opts.namespace ?? null, keyPrefix: node.keyPrefix },
+    }),
+  });
   addObservabilityRoutes(router, registry, {
     redis: () => checkRedis(node.redis),
     kafka: kafkaHealth.check,
     ...(marketData ? { marketData: async () => assertProgressing(marketData.health()) } : {}),
   });
-  const server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
+  const server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log, {
+    auth: opts.config.httpAuth,
+    openapi: OPENAPI_INFO,
+  });
   log.info(
     { url: server.url, namespace: opts.namespace, ingestMarketData: !!opts.ingestMarketData },
     "region node started",

@@ -78,7 +78,7 @@ export interface RegionNodeConfig extends RegionLayoutOptions {
 /** minVersion: important → a vector clock `{region: counter}`; critical → the key's integer version. */
 export type ReadOptions = ReadBound<Record<string, number> | number>;
 
-/** Every read says how fresh it is (DESIGN: value, version, region, ageMs). */
+/** Every read says how fresh it is: value, version, region, ageMs. */
 export interface NodeRead {
   key: string;
   class: DataClass;
@@ -134,7 +134,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
   }
   const topics = topicsFor(layout.namespace);
   const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
-  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]! });
+  const redis = createRedis(redisUrl, { db: layout.redisDbs[region]!, auth: cfg.config.redisAuth });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
   const producer = new IdempotentProducer(kafka);
@@ -155,6 +155,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         publisher: batchingUpdatePublisher(producer, serde, topics.updates(region)),
         crdtTypeFor: crdtTypeForKey,
         maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
+        ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
         ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
         ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
       },
@@ -183,6 +184,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         : await CoherentCacheable.connect({
             region,
             redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
+            redisAuth: cfg.config.redisAuth,
             // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
             prefix: `${layout.keyPrefix}coh:${region}`,
             nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

@@ -88,17 +88,24 @@ export async function createStrongCritical(
     throw new InvalidInputError("schema must be a lower-case SQL identifier", { schema: opts.schema });
   }
   if (opts.schema) {
-    const admin = createPgPool(config.pgUrl, { max: 1 });
+    const admin = createPgPool(config.pgUrl, { max: 1, auth: config.pgAuth });
     try {
       await admin.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
     } finally {
       await admin.end();
     }
   }
-  const pool = createPgPool(config.pgUrl, { max: 10, ...(opts.schema ? { searchPath: opts.schema } : {}) });
+  const pool = createPgPool(config.pgUrl, {
+    max: 10,
+    auth: config.pgAuth,
+    ...(opts.schema ? { searchPath: opts.schema } : {}),
+  });
   const redis: Record<string, Redis> = {};
   for (const r of layout.regions) {
-    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), { db: layout.redisDbs[r]! });
+    redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), {
+      db: layout.redisDbs[r]!,
+      auth: config.redisAuth,
+    });
   }
   const caches = new Map<string, StrongConsistencyCache>();
   for (const region of layout.regions) {

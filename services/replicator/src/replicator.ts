@@ -23,8 +23,6 @@ import {
   createLogger,
   createRegistry,
   ensureTopicsFor,
-  errorResponse,
-  type HttpResponse,
   kafkaHealthCheck,
   type Logger,
   listen,
@@ -33,16 +31,17 @@ import {
   resolveLayout,
   type StartedServer,
 } from "@meridian/service-kit";
-import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, validateLatencyMatrix } from "@meridian/wan";
+import { defaultLatencyMatrix, type LatencyMatrix, mergeLatency } from "@meridian/wan";
 import type { Consumer, Kafka } from "kafkajs";
-import { Counter, Gauge, Histogram } from "prom-client";
 import { OffsetTracker } from "./offset-tracker.js";
+import { addAdminRoutes } from "./replicator-admin.js";
 import {
   type ChunkLimits,
   chunkBySize,
   DEFAULT_CHUNK_LIMITS,
   estimateRecordBytes,
 } from "./replicator-chunks.js";
+import { createReplicatorMetrics } from "./replicator-metrics.js";
 import { WanLinks } from "./wan-links.js";
 
 export interface ReplicatorOptions extends RegionLayoutOptions {
@@ -105,43 +104,8 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   const chunkLimits: ChunkLimits = { ...DEFAULT_CHUNK_LIMITS, ...opts.chunkLimits };
 
   const registry = createRegistry({ service: "replicator" }, opts.processMetrics);
-  const forwardedTotal = new Counter({
-    name: "meridian_replicator_forwarded_total",
-    help: "Messages produced into a destination region's inbound topic",
-    labelNames: ["from", "to"],
-    registers: [registry],
-  });
-  const heldGauge = new Gauge({
-    name: "meridian_replicator_held_messages",
-    help: "Messages waiting on a WAN link (latency or partition)",
-    labelNames: ["link"],
-    registers: [registry],
-  });
-  const partitionedGauge = new Gauge({
-    name: "meridian_replicator_partitioned",
-    help: "1 while the region is partitioned from the others",
-    labelNames: ["region"],
-    registers: [registry],
-  });
-  const linkDelay = new Histogram({
-    name: "meridian_replicator_link_delay_seconds",
-    help: "Time from the replicator receiving a message to the destination acknowledging it",
-    labelNames: ["from", "to"],
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
-  const consumeLag = new Histogram({
-    name: "meridian_replicator_consume_lag_seconds",
-    help: "Append to the source updates topic → received by the replicator",
-    labelNames: ["from"],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  const produceErrors = new Counter({
-    name: "meridian_replicator_produce_errors_total",
-    help: "Failed produce attempts (retried)",
-    registers: [registry],
-  });
+  const { forwardedTotal, heldGauge, partitionedGauge, linkDelay, consumeLag, produceErrors } =
+    createReplicatorMetrics(registry);
   for (const r of regions) partitionedGauge.set({ region: r }, 0);
 
   const kafka = opts.kafka ?? createKafka(opts.config, `replicator-${layout.namespace ?? "default"}`);
@@ -410,46 +374,11 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
       consumer: async () => assertProgressing(supervisor.health()),
     });
     addAdminRoutes(router, handle, regions);
-    server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log);
+    server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log, {
+      auth: opts.config.httpAuth,
+    });
     (handle as { url: string | undefined }).url = server.url;
   }
   log.info({ regions, namespace: layout.namespace, url: handle.url }, "replicator started");
   return handle;
-}
-
-function addAdminRoutes(router: Router, handle: ReplicatorHandle, regions: string[]): void {
-  router.on("GET", "/admin/status", () => ({ status: 200, body: handle.status() }));
-  router.on("GET", "/admin/partitions", () => ({
-    status: 200,
-    body: { partitions: handle.status().partitions },
-  }));
-  router.on("POST", "/admin/partition/:region", (req): HttpResponse => {
-    handle.partition(req.params.region!);
-    return { status: 200, body: { partitions: handle.status().partitions } };
-  });
-  router.on("POST", "/admin/heal/:region", (req): HttpResponse => {
-    handle.heal(req.params.region!);
-    return { status: 200, body: { partitions: handle.status().partitions } };
-  });
-  router.on("GET", "/admin/latency", () => ({ status: 200, body: handle.status().latencyMs }));
-  router.on("PUT", "/admin/latency", (req): HttpResponse => {
-    if (typeof req.body === "number") {
-      handle.setLatency(req.body);
-    } else if (typeof req.body === "object" && req.body !== null) {
-      // Validate the partial matrix against the full one before applying it.
-      const merged = { ...handle.status().latencyMs };
-      for (const [from, row] of Object.entries(req.body as Record<string, unknown>)) {
-        if (!regions.includes(from)) return errorResponse(400, "INVALID_INPUT", `unknown region "${from}"`);
-        merged[from] = { ...merged[from], ...(row as Record<string, number>) };
-      }
-      handle.setLatency(validateLatencyMatrix(merged, regions));
-    } else {
-      return errorResponse(
-        400,
-        "INVALID_INPUT",
-        "body must be a number (uniform ms) or a latency matrix object",
-      );
-    }
-    return { status: 200, body: handle.status().latencyMs };
-  });
 }

@@ -1,11 +1,11 @@
 // Starts a schema registry speaking the subset of Confluent's REST API that @kafkajs/confluent-schema-registry
 // uses, backed by a compacted Kafka topic. Usable in-process (tests) and from main.ts (infra).
 import type { AddressInfo } from "node:net";
+import { pinoLogCreator } from "@meridian/bus";
 import { Kafka, logLevel } from "kafkajs";
 import pino, { type Logger } from "pino";
 import { createRegistryServer } from "./http.js";
 import { KafkaLog } from "./kafka-log.js";
-import { kafkaLogCreator } from "./kafka-logger.js";
 import { Registry } from "./registry.js";
 import { RegistryState } from "./state.js";
 
@@ -33,7 +33,7 @@ export async function startSchemaRegistry(opts: SchemaRegistryOptions): Promise<
     clientId: "meridian-schema-registry",
     brokers: opts.brokers,
     logLevel: logLevel.WARN,
-    logCreator: kafkaLogCreator(logger),
+    logCreator: pinoLogCreator(logger),
   });
   const state = new RegistryState();
   const log = new KafkaLog(kafka, topic, logger);

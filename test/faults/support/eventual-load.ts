@@ -5,7 +5,8 @@
 import { get, measureConvergence, put, sleep } from "../../pipeline/helpers.js";
 import type { FaultCluster } from "./fault-cluster.js";
 
-const REQUEST_TIMEOUT_MS = 2000;
+/** Longer than any freeze a scenario injects: a frozen node's requests get their real answer after it. */
+const REQUEST_TIMEOUT_MS = 8000;
 
 export interface LoadKeys {
   counters: readonly string[];
@@ -34,8 +35,6 @@ export class EventualLoad {
   refused = 0;
   ops = 0;
   lastAckMs = 0;
-  /** Per writer region, when its last write was acknowledged (Date.now()). */
-  readonly lastAckByRegion = new Map<string, number>();
   private running = false;
   private loops: Promise<void>[] = [];
 
@@ -68,27 +67,33 @@ export class EventualLoad {
     await Promise.all(this.loops);
   }
 
-  /** Writer regions with no write acknowledged after `sinceMs` (they did not recover). */
-  silentSince(sinceMs: number): string[] {
-    return this.writers.filter((r) => (this.lastAckByRegion.get(r) ?? 0) <= sinceMs);
-  }
-
   /**
-   * Waits (load running) until every writer region had a write acknowledged after `sinceMs`, at most
-   * `timeoutMs`; resolves with the ms that took, or undefined when some region stayed silent.
+   * After a heal: each writer region is sent fresh writes (to a probe key, outside the checked keys)
+   * until one is acknowledged — writes the load issued before the heal may still be waiting out their
+   * timeouts. Resolves with the ms from `sinceMs` per region; regions still refusing after `timeoutMs`
+   * are missing from the map.
    */
-  async waitForAcksSince(sinceMs: number, timeoutMs: number): Promise<number | undefined> {
-    while (this.silentSince(sinceMs).length > 0) {
-      if (Date.now() - sinceMs > timeoutMs) return undefined;
-      await sleep(20);
-    }
-    return Date.now() - sinceMs;
+  async probeRecovery(sinceMs: number, timeoutMs: number): Promise<Map<string, number>> {
+    const recovered = new Map<string, number>();
+    await Promise.all(
+      this.writers.map(async (region) => {
+        const send = this.writerOf(region);
+        for (let n = 0; Date.now() - sinceMs <= timeoutMs; n++) {
+          const outcome = await outcomeOf(() => send("px:recovery-probe", { value: `${region}:${n}` }));
+          if (outcome === "acknowledged") {
+            recovered.set(region, Date.now() - sinceMs);
+            return;
+          }
+          await sleep(50);
+        }
+      }),
+    );
+    return recovered;
   }
 
   /** One round of `region`: region i adds i + 1 to every counter and `<region>:<round>` to every set. */
   async writeRound(region: string, round: number): Promise<void> {
     const send = this.writerOf(region);
-    const acked = () => this.lastAckByRegion.set(region, Date.now());
     const by = this.cluster.layout.regions.indexOf(region) + 1;
     const element = `${region}:${round}`;
     await Promise.all([
@@ -97,16 +102,12 @@ export class EventualLoad {
           send,
           k,
           { op: "increment", by },
-          () => {
-            acked();
-            bump(this.ackedCount, k, by);
-          },
+          () => bump(this.ackedCount, k, by),
           () => bump(this.unknownCount, k, by),
         ),
       ),
       ...this.keys.sets.map((k) =>
         this.write(send, k, { op: "add", element }, () => {
-          acked();
           const s = this.ackedElements.get(k) ?? new Set<string>();
           s.add(element);
           this.ackedElements.set(k, s);

@@ -54,7 +54,7 @@ export class ImportantTier {
       const min = opts.session?.minClock(key);
       r = await o.eventual.getWithEventualConsistency(key, {
         ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
-        ...(min !== undefined ? { minClock: min.toJSON() } : {}),
+        ...(min !== undefined ? { minVersion: min.toJSON() } : {}),
       });
     } catch (err) {
       o.l1.endFill(key, fill);

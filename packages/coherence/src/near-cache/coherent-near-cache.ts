@@ -9,6 +9,7 @@ import {
   BackendUnavailableError,
   type DataClass,
   InvalidInputError,
+  type RedisAuth,
   StalenessBoundError,
 } from "@meridian/core";
 import { createRedis } from "@meridian/store";
@@ -19,6 +20,8 @@ import { LuaDirectory } from "./lua-directory.js";
 
 export interface NearCacheOptions {
   redisUrl: string;
+  /** Redis ACL user / password and TLS (configFromEnv().redisAuth), for both of its connections. */
+  redisAuth?: RedisAuth;
   /** Namespace of every key and channel (one per deployment / test run). */
   prefix: string;
   nodeId?: string;
@@ -107,12 +110,15 @@ export class CoherentNearCache<V = unknown> {
     if (!opts.prefix) throw new InvalidInputError("prefix is required");
     this.nodeId = opts.nodeId ?? randomUUID();
     this.policy = opts.policy ?? DEFAULT_POLICY;
-    this.redis = createRedis(opts.redisUrl);
+    this.redis = createRedis(opts.redisUrl, { auth: opts.redisAuth });
     this.directory = new LuaDirectory(this.redis, opts.prefix);
     // The pub/sub connection skips ioredis's handshake commands (INFO ready check, CLIENT SETINFO):
     // since ioredis 5.8.2 they can be written after SUBSCRIBE on a (re)connect and Redis refuses them
     // in subscriber mode (redis/ioredis#2037), which left a node deaf to Inv/Recall.
     this.sub = new Redis(opts.redisUrl, {
+      ...(opts.redisAuth?.username ? { username: opts.redisAuth.username } : {}),
+      ...(opts.redisAuth?.password ? { password: opts.redisAuth.password.reveal() } : {}),
+      ...(opts.redisAuth?.tls ? { tls: {} } : {}),
       enableReadyCheck: false,
       disableClientInfo: true,
       maxRetriesPerRequest: null,

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ClockDriftError } from "../errors.js";
-import { hlcArb } from "../test-support/arbitraries.js";
+import { hlcArb } from "../testing/arbitraries.js";
 import { compareHlc, decodeHlc, encodeHlc, type HlcTimestamp, HybridLogicalClock } from "./hlc.js";
 
 const RUNS = { numRuns: 1000 };

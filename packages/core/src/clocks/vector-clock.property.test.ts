@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { anyNodeVectorClockArb, vectorClockArb } from "../test-support/arbitraries.js";
+import { anyNodeVectorClockArb, vectorClockArb } from "../testing/arbitraries.js";
 import { VectorClock } from "./vector-clock.js";
 
 const RUNS = { numRuns: 1000 };

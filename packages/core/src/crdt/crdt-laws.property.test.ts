@@ -8,7 +8,7 @@ import {
   mvRegisterArb,
   orSetArb,
   pnCounterArb,
-} from "../test-support/arbitraries.js";
+} from "../testing/arbitraries.js";
 import { canonicalJson } from "./canonical-json.js";
 import { crdtFromJSON } from "./from-json.js";
 import { ORSet } from "./or-set.js";

@@ -18,6 +18,8 @@ export interface GeoCriticalOptions {
   network: WanNetwork;
   pgUrl: string;
   redisUrl: string;
+  /** Per-region Redis servers (region → URL), where regions do not share `redisUrl`. */
+  redisUrls?: Readonly<Record<string, string>>;
   /** Redis logical DB of each region. */
   redisDbs: Readonly<Record<string, number>>;
   /** Prefix of every Redis key written (isolates runs). */
@@ -123,7 +125,7 @@ async function regionRouter(sh: Shared, region: string): Promise<HomeRouter> {
   const pool = createPgPool(o.pgUrl, { max: 5, searchPath: sh.schemas[region]! });
   res.pools.push(pool);
   res.homePools.set(region, pool);
-  const local = createRedis(o.redisUrl, { db: o.redisDbs[region] ?? 0 });
+  const local = createRedis(o.redisUrls?.[region] ?? o.redisUrl, { db: o.redisDbs[region] ?? 0 });
   res.redis.push(local);
   const cacheOpts = { region: region as Region, keyPrefix: `${o.keyPrefix}home:${region}:` };
   const cache = new StrongConsistencyCache(local, pool, cacheOpts);
@@ -175,7 +177,10 @@ function readMostlyWiring(sh: Shared, region: string, local: Redis) {
   for (const other of o.network.regions) {
     if (other === region) continue;
     const bound = o.forwardTimeoutMs !== undefined ? { timeoutMs: o.forwardTimeoutMs } : {};
-    const toOther = redisOverWan(o.network, region, redisService(other), o.redisDbs[other] ?? 0, bound);
+    const toOther = redisOverWan(o.network, region, redisService(other), o.redisDbs[other] ?? 0, {
+      ...bound,
+      credentialsOf: o.redisUrls?.[other] ?? o.redisUrl,
+    });
     res.redis.push(toOther);
     peers[other as Region] = toOther;
     const remotePool = pgPoolOverWan(o.network, region, pgService(other), o.pgUrl, {
@@ -193,17 +198,18 @@ function readMostlyWiring(sh: Shared, region: string, local: Redis) {
 }
 
 /**
- * Puts each region's Redis and PostgreSQL behind the WAN. On one machine they are one server each, placed
- * per region by logical DB (Redis) and schema (PostgreSQL); the link a client crosses depends on which
- * region's copy it addresses.
+ * Puts each region's Redis and PostgreSQL behind the WAN. On one machine they may be one server each,
+ * placed per region by logical DB (Redis) and schema (PostgreSQL); the link a client crosses depends on
+ * which region's copy it addresses.
  */
 export async function addRegionServers(
   network: WanNetwork,
-  servers: { redisUrl: string; pgUrl: string },
+  servers: { redisUrl: string; redisUrls?: Readonly<Record<string, string>>; pgUrl: string },
 ): Promise<void> {
   for (const region of network.regions) {
     if (!network.has(redisService(region))) {
-      await network.addService(redisService(region), region, endpointOf(servers.redisUrl, 6379));
+      const url = servers.redisUrls?.[region] ?? servers.redisUrl;
+      await network.addService(redisService(region), region, endpointOf(url, 6379));
     }
     if (!network.has(pgService(region))) {
       await network.addService(pgService(region), region, endpointOf(servers.pgUrl, 5432));

@@ -9,7 +9,7 @@ import type { RpcHandler } from "../rpc/server.js";
 import { NotHomeError } from "./errors.js";
 import { checkUserKey, type HomeRead, type HomeStore } from "./home-store.js";
 import type { HomePolicy } from "./policy.js";
-import { parseMovedKey, parseReadOpts, parseRegion, type ReadOpts } from "./wire.js";
+import { parseMovedKey, parseReadOptions, parseRegion, type ReadOptions } from "./wire.js";
 
 export interface Routed {
   /** Region that owns the key and answered. */
@@ -63,7 +63,7 @@ export class HomeRouter {
     return this.learned.get(key) ?? { home: this.o.policy.defaultHome(key), epoch: 0 };
   }
 
-  get(key: string, opts: ReadOpts = {}): Promise<GeoRead> {
+  get(key: string, opts: ReadOptions = {}): Promise<GeoRead> {
     checkUserKey(key);
     return this.route(
       key,
@@ -98,7 +98,7 @@ export class HomeRouter {
     checkUserKey(p.key);
     switch (method) {
       case "get":
-        return this.o.local.get(p.key, parseReadOpts(p.opts));
+        return this.o.local.get(p.key, parseReadOptions(p.opts));
       case "set":
         if (p.value === undefined) throw new InvalidInputError("value is required", { field: "value" });
         return this.o.local.set(p.key, p.value);

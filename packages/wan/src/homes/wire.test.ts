@@ -1,7 +1,7 @@
 import { InvalidInputError } from "@meridian/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseMovedKey, parseReadOpts, parseRegion } from "./wire.js";
+import { parseMovedKey, parseReadOptions, parseRegion } from "./wire.js";
 
 describe("checks of what a peer region sends", () => {
   it("accepts well-formed moves and read options", () => {
@@ -11,8 +11,8 @@ describe("checks of what a peer region sends", () => {
       version: 4,
       epoch: 2,
     });
-    expect(parseReadOpts({ minVersion: 3 })).toEqual({ minVersion: 3 });
-    expect(parseReadOpts(undefined)).toEqual({});
+    expect(parseReadOptions({ minVersion: 3 })).toEqual({ minVersion: 3 });
+    expect(parseReadOptions(undefined)).toEqual({});
     expect(parseRegion("eu-west", ["eu-west"])).toBe("eu-west");
   });
 
@@ -35,8 +35,8 @@ describe("checks of what a peer region sends", () => {
         }
       }),
     );
-    expect(() => parseReadOpts({ minVersion: "7" })).toThrow(InvalidInputError);
-    expect(() => parseReadOpts({ maxAgeMs: -1 })).toThrow(InvalidInputError);
+    expect(() => parseReadOptions({ minVersion: "7" })).toThrow(InvalidInputError);
+    expect(() => parseReadOptions({ maxAgeMs: -1 })).toThrow(InvalidInputError);
     expect(() => parseRegion("mars", ["eu-west"])).toThrow(InvalidInputError);
   });
 });

@@ -3,7 +3,7 @@
 import { InvalidInputError } from "@meridian/core";
 import type { MovedKey } from "./home-store.js";
 
-export interface ReadOpts {
+export interface ReadOptions {
   maxAgeMs?: number;
   minVersion?: number;
 }
@@ -15,7 +15,7 @@ function nonNegativeInt(v: unknown, field: string): number {
   return v;
 }
 
-export function parseReadOpts(v: unknown): ReadOpts {
+export function parseReadOptions(v: unknown): ReadOptions {
   if (v === undefined || v === null) return {};
   if (typeof v !== "object") throw new InvalidInputError("opts must be an object", { field: "opts" });
   const o = v as Record<string, unknown>;

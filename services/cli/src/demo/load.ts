@@ -6,6 +6,8 @@ import type { ConsistencyMonitor } from "@meridian/monitor";
 export interface LoadOptions {
   /** Region → base URL of its node. */
   nodes: Record<string, string>;
+  /** Sent with every request (the bearer token writes need: `cluster.authHeaders`). */
+  headers?: Record<string, string>;
   monitor: ConsistencyMonitor;
   /** Target operations per second per region. */
   opsPerSecondPerRegion?: number;
@@ -69,18 +71,18 @@ async function oneOperation(region: string, url: string, o: LoadOptions, account
     const key = `acct:${Math.floor(Math.random() * accounts)}`;
     if (roll < 0.07) {
       o.onCriticalKey?.(key);
-      await call(o.monitor, region, "critical", "set", url, "PUT", key, {
+      await call(o, region, "critical", "set", url, "PUT", key, {
         value: { balance: Math.round(roll * 1e6) },
       });
     } else {
-      await call(o.monitor, region, "critical", "get", url, "GET", key);
+      await call(o, region, "critical", "get", url, "GET", key);
     }
     return;
   }
   if (roll < 0.3) {
     const key = `pos:ACCT${Math.floor(Math.random() * accounts)}`;
     o.onKey?.(key);
-    await call(o.monitor, region, "important", "increment", url, "PUT", key, { op: "increment", by: 1 });
+    await call(o, region, "important", "increment", url, "PUT", key, { op: "increment", by: 1 });
   } else if (roll < 0.4) {
     const key = `watch:desk${Math.floor(Math.random() * 3)}`;
     o.onKey?.(key);
@@ -88,37 +90,20 @@ async function oneOperation(region: string, url: string, o: LoadOptions, account
       Math.random() < 0.7
         ? { op: "add", element: pick(o.symbols) }
         : { op: "remove", element: pick(o.symbols) };
-    await call(o.monitor, region, "important", "set-op", url, "PUT", key, body);
+    await call(o, region, "important", "set-op", url, "PUT", key, body);
   } else if (roll < 0.8) {
-    await call(o.monitor, region, "important", "get", url, "GET", `md:${pick(o.symbols)}`);
+    await call(o, region, "important", "get", url, "GET", `md:${pick(o.symbols)}`);
   } else if (roll < 0.9) {
-    await call(
-      o.monitor,
-      region,
-      "cacheable",
-      "set",
-      url,
-      "PUT",
-      `pref:user${Math.floor(Math.random() * 20)}`,
-      {
-        value: { theme: Math.random() < 0.5 ? "dark" : "light" },
-      },
-    );
+    await call(o, region, "cacheable", "set", url, "PUT", `pref:user${Math.floor(Math.random() * 20)}`, {
+      value: { theme: Math.random() < 0.5 ? "dark" : "light" },
+    });
   } else {
-    await call(
-      o.monitor,
-      region,
-      "cacheable",
-      "get",
-      url,
-      "GET",
-      `pref:user${Math.floor(Math.random() * 20)}`,
-    );
+    await call(o, region, "cacheable", "get", url, "GET", `pref:user${Math.floor(Math.random() * 20)}`);
   }
 }
 
 async function call(
-  monitor: ConsistencyMonitor,
+  { monitor, headers = {} }: Pick<LoadOptions, "monitor" | "headers">,
   region: string,
   dataClass: string,
   op: string,
@@ -130,7 +115,7 @@ async function call(
   const started = performance.now();
   const res = await fetch(`${base}/v1/${dataClass}/${encodeURIComponent(key)}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(5000),
   });

@@ -4,9 +4,15 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createKafka } from "@meridian/bus";
-import { type Cluster, measureCriticalLatencyMap, startCluster } from "@meridian/cluster";
+import {
+  type Cluster,
+  measureCriticalLatencyMap,
+  startCluster,
+  startProcessCluster,
+} from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import { type Dashboard, startDashboard } from "@meridian/dashboard";
+import type { ConvergenceSummary } from "@meridian/invalidation-consumer";
 import { symbolNames } from "@meridian/market-data-producer";
 import {
   type AlertSink,
@@ -23,6 +29,7 @@ import {
   followAppliedEvents,
   KeyRegistry,
   kafkaConsumerLag,
+  type ProbedCluster,
 } from "../wiring/cluster-probes.js";
 import { httpCriticalTarget, httpStrongProbe, type Queryable } from "../wiring/strong-http-probe.js";
 import { startLoad } from "./load.js";
@@ -33,6 +40,8 @@ export interface DemoOptions {
   port: number;
   host: string;
   reportsDir: string;
+  /** `processes`: every service its own OS process, one redis-server per region (default in-process). */
+  topology?: "in-process" | "processes";
   /** Fault to inject mid-run, to show detection: stop one region's consumer for a while. */
   inject?: "none" | "stall";
   /** The WAN layer (default on): cross-region hops pay the latency matrix, critical data has home regions. */
@@ -52,6 +61,41 @@ export interface DemoResult {
   jsonPath: string;
   htmlPath: string;
   dashboardUrl: string;
+}
+
+/** What the demo needs of a running cluster, in either topology. */
+interface DemoCluster extends ProbedCluster {
+  readonly regions: Record<string, ProbedCluster["regions"][string] & { readonly url: string }>;
+  readonly critical?: { pool: Queryable } | undefined;
+  /** Authorization header for the services' write routes. */
+  readonly authHeaders: Record<string, string>;
+  stopConsumer(region: string): Promise<void>;
+  startConsumer(region: string): Promise<void>;
+  stop(): Promise<void>;
+  /** Per-region propagation from the consumers' applied events (in-process topology only). */
+  convergence?(): Record<string, ConvergenceSummary>;
+}
+
+async function startDemoCluster(
+  o: DemoOptions,
+  opts: Parameters<typeof startCluster>[0] & object,
+): Promise<{
+  cluster: DemoCluster;
+  inProcess?: Awaited<ReturnType<typeof startCluster>>;
+}> {
+  if (o.topology === "processes") {
+    const { regions, namespace, config, marketData } = opts;
+    return {
+      cluster: await startProcessCluster({
+        ...(regions ? { regions } : {}),
+        ...(namespace ? { namespace } : {}),
+        ...(config ? { config } : {}),
+        ...(marketData !== undefined ? { marketData } : {}),
+      }),
+    };
+  }
+  const inProcess = await startCluster(opts);
+  return { cluster: inProcess, inProcess };
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
@@ -74,9 +118,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   process.once("SIGTERM", onSignal);
 
   try {
-    print(`[demo] starting five regions, replicator, consumers, market data (namespace ${namespace}) ...`);
+    print(
+      `[demo] starting five regions, replicator, consumers, market data (namespace ${namespace}, topology ${o.topology ?? "in-process"}) ...`,
+    );
     const t0 = Date.now();
-    const cluster: Cluster = await startCluster({
+    const { cluster, inProcess } = await startDemoCluster(o, {
       namespace,
       config,
       logger,
@@ -89,8 +135,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     });
     cleanups.push(async () => {
       await cluster.stop();
-      // Delete this run's Redis keys, topics and PostgreSQL schema (when the cluster offers it).
-      await (cluster as { purge?: () => Promise<void> }).purge?.();
+      // Delete this run's Redis keys, topics and PostgreSQL schema (the in-process launcher offers it).
+      await inProcess?.purge();
     });
     const regions = cluster.layout.regions;
     print(`[demo] cluster up in ${Date.now() - t0} ms: ${regions.join(", ")}`);
@@ -106,7 +152,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const registry = new Registry();
     const nodes = Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.url]));
     // The strong tier is on when the cluster runs `critical` data (its PostgreSQL pool is exposed).
-    const criticalPool = (cluster as { critical?: { pool: Queryable } }).critical?.pool;
+    const criticalPool = cluster.critical?.pool;
     const strongKeys = new KeyRegistry(200);
     const monitor = new ConsistencyMonitor(
       {
@@ -115,8 +161,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         consumerLag: kafkaConsumerLag(admin, cluster),
         ...(criticalPool
           ? {
-              strong: httpStrongProbe({ nodes, pool: criticalPool, keys: () => strongKeys.list() }),
-              kv: httpCriticalTarget(nodes),
+              strong: httpStrongProbe({
+                nodes,
+                pool: criticalPool,
+                keys: () => strongKeys.list(),
+                headers: cluster.authHeaders,
+              }),
+              kv: httpCriticalTarget(nodes, cluster.authHeaders),
             }
           : {}),
       },
@@ -135,7 +186,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       sinks: [printAlerts],
       ...(o.webhookUrl ? { webhookUrl: o.webhookUrl } : {}),
     });
-    cleanups.push(followAppliedEvents(cluster, monitor, keys));
+    // Propagation times come from the consumers' applied events, which only an in-process cluster sees;
+    // with separate processes the monitor measures agreement from the regions' Redis alone.
+    if (inProcess) cleanups.push(followAppliedEvents(inProcess, monitor, keys));
     monitor.monitorConsistencyMetrics();
     cleanups.push(() => monitor.close());
 
@@ -152,6 +205,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const load = startLoad({
       nodes,
+      headers: cluster.authHeaders,
       monitor,
       critical: criticalPool !== undefined,
       onCriticalKey: (k) => strongKeys.add(k),
@@ -215,7 +269,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         `[demo]   ${race.operations} operations, ${race.errors} errors, linearizable: ${race.linearizable === null ? "undecided in the time budget" : race.linearizable ? "yes" : "NO"}`,
       );
     }
-    const latencyMap = cluster.wan ? await criticalLatencyMap(cluster, namespace, print) : undefined;
+    // The latency map needs the WAN layer, which only the in-process launcher runs.
+    const latencyMap = inProcess?.wan ? await criticalLatencyMap(inProcess, namespace, print) : undefined;
     await sleep(3000);
     await monitor.tick();
     printProgress(print, (Date.now() - started) / 1000, monitor, cluster);
@@ -271,10 +326,10 @@ function printProgress(
   print: (l: string) => void,
   elapsed: number,
   monitor: ConsistencyMonitor,
-  cluster: Cluster,
+  cluster: DemoCluster,
 ) {
   const s = monitor.snapshot();
-  const prop = cluster.convergence();
+  const prop = cluster.convergence?.() ?? {};
   const total = Object.values(s.opsPerSec).reduce((a, b) => a + b, 0);
   print(
     `  t=${elapsed.toFixed(0).padStart(3)}s  ops/s ${total.toFixed(0).padStart(4)}  violations ${s.violations.total}  divergent keys ${s.divergentKeys}  alerts ${s.alertsFiring.map((a) => `${a.rule}${a.labels.region ? `(${a.labels.region})` : ""}`).join(",") || "none"}`,

@@ -12,6 +12,7 @@ import type {
   RegionDigestSource,
   StateLattice,
 } from "@meridian/monitor";
+import type { Redis } from "@meridian/store";
 import type { Admin } from "kafkajs";
 
 /** The eventual keys the monitor compares across regions: every key a consumer applied, plus any added. */
@@ -51,7 +52,13 @@ export function crdtLattice(): StateLattice {
   };
 }
 
-export function clusterDigestSource(cluster: Cluster, keys: KeyRegistry): RegionDigestSource {
+/** What the probes read of a running cluster: its layout and each region's Redis (any topology). */
+export interface ProbedCluster {
+  readonly layout: Cluster["layout"];
+  readonly regions: Record<string, { readonly redis: Redis }>;
+}
+
+export function clusterDigestSource(cluster: ProbedCluster, keys: KeyRegistry): RegionDigestSource {
   return {
     regions: () => cluster.layout.regions,
     lattice: crdtLattice(),
@@ -72,8 +79,19 @@ export function clusterDigestSource(cluster: Cluster, keys: KeyRegistry): Region
   };
 }
 
-/** Lag of each region's invalidation consumer group on its inbound topic (end offset − committed). */
-export function kafkaConsumerLag(admin: Admin, cluster: Cluster): ConsumerLagSource {
+/**
+ * Lag of each region's invalidation consumer group on its inbound topic (end offset − committed), and
+ * whether that consumer (when it runs in this process) reports it cannot make progress.
+ */
+export function kafkaConsumerLag(
+  admin: Admin,
+  cluster: Pick<ProbedCluster, "layout"> & {
+    readonly regions: Record<
+      string,
+      { readonly redis: Redis; readonly consumer?: { health(): { stalled: boolean } } | undefined }
+    >;
+  },
+): ConsumerLagSource {
   const ns = cluster.layout.namespace;
   const topics = topicsFor(ns);
   return {
@@ -95,7 +113,8 @@ export function kafkaConsumerLag(admin: Admin, cluster: Cluster): ConsumerLagSou
             const at = done.get(p.partition) ?? -1;
             lag += Math.max(0, end - (at < 0 ? Number(p.low) : at));
           }
-          return { region, group: groupId, lag };
+          const stalled = cluster.regions[region]?.consumer?.health().stalled ?? false;
+          return { region, group: groupId, lag, stalled };
         }),
       );
     },

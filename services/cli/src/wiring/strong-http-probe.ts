@@ -14,6 +14,8 @@ export function httpStrongProbe(o: {
   /** The strong tier's table (default meridian_strong, found through the pool's search_path). */
   table?: string;
   keys: () => readonly string[];
+  /** Sent with every request (a bearer token when reads need one). */
+  headers?: Record<string, string>;
 }): StrongProbe {
   const table = o.table ?? "meridian_strong";
   if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`bad table name ${table}`);
@@ -28,6 +30,7 @@ export function httpStrongProbe(o: {
     },
     async readCacheVersion(key, region) {
       const res = await fetch(`${o.nodes[region]}/v1/critical/${encodeURIComponent(key)}`, {
+        headers: o.headers ?? {},
         signal: AbortSignal.timeout(5000),
       });
       if (res.status === 404) {
@@ -42,13 +45,16 @@ export function httpStrongProbe(o: {
 }
 
 /** The `critical` class of the region nodes' HTTP API as a KeyValueTarget, for the race / stress suites. */
-export function httpCriticalTarget(nodes: Record<string, string>): KeyValueTarget {
+export function httpCriticalTarget(
+  nodes: Record<string, string>,
+  headers: Record<string, string> = {},
+): KeyValueTarget {
   const regions = Object.keys(nodes);
   const url = (region: string, key: string) => `${nodes[region]}/v1/critical/${encodeURIComponent(key)}`;
   return {
     regions: () => regions,
     async read(key, region) {
-      const res = await fetch(url(region, key), { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(url(region, key), { headers, signal: AbortSignal.timeout(5000) });
       if (res.status === 404) {
         await res.body?.cancel();
         return { value: null, version: null };
@@ -60,7 +66,7 @@ export function httpCriticalTarget(nodes: Record<string, string>): KeyValueTarge
     async write(key, value, region) {
       const res = await fetch(url(region, key), {
         method: "PUT",
-        headers: { "content-type": "application/json" },
+        headers: { ...headers, "content-type": "application/json" },
         body: JSON.stringify({ value }),
         signal: AbortSignal.timeout(5000),
       });

@@ -1,4 +1,4 @@
-// Run: pnpm tsx packages/eventual/scripts/measure-convergence.ts   (env DURATION_MS, RATE)
+// Run: pnpm tsx bench/eventual/measure-convergence.ts   (env DURATION_MS, RATE)
 // Five regions on one machine through the library only: each region writes to its own L2 and publishes to
 // meridian.<region>.updates; each region's consumer applies the other four regions' topics with
 // applyRemoteUpdate. No replicator, no simulated WAN latency. Measures time from the last write of a key
@@ -14,9 +14,6 @@ import {
   topicsFor,
 } from "@meridian/bus";
 import { configFromEnv } from "@meridian/core";
-import { Redis } from "ioredis";
-import pino from "pino";
-import { startSchemaRegistry } from "../../../services/schema-registry/src/index.js";
 import {
   applyRemoteUpdate,
   crdtPolicyByPrefix,
@@ -24,7 +21,11 @@ import {
   EventualConsistencyCache,
   kafkaUpdatePublisher,
   readEntry,
-} from "../src/index.js";
+} from "@meridian/eventual";
+import { startSchemaRegistry } from "@meridian/schema-registry";
+import { deleteKeysWithPrefix } from "@meridian/store";
+import { Redis } from "ioredis";
+import pino from "pino";
 
 const run = randomUUID().slice(0, 6);
 const config = configFromEnv();
@@ -150,12 +151,7 @@ await admin.deleteTopics({ topics: REGIONS.map((r) => t.updates(r)) }).catch(() 
 await admin.deleteTopics({ topics: [`_schemas-evconv-${run}`] }).catch(() => {});
 await admin.disconnect();
 for (const n of nodes) {
-  let c = "0";
-  do {
-    const [nx, ks] = await n.redis.scan(c, "MATCH", `${n.keyPrefix}*`, "COUNT", 1000);
-    c = nx;
-    if (ks.length) await n.redis.del(...ks);
-  } while (c !== "0");
+  await deleteKeysWithPrefix(n.redis, n.keyPrefix);
   n.redis.disconnect();
 }
 process.exit(0);

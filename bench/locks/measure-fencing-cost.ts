@@ -1,13 +1,14 @@
-// Run: pnpm tsx packages/locks/scripts/measure-fencing-cost.ts
+// Run: pnpm tsx bench/locks/measure-fencing-cost.ts
 // What durable fencing costs on acquire: acquire+release round trips with the epoch-checked ACQUIRE script
 // (INFO run_id inside Lua) against the same loop with a plain INCR fence, on the shared Redis, plus the
 // one-off cost of drawing a new epoch from PostgreSQL (paid once per Redis incarnation and lock space).
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { configFromEnv } from "@meridian/core";
+import { LockManager, pgFenceEpochs } from "@meridian/locks";
+import { LuaScript } from "@meridian/store";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { LockManager, LuaScript, pgFenceEpochs } from "../src/index.js";
 
 const N = Number(process.env.N ?? 2_000);
 const cfg = configFromEnv();

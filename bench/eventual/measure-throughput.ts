@@ -1,17 +1,18 @@
-// Run: pnpm tsx packages/eventual/scripts/measure-throughput.ts
+// Run: pnpm tsx bench/eventual/measure-throughput.ts
 // Local Redis throughput of writes, reads, applyRemoteUpdate, and anti-entropy round times (3 regions, ~10k keys).
 
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { configFromEnv } from "@meridian/core";
-import { Redis } from "ioredis";
 import {
   AntiEntropy,
   applyRemoteUpdate,
   type CacheUpdate,
   crdtPolicyByPrefix,
   EventualConsistencyCache,
-} from "../src/index.js";
+} from "@meridian/eventual";
+import { deleteKeysWithPrefix } from "@meridian/store";
+import { Redis } from "ioredis";
 
 const run = randomUUID().slice(0, 6);
 const mk = (r: string) => ({
@@ -98,11 +99,6 @@ console.log(
   r,
 );
 for (const s of regions) {
-  let cursor = "0";
-  do {
-    const [n, keys] = await s.redis.scan(cursor, "MATCH", `${s.keyPrefix}*`, "COUNT", 1000);
-    cursor = n;
-    if (keys.length) await s.redis.del(...keys);
-  } while (cursor !== "0");
+  await deleteKeysWithPrefix(s.redis, s.keyPrefix);
   s.redis.disconnect();
 }
