@@ -1,7 +1,15 @@
 // The Lua PN-counter write against the TypeScript one: for the same local ops and remote merges, the
 // Redis hash (entry bytes, digest), the history list and the bucket high-water come out identical.
 // And a hot counter key under many concurrent writers ends at exactly the sum of acknowledged increments.
-import { compareHlc, emptyCrdt, type HlcTimestamp, PNCounter, VectorClock } from "@meridian/core";
+import {
+  compareHlc,
+  emptyCrdt,
+  type HlcTimestamp,
+  InvalidInputError,
+  LWWRegister,
+  PNCounter,
+  VectorClock,
+} from "@meridian/core";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyCounterOp } from "../../packages/eventual/src/counter-merge.js";
@@ -155,6 +163,34 @@ describe("Lua PN-counter write", () => {
     const ts = { wallMs: 2, logical: 0, node: "eu-west" };
     expect(await applyCounterOp(redis, prefix, "fallback:f", { ...op, ts })).toBeNull();
     expect(await stored(prefix, "fallback:f")).toEqual(before);
+  });
+});
+
+describe("counter writes the script refuses go the CAS way", () => {
+  it("fractional amounts keep exact sums; a negative amount or a non-counter entry is InvalidInputError, nothing written", async () => {
+    const [region] = makeRegions("fallback", ["eu-west"]);
+    const cache = region!.cache;
+    await cache.setWithEventualConsistency("position:F", { op: "increment", by: 0.5 });
+    await cache.setWithEventualConsistency("position:F", { op: "increment", by: 2 });
+    await cache.setWithEventualConsistency("position:F", { op: "decrement", by: 0.25 });
+    expect((await cache.getWithEventualConsistency("position:F"))?.value).toBe(2.25);
+
+    await expect(cache.setWithEventualConsistency("position:F", { op: "increment", by: -1 })).rejects.toThrow(
+      InvalidInputError,
+    );
+    const lww: StoredEntry = {
+      crdt: LWWRegister.empty().set("not a counter", { wallMs: 1, logical: 0, node: "us-east" }),
+      clock: VectorClock.from({ "us-east": 1 }),
+      hlc: { wallMs: 1, logical: 0, node: "us-east" },
+      region: "us-east",
+      updatedAtMs: 0,
+    };
+    await mergeEntry(region!.redis, region!.keyPrefix, "position:L", "eu-west", lww, "remote:UPDATE");
+    const before = await region!.redis.hgetall(entryKey(region!.keyPrefix, "position:L"));
+    await expect(cache.setWithEventualConsistency("position:L", { op: "increment" })).rejects.toThrow(
+      InvalidInputError,
+    );
+    expect(await region!.redis.hgetall(entryKey(region!.keyPrefix, "position:L"))).toEqual(before);
   });
 });
 
