@@ -2,7 +2,8 @@
 //
 // Why optimistic CAS (read, merge in TypeScript, write with a Lua compare-and-set on a revision) rather
 // than merging inside Lua: the CRDT merge stays core's one implementation (no second copy in Lua that
-// could drift from it), and rather than WATCH/MULTI because WATCH is per connection: on a shared ioredis
+// could drift from it) — except local PN-counter increments, whose contention on hot keys made retries
+// the bottleneck (counter-merge.ts, checked byte for byte against this path) — and rather than WATCH/MULTI because WATCH is per connection: on a shared ioredis
 // client concurrent callers would clear each other's WATCH and lose updates. The Lua script commits the
 // entry, its history record and its bucket-index row together, or nothing if the revision moved.
 
