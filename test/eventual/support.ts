@@ -77,6 +77,12 @@ export function makeRegions(
   return regions;
 }
 
+/** Removes every key under `prefix` at cleanup (prefixes a test uses outside makeRegions). */
+export function cleanupLater(redis: Redis, prefix: string): string {
+  prefixes.push({ redis, prefix });
+  return prefix;
+}
+
 export async function cleanup(): Promise<void> {
   for (const { redis, prefix } of prefixes.splice(0)) await deleteKeysWithPrefix(redis, prefix);
   for (const r of clients.splice(0)) r.disconnect();

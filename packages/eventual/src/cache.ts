@@ -20,7 +20,8 @@ import {
 import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { updateFromEntry, validateKey } from "./codec.js";
-import { applyWrite, restoreValue, type WriteContext } from "./crdt-write.js";
+import { applyCounterOp, luaCounterAmount } from "./counter-merge.js";
+import { applyWrite, isCrdtOp, restoreValue, type WriteContext } from "./crdt-write.js";
 import {
   casUpdate,
   type HistoryOptions,
@@ -147,6 +148,13 @@ export class EventualConsistencyCache {
   ): Promise<Record<string, number>> {
     validateKey(key);
     const type = this.typeFor(key);
+    if (type === "pncounter" && version === undefined) {
+      const written = await this.counterOp(key, value);
+      if (written) {
+        await this.publish(key, written, "UPDATE");
+        return written.clock.toJSON();
+      }
+    }
     const expected = version === undefined ? null : VectorClock.from(version);
     const { written } = await this.localCas(key, (snap, node) => {
       const current = snap.entry;
@@ -244,25 +252,54 @@ export class EventualConsistencyCache {
    * A local write's CAS, counted under the region's current writer incarnation. If Redis lost the
    * incarnation key (it lost its data) the CAS refuses, and the write is recomputed under a new one.
    */
-  private async localCas<T>(
+  private localCas<T>(
     key: string,
     compute: (
       snap: Snapshot,
       node: string,
     ) => { step: { entry: StoredEntry; historyCause?: string } | null; result: T },
   ) {
+    return this.asWriter((writer) =>
+      casUpdate(
+        this.redis,
+        this.keyPrefix,
+        key,
+        writer.node,
+        (snap) => compute(snap, writer.node),
+        this.history,
+        writer.guard,
+      ),
+    );
+  }
+
+  /**
+   * An increment/decrement merged inside Redis in one script (no read-modify-write race, no retry).
+   * Null when the input is not an integer op or the stored state needs the CAS path.
+   */
+  private async counterOp(key: string, value: unknown): Promise<StoredEntry | null> {
+    if (!isCrdtOp(value) || (value.op !== "increment" && value.op !== "decrement")) return null;
+    const by = value.by ?? 1;
+    if (typeof by !== "number" || !luaCounterAmount(by)) return null;
+    const written = await this.asWriter((writer) =>
+      applyCounterOp(
+        this.redis,
+        this.keyPrefix,
+        key,
+        { node: writer.node, region: this.region, side: value.op, by, ts: this.hlc.now() },
+        this.history,
+        writer.guard,
+      ),
+    );
+    if (written) this.observe(written.hlc);
+    return written;
+  }
+
+  /** Runs `write` under the current writer incarnation, re-reading it when Redis lost it. */
+  private async asWriter<T>(write: (writer: { node: string; guard: IncarnationGuard }) => Promise<T>) {
     for (let attempt = 0; ; attempt++) {
       const writer = await this.currentWriter();
       try {
-        return await casUpdate(
-          this.redis,
-          this.keyPrefix,
-          key,
-          writer.node,
-          (snap) => compute(snap, writer.node),
-          this.history,
-          writer.guard,
-        );
+        return await write(writer);
       } catch (err) {
         if (!(err instanceof IncarnationChangedError) || attempt >= 3) throw err;
         this.writer = undefined;
@@ -306,6 +343,15 @@ export class EventualConsistencyCache {
     const clock = base.merge(VectorClock.from({ [node]: own }));
     const ts = this.nextTimestamp(snap.entry?.hlc);
     return { region: node, ts, clock, tag: `${node}.${own}.${ts.wallMs}.${ts.logical}` };
+  }
+
+  /** Moves the HLC past a timestamp the script chose (a stored one far ahead of our clock is ignored). */
+  private observe(ts: HlcTimestamp): void {
+    try {
+      this.hlc.update(ts);
+    } catch {
+      // ClockDriftError: the script already ordered the write after it; nothing to learn locally.
+    }
   }
 
   /** An HLC timestamp above the stored one, so an LWW write that saw the stored value wins over it. */

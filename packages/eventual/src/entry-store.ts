@@ -2,7 +2,8 @@
 //
 // Why optimistic CAS (read, merge in TypeScript, write with a Lua compare-and-set on a revision) rather
 // than merging inside Lua: the CRDT merge stays core's one implementation (no second copy in Lua that
-// could drift from it), and rather than WATCH/MULTI because WATCH is per connection: on a shared ioredis
+// could drift from it) — except local PN-counter increments, whose contention on hot keys made retries
+// the bottleneck (counter-merge.ts, checked byte for byte against this path) — and rather than WATCH/MULTI because WATCH is per connection: on a shared ioredis
 // client concurrent callers would clear each other's WATCH and lose updates. The Lua script commits the
 // entry, its history record and its bucket-index row together, or nothing if the revision moved.
 
@@ -78,7 +79,8 @@ export interface Snapshot {
   corrupt: boolean;
 }
 
-async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** Runs a Redis call; a failure that is not already typed becomes BackendUnavailableError. */
+export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -134,6 +136,16 @@ export class IncarnationChangedError extends Error {
   }
 }
 
+/** KEYS of a local write script: entry, history, bucket index, incarnation (the entry when unguarded). */
+export function writeKeys(prefix: string, key: string, incarnation?: IncarnationGuard): string[] {
+  return [
+    entryKey(prefix, key),
+    historyKey(prefix, key),
+    bucketKey(prefix, bucketOf(key)),
+    incarnation?.key ?? entryKey(prefix, key),
+  ];
+}
+
 export interface CasStep {
   entry: StoredEntry;
   /** Record `current` as overridden (for rollback), with this cause. */
@@ -168,29 +180,20 @@ export async function casUpdate<T>(
           })
         : "";
     const rev = await guard("write", () =>
-      CAS.run(
-        redis,
-        [
-          entryKey(prefix, key),
-          historyKey(prefix, key),
-          bucketKey(prefix, bucketOf(key)),
-          incarnation?.key ?? entryKey(prefix, key),
-        ],
-        [
-          snap.rev,
-          encodeEntry(step.entry),
-          digestOf(step.entry),
-          history,
-          opts.historyLimit ?? 20,
-          opts.historyTtlMs ?? 3_600_000,
-          key,
-          step.entry.clock.get(region),
-          // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
-          // old number could overwrite a recreated entry it never saw (ABA).
-          randomUUID(),
-          incarnation?.value ?? "",
-        ],
-      ),
+      CAS.run(redis, writeKeys(prefix, key, incarnation), [
+        snap.rev,
+        encodeEntry(step.entry),
+        digestOf(step.entry),
+        history,
+        opts.historyLimit ?? 20,
+        opts.historyTtlMs ?? 3_600_000,
+        key,
+        step.entry.clock.get(region),
+        // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
+        // old number could overwrite a recreated entry it never saw (ABA).
+        randomUUID(),
+        incarnation?.value ?? "",
+      ]),
     );
     if (rev === -2) throw new IncarnationChangedError();
     if (rev !== -1) return { result, written: step.entry };
