@@ -129,14 +129,20 @@ describe("a real Prometheus over the running pipeline", () => {
       20_000,
       async () => JSON.stringify(await prom.query("up")),
     );
+    // A node's request counter is stored one scrape after its first write: keep writing until it is.
+    const wanted = ["meridian_region_convergence_lag_seconds", "meridian_http_requests_total"];
+    const scraped = async () => {
+      const names = await prom.metricNames();
+      return wanted.every((n) => names.includes(n));
+    };
     await writeUntil(
-      "the monitor's checks scraped",
-      async () => (await prom.query("sum(meridian_consistency_checks_total) > 0")).length > 0,
-      15_000,
+      "the monitor's checks and the nodes' request counters scraped",
+      async () =>
+        (await prom.query("sum(meridian_consistency_checks_total) > 0")).length > 0 && (await scraped()),
+      30_000,
     );
     const names = await prom.metricNames();
-    for (const n of ["meridian_region_convergence_lag_seconds", "meridian_http_requests_total"])
-      expect(names).toContain(n);
+    for (const n of wanted) expect(names).toContain(n);
     // Region nodes' own series, labelled by the job that scraped them.
     const nodeSeries = await prom.query('count by (job) ({job="region-node", __name__=~"meridian_.+"})');
     expect(Number(nodeSeries[0]?.value[1] ?? 0)).toBeGreaterThan(0);

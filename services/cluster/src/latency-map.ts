@@ -27,7 +27,7 @@ export async function measureCriticalLatencyMap(
   const put = (client: string, key: string, value: unknown) =>
     call(url(client, key), {
       method: "PUT",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...cluster.authHeaders },
       body: JSON.stringify({ value }),
     });
   await Promise.all(regions.flatMap((c) => regions.map((h) => put(h, keyOf(c, h), 0))));
@@ -37,6 +37,8 @@ export async function measureCriticalLatencyMap(
     samples: o.samples,
     oneWayMs: (a, b) => wan.latency[a]?.[b] ?? 0,
     run: (op, client, home, i) =>
-      op === "get" ? call(url(client, keyOf(client, home))) : put(client, keyOf(client, home), i),
+      op === "get"
+        ? call(url(client, keyOf(client, home)), { headers: cluster.authHeaders })
+        : put(client, keyOf(client, home), i),
   });
 }
