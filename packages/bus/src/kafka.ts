@@ -34,10 +34,18 @@ export function kafkaSecurity(auth: KafkaAuth | undefined): Pick<KafkaConfig, "s
   return out;
 }
 
+/**
+ * Reconnect back-off: kafkajs' default doubles up to 30 s, so after a long broker outage a client could sit
+ * out most of the 5 s convergence window before trying again. Capped at 1 s, the same number of retries
+ * spans about as long in total (~7 s) while a returning broker is noticed within a second.
+ */
+export const KAFKA_RETRY = { initialRetryTime: 100, maxRetryTime: 1_000, retries: 8 } as const;
+
 export function createKafka(config: MeridianConfig, clientId: string, logger: Logger = busLogger()): Kafka {
   return new Kafka({
     clientId,
     brokers: config.kafkaBrokers,
+    retry: KAFKA_RETRY,
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger),
     ...kafkaSecurity(config.kafkaAuth),
