@@ -1,7 +1,8 @@
 // bench/strong: latency (p50/p99, sequential) and throughput (16 concurrent callers) of the strong tier's
 // get, set and lock acquire+release, next to a bare ioredis GET/SET and npm redlock, all in the same run.
 // Each figure is the median over ROUNDS rounds. Run: pnpm tsx bench/strong/index.ts
-// Env: BENCH_ROUNDS (5), BENCH_SAMPLES (500 sequential ops per round), BENCH_OPS (2000 concurrent ops per round).
+// Env: BENCH_ROUNDS (5), BENCH_SAMPLES (500 sequential ops per round), BENCH_OPS (2000 concurrent ops per round);
+// under `pnpm bench --quick` 2 rounds of 100 and 400.
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { configFromEnv, REGIONS } from "@meridian/core";
@@ -10,10 +11,11 @@ import { connectRegionRedis, StrongConsistencyCache } from "@meridian/strong";
 import { Redis } from "ioredis";
 import pg from "pg";
 import Redlock from "redlock";
+import { QUICK } from "../lib/report.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);
-const OPS = Number(process.env.BENCH_OPS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? (QUICK ? 100 : 500));
+const OPS = Number(process.env.BENCH_OPS ?? (QUICK ? 400 : 2000));
 const CONCURRENCY = 16;
 const KEYS = 100;
 
