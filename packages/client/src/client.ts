@@ -240,7 +240,6 @@ export class MeridianClient {
       ...(c.peers ? { peers: c.peers } : {}),
       ...(c.incarnations ? { incarnations: c.incarnations } : {}),
       ...(c.onRead ? { onRead: c.onRead } : {}),
-      ...(c.incarnations ? { incarnations: c.incarnations } : {}),
     });
     this.eventual = eventual;
     const l1 = this.l1.important;

@@ -157,7 +157,6 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
         ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
         ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
-        ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
       },
       ...(cfg.criticalPg
         ? {
