@@ -12,7 +12,7 @@ import {
   IdempotentProducer,
 } from "../../packages/bus/src/index.js";
 import { BackendUnavailableError, SerializationError } from "../../packages/core/src/index.js";
-import { config, deleteTopics, eventually, runId, testKafka } from "./support.js";
+import { config, deleteTopics, eventually, runId, testKafka } from "../support/bus.js";
 
 const topic = `bus-commit-${runId}`;
 const unusedDlq = { topic: `bus-commit-dlq-${runId}` };

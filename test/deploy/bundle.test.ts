@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildService, spawnNode, stopService } from "../pipeline/child-service.js";
-import { get, put, ROOT, uniqueNamespace } from "../pipeline/helpers.js";
+import { type ChildService, spawnNode, stopService } from "../support/child-service.js";
+import { get, put, ROOT, uniqueNamespace } from "../support/pipeline.js";
 
 const out = mkdtempSync(join(tmpdir(), "meridian-bundle-"));
 const ns = uniqueNamespace("bundle");

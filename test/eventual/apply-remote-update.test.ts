@@ -9,7 +9,7 @@ import {
 import { applyRemoteUpdate, type CacheUpdate, digestOf, readEntry } from "@meridian/eventual";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanup, makeRegions, type TestRegion } from "./support.js";
+import { cleanup, makeRegions, type TestRegion } from "./support/eventual-env.js";
 
 afterAll(cleanup);
 

@@ -17,7 +17,7 @@ import { applyWrite } from "../../packages/eventual/src/crdt-write.js";
 import { casUpdate, mergeEntry } from "../../packages/eventual/src/entry-store.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "../../packages/eventual/src/keys.js";
 import type { StoredEntry } from "../../packages/eventual/src/types.js";
-import { cleanup, cleanupLater, makeRegions, redisFor, runId } from "./support.js";
+import { cleanup, cleanupLater, makeRegions, redisFor, runId } from "./support/eventual-env.js";
 
 const redis = redisFor();
 const prefix = cleanupLater(redis, `test:${runId}:counter:`);
