@@ -7,7 +7,6 @@ export {
   loadSchema,
   type MarketTickRecord,
   parseWireHeader,
-  SCHEMAS_DIR,
   subjectOf,
 } from "./avro.js";
 export { type BackoffOptions, backoffDelay } from "./backoff.js";
