@@ -85,11 +85,14 @@ export class EventualConsistencyCache {
   }
 
   /**
-   * Reads the local copy with its freshness. `opts` may be a number (= maxAgeMs).
+   * Reads the local copy with its freshness.
    * With a bound (maxAgeMs / minVersion) that the copy does not meet, the key is refreshed from `peers`;
    * StalenessBoundError if there are no peers, one is unreachable, or the bound is still unmet.
    * Without a bound the read never fails on age; it is flagged `stale` past options.maxAgeMs.
    */
+  getWithEventualConsistency(key: string, opts?: ReadOptions): Promise<EventualRead | null>;
+  /** Shorthand: a read bounded by `maxAgeMs` (a documented overload kept on purpose, see README). */
+  getWithEventualConsistency(key: string, maxAgeMs: number): Promise<EventualRead | null>;
   async getWithEventualConsistency(key: string, opts?: ReadOptions | number): Promise<EventualRead | null> {
     validateKey(key);
     const bound: ReadOptions = typeof opts === "number" ? { maxAgeMs: opts } : (opts ?? {});
