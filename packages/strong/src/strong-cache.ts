@@ -22,6 +22,7 @@ import {
 import { typedBackendError, withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import type pg from "pg";
+import { type GroupCommitOptions, GroupCommitter, type GroupStats } from "./group-commit.js";
 import { RegionCache } from "./region-cache.js";
 import type { StrongSession } from "./session.js";
 import { type Fence, type Row, StrongTable } from "./strong-table.js";
@@ -62,6 +63,12 @@ export interface StrongCacheOptions {
    * marker outlives the write it announces). Past it the transaction is rolled back.
    */
   writeTimeoutMs?: number;
+  /**
+   * Group commit of `setWithStrongConsistency` (default on): concurrent sets on this instance share one
+   * transaction and one invalidation round trip per region; `false` gives every set its own transaction.
+   * CAS and transactions always run alone.
+   */
+  groupCommit?: boolean | GroupCommitOptions;
 }
 
 /** maxAgeMs: a cached copy loaded longer ago is bypassed for PostgreSQL; minVersion: the key's version. */
@@ -116,6 +123,7 @@ export class StrongConsistencyCache {
   readonly table: StrongTable;
   private readonly local: RegionCache;
   private readonly writes: WriteProtocol;
+  private readonly group: GroupCommitter | undefined;
   private readonly limits: Limits;
   private readonly o: Required<
     Pick<
@@ -134,11 +142,7 @@ export class StrongConsistencyCache {
   /** This client's lock owner (deadlock detection) when the caller sets none (withLockOwner / owner). */
   private readonly lockOwner: string;
 
-  constructor(
-    redis: Redis,
-    private readonly db: pg.Pool,
-    options: StrongCacheOptions,
-  ) {
+  constructor(redis: Redis, db: pg.Pool, options: StrongCacheOptions) {
     const prefix = options.keyPrefix ?? "meridian:strong:";
     this.region = options.region;
     const redisTimeoutMs = options.redisTimeoutMs ?? 1_000;
@@ -167,6 +171,11 @@ export class StrongConsistencyCache {
       writeTimeoutMs: options.writeTimeoutMs ?? 5_000,
     };
     this.writes = new WriteProtocol(db, this.local, remotes, this.o);
+    const group = options.groupCommit ?? true;
+    this.group =
+      group === false
+        ? undefined
+        : new GroupCommitter(this.table, this.writes, this.o.writeTimeoutMs, group === true ? {} : group);
     for (const [name, v] of Object.entries(this.o)) {
       if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) {
         throw new InvalidInputError(`${name} must be a finite number >= 0`, { [name]: v });
@@ -295,14 +304,25 @@ export class StrongConsistencyCache {
     checkKey(key, this.limits);
     const json = serialize(value, this.limits);
     return this.withLock(lock, async (fence) => {
-      const versions = await this.writeTxn(fence, async (client) => {
-        const v = await this.table.write(client, key, json, fence);
-        return new Map([[key, { json, version: v }]]);
-      });
-      const version = versions.get(key)!;
+      const version = this.group
+        ? await this.group.submit({ key, json, ...(fence !== undefined ? { fence } : {}) })
+        : await this.writeAlone(key, json, fence);
       options.session?.observe(key, version);
       return { version, region: this.region, ...(fence !== undefined ? { fence: fence.token } : {}) };
     });
+  }
+
+  private async writeAlone(key: string, json: string, fence: Fence | undefined): Promise<number> {
+    const versions = await this.writeTxn(fence, async (client) => {
+      const v = await this.table.write(client, key, json, fence);
+      return new Map([[key, { json, version: v }]]);
+    });
+    return versions.get(key)!;
+  }
+
+  /** Group-commit counters (undefined when group commit is off): groups, writes, largest, refused. */
+  groupCommitStats(): Readonly<GroupStats> | undefined {
+    return this.group?.stats;
   }
 
   /** Compare-and-set on the value (JSON equality; `expected` undefined = key absent). */
