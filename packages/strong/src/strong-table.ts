@@ -131,6 +131,7 @@ export class StrongTable {
     client: pg.PoolClient,
     writes: readonly GroupWrite[],
   ): Promise<(number | FencingTokenError)[]> {
+    if (writes.length === 1) return [await this.writeOrRefusal(client, writes[0]!)];
     const results: (number | FencingTokenError)[] = new Array(writes.length);
     await this.lockRows(
       client,
@@ -157,6 +158,16 @@ export class StrongTable {
       }
     }
     return results;
+  }
+
+  /** A group of one: the plain upsert (one statement), its fence refusal returned instead of thrown. */
+  private async writeOrRefusal(client: pg.PoolClient, w: GroupWrite): Promise<number | FencingTokenError> {
+    try {
+      return await this.write(client, w.key, w.json, w.fence);
+    } catch (err) {
+      if (err instanceof FencingTokenError) return err;
+      throw err;
+    }
   }
 
   /** Locks the rows of `keys` in key order (creating placeholders), returning their current state. */
