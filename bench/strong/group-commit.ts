@@ -12,7 +12,7 @@ import { type Cell, fmt, markdownTable, QUICK, quantile } from "../lib/report.js
 
 export const IN_FLIGHT = [1, 16, 64] as const;
 const KEYS = 10_000;
-const CELL_MS = Number(process.env.BENCH_GROUP_MS ?? (QUICK ? 1_200 : 5_000));
+const CELL_MS = Number(process.env.BENCH_GROUP_MS ?? (QUICK ? 1_000 : 5_000));
 const GOAL = { writesPerSec: 10_000, p99Ms: 10 };
 
 interface Cell3 {
