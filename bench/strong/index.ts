@@ -11,7 +11,8 @@ import { connectRegionRedis, StrongConsistencyCache } from "@meridian/strong";
 import { Redis } from "ioredis";
 import pg from "pg";
 import Redlock from "redlock";
-import { QUICK } from "../lib/report.js";
+import { machineLine, QUICK, writeBenchmarksSection } from "../lib/report.js";
+import { groupCommitBench } from "./group-commit.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? (QUICK ? 100 : 500));
@@ -179,6 +180,9 @@ function median(xs: number[]): number {
 
 try {
   await main();
+  const md = await groupCommitBench({ pool, regions, prefix: `${prefix}g:`, locks }, QUICK ? 1 : 3);
+  console.log(`\n${md}`);
+  writeBenchmarksSection("strong-group", `## Strong writes: group commit\n\n${machineLine()}\n\n${md}`);
 } finally {
   for (const r of REGIONS) {
     const keys = await regions[r].keys(`${prefix}*`);

@@ -2,6 +2,7 @@
 // two-key transfers, with every
 // invocation and response timed on one clock for the linearizability checker.
 import { REGIONS } from "@meridian/core";
+import { withLockOwner } from "@meridian/locks";
 import { HistoryRecorder, type Json } from "@meridian/monitor";
 import type { StrongConsistencyCache } from "@meridian/strong";
 
@@ -19,7 +20,15 @@ export interface WorkloadOptions {
   seed?: number;
   /** Stop each client early once this many ms have passed (the fault tests bound load by time). */
   durationMs?: number;
+  /**
+   * "full" (default): reads, writes, CAS and transfers on the two pairs. "sets": the group-commit load —
+   * reads and sets (a tenth under a lock) spread over `setKeys`, nothing else.
+   */
+  mix?: "full" | "sets";
 }
+
+/** Keys of the "sets" mix: enough that a commit group holds several different keys. */
+export const SET_KEYS = Array.from({ length: 8 }, (_, i) => `set:${i}`);
 
 export async function runWorkload(o: WorkloadOptions) {
   const rec = new HistoryRecorder();
@@ -36,38 +45,51 @@ export async function runWorkload(o: WorkloadOptions) {
     const cache = o.cacheFor(region);
     const name = `${region}#${c}`;
     const lastSeen = new Map<string, number>();
-    return (async () => {
+    const read = async (key: string) => {
+      const id = rec.invoke(name, { type: "read", key });
+      try {
+        const r = await cache.getWithStrongConsistency<number>(key);
+        rec.ok(id, { type: "read", value: r.value as Json | undefined });
+        if (r.value !== undefined) lastSeen.set(key, r.value);
+        counts.read++;
+      } catch (err) {
+        rec.discard(id); // a failed read had no effect
+        counts.errors++;
+        errors.push(String(err));
+      }
+    };
+    const write = async (key: string, value: number, locked: boolean) => {
+      const id = rec.invoke(name, { type: "write", key, value });
+      try {
+        await cache.setWithStrongConsistency(key, value, locked ? `lock:${key}` : undefined);
+        rec.ok(id, { type: "write" });
+        counts.write++;
+        if (locked) counts.lockedWrite++;
+      } catch (err) {
+        rec.unknown(id);
+        counts.errors++;
+        errors.push(String(err));
+      }
+    };
+    // Each client is its own lock owner, also when clients share a cache (deadlock detection is per owner).
+    return withLockOwner(`client-${c}`, async () => {
       for (let i = 0; i < o.opsPerClient && performance.now() < deadline; i++) {
+        if (o.mix === "sets") {
+          const key = SET_KEYS[Math.floor(rand() * SET_KEYS.length)]!;
+          const roll = rand();
+          if (roll < 0.5) await read(key);
+          else await write(key, c * 100_000 + i, roll > 0.95);
+          continue;
+        }
         const pair = PAIRS[Math.floor(rand() * PAIRS.length)]!;
         const key = pair[Math.floor(rand() * 2)]!;
         const roll = rand();
         const unique = c * 100_000 + i;
         if (roll < 0.45) {
-          const id = rec.invoke(name, { type: "read", key });
-          try {
-            const r = await cache.getWithStrongConsistency<number>(key);
-            rec.ok(id, { type: "read", value: r.value as Json | undefined });
-            if (r.value !== undefined) lastSeen.set(key, r.value);
-            counts.read++;
-          } catch (err) {
-            rec.discard(id); // a failed read had no effect
-            counts.errors++;
-            errors.push(String(err));
-          }
+          await read(key);
         } else if (roll < 0.65) {
           // Half the writes go through a lock named after the key: fenced writes under contention.
-          const locked = rand() < 0.5;
-          const id = rec.invoke(name, { type: "write", key, value: unique });
-          try {
-            await cache.setWithStrongConsistency(key, unique, locked ? `lock:${key}` : undefined);
-            rec.ok(id, { type: "write" });
-            counts.write++;
-            if (locked) counts.lockedWrite++;
-          } catch (err) {
-            rec.unknown(id);
-            counts.errors++;
-            errors.push(String(err));
-          }
+          await write(key, unique, rand() < 0.5);
         } else if (roll < 0.8) {
           const expected = lastSeen.get(key) ?? 0;
           const id = rec.invoke(name, { type: "cas", key, expected, value: unique });
@@ -105,7 +127,7 @@ export async function runWorkload(o: WorkloadOptions) {
           }
         }
       }
-    })();
+    });
   });
   const start = performance.now();
   await Promise.all(clients);

@@ -69,6 +69,16 @@ export class BackendUnavailableError extends MeridianError {
   override readonly retriable = true;
 }
 
+/**
+ * A bounded queue in front of a backend is full: the caller is refused at once instead of waiting or
+ * growing memory. Nothing of the refused operation was applied; retry after a short back-off
+ * (`details.retryAfterMs`, when given, is the server's hint).
+ */
+export class OverloadedError extends MeridianError {
+  readonly code = "OVERLOADED";
+  override readonly retriable = true;
+}
+
 /** Encoding or decoding a message failed (bad Avro, unknown schema id, malformed payload). */
 export class SerializationError extends MeridianError {
   readonly code = "SERIALIZATION";

@@ -1,3 +1,4 @@
+export type { GroupCommitOptions, GroupStats } from "./group-commit.js";
 export { type Lookup, RegionCache, type SetResult } from "./region-cache.js";
 export { connectRegionRedis, DEFAULT_REGION_DBS, type RegionRedisOptions } from "./regions.js";
 export { StrongSession } from "./session.js";

@@ -4,6 +4,7 @@ import type { Region } from "@meridian/core";
 import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { BEGIN_WRITE, END_WRITE, FILL, GET_OR_LEASE, SET_IF_NEWER } from "./cache-scripts.js";
+import { pipelined } from "./pipelined.js";
 import type { Fence } from "./strong-table.js";
 
 export type Lookup =
@@ -11,6 +12,9 @@ export type Lookup =
   | { kind: "pending" }
   | { kind: "lease" }
   | { kind: "leaseBusy" };
+
+/** What a committed write changed, per key: the new value and version, and the fence it carried. */
+export type Changed = Map<string, { json: string; version: number; fence?: Fence }>;
 
 export type SetResult = "set" | "superseded" | "olderVersion" | "staleFence";
 
@@ -67,21 +71,48 @@ export class RegionCache {
     return Number(r) === 1;
   }
 
+  /** Marks every key as being written and drops its copy: one pipelined round trip for all keys. */
   async beginWrite(keys: readonly string[], writerId: string, pendingTtlMs: number): Promise<void> {
     await this.bound(
       "invalidation",
-      Promise.all(keys.map((k) => BEGIN_WRITE.run(this.redis, this.keys(k), [writerId, pendingTtlMs]))),
+      pipelined(
+        this.redis,
+        BEGIN_WRITE,
+        keys.map((k) => [this.keys(k), [writerId, pendingTtlMs]]),
+      ),
     );
   }
 
+  /** Removes this writer's markers (one pipelined round trip). */
   async endWrite(keys: readonly string[], writerId: string): Promise<void> {
     await this.bound(
       "end of write",
-      Promise.all(
+      pipelined(
+        this.redis,
+        END_WRITE,
         keys.map((k) => {
           const [entry, pending] = this.keys(k);
-          return END_WRITE.run(this.redis, [pending, entry], [writerId]);
+          return [[pending, entry], [writerId]];
         }),
+      ),
+    );
+  }
+
+  /** The write-through of one committed transaction's keys (one pipelined round trip); see setIfNewer. */
+  async finishWrite(changed: Changed, writerId: string, entryTtlMs: number): Promise<void> {
+    await this.bound(
+      "write-through",
+      pipelined(
+        this.redis,
+        SET_IF_NEWER,
+        [...changed].map(([k, c]) => [
+          this.setKeys(k),
+          this.setArgs(c.json, c.version, {
+            writerId,
+            entryTtlMs,
+            ...(c.fence !== undefined ? { fence: c.fence } : {}),
+          }),
+        ]),
       ),
     );
   }
@@ -93,26 +124,36 @@ export class RegionCache {
     version: number,
     opts: { fence?: Fence; writerId?: string; entryTtlMs?: number } = {},
   ): Promise<SetResult> {
-    const [entry, pending] = this.keys(key);
     const r = Number(
       await this.bound(
         "write-through",
-        SET_IF_NEWER.run(
-          this.redis,
-          [entry, pending, `${this.prefix}f:${key}`, `${this.prefix}gen`],
-          [
-            json,
-            version,
-            Date.now(),
-            opts.fence?.token ?? 0,
-            opts.writerId ?? "",
-            opts.entryTtlMs ?? 0,
-            opts.fence?.holder ?? "",
-          ],
-        ),
+        SET_IF_NEWER.run(this.redis, this.setKeys(key), this.setArgs(json, version, opts)),
       ),
     );
     return r === 1 ? "set" : r === 0 ? "superseded" : r === -1 ? "olderVersion" : "staleFence";
+  }
+
+  /** KEYS of SET_IF_NEWER: entry, pending, fence, gen. */
+  private setKeys(key: string): string[] {
+    const [entry, pending] = this.keys(key);
+    return [entry, pending, `${this.prefix}f:${key}`, `${this.prefix}gen`];
+  }
+
+  /** ARGV of SET_IF_NEWER: v, ver, atMs, fence, writerId, entryTtlMs, fence holder. */
+  private setArgs(
+    json: string,
+    version: number,
+    opts: { fence?: Fence; writerId?: string; entryTtlMs?: number },
+  ): (string | number)[] {
+    return [
+      json,
+      version,
+      Date.now(),
+      opts.fence?.token ?? 0,
+      opts.writerId ?? "",
+      opts.entryTtlMs ?? 0,
+      opts.fence?.holder ?? "",
+    ];
   }
 
   /** Raw entry (tests, diagnostics). */

@@ -6,7 +6,6 @@
 // reads PostgreSQL and fills — refused if a write voided the lease meanwhile.
 import { randomUUID } from "node:crypto";
 import {
-  BackendUnavailableError,
   InvalidInputError,
   LockNotHeldError,
   type ReadBound,
@@ -20,13 +19,16 @@ import {
   LockManager,
   pgFenceEpochs,
 } from "@meridian/locks";
-import { isRetryablePgError, typedBackendError, withDeadline } from "@meridian/store";
+import { typedBackendError, withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import type pg from "pg";
+import { type GroupCommitOptions, GroupCommitter, type GroupStats } from "./group-commit.js";
 import { RegionCache } from "./region-cache.js";
 import type { StrongSession } from "./session.js";
 import { type Fence, type Row, StrongTable } from "./strong-table.js";
 import { checkKey, type Limits, serialize } from "./validate.js";
+import { backendOf } from "./write-budget.js";
+import { WriteProtocol } from "./write-protocol.js";
 
 export interface StrongCacheOptions {
   /** The region this instance serves reads from. */
@@ -61,6 +63,12 @@ export interface StrongCacheOptions {
    * marker outlives the write it announces). Past it the transaction is rolled back.
    */
   writeTimeoutMs?: number;
+  /**
+   * Group commit of `setWithStrongConsistency` (default on): concurrent sets on this instance share one
+   * transaction and one invalidation round trip per region; `false` gives every set its own transaction.
+   * CAS and transactions always run alone.
+   */
+  groupCommit?: boolean | GroupCommitOptions;
 }
 
 /** maxAgeMs: a cached copy loaded longer ago is bypassed for PostgreSQL; minVersion: the key's version. */
@@ -114,7 +122,8 @@ export class StrongConsistencyCache {
   readonly locks: LockManager;
   readonly table: StrongTable;
   private readonly local: RegionCache;
-  private readonly remotes: RegionCache[];
+  private readonly writes: WriteProtocol;
+  private readonly group: GroupCommitter | undefined;
   private readonly limits: Limits;
   private readonly o: Required<
     Pick<
@@ -133,16 +142,12 @@ export class StrongConsistencyCache {
   /** This client's lock owner (deadlock detection) when the caller sets none (withLockOwner / owner). */
   private readonly lockOwner: string;
 
-  constructor(
-    redis: Redis,
-    private readonly db: pg.Pool,
-    options: StrongCacheOptions,
-  ) {
+  constructor(redis: Redis, db: pg.Pool, options: StrongCacheOptions) {
     const prefix = options.keyPrefix ?? "meridian:strong:";
     this.region = options.region;
     const redisTimeoutMs = options.redisTimeoutMs ?? 1_000;
     this.local = new RegionCache(options.region, redis, prefix, redisTimeoutMs);
-    this.remotes = Object.entries(options.peers ?? {})
+    const remotes = Object.entries(options.peers ?? {})
       .filter(([r, c]) => r !== options.region && c !== undefined)
       .map(([r, c]) => new RegionCache(r as Region, c as Redis, prefix, redisTimeoutMs));
     this.table = new StrongTable(db, options.table);
@@ -165,6 +170,12 @@ export class StrongConsistencyCache {
       pgTimeoutMs: options.pgTimeoutMs ?? 3_000,
       writeTimeoutMs: options.writeTimeoutMs ?? 5_000,
     };
+    this.writes = new WriteProtocol(db, this.local, remotes, this.o);
+    const group = options.groupCommit ?? true;
+    this.group =
+      group === false
+        ? undefined
+        : new GroupCommitter(this.table, this.writes, this.o.writeTimeoutMs, group === true ? {} : group);
     for (const [name, v] of Object.entries(this.o)) {
       if (typeof v === "number" && !(Number.isFinite(v) && v >= 0)) {
         throw new InvalidInputError(`${name} must be a finite number >= 0`, { [name]: v });
@@ -293,14 +304,25 @@ export class StrongConsistencyCache {
     checkKey(key, this.limits);
     const json = serialize(value, this.limits);
     return this.withLock(lock, async (fence) => {
-      const versions = await this.writeTxn(fence, async (client) => {
-        const v = await this.table.write(client, key, json, fence);
-        return new Map([[key, { json, version: v }]]);
-      });
-      const version = versions.get(key)!;
+      const version = this.group
+        ? await this.group.submit({ key, json, ...(fence !== undefined ? { fence } : {}) })
+        : await this.writeAlone(key, json, fence);
       options.session?.observe(key, version);
       return { version, region: this.region, ...(fence !== undefined ? { fence: fence.token } : {}) };
     });
+  }
+
+  private async writeAlone(key: string, json: string, fence: Fence | undefined): Promise<number> {
+    const versions = await this.writeTxn(fence, async (client) => {
+      const v = await this.table.write(client, key, json, fence);
+      return new Map([[key, { json, version: v }]]);
+    });
+    return versions.get(key)!;
+  }
+
+  /** Group-commit counters (undefined when group commit is off): groups, writes, largest, refused. */
+  groupCommitStats(): Readonly<GroupStats> | undefined {
+    return this.group?.stats;
   }
 
   /** Compare-and-set on the value (JSON equality; `expected` undefined = key absent). */
@@ -382,100 +404,16 @@ export class StrongConsistencyCache {
     return r.rows[0]!.eq;
   }
 
-  /**
-   * The write protocol shared by set, CAS and transactions. `body` runs inside BEGIN..COMMIT with the rows
-   * locked and returns what it changed. Invalidation of every region happens before COMMIT; on any failure
-   * the transaction rolls back, the markers are removed and nothing is written to any cache.
-   */
+  /** One write transaction (see WriteProtocol); the changed keys carry `fence` to the write-through. */
   private async writeTxn(
     fence: Fence | undefined,
     body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
   ): Promise<Map<string, number>> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.writeTxnOnce(fence, body);
-      } catch (err) {
-        if (attempt < 3 && isRetryablePgError(err)) continue;
-        throw typedBackendError(err, backendOf(err));
-      }
-    }
-  }
-
-  private async writeTxnOnce(
-    fence: Fence | undefined,
-    body: (client: pg.PoolClient) => Promise<Map<string, { json: string; version: number }>>,
-  ): Promise<Map<string, number>> {
-    const budget = new WriteBudget(this.o.writeTimeoutMs);
-    const client = await checkout(this.db, budget);
-    guardClient(client);
-    const writerId = randomUUID();
-    const regions = [this.local, ...this.remotes];
-    let changed = new Map<string, { json: string; version: number }>();
-    let invalidated = false;
-    let commitSent = false;
-    let broken: unknown;
-    try {
-      await budget.bound("postgres", "BEGIN", client.query(this.beginSql(budget)));
-      changed = await budget.bound("postgres", "transaction", body(client));
-      if (changed.size > 0) {
-        invalidated = true;
-        // The only Redis work inside the transaction, bounded: a frozen region means ROLLBACK, not a
-        // transaction idling on its row locks.
-        await budget.bound(
-          "redis",
-          "invalidation",
-          Promise.all(regions.map((r) => r.beginWrite([...changed.keys()], writerId, this.o.pendingTtlMs))),
-        );
-      }
-      commitSent = true;
-      await budget.bound("postgres", "COMMIT", client.query("COMMIT"), this.o.pgTimeoutMs);
-    } catch (err) {
-      broken = err;
-      if (commitSent && !(err as { severity?: unknown })?.severity) {
-        // COMMIT's outcome is unknown (no answer): our markers stay until they expire, so no reader caches
-        // a version the commit may have superseded; readers use the database meanwhile.
-        throw err;
-      }
-      if (!(err instanceof BackendUnavailableError)) {
-        await withDeadline("postgres", "ROLLBACK", this.o.pgTimeoutMs, client.query("ROLLBACK")).catch(
-          () => {},
-        );
-      } // else the connection is destroyed below, which rolls back on the server
-      if (invalidated) {
-        await withDeadline(
-          "redis",
-          "marker cleanup",
-          this.o.redisTimeoutMs,
-          Promise.allSettled(regions.map((r) => r.endWrite([...changed.keys()], writerId))),
-        ).catch(() => {});
-      }
-      throw err;
-    } finally {
-      // A connection that saw an error is discarded rather than returned to the pool.
-      client.release(broken !== undefined ? true : undefined);
-    }
-    // Committed. Write through locally, clear markers elsewhere. A failure here is harmless for safety:
-    // the markers expire and readers go to the database meanwhile.
-    const finish = [
-      ...[...changed].map(([k, c]) =>
-        this.local.setIfNewer(k, c.json, c.version, {
-          writerId,
-          entryTtlMs: this.o.entryTtlMs,
-          ...(fence !== undefined ? { fence } : {}),
-        }),
-      ),
-      ...regions.filter((r) => r !== this.local).map((r) => r.endWrite([...changed.keys()], writerId)),
-    ];
-    await Promise.allSettled(finish);
+    const changed = await this.writes.run(async (client) => {
+      const made = await body(client);
+      return new Map([...made].map(([k, c]) => [k, fence !== undefined ? { ...c, fence } : c]));
+    });
     return new Map([...changed].map(([k, c]) => [k, c.version]));
-  }
-
-  /** BEGIN plus server-side bounds, in one round trip (simple-query protocol allows several statements). */
-  private beginSql(budget: WriteBudget): string {
-    const stmt = Math.max(1, Math.round(this.o.pgTimeoutMs));
-    // If this process stalls mid-transaction, the server ends the session and frees the row locks.
-    const idle = Math.max(1, Math.round(budget.totalMs + this.o.pgTimeoutMs));
-    return `BEGIN; SET LOCAL statement_timeout = ${stmt}; SET LOCAL idle_in_transaction_session_timeout = ${idle}`;
   }
 
   // ---- locks -------------------------------------------------------------------------------------------
@@ -544,39 +482,6 @@ export class StrongConsistencyCache {
   }
 }
 
-/** What is left of a write's time budget; every step of the write is bounded by it. */
-class WriteBudget {
-  private readonly end: number;
-  constructor(readonly totalMs: number) {
-    this.end = performance.now() + totalMs;
-  }
-  leftMs(): number {
-    return Math.max(1, this.end - performance.now());
-  }
-  bound<T>(backend: "redis" | "postgres", what: string, call: Promise<T>, capMs = Number.POSITIVE_INFINITY) {
-    return withDeadline(backend, what, Math.min(this.leftMs(), capMs), call);
-  }
-}
-
-/** A pooled connection within the budget; one that arrives too late goes straight back to the pool. */
-async function checkout(pool: pg.Pool, budget: WriteBudget): Promise<pg.PoolClient> {
-  const pending = pool.connect();
-  try {
-    return await budget.bound("postgres", "connection checkout", pending);
-  } catch (err) {
-    pending.then((c) => c.release()).catch(() => {});
-    throw err;
-  }
-}
-
-const guarded = new WeakSet<pg.PoolClient>();
-/** A checked-out client whose connection dies emits 'error'; without a listener Node would crash. */
-function guardClient(client: pg.PoolClient): void {
-  if (guarded.has(client)) return;
-  guarded.add(client);
-  client.on("error", () => {});
-}
-
 /** The fence a write under `h` carries: its token, and the acquisition it belongs to. */
 function fenceOf(h: LockHandle): Fence {
   return { token: h.fence, holder: h.token };
@@ -584,15 +489,4 @@ function fenceOf(h: LockHandle): Fence {
 
 function decode<T>(json: string): T | undefined {
   return json === "" ? undefined : (JSON.parse(json) as T);
-}
-
-/** pg errors carry a `severity` (server errors) or come from the pg client's connection handling. */
-function backendOf(err: unknown): "postgres" | "redis" {
-  const e = err as { severity?: unknown; message?: string };
-  if (e?.severity !== undefined) return "postgres";
-  return /Connection terminated|Client has encountered|timeout exceeded when trying to connect/i.test(
-    String(e?.message ?? ""),
-  )
-    ? "postgres"
-    : "redis";
 }

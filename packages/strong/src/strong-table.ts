@@ -27,6 +27,26 @@ export interface Row {
 
 type Querier = pg.Pool | pg.PoolClient;
 
+/** One set of a commit group. */
+export interface GroupWrite {
+  key: string;
+  json: string;
+  fence?: Fence;
+}
+
+/** Indexes of `writes` split so that no key appears twice in a round; order within a key is kept. */
+function rounds(writes: readonly GroupWrite[]): number[][] {
+  const out: number[][] = [];
+  const seen = new Map<string, number>(); // key -> how many rounds it already has
+  writes.forEach((w, i) => {
+    const n = seen.get(w.key) ?? 0;
+    seen.set(w.key, n + 1);
+    if (n === out.length) out.push([]);
+    out[n]!.push(i);
+  });
+  return out;
+}
+
 function toRow(row: { v: string | null; version: string } | undefined): Row {
   return row ? { json: row.v ?? undefined, version: Number(row.version) } : { json: undefined, version: 0 };
 }
@@ -101,6 +121,55 @@ export class StrongTable {
     throw await this.fenceError(client, [key], fence!);
   }
 
+  /**
+   * Several independent sets in the caller's transaction (a commit group). Each write passes or fails its
+   * own fence check: a refused one changes nothing and the others still apply (its result is the error).
+   * Rows are locked in key order first (no deadlock with other groups or transactions); a key written
+   * twice goes in a later round, so each write gets its own version in submission order.
+   */
+  async writeGroup(
+    client: pg.PoolClient,
+    writes: readonly GroupWrite[],
+  ): Promise<(number | FencingTokenError)[]> {
+    if (writes.length === 1) return [await this.writeOrRefusal(client, writes[0]!)];
+    const results: (number | FencingTokenError)[] = new Array(writes.length);
+    await this.lockRows(
+      client,
+      writes.map((w) => w.key),
+    );
+    for (const round of rounds(writes)) {
+      const r = await client.query<{ key: string; version: string }>(
+        `UPDATE ${this.table} AS t SET value = u.v::jsonb, version = t.version + 1,
+                fence = ${NEXT_FENCE("u.f")}, fence_holder = ${NEXT_HOLDER("u.f", "u.h")}, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u(k, v, f, h)
+         WHERE t.key = u.k AND ${FENCE_OK("u.f", "u.h")}
+         RETURNING t.key, t.version`,
+        [
+          round.map((i) => writes[i]!.key),
+          round.map((i) => writes[i]!.json),
+          round.map((i) => writes[i]!.fence?.token ?? null),
+          round.map((i) => writes[i]!.fence?.holder ?? null),
+        ],
+      );
+      const applied = new Map(r.rows.map((x) => [x.key, Number(x.version)]));
+      for (const i of round) {
+        const w = writes[i]!;
+        results[i] = applied.get(w.key) ?? (await this.fenceError(client, [w.key], w.fence!));
+      }
+    }
+    return results;
+  }
+
+  /** A group of one: the plain upsert (one statement), its fence refusal returned instead of thrown. */
+  private async writeOrRefusal(client: pg.PoolClient, w: GroupWrite): Promise<number | FencingTokenError> {
+    try {
+      return await this.write(client, w.key, w.json, w.fence);
+    } catch (err) {
+      if (err instanceof FencingTokenError) return err;
+      throw err;
+    }
+  }
+
   /** Locks the rows of `keys` in key order (creating placeholders), returning their current state. */
   async lockRows(
     client: pg.PoolClient,
@@ -143,7 +212,7 @@ export class StrongTable {
     return new Map(r.rows.map((x) => [x.key, Number(x.version)]));
   }
 
-  private async fenceError(client: pg.PoolClient, keys: string[], fence: Fence): Promise<FencingTokenError> {
+  async fenceError(client: pg.PoolClient, keys: string[], fence: Fence): Promise<FencingTokenError> {
     const r = await client.query<{ key: string; fence: string }>(
       `SELECT key, fence FROM ${this.table} AS t WHERE key = ANY($1::text[]) AND NOT ${FENCE_OK("$2", "$3")}`,
       [keys, fence.token, fence.holder],

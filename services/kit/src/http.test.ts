@@ -1,4 +1,10 @@
-import { InvalidInputError, Secret, StalenessBoundError } from "@meridian/core";
+import {
+  BackendUnavailableError,
+  InvalidInputError,
+  OverloadedError,
+  Secret,
+  StalenessBoundError,
+} from "@meridian/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { authorize, bearerMatches } from "./auth.js";
 import { errorToResponse, listen, Router, type StartedServer } from "./http.js";
@@ -92,6 +98,31 @@ describe("http router on fastify", () => {
 
     const unconfigured = await serve(router, { auth: { reads: false } });
     expect((await fetch(`${unconfigured.url}/w`, { method: "POST", headers: bearer })).status).toBe(401);
+  });
+
+  it("answers overload and an unavailable backend with 503 + Retry-After (the error's hint, else 1 s)", async () => {
+    const router = new Router()
+      .on("PUT", "/full", () => {
+        throw new OverloadedError("write queue full", { queued: 1024, retryAfterMs: 2_500 });
+      })
+      .on("PUT", "/down", () => {
+        throw new BackendUnavailableError("postgres down");
+      })
+      .on("PUT", "/bad", () => {
+        throw new InvalidInputError("no");
+      });
+    const s = await serve(router);
+    const full = await fetch(`${s.url}/full`, { method: "PUT", headers: bearer });
+    expect(full.status).toBe(503);
+    expect(full.headers.get("retry-after")).toBe("3");
+    expect(await full.json()).toMatchObject({ error: { code: "OVERLOADED", details: { queued: 1024 } } });
+    const down = await fetch(`${s.url}/down`, { method: "PUT", headers: bearer });
+    expect(down.status).toBe(503);
+    expect(down.headers.get("retry-after")).toBe("1");
+    expect(await down.json()).toMatchObject({ error: { code: "BACKEND_UNAVAILABLE" } });
+    const bad = await fetch(`${s.url}/bad`, { method: "PUT", headers: bearer });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("retry-after")).toBeNull();
   });
 
   it("maps error classes", () => {

@@ -37,6 +37,8 @@ export interface HttpResponse {
   /** Raw text answers (Prometheus exposition); `body` is ignored when set. */
   text?: string;
   contentType?: string;
+  /** Extra response headers (e.g. Retry-After on a 503). */
+  headers?: Record<string, string>;
 }
 
 export type Handler = (req: HttpRequest) => Promise<HttpResponse> | HttpResponse;
@@ -151,11 +153,21 @@ const STATUS_BY_CODE: Record<string, number> = {
   DEADLOCK: 409,
   CLOCK_DRIFT: 409,
   BACKEND_UNAVAILABLE: 503,
+  OVERLOADED: 503,
 };
+
+/** Retry-After (whole seconds) for a retriable 503: the error's own hint, else one second. */
+function retryAfterSeconds(err: MeridianError): string {
+  const hintMs = Number(err.details.retryAfterMs);
+  return String(Number.isFinite(hintMs) && hintMs > 0 ? Math.ceil(hintMs / 1000) : 1);
+}
 
 export function errorToResponse(err: unknown): HttpResponse {
   if (err instanceof MeridianError) {
-    return errorResponse(STATUS_BY_CODE[err.code] ?? 500, err.code, err.message, { ...err.details });
+    const res = errorResponse(STATUS_BY_CODE[err.code] ?? 500, err.code, err.message, { ...err.details });
+    // Overload and a backend down are temporary: tell clients when to come back instead of hammering.
+    if (res.status === 503) res.headers = { "retry-after": retryAfterSeconds(err) };
+    return res;
   }
   const fastifyErr = err as Partial<FastifyError>;
   if (fastifyErr.validation) return validationResponse(fastifyErr as FastifyError);
@@ -297,6 +309,7 @@ function toHttpRequest(req: FastifyRequest): HttpRequest {
 
 function send(reply: FastifyReply, res: HttpResponse): FastifyReply {
   reply.code(res.status);
+  if (res.headers) reply.headers(res.headers);
   if (res.text !== undefined)
     return reply.type(res.contentType ?? "text/plain; charset=utf-8").send(res.text);
   if (res.body === undefined) return reply.send();

@@ -34,6 +34,7 @@ export const incompatibleSchema = (reason: string) =>
     409,
     `Schema being registered is incompatible with an earlier schema for subject: ${reason}`,
   );
+/** The Kafka log is unreachable or slow: temporary, so 503 (with Retry-After), Confluent's code 50001. */
 export const storeError = (reason: string) =>
-  new RegistryError(500, 50001, `Error in the backend data store: ${reason}`);
+  new RegistryError(503, 50001, `Error in the backend data store: ${reason}`);
 export const routeNotFound = (path: string) => new RegistryError(404, 404, `HTTP 404 Not Found: ${path}`);

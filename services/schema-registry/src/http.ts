@@ -82,7 +82,12 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 
 function send(res: ServerResponse, status: number, payload: unknown): void {
   const body = JSON.stringify(payload);
-  res.writeHead(status, { "content-type": CONTENT_TYPE, "content-length": Buffer.byteLength(body) });
+  res.writeHead(status, {
+    "content-type": CONTENT_TYPE,
+    "content-length": Buffer.byteLength(body),
+    // A backend that is down comes back: tell clients when to retry (as every Meridian service does).
+    ...(status === 503 ? { "retry-after": "1" } : {}),
+  });
   res.end(body);
 }
 
