@@ -63,6 +63,8 @@ export interface ReadInfo {
 
 export interface UpdatePublisher {
   publish(update: CacheUpdate): Promise<void>;
+  /** Several updates in one send (optional; a coalesced batch of writes uses it when present). */
+  publishMany?(updates: CacheUpdate[]): Promise<void>;
 }
 
 /** A region's L2 reached directly (anti-entropy, read-repair). */
