@@ -42,3 +42,4 @@ export type {
   UpdateKind,
   UpdatePublisher,
 } from "./types.js";
+export type { CoalescerOptions } from "./write-coalescer.js";
