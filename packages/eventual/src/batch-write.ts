@@ -98,8 +98,8 @@ async function writeCounters(
   });
   const leftover = new Map<string, { item: BatchItem; values: unknown[]; redo: boolean }>();
   const left = (item: BatchItem) => {
-    let l = leftover.get(item.key);
-    if (!l) leftover.set(item.key, (l = { item, values: [], redo: false }));
+    const l = leftover.get(item.key) ?? { item, values: [], redo: false };
+    leftover.set(item.key, l);
     return l;
   };
   calls.forEach((call, i) => {
