@@ -114,7 +114,10 @@ async function writeCounters(
       if (entry) out.results.set(call.item.key, { value: entry });
       else left(call.item).values.push({ op: call.side, by: call.by });
     } catch (e) {
-      if (!(e instanceof IncarnationChangedError)) throw e;
+      if (!(e instanceof IncarnationChangedError)) {
+        out.results.set(call.item.key, { error: e }); // an unreadable reply fails its key only
+        return;
+      }
       const l = left(call.item);
       l.redo = true;
       l.values.push({ op: call.side, by: call.by });
