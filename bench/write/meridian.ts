@@ -27,7 +27,7 @@ export async function meridianNode(
   topic: string,
   prefix: string,
 ): Promise<MeridianNode> {
-  const producer = new IdempotentProducer(kafka);
+  const producer = new IdempotentProducer(kafka, { compression: "gzip" }); // as the region node
   await producer.connect();
   const serde = new AvroSerde(cfg.schemaRegistryUrl);
   const publisher = batchingUpdatePublisher(producer, serde, topic);

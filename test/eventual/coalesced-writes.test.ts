@@ -32,7 +32,8 @@ import { cleanup, config, makeRegions, policy, runId } from "./support.js";
 const topic = `meridian-coalesce-${runId}`;
 let registry: TestRegistry;
 const kafka = createKafka(config, `coalesce-test-${runId}`);
-const producer = new IdempotentProducer(kafka);
+// GZIP, as the region node produces updates: the consumer reads the compressed batches back.
+const producer = new IdempotentProducer(kafka, { compression: "gzip" });
 
 beforeAll(async () => {
   registry = await testRegistry();
