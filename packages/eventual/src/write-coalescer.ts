@@ -13,7 +13,7 @@ import { InvalidInputError, OverloadedError } from "@meridian/core";
 export interface CoalescerOptions {
   /** Extra wait before flushing a batch that starts from idle (default 0: the next event-loop turn). */
   windowMs?: number;
-  /** Distinct keys per batch (default 1024). */
+  /** Distinct keys per batch (default 128: smaller batches let one batch's Kafka send overlap the next one's Redis work). */
   maxBatchKeys?: number;
   /** Writes accepted and not settled beyond which writes get OverloadedError (default 10 000). */
   maxPending?: number;
@@ -52,7 +52,7 @@ export class WriteCoalescer<R> {
     opts: CoalescerOptions = {},
   ) {
     this.windowMs = opts.windowMs ?? 0;
-    this.maxBatchKeys = opts.maxBatchKeys ?? 1024;
+    this.maxBatchKeys = opts.maxBatchKeys ?? 128;
     this.maxPending = opts.maxPending ?? 10_000;
     if (!(this.windowMs >= 0) || !(this.maxBatchKeys >= 1) || !(this.maxPending >= 1)) {
       throw new InvalidInputError("coalescer limits must be positive", { ...opts });
