@@ -22,7 +22,12 @@ export { type HealthSource, registerConsumerMetrics } from "./consumer-metrics.j
 export { type DeadLetterTarget, DLQ_HEADERS, deadLetterMessage, errorCodeOf } from "./dead-letter.js";
 export { headersToStrings } from "./headers.js";
 export { createKafka, pinoLogCreator } from "./kafka.js";
-export { type ConsumedOffsets, IdempotentProducer, type OutgoingMessage } from "./producer.js";
+export {
+  type ConsumedOffsets,
+  IdempotentProducer,
+  type OutgoingMessage,
+  type ProducerOptions,
+} from "./producer.js";
 export {
   assertProgressing,
   type ConsumerHealth,

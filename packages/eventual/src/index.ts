@@ -2,6 +2,13 @@
 // rollback and anti-entropy. See ../README.md for semantics.
 
 export { AntiEntropy, type AntiEntropyOptions, type AntiEntropyResult } from "./anti-entropy.js";
+export {
+  type BatchingPublisherOptions,
+  type BatchingUpdatePublisher,
+  type BatchProducer,
+  batchingUpdatePublisher,
+  type UpdateEncoder,
+} from "./batching-publisher.js";
 export { EventualConsistencyCache } from "./cache.js";
 export { digestOf, entryFromUpdate, updateFromEntry } from "./codec.js";
 export { applyWrite, isCrdtOp, restoreValue } from "./crdt-write.js";
@@ -35,3 +42,4 @@ export type {
   UpdateKind,
   UpdatePublisher,
 } from "./types.js";
+export type { CoalescerOptions } from "./write-coalescer.js";
