@@ -26,8 +26,8 @@ import {
 } from "@meridian/eventual";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteTopics, eventually, type TestRegistry, testRegistry } from "../bus/support.js";
-import { cleanup, config, makeRegions, policy, runId } from "./support.js";
+import { deleteTopics, eventually, type TestRegistry, testRegistry } from "../support/bus.js";
+import { cleanup, config, makeRegions, policy, runId } from "./support/eventual-env.js";
 
 const topic = `meridian-coalesce-${runId}`;
 let registry: TestRegistry;

@@ -88,12 +88,3 @@ export class SerializationError extends MeridianError {
 export class NotImplementedError extends MeridianError {
   readonly code = "NOT_IMPLEMENTED";
 }
-
-/**
- * A bounded queue in front of a backend is full: the backend is not keeping up with the offered load.
- * Nothing of the refused call was done; retry after a short back-off (HTTP 503 with Retry-After).
- */
-export class OverloadedError extends MeridianError {
-  readonly code = "OVERLOADED";
-  override readonly retriable = true;
-}
