@@ -47,7 +47,7 @@ afterAll(async () => {
   await deleteTopics([topic, dlq]);
 });
 
-const valueOf = (m: ConsumedMessage) => m.value!.toString();
+const textOf = (m: ConsumedMessage) => m.value!.toString();
 
 describe("ConsumerGroup batch handler", () => {
   it("a poison record is dead-lettered alone; its key's later records follow it in order; the rest is handled once", async () => {
@@ -64,12 +64,12 @@ describe("ConsumerGroup batch handler", () => {
     });
     await group.start(
       async (m) => {
-        single.push(valueOf(m));
-        if (valueOf(m) === "bad") throw new SerializationError("poison");
+        single.push(textOf(m));
+        if (textOf(m) === "bad") throw new SerializationError("poison");
       },
       async (msgs) => {
-        batched.push(...msgs.map(valueOf));
-        return msgs.map((m) => (valueOf(m) === "bad" ? new SerializationError("poison") : undefined));
+        batched.push(...msgs.map(textOf));
+        return msgs.map((m) => (textOf(m) === "bad" ? new SerializationError("poison") : undefined));
       },
     );
     expect(await eventually(async () => (await committedOffset(groupId)) === "6")).toBe(true);
@@ -94,7 +94,7 @@ describe("ConsumerGroup batch handler", () => {
     });
     await group.start(
       async (m) => {
-        if (valueOf(m) !== "bad") single.push(valueOf(m));
+        if (textOf(m) !== "bad") single.push(textOf(m));
       },
       async () => {
         calls++;
