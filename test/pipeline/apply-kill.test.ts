@@ -3,13 +3,24 @@
 // is SIGKILLed, both real child processes. After both restart, every region's counter equals exactly the
 // sum of acknowledged increments: nothing a batch held at the kill was lost (offsets are committed only
 // after every merge of the window / every destination acknowledged) and nothing was counted twice
-// (re-delivered records merge as no-ops).
+// (re-delivered records merge as no-ops). The replicator dies while a partitioned region's links hold
+// messages it has taken from the source topics (the last writes of the run): their offsets must not
+// have been committed. Checked to fail when the replicator commits an offset as soon as it takes it.
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChildService, spawnService, stopService } from "./child-service.js";
-import { get, measureConvergence, sleep, uniqueNamespace, writeRoundInEveryRegion } from "./helpers.js";
+import {
+  AUTH_HEADERS,
+  get,
+  measureConvergence,
+  sleep,
+  uniqueNamespace,
+  writeRoundInEveryRegion,
+} from "./helpers.js";
 
 const VICTIM = "ap-south";
+/** Cut off before the replicator is killed, so it dies holding taken but undelivered messages. */
+const HELD = "us-west";
 const COUNTERS = ["pos:k0", "pos:k1", "pos:k2", "pos:k3", "pos:k4", "pos:k5"];
 
 describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in all regions", () => {
@@ -22,9 +33,22 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
     MERIDIAN_REGIONS: cluster.layout.regions.join(","),
     MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
   });
+  // A service whose start-up check of Redis times out on the loaded machine exits; a supervisor (systemd,
+  // compose) would start it again, so does this test (twice at most).
+  const spawnRetrying = async (start: () => Promise<ChildService>): Promise<ChildService> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start();
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+  };
   const spawnConsumer = () =>
-    spawnService("invalidation-consumer", { ...env(), MERIDIAN_REGION: VICTIM }, "consumer ready");
-  const spawnReplicator = () => spawnService("replicator", env(), "listening");
+    spawnRetrying(() =>
+      spawnService("invalidation-consumer", { ...env(), MERIDIAN_REGION: VICTIM }, "consumer ready"),
+    );
+  const spawnReplicator = () => spawnRetrying(() => spawnService("replicator", env(), "listening"));
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -33,6 +57,8 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
       critical: false,
       externalConsumers: [VICTIM],
       externalReplicator: true,
+      // Only the stream may deliver: anti-entropy would repair a lost message and hide the loss.
+      antiEntropy: false,
     });
   });
 
@@ -72,35 +98,46 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
       }
     })();
 
-    await sleep(2_000);
+    await sleep(1_500);
     consumer.child.kill("SIGKILL");
     await consumer.exited;
     expect(consumer.child.signalCode).toBe("SIGKILL");
-    await sleep(1_500);
+    const partitioned = await fetch(`${replicator.readyLine.url}/admin/partition/${HELD}`, {
+      method: "POST",
+      headers: AUTH_HEADERS,
+    });
+    expect(partitioned.status).toBe(200);
+    // At least two whole rounds written while HELD is cut off (rounds are slow on a loaded machine).
+    const roundAtPartition = round;
+    while (round < roundAtPartition + 3) await sleep(50);
+    // The last writes end while the links into and out of HELD hold them: lost offsets would lose them
+    // for good (a later update of the key would carry the same counts and hide the loss).
+    writing = false;
+    await writer;
+    mark("written");
+    const held = await (
+      await fetch(`${replicator.readyLine.url}/admin/status`, { headers: AUTH_HEADERS })
+    ).json();
+    expect(Object.values(held.held as Record<string, number>).some((n) => n > 0)).toBe(true);
     replicator.child.kill("SIGKILL");
     await replicator.exited;
     expect(replicator.child.signalCode).toBe("SIGKILL");
     mark("killed");
-    await sleep(1_000);
     [consumer, replicator] = await Promise.all([
       spawnConsumer().finally(() => mark("consumer ready")),
       spawnReplicator().finally(() => mark("replicator ready")),
     ]);
-    await sleep(1_000);
-    writing = false;
-    await writer;
-    mark("written");
 
     const perKey = await measureConvergence(cluster, COUNTERS, lastWriteAck, 20_000);
     mark("converged");
     console.log(`[apply-kill] ${JSON.stringify({ phases, rounds: round })}`);
     expect(perKey.size).toBe(COUNTERS.length);
-    expect(round).toBeGreaterThan(10);
+    expect(round).toBeGreaterThan(3);
     for (const region of cluster.layout.regions) {
       const url = cluster.regions[region]!.url;
       for (const k of COUNTERS) {
         expect((await get(url, "important", k)).body.value, `${k}@${region}`).toBe(expected.get(k));
       }
     }
-  }, 90_000);
+  }, 60_000);
 });
