@@ -20,7 +20,7 @@ import {
   SupervisedConsumer,
   topicsFor,
 } from "@meridian/bus";
-import { InvalidInputError, type MeridianConfig } from "@meridian/core";
+import type { MeridianConfig } from "@meridian/core";
 import {
   addObservabilityRoutes,
   createLogger,
@@ -41,6 +41,7 @@ import { commitAcknowledged, Intake } from "./intake.js";
 import { OffsetTracker } from "./offset-tracker.js";
 import { addAdminRoutes } from "./replicator-admin.js";
 import { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from "./replicator-chunks.js";
+import { replicatorControls } from "./replicator-control.js";
 import { createReplicatorMetrics } from "./replicator-metrics.js";
 import { WanLinks } from "./wan-links.js";
 
@@ -86,8 +87,8 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
   const { regions } = layout;
   const topics = topicsFor(layout.namespace);
   const log = createLogger("replicator", {}, opts.logger);
-  let latency = mergeLatency(defaultLatencyMatrix(regions), regions, opts.latencyMs);
-  const links = new WanLinks<Delivery>((from, to) => latency[from]?.[to] ?? 0);
+  const latency = { matrix: mergeLatency(defaultLatencyMatrix(regions), regions, opts.latencyMs) };
+  const links = new WanLinks<Delivery>((from, to) => latency.matrix[from]?.[to] ?? 0);
   const tracker = new OffsetTracker();
 
   const registry = createRegistry({ service: "replicator" }, opts.processMetrics);
@@ -147,49 +148,11 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
     for (const [link, n] of Object.entries(links.depths())) metrics.heldGauge.set({ link }, n);
   }, 1000);
 
-  const checkRegion = (region: string): void => {
-    if (!regions.includes(region))
-      throw new InvalidInputError(`unknown region "${region}"`, { region, regions });
-  };
-
   let stopped = false;
   let server: StartedServer | undefined;
   const handle: ReplicatorHandle = {
     url: undefined,
-    partition(region) {
-      checkRegion(region);
-      links.partition(region);
-      metrics.partitionedGauge.set({ region }, 1);
-      log.info({ region }, "region partitioned: its links hold messages");
-    },
-    heal(region) {
-      checkRegion(region);
-      links.heal(region);
-      metrics.partitionedGauge.set({ region }, 0);
-      log.info({ region, held: links.size() }, "region healed: releasing held messages");
-      forwarder.schedule();
-    },
-    setLatency(next) {
-      latency = mergeLatency(latency, regions, next);
-      log.info({ latency }, "latency matrix changed");
-    },
-    status() {
-      return {
-        partitions: links.partitions(),
-        held: links.depths(),
-        inFlight: tracker.inFlight(),
-        forwarded: forwarder.forwarded,
-        latencyMs: latency,
-      };
-    },
-    async drain(timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        if (tracker.inFlight() === 0) return true;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return tracker.inFlight() === 0;
-    },
+    ...replicatorControls({ regions, latency, links, tracker, forwarder, metrics, log }),
     async stop() {
       if (stopped) return;
       stopped = true;
