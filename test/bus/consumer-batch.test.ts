@@ -11,7 +11,7 @@ import {
   IdempotentProducer,
 } from "../../packages/bus/src/index.js";
 import { SerializationError } from "../../packages/core/src/index.js";
-import { config, deleteTopics, eventually, runId, testKafka } from "./support.js";
+import { committedOffset, config, deleteTopics, eventually, runId } from "./support.js";
 
 const topic = `bus-batch-${runId}`;
 const dlq = `bus-batch-dlq-${runId}`;
@@ -25,13 +25,7 @@ const RECORDS: Array<[string, string]> = [
   ["b", "b1"],
 ];
 
-async function committedOffset(groupId: string): Promise<string | undefined> {
-  const admin = testKafka("offsets").admin();
-  await admin.connect();
-  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  await admin.disconnect();
-  return entry?.partitions.find((p) => p.partition === 0)?.offset;
-}
+const offsetOf = (groupId: string) => committedOffset(groupId, topic);
 
 beforeAll(async () => {
   await ensureTopics(kafka, [topic, dlq], { partitions: 1 });
@@ -72,7 +66,7 @@ describe("ConsumerGroup batch handler", () => {
         return msgs.map((m) => (textOf(m) === "bad" ? new SerializationError("poison") : undefined));
       },
     );
-    expect(await eventually(async () => (await committedOffset(groupId)) === "6")).toBe(true);
+    expect(await eventually(async () => (await offsetOf(groupId)) === "6")).toBe(true);
     await group.stop();
     await dlqProducer.disconnect();
     expect(batched).toEqual(RECORDS.map(([, v]) => v));
@@ -101,7 +95,7 @@ describe("ConsumerGroup batch handler", () => {
         throw new Error("pipeline failed");
       },
     );
-    expect(await eventually(async () => (await committedOffset(groupId)) === "6")).toBe(true);
+    expect(await eventually(async () => (await offsetOf(groupId)) === "6")).toBe(true);
     await group.stop();
     expect(calls).toBeGreaterThan(0);
     expect(single.filter((v) => v.startsWith("a"))).toEqual(["a0", "a1"]);
