@@ -11,12 +11,12 @@ export {
 } from "./avro.js";
 export { type BackoffOptions, backoffDelay } from "./backoff.js";
 export {
+  type BatchHandler,
   type ConsumedMessage,
   ConsumerGroup,
   type ConsumerGroupOptions,
   isRetriable,
   type MessageHandler,
-  type RunHandler,
 } from "./consumer.js";
 export { type HealthSource, registerConsumerMetrics } from "./consumer-metrics.js";
 export { type DeadLetterTarget, DLQ_HEADERS, deadLetterMessage, errorCodeOf } from "./dead-letter.js";

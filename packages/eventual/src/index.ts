@@ -14,8 +14,10 @@ export { digestOf, entryFromUpdate, updateFromEntry } from "./codec.js";
 export { applyWrite, isCrdtOp, restoreValue } from "./crdt-write.js";
 export {
   applyRemoteUpdate,
+  applyRemoteUpdates,
   type HistoryOptions,
   type HistoryRecord,
+  mergeEntries,
   readEntry,
   readHistory,
 } from "./entry-store.js";
@@ -26,6 +28,7 @@ export {
   writerNode,
 } from "./incarnation.js";
 export { bucketOf, INDEX_BUCKETS } from "./keys.js";
+export type { MergeCall, MergeResult } from "./merge-script.js";
 export { crdtPolicyByPrefix } from "./policy.js";
 export { kafkaUpdatePublisher } from "./publisher.js";
 export { type Resolution, resolveEntries } from "./resolve.js";
