@@ -1,26 +1,20 @@
 // startCluster: the five data centers on one machine, in one process — per region a region node (HTTP)
 // and an invalidation consumer, plus one replicator (WAN latency + partitions) and the market-data
 // producer. Used by the pipeline tests and by `pnpm demo`. See ../README.md for the contract.
+// The parts live beside it: wiring.ts (services), wan.ts (the WAN layer), states.ts (convergence
+// checks), teardown.ts (stop order, purge).
 
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { canonicalJson, configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
-import { AntiEntropy, pgWriterIncarnations, readEntry } from "@meridian/eventual";
+import { configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
+import type { AntiEntropy } from "@meridian/eventual";
 import {
   type AppliedEvent,
   type ConvergenceSummary,
   ConvergenceTracker,
   type InvalidationConsumerHandle,
-  startInvalidationConsumer,
 } from "@meridian/invalidation-consumer";
 import { type MarketDataProducerHandle, startMarketDataProducer } from "@meridian/market-data-producer";
-import {
-  createStrongCritical,
-  type RegionNodeHandle,
-  type StrongCritical,
-  type StrongCriticalOptions,
-  schemaForNamespace,
-  startRegionNode,
-} from "@meridian/region-node";
+import type { RegionNodeHandle, StrongCriticalOptions } from "@meridian/region-node";
 import type { LatencyMatrix } from "@meridian/replicator";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import {
@@ -28,15 +22,25 @@ import {
   createLogger,
   ensureTopicsFor,
   type Logger,
-  pipelineTopicNames,
   type RegionLayout,
-  regionRedisUrl,
   resolveLayout,
 } from "@meridian/service-kit";
-import { createPgPool, createRedis, deleteKeysWithPrefix, type Redis } from "@meridian/store";
+import type { Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { withAuthToken } from "./auth-token.js";
-import { type ClusterWan, type ClusterWanOptions, startClusterWan } from "./wan.js";
+import { compareRegionStates, pollUntilConverged } from "./states.js";
+import { purgeNamespace, type Stoppable, stopInOrder } from "./teardown.js";
+import type { ClusterWan, ClusterWanOptions } from "./wan.js";
+import {
+  type ClusterContext,
+  externalReplicatorHandle,
+  startAntiEntropy,
+  startConsumer,
+  startCriticalBackend,
+  startRegion,
+} from "./wiring.js";
+
+export { stateFingerprint } from "./states.js";
 
 export interface ClusterOptions {
   /** Region names (default: the five of @meridian/core REGIONS). */
@@ -137,67 +141,34 @@ export interface CriticalRows {
   query(text: string, values: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
-/** Canonical JSON of a region's copy of `key`, or null when absent. */
-export async function stateFingerprint(redis: Redis, keyPrefix: string, key: string): Promise<string | null> {
-  const entry = await readEntry(redis, keyPrefix, key);
-  return entry ? canonicalJson(entry.crdt.toJSON()) : null;
-}
-
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
+  for (const r of opts.externalConsumers ?? [])
+    if (!regions.includes(r)) throw new InvalidInputError(`unknown region ${r}`);
   const log = createLogger("cluster", { namespace }, opts.logger);
-  const external = new Set(opts.externalConsumers ?? []);
-  for (const r of external) if (!regions.includes(r)) throw new InvalidInputError(`unknown region ${r}`);
-  const marketOpts = opts.marketData === false ? undefined : (opts.marketData ?? {});
-  const homeRegion = marketOpts?.homeRegion ?? regions[0]!;
   const kafka: Kafka = createKafka(config, `meridian-cluster-${namespace ?? "default"}`);
-  const serde = new AvroSerde(config.schemaRegistryUrl);
+  const ctx: ClusterContext = { config, layout, kafka, serde: new AvroSerde(config.schemaRegistryUrl), log };
   await ensureTopicsFor(kafka, layout);
   const events = new ConvergenceTracker();
   const onApplied = (e: AppliedEvent): void => events.record(e);
-  const started: { stop(): Promise<void> }[] = [];
+  const started: Stoppable[] = [];
   const handles: Record<string, RegionHandles> = {};
+  const disconnectAll = () => {
+    for (const h of Object.values(handles)) h.redis.disconnect();
+  };
 
-  const layoutOpts = { regions, namespace, redisDbs: layout.redisDbs };
-  const consumerFor = (region: string) =>
-    startInvalidationConsumer({
-      ...layoutOpts,
-      region,
-      config,
-      kafka,
-      serde,
-      onApplied,
-      port: 0,
-      logger: log,
-    });
-
-  let strong: StrongCritical | undefined;
-  let wan: ClusterWan | undefined;
-  const strongSchema =
-    opts.critical === false || opts.wan
-      ? undefined
-      : (opts.critical?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined));
   try {
-    if (opts.wan) {
-      wan = await startClusterWan(config, layout, {
-        ...(opts.wan === true ? {} : opts.wan),
-        ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
-        critical: opts.critical !== false,
-      });
-      started.push(wan);
-    } else if (opts.critical !== false) {
-      strong = await createStrongCritical(config, layout, {
-        ...(opts.critical ?? {}),
-        ...(strongSchema ? { schema: strongSchema } : {}),
-      });
-      started.push({ stop: () => strong!.close() });
-    }
+    const backend = await startCriticalBackend(ctx, opts);
+    const { strong, wan, strongSchema } = backend;
+    started.push(wan, strong && { stop: () => strong.close() });
     const replicator = opts.externalReplicator
       ? externalReplicatorHandle()
       : await startReplicator({
-          ...layoutOpts,
+          regions,
+          namespace,
+          redisDbs: layout.redisDbs,
           config,
           kafka,
           port: opts.ports?.replicator ?? 0,
@@ -207,92 +178,26 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(replicator);
     await Promise.all(
       regions.map(async (region) => {
-        // critical: with the WAN layer, through the region's home-region router; otherwise through the
-        // node's client (coherent L1 under leases) on the strong tier's pool.
-        const critical = wan?.criticalFor(region);
-        const table = opts.critical ? opts.critical.table : undefined;
-        const criticalPg =
-          strong && !critical ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
-        const node = await startRegionNode({
-          ...layoutOpts,
-          region,
-          config,
-          kafka,
-          serde,
-          port: opts.ports?.regionNodes?.[region] ?? 0,
-          logger: log,
-          ingestMarketData: marketOpts !== undefined && region === homeRegion,
-          ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
-          ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
-          ...(critical ? { critical } : {}),
-          ...(criticalPg ? { criticalPg } : {}),
-          ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
-        });
-        started.push(node);
-        const consumer = external.has(region) ? undefined : await consumerFor(region);
-        if (consumer) started.push(consumer);
-        handles[region] = {
-          region,
-          url: node.url,
-          node,
-          consumer,
-          redis: createRedis(regionRedisUrl(layout, region, config.redisUrl), {
-            db: layout.redisDbs[region]!,
-            auth: config.redisAuth,
-          }),
-          redisDb: layout.redisDbs[region]!,
-        };
+        const h = await startRegion(ctx, opts, backend, region, onApplied);
+        handles[region] = h;
+        started.push(h.node, h.consumer);
       }),
     );
     // Consumers must own their partitions before the caller writes, or the first merges wait a rebalance.
     await Promise.all(Object.values(handles).map((h) => h.consumer?.ready()));
     await Promise.all(Object.values(handles).map((h) => h.node.marketData?.ready()));
-    const marketData = marketOpts
-      ? await startMarketDataProducer({
-          config,
-          namespace,
-          kafka,
-          serde,
-          logger: log,
-          port: opts.ports?.marketData ?? 0,
-          ...(marketOpts.symbols !== undefined ? { symbols: marketOpts.symbols } : {}),
-          ...(marketOpts.ticksPerSecond !== undefined ? { ticksPerSecond: marketOpts.ticksPerSecond } : {}),
-        })
-      : undefined;
+    const marketData = await startMarketData(ctx, opts);
+    started.push(marketData);
+    const antiEntropy = startAntiEntropy(ctx, opts, wan, handles);
+    started.push(antiEntropy && { stop: async () => antiEntropy.stop() });
 
-    const antiEntropy =
-      opts.antiEntropy === false || regions.length < 2
-        ? undefined
-        : new AntiEntropy(
-            // With the WAN on, the rounds run from the first region and reach the others across it.
-            regions.map((r) => ({
-              region: r,
-              redis: wan ? wan.redisFrom(regions[0]!, r) : handles[r]!.redis,
-              keyPrefix: layout.keyPrefix,
-            })),
-            {
-              intervalMs: opts.antiEntropy?.intervalMs ?? 2000,
-              onError: (err) => log.warn({ err }, "anti-entropy round failed"),
-            },
-          );
-    antiEntropy?.start();
-    started.push({ stop: async () => antiEntropy?.stop() });
-
-    const compareStates = async (keys: readonly string[], among: readonly string[] = regions) => {
-      // All keys × regions in parallel: one poll costs about one Redis round trip, so the time at which
-      // convergence is observed stays close to the time it happened.
-      const results = await Promise.all(
-        keys.map(async (key) => {
-          const states = await Promise.all(
-            among.map((r) => stateFingerprint(handles[r]!.redis, layout.keyPrefix, key)),
-          );
-          return states.some((s) => s === null || s !== states[0]) ? key : null;
-        }),
-      );
-      const diverged = results.filter((k): k is string => k !== null);
-      return { converged: diverged.length === 0, diverged };
+    const compareStates = (keys: readonly string[], among: readonly string[] = regions) =>
+      compareRegionStates((r) => handles[r]!.redis, layout.keyPrefix, keys, among);
+    const handleOf = (region: string) => {
+      const h = handles[region];
+      if (!h) throw new InvalidInputError(`unknown region ${region}`);
+      return h;
     };
-
     let stopped = false;
     const cluster: Cluster = {
       layout,
@@ -311,19 +216,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       antiEntropy,
       convergence: () => events.stats(),
       compareStates,
-      async waitForConvergence(keys, timeoutMs = 5000) {
-        const startedAt = Date.now();
-        for (;;) {
-          const { converged, diverged } = await compareStates(keys);
-          if (converged) return Date.now() - startedAt;
-          if (Date.now() - startedAt > timeoutMs) {
-            throw new Error(
-              `not converged after ${timeoutMs} ms: ${diverged.length} keys differ (${diverged.slice(0, 5).join(", ")})`,
-            );
-          }
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      },
+      waitForConvergence: (keys, timeoutMs = 5000) =>
+        pollUntilConverged(() => compareStates(keys), timeoutMs, 10),
       // One control: the replicator's links and the WAN proxies are cut and healed together.
       partition: (region) => {
         replicator.partition(region);
@@ -334,29 +228,30 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         wan?.network.heal(region);
       },
       async stopConsumer(region) {
-        const h = handles[region];
-        if (!h) throw new InvalidInputError(`unknown region ${region}`);
+        const h = handleOf(region);
         await h.consumer?.stop();
         h.consumer = undefined;
       },
       async startConsumer(region) {
-        const h = handles[region];
-        if (!h) throw new InvalidInputError(`unknown region ${region}`);
+        const h = handleOf(region);
         if (h.consumer) return;
-        h.consumer = await consumerFor(region);
+        h.consumer = await startConsumer(ctx, region, onApplied);
         await h.consumer.ready();
       },
       async stop() {
         if (stopped) return;
         stopped = true;
-        await marketData?.stop();
-        await antiEntropy?.stop();
-        await Promise.all(Object.values(handles).map((h) => h.consumer?.stop()));
-        await Promise.all(Object.values(handles).map((h) => h.node.stop()));
-        await replicator.stop();
-        await strong?.close();
-        await wan?.stop();
-        for (const h of Object.values(handles)) h.redis.disconnect();
+        const all = Object.values(handles);
+        await stopInOrder([
+          [marketData],
+          [antiEntropy && { stop: async () => antiEntropy.stop() }],
+          all.map((h) => h.consumer),
+          all.map((h) => h.node),
+          [replicator],
+          [strong && { stop: () => strong.close() }],
+          [wan],
+        ]);
+        disconnectAll();
         log.info("cluster stopped");
       },
       async purge() {
@@ -375,60 +270,27 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     );
     return cluster;
   } catch (err) {
-    for (const s of started.reverse()) await s.stop().catch(() => undefined);
-    for (const h of Object.values(handles)) h.redis.disconnect();
+    for (const s of started.reverse()) await s?.stop().catch(() => undefined);
+    disconnectAll();
     throw err;
   }
 }
 
-/** Stand-in when the replicator runs outside the cluster: no url, stop() is a no-op, the rest throws. */
-function externalReplicatorHandle(): ReplicatorHandle {
-  const external = (): never => {
-    throw new InvalidInputError("the replicator of this cluster runs externally (externalReplicator: true)");
-  };
-  return {
-    url: undefined,
-    partition: external,
-    heal: external,
-    setLatency: external,
-    status: external,
-    drain: external,
-    stop: async () => undefined,
-  };
-}
-
-/** Deletes a namespaced run's Redis keys (every region DB), topics and PostgreSQL schema. Best effort per part. */
-async function purgeNamespace(
-  config: MeridianConfig,
-  layout: RegionLayout,
-  schema: string | undefined,
-): Promise<void> {
-  for (const db of new Set(Object.values(layout.redisDbs))) {
-    const redis = createRedis(config.redisUrl, { db, auth: config.redisAuth });
-    try {
-      await deleteKeysWithPrefix(redis, layout.keyPrefix);
-    } finally {
-      redis.disconnect();
-    }
-  }
-  const kafka = createKafka(config, `meridian-purge-${layout.namespace}`);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const topics = pipelineTopicNames(layout).filter((t) => existing.has(t));
-    if (topics.length) await admin.deleteTopics({ topics, timeout: 10_000 });
-  } catch {
-    // Leftover topics of a namespaced run harm nobody.
-  } finally {
-    await admin.disconnect();
-  }
-  if (schema) {
-    const pool = createPgPool(config.pgUrl, { max: 1, auth: config.pgAuth });
-    try {
-      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await pool.end();
-    }
-  }
+/** The market-data producer, unless `marketData: false`. */
+async function startMarketData(
+  ctx: ClusterContext,
+  opts: ClusterOptions,
+): Promise<MarketDataProducerHandle | undefined> {
+  if (opts.marketData === false) return undefined;
+  const market = opts.marketData ?? {};
+  return startMarketDataProducer({
+    config: ctx.config,
+    namespace: ctx.layout.namespace,
+    kafka: ctx.kafka,
+    serde: ctx.serde,
+    logger: ctx.log,
+    port: opts.ports?.marketData ?? 0,
+    ...(market.symbols !== undefined ? { symbols: market.symbols } : {}),
+    ...(market.ticksPerSecond !== undefined ? { ticksPerSecond: market.ticksPerSecond } : {}),
+  });
 }

@@ -19,4 +19,6 @@ export {
   startProcessCluster,
 } from "./processes.js";
 export { type RedisServerOptions, type RedisServerProcess, startRedisServer } from "./redis-server.js";
+export { compareRegionStates, pollUntilConverged, type StateComparison } from "./states.js";
+export { deletePipelineTopics } from "./teardown.js";
 export type { ClusterWan, ClusterWanOptions } from "./wan.js";

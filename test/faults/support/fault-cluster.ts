@@ -3,13 +3,13 @@
 // and the replicator are the real services; those named in `childNodes` / `childConsumers` run as child
 // processes (test/support/child-service.ts) so a test can SIGKILL or SIGSTOP them.
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { freePort, stateFingerprint } from "@meridian/cluster";
+import { compareRegionStates, deletePipelineTopics, freePort } from "@meridian/cluster";
 import { configFromEnv, REGIONS } from "@meridian/core";
 import { AntiEntropy, pgWriterIncarnations } from "@meridian/eventual";
 import { type InvalidationConsumerHandle, startInvalidationConsumer } from "@meridian/invalidation-consumer";
 import { type RegionNodeHandle, startRegionNode } from "@meridian/region-node";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
-import { createLogger, pipelineTopicNames, type RegionLayout, resolveLayout } from "@meridian/service-kit";
+import { createLogger, type RegionLayout, resolveLayout } from "@meridian/service-kit";
 import { createPgPool, createRedis, type Redis } from "@meridian/store";
 import { type ChildService, spawnService, stopService } from "../../support/child-service.js";
 import { uniqueNamespace } from "../../support/pipeline.js";
@@ -116,7 +116,7 @@ export async function startFaultCluster(o: FaultClusterOptions) {
     stoppers.length = 0;
     for (const h of Object.values(handles)) h.redis.disconnect();
     await servers.stopAll();
-    await deleteTopics(kafka, layout);
+    await deletePipelineTopics(kafka, layout); // its Redis data dies with the private servers
     await pgPool.end().catch(() => undefined);
     await pgAdmin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     await pgAdmin.end().catch(() => undefined);
@@ -198,20 +198,11 @@ export async function startFaultCluster(o: FaultClusterOptions) {
     throw err;
   }
 
-  const compareStates = async (keys: readonly string[], among: readonly string[] = regions) => {
-    const results = await Promise.all(
-      keys.map(async (key) => {
-        const states = await Promise.all(
-          among.map((r) =>
-            stateFingerprint(handles[r]!.redis, layout.keyPrefix, key).catch(() => "unreachable"),
-          ),
-        );
-        return states.some((s) => s === null || s === "unreachable" || s !== states[0]) ? key : null;
-      }),
-    );
-    const diverged = results.filter((k): k is string => k !== null);
-    return { converged: diverged.length === 0, diverged };
-  };
+  // A region whose private Redis is down counts as diverged (the scenarios poll through the outage).
+  const compareStates = (keys: readonly string[], among: readonly string[] = regions) =>
+    compareRegionStates((r) => handles[r]!.redis, layout.keyPrefix, keys, among, {
+      unreachableDiverges: true,
+    });
 
   return {
     layout,
@@ -227,19 +218,4 @@ export async function startFaultCluster(o: FaultClusterOptions) {
     compareStates,
     stop,
   };
-}
-
-/** The run's topics on the shared broker (its Redis data dies with the private servers). */
-async function deleteTopics(kafka: ReturnType<typeof createKafka>, layout: RegionLayout): Promise<void> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const topics = pipelineTopicNames(layout).filter((t) => existing.has(t));
-    if (topics.length) await admin.deleteTopics({ topics, timeout: 10_000 });
-  } catch {
-    // Leftover topics of a namespaced run harm nobody.
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
 }

@@ -1,0 +1,175 @@
+// Wiring the services of an in-process cluster: the critical backend (strong tier or the WAN layer's
+// home regions), one region's node + invalidation consumer, the replicator stand-in, and anti-entropy.
+import type { AvroSerde } from "@meridian/bus";
+import { InvalidInputError, type MeridianConfig } from "@meridian/core";
+import { AntiEntropy, pgWriterIncarnations } from "@meridian/eventual";
+import {
+  type AppliedEvent,
+  type InvalidationConsumerHandle,
+  startInvalidationConsumer,
+} from "@meridian/invalidation-consumer";
+import {
+  createStrongCritical,
+  type StrongCritical,
+  schemaForNamespace,
+  startRegionNode,
+} from "@meridian/region-node";
+import type { ReplicatorHandle } from "@meridian/replicator";
+import { type Logger, type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
+import { createRedis, type Redis } from "@meridian/store";
+import type { Kafka } from "kafkajs";
+import type { ClusterOptions, RegionHandles } from "./cluster.js";
+import { type ClusterWan, startClusterWan } from "./wan.js";
+
+/** What every service of the cluster shares. */
+export interface ClusterContext {
+  config: MeridianConfig;
+  layout: RegionLayout;
+  kafka: Kafka;
+  serde: AvroSerde;
+  log: Logger;
+}
+
+const layoutOptions = ({ layout }: ClusterContext) => ({
+  regions: layout.regions,
+  namespace: layout.namespace,
+  redisDbs: layout.redisDbs,
+});
+
+export interface CriticalBackend {
+  strong: StrongCritical | undefined;
+  wan: ClusterWan | undefined;
+  /** The strong tier's PostgreSQL schema (undefined with the WAN on: one per home). */
+  strongSchema: string | undefined;
+}
+
+/** The WAN layer when `wan` is on (critical data behind home regions), else the strong tier unless disabled. */
+export async function startCriticalBackend(
+  ctx: ClusterContext,
+  opts: ClusterOptions,
+): Promise<CriticalBackend> {
+  const { namespace } = ctx.layout;
+  const strongSchema =
+    opts.critical === false || opts.wan
+      ? undefined
+      : (opts.critical?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined));
+  if (opts.wan) {
+    const wan = await startClusterWan(ctx.config, ctx.layout, {
+      ...(opts.wan === true ? {} : opts.wan),
+      ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
+      critical: opts.critical !== false,
+    });
+    return { strong: undefined, wan, strongSchema };
+  }
+  if (opts.critical === false) return { strong: undefined, wan: undefined, strongSchema };
+  const strong = await createStrongCritical(ctx.config, ctx.layout, {
+    ...(opts.critical ?? {}),
+    ...(strongSchema ? { schema: strongSchema } : {}),
+  });
+  return { strong, wan: undefined, strongSchema };
+}
+
+export function startConsumer(
+  ctx: ClusterContext,
+  region: string,
+  onApplied: (e: AppliedEvent) => void,
+): Promise<InvalidationConsumerHandle> {
+  return startInvalidationConsumer({
+    ...layoutOptions(ctx),
+    region,
+    config: ctx.config,
+    kafka: ctx.kafka,
+    serde: ctx.serde,
+    onApplied,
+    port: 0,
+    logger: ctx.log,
+  });
+}
+
+/**
+ * One region: its node (critical through the WAN router when on, else through the node's client on the
+ * strong tier's pool) and, unless external, its invalidation consumer; plus an inspection client of its Redis.
+ */
+export async function startRegion(
+  ctx: ClusterContext,
+  opts: ClusterOptions,
+  backend: CriticalBackend,
+  region: string,
+  onApplied: (e: AppliedEvent) => void,
+): Promise<RegionHandles> {
+  const { strong, wan } = backend;
+  const critical = wan?.criticalFor(region);
+  const table = opts.critical ? opts.critical.table : undefined;
+  const criticalPg = strong && !critical ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
+  const marketOpts = opts.marketData === false ? undefined : (opts.marketData ?? {});
+  const homeRegion = marketOpts?.homeRegion ?? ctx.layout.regions[0]!;
+  const node = await startRegionNode({
+    ...layoutOptions(ctx),
+    region,
+    config: ctx.config,
+    kafka: ctx.kafka,
+    serde: ctx.serde,
+    port: opts.ports?.regionNodes?.[region] ?? 0,
+    logger: ctx.log,
+    ingestMarketData: marketOpts !== undefined && region === homeRegion,
+    ...(opts.cacheableTtlMs !== undefined ? { cacheableTtlMs: opts.cacheableTtlMs } : {}),
+    ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
+    ...(critical ? { critical } : {}),
+    ...(criticalPg ? { criticalPg } : {}),
+    ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
+  });
+  let consumer: InvalidationConsumerHandle | undefined;
+  try {
+    const external = opts.externalConsumers?.includes(region) ?? false;
+    consumer = external ? undefined : await startConsumer(ctx, region, onApplied);
+  } catch (err) {
+    await node.stop().catch(() => undefined);
+    throw err;
+  }
+  const redisDb = ctx.layout.redisDbs[region]!;
+  const redis: Redis = createRedis(regionRedisUrl(ctx.layout, region, ctx.config.redisUrl), {
+    db: redisDb,
+    auth: ctx.config.redisAuth,
+  });
+  return { region, url: node.url, node, consumer, redis, redisDb };
+}
+
+/** Anti-entropy across the regions' Redis, unless disabled; with the WAN on, rounds run from the first region across it. */
+export function startAntiEntropy(
+  ctx: ClusterContext,
+  opts: ClusterOptions,
+  wan: ClusterWan | undefined,
+  handles: Record<string, RegionHandles>,
+): AntiEntropy | undefined {
+  const { regions, keyPrefix } = ctx.layout;
+  if (opts.antiEntropy === false || regions.length < 2) return undefined;
+  const antiEntropy = new AntiEntropy(
+    regions.map((r) => ({
+      region: r,
+      redis: wan ? wan.redisFrom(regions[0]!, r) : handles[r]!.redis,
+      keyPrefix,
+    })),
+    {
+      intervalMs: opts.antiEntropy?.intervalMs ?? 2000,
+      onError: (err) => ctx.log.warn({ err }, "anti-entropy round failed"),
+    },
+  );
+  antiEntropy.start();
+  return antiEntropy;
+}
+
+/** Stand-in when the replicator runs outside the cluster: no url, stop() is a no-op, the rest throws. */
+export function externalReplicatorHandle(): ReplicatorHandle {
+  const external = (): never => {
+    throw new InvalidInputError("the replicator of this cluster runs externally (externalReplicator: true)");
+  };
+  return {
+    url: undefined,
+    partition: external,
+    heal: external,
+    setLatency: external,
+    status: external,
+    drain: external,
+    stop: async () => undefined,
+  };
+}
