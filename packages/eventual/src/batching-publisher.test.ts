@@ -102,4 +102,22 @@ describe("batchingUpdatePublisher", () => {
     }
     expect(pub.queued).toBe(0);
   });
+
+  it("queues publishes in call order even when a later one encodes first", async () => {
+    const sends: string[][] = [];
+    const producer = {
+      send: async (_t: string, messages: { key: string }[]) => {
+        sends.push(messages.map((m) => m.key));
+      },
+    };
+    const slowFirst = {
+      encodeCacheUpdate: async (u: CacheUpdate) => {
+        if (u.key === "first") await new Promise((r) => setTimeout(r, 30));
+        return Buffer.from(u.key);
+      },
+    };
+    const pub = batchingUpdatePublisher(producer, slowFirst, "t");
+    await Promise.all([pub.publish(update("first")), pub.publish(update("second"))]);
+    expect(sends.flat()).toEqual(["first", "second"]);
+  });
 });

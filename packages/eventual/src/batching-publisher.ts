@@ -8,18 +8,8 @@
 // writers get BackendUnavailableError within that bound and then OverloadedError, never unbounded memory.
 import { InvalidInputError, OverloadedError } from "@meridian/core";
 import { withDeadline } from "@meridian/store";
+import { type CacheUpdateEncoder, type ProducerLike, updateMessage } from "./publisher.js";
 import type { CacheUpdate, UpdatePublisher } from "./types.js";
-
-/** The parts of @meridian/bus's IdempotentProducer the publisher needs. */
-export interface BatchProducer {
-  send(
-    topic: string,
-    messages: { key: string; value: Buffer; headers?: Record<string, string> }[],
-  ): Promise<void>;
-}
-export interface UpdateEncoder {
-  encodeCacheUpdate(update: CacheUpdate): Promise<Buffer>;
-}
 
 export interface BatchingPublisherOptions {
   /** Messages per produce request (default 1000). */
@@ -31,7 +21,7 @@ export interface BatchingPublisherOptions {
 }
 
 interface Pending {
-  message: { key: string; value: Buffer; headers: Record<string, string> };
+  message: ReturnType<typeof updateMessage>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -43,8 +33,8 @@ export interface BatchingUpdatePublisher extends UpdatePublisher {
 }
 
 export function batchingUpdatePublisher(
-  producer: BatchProducer,
-  serde: UpdateEncoder,
+  producer: ProducerLike,
+  serde: CacheUpdateEncoder,
   topic: string,
   opts: BatchingPublisherOptions = {},
 ): BatchingUpdatePublisher {
@@ -104,12 +94,18 @@ export function batchingUpdatePublisher(
     admitted += n;
   };
 
+  /** Settles when the last publish's messages are queued: queueing follows call order, encoding does not. */
+  let queuedInOrder: Promise<unknown> = Promise.resolve();
+
   const publishMany = async (updates: CacheUpdate[]): Promise<void> => {
     if (updates.length === 0) return;
     admit(updates.length);
+    const encoded = Promise.all(updates.map((u) => serde.encodeCacheUpdate(u)));
+    const turn = queuedInOrder.then(() => encoded);
+    queuedInOrder = turn.catch(() => {});
     let values: Buffer[];
     try {
-      values = await Promise.all(updates.map((u) => serde.encodeCacheUpdate(u)));
+      values = await turn;
     } catch (err) {
       admitted -= updates.length;
       throw err;
@@ -117,15 +113,7 @@ export function batchingUpdatePublisher(
     const acked = updates.map(
       (update, i) =>
         new Promise<void>((resolve, reject) => {
-          queue.push({
-            message: {
-              key: update.key,
-              value: values[i]!,
-              headers: { "meridian-region": update.region, "meridian-kind": update.kind },
-            },
-            resolve,
-            reject,
-          });
+          queue.push({ message: updateMessage(update, values[i]!), resolve, reject });
         }),
     );
     // Started on the next turn: publishes made in this turn join the same request.

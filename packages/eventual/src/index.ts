@@ -5,9 +5,7 @@ export { AntiEntropy, type AntiEntropyOptions, type AntiEntropyResult } from "./
 export {
   type BatchingPublisherOptions,
   type BatchingUpdatePublisher,
-  type BatchProducer,
   batchingUpdatePublisher,
-  type UpdateEncoder,
 } from "./batching-publisher.js";
 export { EventualConsistencyCache } from "./cache.js";
 export { digestOf, entryFromUpdate, updateFromEntry } from "./codec.js";
@@ -30,7 +28,7 @@ export {
 export { bucketOf, INDEX_BUCKETS } from "./keys.js";
 export type { MergeCall, MergeResult } from "./merge-script.js";
 export { crdtPolicyByPrefix } from "./policy.js";
-export { kafkaUpdatePublisher } from "./publisher.js";
+export { type CacheUpdateEncoder, kafkaUpdatePublisher, type ProducerLike } from "./publisher.js";
 export { type Resolution, resolveEntries } from "./resolve.js";
 export type {
   ApplyOutcome,

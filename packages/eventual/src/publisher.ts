@@ -11,6 +11,15 @@ export interface CacheUpdateEncoder {
   encodeCacheUpdate(update: CacheUpdate): Promise<Buffer>;
 }
 
+/** The Kafka message of an encoded update: keyed by cache key (one key's updates stay in one partition). */
+export function updateMessage(update: CacheUpdate, value: Buffer) {
+  return {
+    key: update.key,
+    value,
+    headers: { "meridian-region": update.region, "meridian-kind": update.kind },
+  };
+}
+
 /** Publishes updates Avro-encoded, keyed by cache key (one key's updates stay ordered in a partition). */
 export function kafkaUpdatePublisher(
   producer: ProducerLike,
@@ -20,13 +29,7 @@ export function kafkaUpdatePublisher(
   return {
     async publish(update) {
       const value = await serde.encodeCacheUpdate(update);
-      await producer.send(topic, [
-        {
-          key: update.key,
-          value,
-          headers: { "meridian-region": update.region, "meridian-kind": update.kind },
-        },
-      ]);
+      await producer.send(topic, [updateMessage(update, value)]);
     },
   };
 }
