@@ -15,6 +15,7 @@ beforeAll(async () => {
   await env.pool.query(`
     CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+      IF NEW.value ? 'poison' THEN RAISE EXCEPTION 'injected commit failure'; END IF;
       IF NEW.value ? 'kill' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
       RETURN NEW;
     END $$;
@@ -144,6 +145,34 @@ describe("group commit", () => {
     }
   });
 
+  it("a write PostgreSQL refuses at COMMIT fails alone: the rest of its group is retried and commits", async () => {
+    const east = env.cache("us-east");
+    const keys = Array.from({ length: 5 }, (_, i) => `p:${i}`);
+    for (const k of keys) await east.setWithStrongConsistency(k, { v: 0 });
+    const base = await committed(east, keys);
+    const outcomes = await Promise.allSettled(
+      keys.map((k, i) => east.setWithStrongConsistency(k, i === 2 ? { poison: true } : { v: 1 })),
+    );
+    outcomes.forEach((o, i) => {
+      if (i === 2) {
+        expect(o.status).toBe("rejected");
+        expect(String((o as PromiseRejectedResult).reason)).toMatch(/injected commit failure/);
+      } else {
+        expect(o).toEqual({
+          status: "fulfilled",
+          value: expect.objectContaining({ version: base[keys[i]!]!.version + 1 }),
+        });
+      }
+    });
+    const after = await committed(east, keys);
+    expect(after[keys[2]!]).toEqual(base[keys[2]!]);
+    await noMarkers(keys);
+    for (const r of REGIONS) {
+      expect((await env.cache(r).getWithStrongConsistency(keys[0]!)).value).toEqual({ v: 1 });
+      expect((await env.cache(r).getWithStrongConsistency(keys[2]!)).value).toEqual({ v: 0 });
+    }
+  });
+
   it("pg_terminate_backend while the group waits for a row lock: all callers fail, nothing applied", async () => {
     const east = env.cache("us-east");
     const keys = Array.from({ length: 6 }, (_, i) => `t:${i}`);
@@ -179,6 +208,27 @@ describe("group commit", () => {
     await noMarkers(keys);
     const after = await east.setWithStrongConsistency(keys[4]!, { v: 2 }); // the node writes again
     expect(after.version).toBe(base[keys[4]!]!.version + 1);
+  });
+
+  it("a group PostgreSQL ends at statement_timeout fails with BackendUnavailableError, nothing applied", async () => {
+    const quick = env.cache("us-east", { pgTimeoutMs: 200 });
+    const keys = ["st:0", "st:1", "st:2"];
+    for (const k of keys) await quick.setWithStrongConsistency(k, 0);
+    const base = await committed(quick, keys);
+    const blocker = await env.pool.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query("SELECT 1 FROM meridian_strong WHERE key = $1 FOR UPDATE", [keys[1]]);
+      const outcomes = await Promise.allSettled(keys.map((k) => quick.setWithStrongConsistency(k, 1)));
+      for (const o of outcomes) {
+        expect((o as PromiseRejectedResult).reason).toBeInstanceOf(BackendUnavailableError);
+      }
+    } finally {
+      await blocker.query("ROLLBACK").catch(() => {});
+      blocker.release();
+    }
+    expect(await committed(quick, keys)).toEqual(base);
+    await noMarkers(keys);
   });
 
   it("past the bounded queue, a set is refused at once with a retriable OverloadedError", async () => {
