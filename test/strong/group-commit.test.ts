@@ -35,6 +35,27 @@ async function committed(c: StrongConsistencyCache, keys: readonly string[]) {
   return out;
 }
 
+/** Runs `fn` while another transaction holds `key`'s row lock (pid = that transaction's backend). */
+async function whileRowLocked<T>(key: string, fn: (pid: number) => Promise<T>): Promise<T> {
+  const blocker = await env.pool.connect();
+  try {
+    await blocker.query("BEGIN");
+    await blocker.query("SELECT 1 FROM meridian_strong WHERE key = $1 FOR UPDATE", [key]);
+    return await fn((await blocker.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
+  } finally {
+    await blocker.query("ROLLBACK").catch(() => {});
+    blocker.release();
+  }
+}
+
+/** Every outcome a BackendUnavailableError. */
+function allUnavailable(outcomes: PromiseSettledResult<unknown>[]) {
+  for (const o of outcomes) {
+    expect(o.status).toBe("rejected");
+    expect((o as PromiseRejectedResult).reason).toBeInstanceOf(BackendUnavailableError);
+  }
+}
+
 async function noMarkers(keys: readonly string[]) {
   for (const r of REGIONS) {
     for (const k of keys) expect(await env.redis[r].exists(`${env.keyPrefix}p:${k}`)).toBe(0);
@@ -178,11 +199,7 @@ describe("group commit", () => {
     const keys = Array.from({ length: 6 }, (_, i) => `t:${i}`);
     for (const k of keys) await east.setWithStrongConsistency(k, { v: 0 });
     const base = await committed(east, keys);
-    const blocker = await env.pool.connect();
-    try {
-      await blocker.query("BEGIN");
-      await blocker.query("SELECT 1 FROM meridian_strong WHERE key = $1 FOR UPDATE", [keys[4]]);
-      const pid = (await blocker.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+    await whileRowLocked(keys[4]!, async (pid) => {
       const writes = Promise.allSettled(keys.map((k) => east.setWithStrongConsistency(k, { v: 1 })));
       let victim: number | undefined;
       for (let i = 0; i < 200 && victim === undefined; i++) {
@@ -195,15 +212,8 @@ describe("group commit", () => {
       }
       expect(victim).toBeDefined(); // the group holds keys 0..3 and waits for key 4
       await env.admin.query("SELECT pg_terminate_backend($1)", [victim]);
-      const outcomes = await writes;
-      for (const o of outcomes) {
-        expect(o.status).toBe("rejected");
-        expect((o as PromiseRejectedResult).reason).toBeInstanceOf(BackendUnavailableError);
-      }
-    } finally {
-      await blocker.query("ROLLBACK").catch(() => {});
-      blocker.release();
-    }
+      allUnavailable(await writes);
+    });
     expect(await committed(east, keys)).toEqual(base);
     await noMarkers(keys);
     const after = await east.setWithStrongConsistency(keys[4]!, { v: 2 }); // the node writes again
@@ -215,18 +225,9 @@ describe("group commit", () => {
     const keys = ["st:0", "st:1", "st:2"];
     for (const k of keys) await quick.setWithStrongConsistency(k, 0);
     const base = await committed(quick, keys);
-    const blocker = await env.pool.connect();
-    try {
-      await blocker.query("BEGIN");
-      await blocker.query("SELECT 1 FROM meridian_strong WHERE key = $1 FOR UPDATE", [keys[1]]);
-      const outcomes = await Promise.allSettled(keys.map((k) => quick.setWithStrongConsistency(k, 1)));
-      for (const o of outcomes) {
-        expect((o as PromiseRejectedResult).reason).toBeInstanceOf(BackendUnavailableError);
-      }
-    } finally {
-      await blocker.query("ROLLBACK").catch(() => {});
-      blocker.release();
-    }
+    await whileRowLocked(keys[1]!, async () => {
+      allUnavailable(await Promise.allSettled(keys.map((k) => quick.setWithStrongConsistency(k, 1))));
+    });
     expect(await committed(quick, keys)).toEqual(base);
     await noMarkers(keys);
   });
