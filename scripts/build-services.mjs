@@ -1,9 +1,9 @@
 // Bundles every runnable service into self-contained ESM files (esbuild): the workspace's TypeScript and
 // the production npm dependencies they import, nothing else. The container image ships only this folder,
 // so no dev dependency, no TypeScript loader and no node_modules reach it. Layout of <outDir>:
-//   bin/<service>.js (+ shared chunks), schemas/*.avsc, package.json ({"type":"module"})
+//   bin/<service>.js (+ shared chunks; the Avro schemas are a module of the bus), package.json ({"type":"module"})
 //   node scripts/build-services.mjs [outDir]       (default dist/app)
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -21,19 +21,6 @@ export const SERVICES = {
   meridian: "services/cli/src/meridian.ts",
 };
 
-// The bus finds schemas/ relative to its source file; in the bundle it sits beside bin/.
-const SCHEMAS_REF = 'new URL("../../../schemas/", import.meta.url)';
-const schemasBesideBin = {
-  name: "schemas-beside-bin",
-  setup(b) {
-    b.onLoad({ filter: /packages[\\/]bus[\\/]src[\\/]avro\.ts$/ }, (args) => {
-      const text = readFileSync(args.path, "utf8");
-      if (!text.includes(SCHEMAS_REF)) throw new Error(`${args.path} no longer contains ${SCHEMAS_REF}`);
-      return { contents: text.replace(SCHEMAS_REF, 'new URL("../schemas/", import.meta.url)'), loader: "ts" };
-    });
-  },
-};
-
 rmSync(OUT, { recursive: true, force: true });
 await build({
   entryPoints: Object.fromEntries(Object.entries(SERVICES).map(([name, file]) => [name, join(ROOT, file)])),
@@ -48,12 +35,10 @@ await build({
   logLevel: "warning",
   // pg's optional native binding is never used (pure-JS client).
   external: ["pg-native"],
-  plugins: [schemasBesideBin],
   // CommonJS dependencies (kafkajs, ioredis, pg, pino) call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __mr } from 'node:module'; const require = __mr(import.meta.url);",
   },
 });
-cpSync(join(ROOT, "schemas"), join(OUT, "schemas"), { recursive: true });
 writeFileSync(join(OUT, "package.json"), `${JSON.stringify({ type: "module", private: true }, null, 2)}\n`);
 console.log(`built ${Object.keys(SERVICES).join(", ")} into ${OUT}`);

@@ -107,7 +107,7 @@ function packageOf(specifier: string): string | undefined {
   return specifier.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
 }
 
-const isTestFile = (file: string) => /\.test\.ts$|[\\/]testing[\\/]|test-helpers?\.ts$/.test(file);
+const isTestFile = (file: string) => /\.test\.ts$|[\\/]testing[\\/]|test-support\.ts$/.test(file);
 
 /** Resolves a relative import of `from` to a source file, or undefined when it is not one of ours. */
 function resolveRelative(from: string, specifier: string): string | undefined {

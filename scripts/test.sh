@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`pnpm test`, or `bash scripts/test.sh` on a fresh machine without pnpm):
 # installs pnpm and the locked dependencies, brings the servers up (infra/up.sh), type-checks, lints,
-# checks the dependency rule (scripts/check-deps.ts),
+# checks the dependency rule (scripts/check-deps.ts) and the generated schema module,
 # runs every vitest project (unit + integration) and stops the servers it started.
 # Every step runs even when an earlier one fails, so one run shows everything; the exit code is
 # non-zero when any step failed.
@@ -53,6 +53,9 @@ pnpm biome check . || failed+=("lint")
 
 step "dependency rule: pnpm check:deps (packages never import services, declared = imported, no cycles)"
 pnpm check:deps || failed+=("deps")
+
+step "generated code: pnpm gen:schemas --check (the bus's schema module matches schemas/*.avsc)"
+pnpm gen:schemas --check || failed+=("schemas")
 
 step "tests: pnpm vitest run (unit + integration)"
 pnpm vitest run || failed+=("vitest")

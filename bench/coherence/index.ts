@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { CoherentNearCache } from "@meridian/coherence";
 import { configFromEnv } from "@meridian/core";
+import { deleteKeysWithPrefix } from "@meridian/store";
 import { Redis } from "ioredis";
 import {
   fmt,
@@ -90,12 +91,7 @@ async function runNearCache(rounds: number) {
   const opsPerS = ops / ((performance.now() - t0) / 1000);
   await a.close();
   await b.close();
-  let cursor = "0";
-  do {
-    const [next, keys] = await ping.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length) await ping.del(...keys);
-  } while (cursor !== "0");
+  await deleteKeysWithPrefix(ping, `${prefix}:`);
   await ping.quit();
   return { samples, opsPerS };
 }

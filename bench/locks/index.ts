@@ -1,5 +1,5 @@
-// Lock benchmark, one run on the same Redis: Meridian's LockManager (one script call per operation),
-// AcquireBatcher (a turn's attempts in one script call), LockCache (lease delegation: local grants), npm redlock and
+// Lock benchmark, one run on the same Redis: Meridian's LockManager (one script call per operation, then
+// with ioredis auto-pipelining, then AcquireBatcher: a turn's attempts in one script call), LockCache (lease delegation: local grants), npm redlock and
 // redis-semaphore's Mutex, uncontended and contended on 16 hot locks, and redis-benchmark (SET NX PX and
 // EVALSHA of an acquire-sized script, pipelined -P 16/64) as the server's limit.
 // Acquisitions and releases both count as lock operations. Run: pnpm tsx bench/locks/index.ts [--quick]
@@ -24,19 +24,16 @@ const url = new URL(cfg.redisUrl);
 const run = randomUUID().slice(0, 8);
 const prefix = `bench:locks:${run}:`;
 const clients: Redis[] = [];
-// No ioredis auto-pipelining: with it, a Lua script defined after the turn's pipeline was made (each new
-// AcquireBatcher batch size is one) misaligns that pipeline's replies and crashes the process
-// (redis/ioredis#1931, fixed upstream after the ioredis release pinned here).
-const client = () => {
-  const c = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 2 });
+const client = (autoPipeline = false) => {
+  const c = new Redis(cfg.redisUrl, { enableAutoPipelining: autoPipeline, maxRetriesPerRequest: 2 });
   c.on("error", () => {});
   clients.push(c);
   return c;
 };
 
-function manager(name: string): LockManager {
+function manager(name: string, autoPipeline: boolean): LockManager {
   // Watchdog off in the loop (as redlock and the Mutex below: no auto-extension); a lock lives 10 s.
-  return new LockManager(client(), {
+  return new LockManager(client(autoPipeline), {
     prefix: `${prefix}${name}:`,
     ttlMs: 10_000,
     watchdog: false,
@@ -44,8 +41,9 @@ function manager(name: string): LockManager {
 }
 
 async function meridianCases(): Promise<LockRun[]> {
-  const plain = manager("plain");
-  const batcher = new AcquireBatcher(manager("batched"));
+  const plain = manager("plain", false);
+  const pipelined = manager("pipelined", true);
+  const batcher = new AcquireBatcher(manager("batched", true));
   const out: LockRun[] = [];
   type Take = (resource: string, opts: { waitMs: number }) => Promise<{ release(): Promise<void> }>;
   const via = (take: Take, hot: boolean) => async (w: number, i: number) => {
@@ -54,17 +52,18 @@ async function meridianCases(): Promise<LockRun[]> {
   };
   const cases: [string, Take, boolean][] = [
     ["Meridian LockManager, uncontended", (r, o) => plain.acquire(r, o), false],
+    ["Meridian LockManager + ioredis auto-pipelining, uncontended", (r, o) => pipelined.acquire(r, o), false],
     [
-      "Meridian AcquireBatcher (one script call per turn), uncontended",
+      "Meridian AcquireBatcher (one script call per turn) + auto-pipelining, uncontended",
       (r, o) => batcher.acquire(r, o),
       false,
     ],
-    ["Meridian AcquireBatcher, 16 hot locks", (r, o) => batcher.acquire(r, o), true],
+    ["Meridian AcquireBatcher + auto-pipelining, 16 hot locks", (r, o) => batcher.acquire(r, o), true],
   ];
   for (const [name, take, hot] of cases) out.push(await closedLoop(name, WORKERS, CASE_MS, via(take, hot)));
   console.log(`batcher: ${batcher.stats.attempts} attempts in ${batcher.stats.calls} script calls`);
 
-  const node = await LockCache.start(manager("cached"), {
+  const node = await LockCache.start(manager("cached", true), {
     nodeId: `bench-${run}`,
     idleReleaseMs: 1_000,
   });
@@ -83,7 +82,7 @@ async function meridianCases(): Promise<LockRun[]> {
   out.push(
     await closedLoop("Meridian LockCache, 16 hot locks, one node", WORKERS, CASE_MS, viaCache(node, true)),
   );
-  const other = await LockCache.start(manager("cached"), {
+  const other = await LockCache.start(manager("cached", true), {
     nodeId: `bench2-${run}`,
     idleReleaseMs: 1_000,
   });

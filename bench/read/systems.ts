@@ -3,6 +3,7 @@
 // a reader with an empty L1 warmed with the hot keys only, so every cold key read is a real L1 miss.
 import { createMeridianClient, type MeridianClient } from "@meridian/client";
 import { configFromEnv, type DataClass, REGIONS, type Region } from "@meridian/core";
+import { deleteKeysWithPrefix } from "@meridian/store";
 import { connectRegionRedis } from "@meridian/strong";
 import { BentoCache, bentostore } from "bentocache";
 import { memoryDriver } from "bentocache/drivers/memory";
@@ -137,12 +138,7 @@ export function systems(prefix: string, pool: pg.Pool) {
     async cleanup() {
       for (const close of opened) await close();
       for (const r of [...REGIONS.map((x) => regions[x]), plain]) {
-        let cursor = "0";
-        do {
-          const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-          cursor = next;
-          if (keys.length > 0) await r.del(...keys);
-        } while (cursor !== "0");
+        await deleteKeysWithPrefix(r, prefix);
         r.disconnect();
       }
     },

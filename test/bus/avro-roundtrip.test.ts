@@ -27,7 +27,7 @@ import {
   type TestRegistry,
   testKafka,
   testRegistry,
-} from "./support.js";
+} from "../support/bus.js";
 
 const t = topicsFor(`bus-test-${runId}`);
 const updatesTopic = t.updates("us-east");

@@ -12,19 +12,13 @@ import {
   IdempotentProducer,
 } from "../../packages/bus/src/index.js";
 import { BackendUnavailableError, SerializationError } from "../../packages/core/src/index.js";
-import { config, deleteTopics, eventually, runId, testKafka } from "./support.js";
+import { committedOffset, config, deleteTopics, eventually, runId } from "../support/bus.js";
 
 const topic = `bus-commit-${runId}`;
 const unusedDlq = { topic: `bus-commit-dlq-${runId}` };
 const kafka = createKafka(config, `bus-commit-${runId}`);
 
-async function committedOffset(groupId: string): Promise<string | undefined> {
-  const admin = testKafka("offsets").admin();
-  await admin.connect();
-  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  await admin.disconnect();
-  return entry?.partitions.find((p) => p.partition === 0)?.offset;
-}
+const offsetOf = (groupId: string) => committedOffset(groupId, topic);
 
 // One partition so the order of the messages is the order of offsets; shared by every test below.
 beforeAll(async () => {
@@ -65,7 +59,7 @@ describe("ConsumerGroup commit-after-handler", () => {
     await group.stop();
     // m1 delivered twice (failure, then retry), nothing skipped, nothing reordered.
     expect(seen).toEqual(["m0", "m1", "m1", "m2", "m3", "m4"]);
-    expect(await committedOffset(groupId)).toBe("5");
+    expect(await offsetOf(groupId)).toBe("5");
   });
 
   it("a record blocked by an unavailable backend is not committed and goes to the next member of the group", async () => {
@@ -89,7 +83,7 @@ describe("ConsumerGroup commit-after-handler", () => {
     await failing.stop();
     expect(first.includes("m3")).toBe(false);
     // m0 and m1 were handled: the committed offset points at m2 (offset 2), not past it.
-    expect(await committedOffset(groupId)).toBe("2");
+    expect(await offsetOf(groupId)).toBe("2");
 
     const second: string[] = [];
     const next = new ConsumerGroup(kafka, {
@@ -104,7 +98,7 @@ describe("ConsumerGroup commit-after-handler", () => {
     expect(await eventually(() => second.includes("m4"))).toBe(true);
     await next.stop();
     expect(second).toEqual(["m2", "m3", "m4"]);
-    expect(await committedOffset(groupId)).toBe("5");
+    expect(await offsetOf(groupId)).toBe("5");
   });
 });
 
@@ -168,7 +162,7 @@ describe("ConsumerGroup dead-lettering", () => {
         handled.push(v);
       });
       expect(await eventually(() => handled.includes("m4"))).toBe(true);
-      expect(await eventually(async () => (await committedOffset(groupId)) === "5")).toBe(true);
+      expect(await eventually(async () => (await offsetOf(groupId)) === "5")).toBe(true);
       await group.stop();
       expect(handled).toEqual(["m0", "m1", "m3", "m4"]);
       expect(attempts.get("m2")).toBe(3);

@@ -12,8 +12,8 @@ import {
   IdempotentProducer,
   registerConsumerMetrics,
 } from "../../packages/bus/src/index.js";
+import { config, deleteTopics, eventually, runId } from "../support/bus.js";
 import { crashingKafka } from "../support/kafka-faults.js";
-import { config, deleteTopics, eventually, runId } from "./support.js";
 
 const topic = `bus-supervise-${runId}`;
 const kafka = createKafka(config, `bus-supervise-${runId}`);

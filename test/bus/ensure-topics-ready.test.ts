@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ensureTopics } from "../../packages/bus/src/index.js";
 import { waitForLeaders } from "../../packages/bus/src/topics.js";
 import { BackendUnavailableError } from "../../packages/core/src/index.js";
-import { config, deleteTopics, runId } from "./support.js";
+import { config, deleteTopics, runId } from "../support/bus.js";
 
 // No client retries anywhere: a produce the broker refuses must fail the test, not be retried away.
 const strict = new Kafka({

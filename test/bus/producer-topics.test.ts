@@ -10,7 +10,7 @@ import {
   topicsFor,
 } from "../../packages/bus/src/index.js";
 import { InvalidInputError } from "../../packages/core/src/index.js";
-import { config, deleteTopics, eventually, runId, testKafka } from "./support.js";
+import { config, deleteTopics, eventually, runId, testKafka } from "../support/bus.js";
 
 const kafka = createKafka(config, `bus-producer-${runId}`);
 const t = topicsFor(`bus-ptest-${runId}`);

@@ -3,7 +3,7 @@
 // re-validation after a tracking gap, typed errors for bad input.
 import { BackendUnavailableError, InvalidInputError, REGIONS } from "@meridian/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientTestEnv, sleep } from "./helpers.js";
+import { clientTestEnv, sleep } from "./support/client-env.js";
 
 let env: Awaited<ReturnType<typeof clientTestEnv>>;
 beforeAll(async () => {

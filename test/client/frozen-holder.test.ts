@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { configFromEnv } from "@meridian/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientTestEnv, sleep } from "./helpers.js";
+import { clientTestEnv, sleep } from "./support/client-env.js";
 
 const LEASE_MS = 1500;
 let env: Awaited<ReturnType<typeof clientTestEnv>>;
@@ -21,7 +21,7 @@ describe("a frozen L1 holder", () => {
     });
     await writer.set("critical", key, "old");
     // node itself (not the tsx wrapper, which forks): SIGSTOP must reach the process holding the copy.
-    const child = spawn(process.execPath, ["--import", "tsx", "test/client/holder-child.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/client/fixtures/holder.ts"], {
       env: {
         ...process.env,
         HOLDER_PG_URL: configFromEnv().pgUrl,

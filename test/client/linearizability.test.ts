@@ -6,8 +6,8 @@ import type { MeridianClient } from "@meridian/client";
 import { REGIONS } from "@meridian/core";
 import { checkLinearizability, describeViolation } from "@meridian/monitor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientTestEnv, sleep } from "./helpers.js";
-import { type CriticalOps, runCriticalWorkload, throughClient } from "./workload.js";
+import { clientTestEnv, sleep } from "./support/client-env.js";
+import { type CriticalOps, runCriticalWorkload, throughClient } from "./support/workload.js";
 
 const LEASE_MS = 1000;
 const KEYS = Array.from({ length: 8 }, (_, i) => `acct:${i}`);

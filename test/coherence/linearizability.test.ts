@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { CoherentNearCache } from "@meridian/coherence";
 import { configFromEnv } from "@meridian/core";
 import { checkLinearizability, describeViolation, type Operation } from "@meridian/monitor";
+import { deleteKeysWithPrefix } from "@meridian/store";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -12,12 +13,7 @@ const prefix = `mer-coh-lin-${randomUUID().slice(0, 8)}`;
 
 afterAll(async () => {
   const admin = new Redis(redisUrl);
-  let cursor = "0";
-  do {
-    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== "0");
+  await deleteKeysWithPrefix(admin, prefix);
   await admin.quit();
 });
 

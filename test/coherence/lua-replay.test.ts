@@ -15,6 +15,7 @@ import {
   type TraceStep,
 } from "@meridian/coherence";
 import { configFromEnv } from "@meridian/core";
+import { deleteKeysWithPrefix } from "@meridian/store";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -123,15 +124,6 @@ async function replayOnLua(
   });
 }
 
-async function deleteByPrefix(prefix: string) {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
-}
-
 const CONFIGS: ModelConfig[] = [
   { caches: 3, lines: 1, maxWrites: 2, sampleTraces: 100 },
   { caches: 2, lines: 2, maxWrites: 2, capacity: 1, blockingProcessor: true, sampleTraces: 60 },
@@ -149,7 +141,7 @@ beforeAll(() => {
   });
 });
 afterAll(async () => {
-  await deleteByPrefix(runPrefix);
+  await deleteKeysWithPrefix(redis, runPrefix);
   await redis.quit();
 });
 

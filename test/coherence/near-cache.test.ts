@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CoherentNearCache, type NearCacheOptions } from "@meridian/coherence";
 import { configFromEnv, StalenessBoundError } from "@meridian/core";
+import { deleteKeysWithPrefix } from "@meridian/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -25,15 +26,6 @@ async function nodes<V>(n: number, prefix: string, extra: Partial<NearCacheOptio
   return out;
 }
 
-async function deleteByPrefix(prefix: string) {
-  let cursor = "0";
-  do {
-    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== "0");
-}
-
 beforeAll(() => {
   admin = new Redis(redisUrl);
 });
@@ -42,7 +34,7 @@ afterEach(async () => {
   open = [];
 });
 afterAll(async () => {
-  await deleteByPrefix(runPrefix); // per-test prefixes are `${runPrefix}-N`
+  await deleteKeysWithPrefix(admin, runPrefix); // per-test prefixes are `${runPrefix}-N`
   await admin.quit();
 });
 

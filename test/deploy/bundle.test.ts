@@ -1,14 +1,14 @@
 // What the container image ships: scripts/build-services.mjs bundles each service into dist/app/bin (no
 // node_modules, no TypeScript loader). Here the bundle is built into a temp folder and run with plain
 // `node` against the real servers: a region node and its invalidation consumer, with a write that
-// goes through Kafka (Avro, schemas read from the bundle's own schemas/) and is served back.
+// goes through Kafka (Avro, with the schemas compiled into the bundle: no schemas/ folder) and is served back.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildService, spawnNode, stopService } from "../pipeline/child-service.js";
-import { get, put, ROOT, uniqueNamespace } from "../pipeline/helpers.js";
+import { type ChildService, spawnNode, stopService } from "../support/child-service.js";
+import { get, put, ROOT, uniqueNamespace } from "../support/pipeline.js";
 
 const out = mkdtempSync(join(tmpdir(), "meridian-bundle-"));
 const ns = uniqueNamespace("bundle");
@@ -35,7 +35,13 @@ describe("the bundled services (the image's contents)", () => {
       "meridian",
     ])
       expect(existsSync(join(out, "bin", `${s}.js`)), s).toBe(true);
-    expect(existsSync(join(out, "schemas", "CacheUpdate.avsc"))).toBe(true);
+    const js = readdirSync(join(out, "bin"))
+      .filter((f) => f.endsWith(".js"))
+      .map((f) => readFileSync(join(out, "bin", f), "utf8"))
+      .join("\n");
+    for (const schema of ["CacheUpdate", "Invalidation", "LockEvent", "MarketTick"])
+      expect(js, schema).toMatch(new RegExp(`\\\\?"name\\\\?": \\\\?"${schema}\\\\?"`));
+    expect(existsSync(join(out, "schemas"))).toBe(false);
     expect(existsSync(join(out, "node_modules"))).toBe(false);
     const help = execFileSync(process.execPath, [join(out, "bin", "meridian.js"), "--help"], {
       encoding: "utf8",

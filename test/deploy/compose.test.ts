@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ROOT } from "../pipeline/helpers.js";
+import { ROOT } from "../support/pipeline.js";
 
 const REGIONS = ["us-east", "us-west", "eu-west", "ap-south", "ap-northeast"];
 const COMPOSE = process.env.MERIDIAN_DOCKER_COMPOSE ?? "docker-compose";

@@ -18,7 +18,7 @@ import {
   runId,
   TEST_DB,
   type TestRegion,
-} from "./support.js";
+} from "./support/eventual-env.js";
 
 afterAll(cleanup);
 

@@ -9,7 +9,7 @@ import {
 import { applyRemoteUpdate, type CacheUpdate, digestOf, readEntry } from "@meridian/eventual";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanup, makeRegions, type TestRegion } from "./support.js";
+import { cleanup, makeRegions, type TestRegion } from "./support/eventual-env.js";
 
 afterAll(cleanup);
 
@@ -43,7 +43,8 @@ describe("applyRemoteUpdate", () => {
   });
 
   it("many concurrent writers on one shared connection lose nothing (CAS retries)", async () => {
-    const [a, b] = makeRegions("concurrent", ["us-east", "eu-west"]);
+    // Uncoalesced: each write its own CAS, so the writers really race.
+    const [a, b] = makeRegions("concurrent", ["us-east", "eu-west"], { cache: { coalesce: false } });
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
         i % 2 === 0

@@ -17,7 +17,7 @@ import { applyWrite } from "../../packages/eventual/src/crdt-write.js";
 import { casUpdate, mergeEntry } from "../../packages/eventual/src/entry-store.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "../../packages/eventual/src/keys.js";
 import type { StoredEntry } from "../../packages/eventual/src/types.js";
-import { cleanup, cleanupLater, makeRegions, redisFor, runId } from "./support.js";
+import { cleanup, cleanupLater, makeRegions, redisFor, runId } from "./support/eventual-env.js";
 
 const redis = redisFor();
 const prefix = cleanupLater(redis, `test:${runId}:counter:`);
@@ -195,8 +195,8 @@ describe("counter writes the script refuses go the CAS way", () => {
 });
 
 describe("hot PN-counter key", () => {
-  it("64 writers in flight: the value is exactly the sum of acknowledged increments and decrements", async () => {
-    const [region] = makeRegions("hot", ["eu-west"]);
+  it("64 writers in flight, uncoalesced: the value is exactly the sum of acknowledged increments and decrements", async () => {
+    const [region] = makeRegions("hot", ["eu-west"], { cache: { coalesce: false } });
     const key = "position:HOT";
     const amounts = fc.sample(fc.integer({ min: -50, max: 100 }), 3_000);
     let acked = 0;

@@ -18,8 +18,8 @@ import {
   readEntry,
 } from "@meridian/eventual";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteTopics, eventually, type TestRegistry, testRegistry } from "../bus/support.js";
-import { cleanup, config, makeRegions, policy, runId } from "./support.js";
+import { deleteTopics, eventually, type TestRegistry, testRegistry } from "../support/bus.js";
+import { cleanup, config, makeRegions, policy, runId } from "./support/eventual-env.js";
 
 const ns = `evtest${runId}`;
 const t = topicsFor(ns);

@@ -3,7 +3,7 @@
 import { InvalidInputError } from "@meridian/core";
 import { applyRemoteUpdate, digestOf, readEntry, readHistory } from "@meridian/eventual";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanup, makeRegions } from "./support.js";
+import { cleanup, makeRegions } from "./support/eventual-env.js";
 
 afterAll(cleanup);
 

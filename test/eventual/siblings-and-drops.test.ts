@@ -4,7 +4,7 @@ import { InvalidInputError } from "@meridian/core";
 import { AntiEntropy, applyRemoteUpdate, digestOf, readEntry } from "@meridian/eventual";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanup, makeRegions } from "./support.js";
+import { cleanup, makeRegions } from "./support/eventual-env.js";
 
 afterAll(cleanup);
 

@@ -4,7 +4,7 @@ import { StalenessBoundError } from "@meridian/core";
 import { applyRemoteUpdate, type ReadInfo } from "@meridian/eventual";
 import { createRedis } from "@meridian/store";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanup, makeRegions } from "./support.js";
+import { cleanup, makeRegions } from "./support/eventual-env.js";
 
 afterAll(cleanup);
 

@@ -2,6 +2,7 @@
 // counters it already issued: its next writes are counted under a new writer incarnation, so the other
 // regions merge them instead of dropping them as dominated, and no acknowledged increment is lost.
 import { randomUUID } from "node:crypto";
+import { type RedisServerProcess, startRedisServer } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import {
   applyRemoteUpdate,
@@ -12,17 +13,16 @@ import {
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisProcess, startRedisProcess } from "../support/redis-process.js";
-import { cleanup, makeRegions, policy, RecordingPublisher } from "./support.js";
+import { cleanup, makeRegions, policy, RecordingPublisher } from "./support/eventual-env.js";
 
-let server: RedisProcess;
+let server: RedisServerProcess;
 let admin: pg.Pool;
 let pool: pg.Pool;
 let privateRedis: Redis;
 const schema = `ev_incarnation_${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
-  server = await startRedisProcess();
+  server = await startRedisServer();
   privateRedis = new Redis(server.url, { maxRetriesPerRequest: 2, commandTimeout: 2_000 });
   privateRedis.on("error", () => {});
   const url = configFromEnv().pgUrl;

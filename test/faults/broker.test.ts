@@ -2,7 +2,7 @@
 // its log while every region writes. Writes made while it is down fail or stay unknown; once it is back,
 // producers, consumers and the replicator must resume on their own and every region converge.
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { sleep } from "../pipeline/helpers.js";
+import { sleep } from "../support/pipeline.js";
 import { expectEventualGuarantees, runEventualFault } from "./support/eventual-faults.js";
 import { loadKeys } from "./support/eventual-load.js";
 import { type FaultCluster, startFaultCluster } from "./support/fault-cluster.js";

@@ -3,7 +3,7 @@
 // each while every region keeps incrementing PN-counters and adding to OR-sets; and two regions whose HLC
 // reads a skewed clock.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, measureConvergence, sleep } from "../pipeline/helpers.js";
+import { get, measureConvergence, sleep } from "../support/pipeline.js";
 import { expectEventualGuarantees, runEventualFault } from "./support/eventual-faults.js";
 import { httpWriter, loadKeys, type RegionWriter } from "./support/eventual-load.js";
 import { type FaultCluster, startFaultCluster } from "./support/fault-cluster.js";

@@ -2,7 +2,7 @@
 // same region node frozen with SIGSTOP — each a real child process, restarted (or thawed) while every
 // region keeps writing PN-counters and OR-sets.
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { sleep } from "../pipeline/helpers.js";
+import { sleep } from "../support/pipeline.js";
 import { expectEventualGuarantees, runEventualFault } from "./support/eventual-faults.js";
 import { loadKeys } from "./support/eventual-load.js";
 import { type FaultCluster, startFaultCluster } from "./support/fault-cluster.js";

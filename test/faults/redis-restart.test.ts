@@ -2,7 +2,7 @@
 // region must not reuse the vector-clock / PN-counter / OR-set dots it issued before the restart (its
 // increments after the restart must count, its adds must not look already seen).
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { sleep } from "../pipeline/helpers.js";
+import { sleep } from "../support/pipeline.js";
 import { expectEventualGuarantees, runEventualFault } from "./support/eventual-faults.js";
 import { loadKeys } from "./support/eventual-load.js";
 import { type FaultCluster, startFaultCluster } from "./support/fault-cluster.js";

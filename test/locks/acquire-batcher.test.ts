@@ -3,7 +3,7 @@
 import { DeadlockError, LockTimeoutError } from "@meridian/core";
 import { AcquireBatcher } from "@meridian/locks";
 import { afterAll, describe, expect, it } from "vitest";
-import { lockTestEnv, sleep } from "./helpers.js";
+import { lockTestEnv, sleep } from "./support/locks-env.js";
 
 const env = lockTestEnv("batcher");
 afterAll(() => env.cleanup());

@@ -7,7 +7,7 @@ import { DeadlockError, InvalidInputError, LockNotHeldError, LockTimeoutError } 
 import { type CachedLock, LockCache, type LockCacheOptions } from "@meridian/locks";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { fencedWrite } from "./fixtures/fenced-register.js";
-import { LOCK_TEST_DB, lockTestEnv, sleep, waitUntil } from "./helpers.js";
+import { LOCK_TEST_DB, lockTestEnv, sleep, waitUntil } from "./support/locks-env.js";
 
 const env = lockTestEnv("lock-cache");
 let caches: LockCache[] = [];

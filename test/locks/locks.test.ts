@@ -11,7 +11,7 @@ import {
 import { keyResource, LockEscalator, LockManager, namespaceResource } from "@meridian/locks";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { LOCK_TEST_DB, lockTestEnv, sleep } from "./helpers.js";
+import { LOCK_TEST_DB, lockTestEnv, sleep } from "./support/locks-env.js";
 
 const env = lockTestEnv("locks");
 afterAll(() => env.cleanup());

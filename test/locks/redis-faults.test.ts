@@ -1,14 +1,14 @@
 // Locks against a private redis-server that is restarted empty or frozen (SIGSTOP): fencing tokens stay
 // strictly monotonic across the loss of every counter, and every wait stays bounded while Redis is frozen.
 import { randomUUID } from "node:crypto";
+import { type RedisServerProcess, startRedisServer } from "@meridian/cluster";
 import { BackendUnavailableError, configFromEnv, DeadlockError, LockTimeoutError } from "@meridian/core";
 import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisProcess, startRedisProcess } from "../support/redis-process.js";
 
-let server: RedisProcess;
+let server: RedisServerProcess;
 let pool: pg.Pool;
 let admin: pg.Pool;
 const schema = `locks_faults_${randomUUID().slice(0, 8)}`;
@@ -25,7 +25,7 @@ const manager = (prefix: string, extra: Partial<ConstructorParameters<typeof Loc
   new LockManager(client(), { prefix, watchdog: false, fenceEpochs: pgFenceEpochs(pool), ...extra });
 
 beforeAll(async () => {
-  server = await startRedisProcess();
+  server = await startRedisServer();
   const url = configFromEnv().pgUrl;
   admin = new pg.Pool({ connectionString: url, max: 1 });
   await admin.query(`CREATE SCHEMA ${schema}`);

@@ -2,7 +2,7 @@
 
 import { LockNotHeldError } from "@meridian/core";
 import { afterAll, describe, expect, it } from "vitest";
-import { lockTestEnv, sleep, waitUntil } from "./helpers.js";
+import { lockTestEnv, sleep, waitUntil } from "./support/locks-env.js";
 
 const env = lockTestEnv("lockreg");
 afterAll(() => env.cleanup());

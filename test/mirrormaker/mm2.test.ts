@@ -15,7 +15,7 @@ import { type RegionNodeHandle, startRegionNode } from "@meridian/region-node";
 import { resolveLayout } from "@meridian/service-kit";
 import { createRedis, type Redis } from "@meridian/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, put, uniqueNamespace } from "../pipeline/helpers.js";
+import { get, put, uniqueNamespace } from "../support/pipeline.js";
 import {
   type PrivateKafka,
   type PrivateServer,

@@ -20,8 +20,8 @@ import {
   kafkaConsumerLag,
 } from "../../services/cli/src/wiring/cluster-probes.js";
 import { type Dashboard, startDashboard } from "../../services/dashboard/src/index.js";
-import { put, ROOT } from "../pipeline/helpers.js";
-import { eventually, type RunningPrometheus, startPrometheus } from "./prometheus.js";
+import { put, ROOT } from "../support/pipeline.js";
+import { eventually, type RunningPrometheus, startPrometheus } from "./support/prometheus.js";
 
 const STALLED = "ap-south";
 const dir = mkdtempSync(join(tmpdir(), "meridian-prom-rules-"));

@@ -4,8 +4,8 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "../pipeline/helpers.js";
-import { PROMTOOL_BIN, requireBinary } from "./prometheus.js";
+import { ROOT } from "../support/pipeline.js";
+import { PROMTOOL_BIN, requireBinary } from "./support/prometheus.js";
 
 const RULES_DIR = join(ROOT, "infra/prometheus");
 const ruleFiles = readdirSync(RULES_DIR)

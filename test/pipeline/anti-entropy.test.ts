@@ -2,7 +2,7 @@
 // new write to carry it again, is repaired from the others within a few rounds.
 import { type Cluster, startCluster, stateFingerprint } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mustPut, sleep, uniqueNamespace } from "./helpers.js";
+import { mustPut, sleep, uniqueNamespace } from "../support/pipeline.js";
 
 describe("cluster anti-entropy", () => {
   let cluster: Cluster;

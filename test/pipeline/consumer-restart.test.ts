@@ -4,7 +4,7 @@
 // are committed only after the merge, and a replayed merge is a no-op).
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildService, spawnService, stopService } from "./child-service.js";
+import { type ChildService, spawnService, stopService } from "../support/child-service.js";
 import {
   get,
   measureConvergence,
@@ -12,7 +12,7 @@ import {
   sleep,
   uniqueNamespace,
   writeRoundInEveryRegion,
-} from "./helpers.js";
+} from "../support/pipeline.js";
 
 const VICTIM = "eu-west";
 const COUNTERS = ["pos:r0", "pos:r1", "pos:r2", "pos:r3"];

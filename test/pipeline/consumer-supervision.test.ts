@@ -9,7 +9,7 @@ import { type InvalidationConsumerHandle, startInvalidationConsumer } from "@mer
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crashingKafka } from "../support/kafka-faults.js";
-import { get, mustPut, sleep, uniqueNamespace } from "./helpers.js";
+import { get, mustPut, sleep, uniqueNamespace } from "../support/pipeline.js";
 
 const VICTIM = "eu-west";
 

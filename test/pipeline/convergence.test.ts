@@ -5,7 +5,14 @@
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { marketDataKey } from "@meridian/region-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, measureConvergence, mustPut, reportConvergence, sleep, uniqueNamespace } from "./helpers.js";
+import {
+  get,
+  measureConvergence,
+  mustPut,
+  reportConvergence,
+  sleep,
+  uniqueNamespace,
+} from "../support/pipeline.js";
 
 const ROUNDS = 5;
 const LWW = Array.from({ length: 5 }, (_, i) => `px:p${i}`);

@@ -6,7 +6,7 @@ import { type Cluster, startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import type { KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, mustPut, sleep, uniqueNamespace } from "./helpers.js";
+import { get, mustPut, sleep, uniqueNamespace } from "../support/pipeline.js";
 
 const TARGET = "us-west";
 const KEY = "px:dlq";

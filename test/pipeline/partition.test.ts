@@ -12,7 +12,7 @@ import {
   sleep,
   uniqueNamespace,
   writeRoundInEveryRegion,
-} from "./helpers.js";
+} from "../support/pipeline.js";
 
 const VICTIM = "ap-south";
 const PARTITION_MS = 10_000;

@@ -7,7 +7,7 @@ import { createRegionNode, type RegionNode } from "@meridian/region-node";
 import { pipelineTopicNames, resolveLayout } from "@meridian/service-kit";
 import { createRedis, deleteKeysWithPrefix } from "@meridian/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, uniqueNamespace } from "./helpers.js";
+import { sleep, uniqueNamespace } from "../support/pipeline.js";
 
 const REGION = "us-east";
 

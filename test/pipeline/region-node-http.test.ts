@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUTH_HEADERS, get, put, ROOT, sleep, uniqueNamespace } from "./helpers.js";
+import { AUTH_HEADERS, get, put, ROOT, sleep, uniqueNamespace } from "../support/pipeline.js";
 
 describe("region node HTTP API", () => {
   let cluster: Cluster;

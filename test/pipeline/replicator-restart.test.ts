@@ -4,7 +4,7 @@
 // acknowledged; what was in flight at the kill is re-read and re-delivered, and merges are idempotent).
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildService, spawnService, stopService } from "./child-service.js";
+import { type ChildService, spawnService, stopService } from "../support/child-service.js";
 import {
   get,
   measureConvergence,
@@ -12,7 +12,7 @@ import {
   sleep,
   uniqueNamespace,
   writeRoundInEveryRegion,
-} from "./helpers.js";
+} from "../support/pipeline.js";
 
 const COUNTERS = ["pos:q0", "pos:q1", "pos:q2"];
 const SETS = ["watch:q0"];

@@ -7,8 +7,8 @@ import { configFromEnv } from "@meridian/core";
 import { createPgPool } from "@meridian/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAclRedis } from "../support/acl-redis.js";
-import { type ChildService, spawnService, stopService } from "./child-service.js";
-import { uniqueNamespace } from "./helpers.js";
+import { type ChildService, spawnService, stopService } from "../support/child-service.js";
+import { uniqueNamespace } from "../support/pipeline.js";
 
 const secret = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
 const TOKEN = secret("tok");

@@ -11,7 +11,7 @@ import { type ProcessCluster, startProcessCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import { resolveLayout } from "@meridian/service-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, put, ROOT, uniqueNamespace } from "../pipeline/helpers.js";
+import { get, put, ROOT, uniqueNamespace } from "../support/pipeline.js";
 
 let cluster: ProcessCluster;
 let monitor: MonitorService;

@@ -1,11 +1,11 @@
 // LuaScript against real Redis: EVALSHA with the NOSCRIPT fallback, declared keys under ioredis'
-// keyPrefix, pipelines, and typed errors for misuse. SCRIPT FLUSH runs on a private redis-server child
-// (never on the shared server, whose script cache other runs rely on).
-import { type ChildProcess, spawn } from "node:child_process";
+// keyPrefix, pipelines, ioredis auto-pipelining, and typed errors for misuse. SCRIPT FLUSH runs on a
+// private redis-server child (never on the shared server, whose script cache other runs rely on).
 import { createHash, randomUUID } from "node:crypto";
-import { createServer } from "node:net";
+import { type RedisServerProcess, startRedisServer } from "@meridian/cluster";
 import { InvalidInputError } from "@meridian/core";
 import { createRedis, LuaScript, type Redis } from "@meridian/store";
+import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const runId = randomUUID().slice(0, 8);
@@ -15,37 +15,21 @@ const INCR_BY = new LuaScript<number>(
   1,
 );
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe("LuaScript", () => {
-  let server: ChildProcess;
+  let server: RedisServerProcess;
   let redis: Redis;
   let raw: Redis;
 
   beforeAll(async () => {
-    const port = await freePort();
-    server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
-      stdio: "ignore",
-    });
-    redis = createRedis(`redis://127.0.0.1:${port}`, { db: 0, keyPrefix: "p:" });
-    raw = createRedis(`redis://127.0.0.1:${port}`, { db: 0 });
-    const deadline = Date.now() + 10_000;
-    while ((await raw.ping().catch(() => "")) !== "PONG") {
-      if (Date.now() > deadline) throw new Error("private redis-server did not start");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    server = await startRedisServer();
+    redis = createRedis(server.url, { db: 0, keyPrefix: "p:" });
+    raw = createRedis(server.url, { db: 0 });
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     redis?.disconnect();
     raw?.disconnect();
-    server?.kill("SIGKILL");
+    await server?.stop();
   });
 
   it("runs by EVALSHA, keeps working after SCRIPT FLUSH (NOSCRIPT → resent), keys get the client's prefix", async () => {
@@ -73,5 +57,38 @@ describe("LuaScript", () => {
     await expect(INCR_BY.run(redis, [], [1])).rejects.toBeInstanceOf(InvalidInputError);
     expect(() => new LuaScript(INCR_BY.name, "return 0", 1)).toThrow(InvalidInputError);
     expect(new LuaScript(INCR_BY.name, INCR_BY.source, 1).command).toBe(INCR_BY.command);
+  });
+
+  it("with ioredis auto-pipelining, scripts made before and after the turn's pipeline all answer in order", async () => {
+    // The turn's auto-pipeline is made by the first command; a script first used later in the same turn
+    // (a new batch size, a script module loaded late) is unknown to that pipeline. Unguarded, ioredis then
+    // misaligns the pipeline's replies and throws outside any promise, ending the process.
+    const auto = new IORedis(server.url, { enableAutoPipelining: true, keyPrefix: `auto:${runId}:` });
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => void uncaught.push(err);
+    process.on("uncaughtException", onUncaught);
+    try {
+      await auto.set("warm", "1");
+      for (let turn = 0; turn < 3; turn++) {
+        const late = new LuaScript<number>(
+          `testLateIncrBy_${runId}_${turn}`,
+          `return redis.call('INCRBY', KEYS[1], ARGV[1]) + ${turn * 1000}`,
+          1,
+        );
+        const [before, first, second, known, after] = await Promise.all([
+          auto.incrby(`c${turn}`, 1),
+          late.run(auto, [`l${turn}`], [5]),
+          late.run(auto, [`l${turn}`], [7]),
+          INCR_BY.run(auto, [`k${turn}`], [2]),
+          auto.incrby(`c${turn}`, 1),
+        ]);
+        expect([before, first, second, known, after]).toEqual([1, 5 + turn * 1000, 12 + turn * 1000, 2, 2]);
+      }
+      await new Promise((r) => setImmediate(r));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      auto.disconnect();
+    }
   });
 });

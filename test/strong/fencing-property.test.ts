@@ -4,7 +4,7 @@ import { FencingTokenError } from "@meridian/core";
 import { LockHandle } from "@meridian/locks";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { strongTestEnv } from "./helpers.js";
+import { strongTestEnv } from "../support/strong-env.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;
 beforeAll(async () => {

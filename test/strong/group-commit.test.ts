@@ -6,7 +6,7 @@ import type { LockHandle } from "@meridian/locks";
 import type { StrongConsistencyCache } from "@meridian/strong";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, strongTestEnv } from "./helpers.js";
+import { sleep, strongTestEnv } from "../support/strong-env.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;
 beforeAll(async () => {

@@ -5,8 +5,8 @@ import { REGIONS, type Region } from "@meridian/core";
 import { checkLinearizability, describeViolation } from "@meridian/monitor";
 import type { StrongConsistencyCache } from "@meridian/strong";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { strongTestEnv } from "./helpers.js";
-import { runWorkload, SET_KEYS } from "./workload.js";
+import { strongTestEnv } from "../support/strong-env.js";
+import { runWorkload, SET_KEYS } from "../support/strong-workload.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;
 beforeAll(async () => {
@@ -55,7 +55,7 @@ describe("linearizability with group commit", () => {
 
   it("the same load on caches that never invalidate ap-south's copy is caught as not linearizable", async () => {
     const initial = await seed();
-    const { ["ap-south"]: _skipped, ...others } = env.redis;
+    const { "ap-south": _skipped, ...others } = env.redis;
     const { cacheFor } = perRegion((r) => env.cache(r, r === "ap-south" ? {} : { peers: others }));
     const { history } = await runWorkload({
       clients: 40,

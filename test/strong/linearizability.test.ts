@@ -3,8 +3,8 @@
 
 import { checkLinearizability, describeViolation } from "@meridian/monitor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { strongTestEnv } from "./helpers.js";
-import { HOT_KEYS, runWorkload } from "./workload.js";
+import { strongTestEnv } from "../support/strong-env.js";
+import { HOT_KEYS, runWorkload } from "../support/strong-workload.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;
 beforeAll(async () => {

@@ -2,6 +2,7 @@
 // frozen with SIGSTOP: fencing survives the loss of every lock counter, a slow reader never caches a
 // version older than an acknowledged write, and every operation fails fast instead of hanging.
 import { randomUUID } from "node:crypto";
+import { type RedisServerProcess, startRedisServer } from "@meridian/cluster";
 import {
   BackendUnavailableError,
   configFromEnv,
@@ -15,9 +16,8 @@ import { StrongConsistencyCache } from "@meridian/strong";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisProcess, startRedisProcess } from "../support/redis-process.js";
 
-let server: RedisProcess;
+let server: RedisServerProcess;
 let admin: pg.Pool;
 let pool: pg.Pool;
 const schema = `strong_faults_${randomUUID().slice(0, 8)}`;
@@ -40,7 +40,7 @@ const cache = (region: Region) =>
   new StrongConsistencyCache(regions[region], pool, { region, peers: regions, keyPrefix, locks });
 
 beforeAll(async () => {
-  server = await startRedisProcess();
+  server = await startRedisServer();
   const url = configFromEnv().pgUrl;
   admin = new pg.Pool({ connectionString: url, max: 2 });
   admin.on("error", () => {});

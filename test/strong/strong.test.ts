@@ -12,7 +12,7 @@ import {
 import { RegionCache, StrongConsistencyCache, StrongSession } from "@meridian/strong";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, strongTestEnv } from "./helpers.js";
+import { sleep, strongTestEnv } from "../support/strong-env.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;
 beforeAll(async () => {

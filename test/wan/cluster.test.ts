@@ -5,8 +5,8 @@ import { type Cluster, startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, put, uniqueNamespace } from "../pipeline/helpers.js";
-import { timed } from "./helpers.js";
+import { get, put, uniqueNamespace } from "../support/pipeline.js";
+import { timed } from "./support/wan-env.js";
 
 let cluster: Cluster;
 const url = (region: string) => cluster.regions[region]!.url;

@@ -5,7 +5,7 @@ import { BackendUnavailableError } from "@meridian/core";
 import { checkLinearizability, describeViolation, HistoryRecorder, type Json } from "@meridian/monitor";
 import { NotHomeError } from "@meridian/wan";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GeoEnv, geoTestEnv, REGIONS3, timed } from "./helpers.js";
+import { type GeoEnv, geoTestEnv, REGIONS3, timed } from "./support/wan-env.js";
 
 const ONE_WAY_MS = 40;
 let env: GeoEnv;

@@ -5,7 +5,7 @@ import { WanNetwork } from "@meridian/wan";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { timed } from "./helpers.js";
+import { timed } from "./support/wan-env.js";
 
 const config = configFromEnv();
 const ONE_WAY_MS = 50;

@@ -1,8 +1,10 @@
 // Avro with the Confluent wire format (magic byte 0, 4-byte schema id, Avro body) through a schema registry.
 // Schemas live in schemas/<Name>.avsc and are registered under their full name (record-name strategy),
 // so one topic can carry several record types and every consumer resolves the writer's schema by id.
+// The bus imports them as a generated module (schemas.generated.ts, `pnpm gen:schemas`), so no file is
+// read at a path relative to this source, in the workspace or in a bundle.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import {
   BackendUnavailableError,
@@ -12,6 +14,7 @@ import {
   SerializationError,
 } from "@meridian/core";
 import avsc from "avsc";
+import { SCHEMA_TEXTS } from "./schemas.generated.js";
 
 /** TypeScript shape of schemas/CacheUpdate.avsc. */
 export interface CacheUpdate {
@@ -61,16 +64,24 @@ export interface MarketTickRecord {
   timestampMs: number;
 }
 
-export const SCHEMAS_DIR = fileURLToPath(new URL("../../../schemas/", import.meta.url));
 const SCHEMA_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
 
-/** Reads schemas/<name>.avsc as text (throws InvalidInputError for an unknown or malformed name). */
-export function loadSchema(name: string, dir: string = SCHEMAS_DIR): string {
+/**
+ * The text of schemas/<name>.avsc — from the generated module, or from `<dir>/<name>.avsc` when a folder
+ * is given (tests of schema evolution). Throws InvalidInputError for an unknown or malformed name.
+ */
+export function loadSchema(name: string, dir?: string): string {
   if (!SCHEMA_NAME.test(name)) throw new InvalidInputError(`invalid schema name '${name}'`);
   try {
-    const text = readFileSync(`${dir}/${name}.avsc`, "utf8");
+    const text =
+      dir !== undefined
+        ? readFileSync(join(dir, `${name}.avsc`), "utf8")
+        : Object.hasOwn(SCHEMA_TEXTS, name)
+          ? SCHEMA_TEXTS[name]
+          : undefined;
+    if (text === undefined) throw new Error("no such schema in schemas/");
     JSON.parse(text);
     return text;
   } catch (err) {

@@ -1,4 +1,5 @@
 // Pure parts of @meridian/bus: topic names, wire header parsing, schema files vs TypeScript shapes.
+import { fileURLToPath } from "node:url";
 import { InvalidInputError, SerializationError } from "@meridian/core";
 import avsc from "avsc";
 import fc from "fast-check";
@@ -54,6 +55,8 @@ describe("schemas/", () => {
       const text = loadSchema(name);
       expect(() => avsc.Type.forSchema(JSON.parse(text))).not.toThrow();
       expect(subjectOf(text)).toBe(`io.meridian.${name}`);
+      // The generated module is up to date with the file (`pnpm gen:schemas`).
+      expect(text).toBe(loadSchema(name, fileURLToPath(new URL("../../../schemas", import.meta.url))));
     }
     expect(() => loadSchema("../etc/passwd")).toThrow(InvalidInputError);
     expect(() => loadSchema("NoSuchSchema")).toThrow(InvalidInputError);

@@ -4,6 +4,9 @@
 // a poison record cannot stall its partition; only "backend unavailable" is retried without a bound,
 // because dead-lettering every record during an outage would empty the stream into the dead-letter topic.
 // The kafkajs consumer underneath is supervised: a crash it would not recover from restarts it.
+// With a batch handler, each window of records goes to it at once (e.g. one pipelined Redis round trip);
+// a record it reports as failed goes through the same per-record attempts and dead-lettering, together
+// with the records of its key that follow it, so one key is still handled in order.
 import { BackendUnavailableError } from "@meridian/core";
 import type { Batch, Kafka } from "kafkajs";
 import pino, { type Logger } from "pino";
@@ -23,8 +26,13 @@ export interface ConsumedMessage {
 }
 
 export type MessageHandler = (msg: ConsumedMessage) => Promise<void>;
-/** Handles a run of records of one key at once (e.g. folds them into one write). */
-export type RunHandler = (msgs: ConsumedMessage[]) => Promise<void>;
+/**
+ * Handles a window of records (several keys, each key's in offset order) at once. Resolves to one slot
+ * per record: undefined = handled, an Error = this record failed (it is then retried alone, and dead-
+ * lettered if it keeps failing). Throwing means the whole window failed (e.g. the backend is down).
+ * Must be idempotent: after a failure, records of the failed one's key may be handled again.
+ */
+export type BatchHandler = (msgs: ConsumedMessage[]) => Promise<Array<Error | undefined>>;
 
 export interface ConsumerGroupOptions {
   groupId: string;
@@ -39,6 +47,8 @@ export interface ConsumerGroupOptions {
   maxRetryDelayMs?: number;
   /** Records of one partition in flight at once (different keys; one key stays in order). Default 1. */
   concurrency?: number;
+  /** Records per call of the batch handler (a window of one fetched batch). Default 500. */
+  batchSize?: number;
   /** Partitions handled at the same time (each one still in order). Default 3. */
   partitionsConsumedConcurrently?: number;
   /** Commit at most this often within a batch (default 250 ms); always at the batch's end. */
@@ -83,7 +93,7 @@ export class ConsumerGroup {
   private readonly logger: Logger;
   private readonly abort = new AbortController();
   private handler: MessageHandler | undefined;
-  private runHandler: RunHandler | undefined;
+  private batchHandler: BatchHandler | undefined;
   private dlqProducer: IdempotentProducer | undefined;
   private deadLettered = 0;
 
@@ -113,12 +123,12 @@ export class ConsumerGroup {
 
   /**
    * Subscribes and starts handling; resolves once joined and positioned (or after joinTimeoutMs).
-   * With `runHandler`, each run of same-key records in a window goes to it at once; if it throws, the
-   * run's records are handled one by one by `handler` (so a bad record fails alone).
+   * With `batchHandler`, each window of up to `batchSize` records goes to it at once; what it reports
+   * failed (or everything, if it throws) is handled one record at a time by `handler`.
    */
-  async start(handler: MessageHandler, runHandler?: RunHandler): Promise<void> {
+  async start(handler: MessageHandler, batchHandler?: BatchHandler): Promise<void> {
     this.handler = handler;
-    this.runHandler = runHandler;
+    this.batchHandler = batchHandler;
     let positioned: Promise<void> = Promise.resolve();
     let first = true;
     await this.supervisor.start(async (consumer) => {
@@ -187,7 +197,10 @@ export class ConsumerGroup {
     kafkaCtx: Omit<BatchContext, "flush">,
   ): Promise<void> {
     const { topic, partition } = batch;
-    const window = Math.max(1, this.opts.concurrency ?? 1);
+    const window = Math.max(
+      1,
+      this.batchHandler ? (this.opts.batchSize ?? 500) : (this.opts.concurrency ?? 1),
+    );
     const commitEveryMs = this.opts.commitIntervalMs ?? 250;
     let pending: string | undefined;
     let lastCommitAt = Date.now();
@@ -210,7 +223,8 @@ export class ConsumerGroup {
           headers: headersToStrings(m.headers),
         }),
       );
-      const done = await Promise.all([...chainsByKey(msgs).values()].map((chain) => this.settle(chain, ctx)));
+      const chains = await this.viaBatchHandler(msgs, [...chainsByKey(msgs).values()]);
+      const done = await Promise.all(chains.map((chain) => this.settle(chain, ctx)));
       if (done.includes(false)) break; // stopping or revoked: the unfinished window is read again later
       // Only now are these offsets safe to commit: every record of the window was handled or dead-lettered.
       pending = msgs[msgs.length - 1]!.offset;
@@ -223,16 +237,38 @@ export class ConsumerGroup {
     await flush();
   }
 
+  /**
+   * Gives the window to the batch handler; returns what is left to handle one by one: of each key, the
+   * first failed record and every later one (so the key stays in order); everything if the call threw.
+   */
+  private async viaBatchHandler(
+    msgs: ConsumedMessage[],
+    chains: ConsumedMessage[][],
+  ): Promise<ConsumedMessage[][]> {
+    if (!this.batchHandler) return chains;
+    let results: Array<Error | undefined>;
+    try {
+      results = await this.batchHandler(msgs);
+    } catch (err) {
+      this.logger.debug({ err, count: msgs.length }, "batch handler failed; handling records one by one");
+      return chains;
+    }
+    const failed = new Set(msgs.filter((_, i) => results[i] !== undefined));
+    if (failed.size === 0) return [];
+    return chains
+      .map((chain) =>
+        chain.slice(
+          Math.max(
+            0,
+            chain.findIndex((m) => failed.has(m)),
+          ),
+        ),
+      )
+      .filter((chain) => chain.some((m) => failed.has(m)));
+  }
+
   /** Handles one key's records in order; false when the batch was abandoned (stop or rebalance). */
   private async settle(chain: ConsumedMessage[], ctx: BatchContext): Promise<boolean> {
-    if (this.runHandler && chain.length > 1) {
-      try {
-        await this.runHandler(chain);
-        return true;
-      } catch (err) {
-        this.logger.debug({ err, count: chain.length }, "run handler failed; handling records one by one");
-      }
-    }
     for (const msg of chain) if (!(await this.settleOne(msg, ctx))) return false;
     return true;
   }

@@ -7,23 +7,27 @@ export {
   loadSchema,
   type MarketTickRecord,
   parseWireHeader,
-  SCHEMAS_DIR,
   subjectOf,
 } from "./avro.js";
 export { type BackoffOptions, backoffDelay } from "./backoff.js";
 export {
+  type BatchHandler,
   type ConsumedMessage,
   ConsumerGroup,
   type ConsumerGroupOptions,
   isRetriable,
   type MessageHandler,
-  type RunHandler,
 } from "./consumer.js";
 export { type HealthSource, registerConsumerMetrics } from "./consumer-metrics.js";
 export { type DeadLetterTarget, DLQ_HEADERS, deadLetterMessage, errorCodeOf } from "./dead-letter.js";
 export { headersToStrings } from "./headers.js";
 export { createKafka, pinoLogCreator } from "./kafka.js";
-export { type ConsumedOffsets, IdempotentProducer, type OutgoingMessage } from "./producer.js";
+export {
+  type ConsumedOffsets,
+  IdempotentProducer,
+  type OutgoingMessage,
+  type ProducerOptions,
+} from "./producer.js";
 export {
   assertProgressing,
   type ConsumerHealth,

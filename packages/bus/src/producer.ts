@@ -1,6 +1,20 @@
 // Idempotent producer: acks from all in-sync replicas, one request in flight so one key's messages keep order.
+//
+// Batching: kafkajs has no linger.ms / batch.size; a request carries exactly the messages of one send()
+// call, so batching is the caller's job (eventual's batchingUpdatePublisher sends everything queued
+// while the previous request was in flight as one array). Compression: kafkajs has GZIP built in (Snappy,
+// LZ4 and ZSTD need native or extra codecs). Opt-in per producer: measured on this project's 2-core
+// machine with a local broker, arrays of 64–500 small (127 B) Avro updates went 1.3–3× faster with GZIP
+// (one compressed buffer per request instead of per-record framing on the wire and in the broker's log),
+// so the region node's update producer uses it; `pnpm bench write` prints both side by side.
 import { BackendUnavailableError, InvalidInputError } from "@meridian/core";
-import { type Kafka, Partitioners, type Producer } from "kafkajs";
+import { CompressionTypes, type Kafka, Partitioners, type Producer } from "kafkajs";
+
+export interface ProducerOptions {
+  transactionalId?: string;
+  /** "gzip" compresses every request (kafkajs' built-in codec); default "none". */
+  compression?: "none" | "gzip";
+}
 
 export interface OutgoingMessage {
   key: string;
@@ -17,9 +31,11 @@ export class IdempotentProducer {
   private readonly producer: Producer;
   private connecting: Promise<void> | undefined;
   readonly transactional: boolean;
+  private readonly compression: CompressionTypes;
 
-  constructor(kafka: Kafka, opts: { transactionalId?: string } = {}) {
+  constructor(kafka: Kafka, opts: ProducerOptions = {}) {
     this.transactional = opts.transactionalId !== undefined;
+    this.compression = opts.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -70,7 +86,12 @@ export class IdempotentProducer {
       );
     }
     await this.connect();
-    const record = { topic, acks: -1, messages: messages.map((m) => ({ ...m })) };
+    const record = {
+      topic,
+      acks: -1,
+      compression: this.compression,
+      messages: messages.map((m) => ({ ...m })),
+    };
     try {
       if (!this.transactional) {
         await this.producer.send(record);

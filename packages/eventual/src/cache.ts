@@ -19,6 +19,7 @@ import {
 } from "@meridian/core";
 import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
+import { type BatchItem, writeBatch } from "./batch-write.js";
 import { updateFromEntry, validateKey } from "./codec.js";
 import { applyCounterOp, luaCounterAmount } from "./counter-merge.js";
 import { applyWrite, isCrdtOp, restoreValue, type WriteContext } from "./crdt-write.js";
@@ -38,6 +39,7 @@ import { writerNode } from "./incarnation.js";
 import { bucketOf, verifiedKey } from "./keys.js";
 import { resolveEntries } from "./resolve.js";
 import type {
+  CacheUpdate,
   CrdtOp,
   EventualCacheOptions,
   EventualRead,
@@ -47,6 +49,8 @@ import type {
   UpdateKind,
   UpdatePublisher,
 } from "./types.js";
+import { type BatchWritten, WriteCoalescer } from "./write-coalescer.js";
+import { checkWrite, foldWrites } from "./write-fold.js";
 
 export class EventualConsistencyCache {
   readonly region: string;
@@ -57,6 +61,8 @@ export class EventualConsistencyCache {
   private readonly history: HistoryOptions;
   /** The incarnation this region writes under, as last read from (or installed in) its Redis. */
   private writer: { node: string; guard: IncarnationGuard } | undefined;
+  /** Unversioned writes go through it: one delta per key per batch, one pipeline, one Kafka send. */
+  private readonly coalescer: WriteCoalescer<StoredEntry> | undefined;
 
   constructor(
     readonly redis: Redis,
@@ -82,14 +88,20 @@ export class EventualConsistencyCache {
       historyTtlMs: options.historyTtlMs ?? 3_600_000,
       now: this.now,
     };
+    if (options.coalesce !== false) {
+      this.coalescer = new WriteCoalescer((batch) => this.writeCoalesced(batch), options.coalesce ?? {});
+    }
   }
 
   /**
-   * Reads the local copy with its freshness. `opts` may be a number (= maxAgeMs).
+   * Reads the local copy with its freshness.
    * With a bound (maxAgeMs / minVersion) that the copy does not meet, the key is refreshed from `peers`;
    * StalenessBoundError if there are no peers, one is unreachable, or the bound is still unmet.
    * Without a bound the read never fails on age; it is flagged `stale` past options.maxAgeMs.
    */
+  getWithEventualConsistency(key: string, opts?: ReadOptions): Promise<EventualRead | null>;
+  /** Shorthand: a read bounded by `maxAgeMs` (a documented overload kept on purpose, see README). */
+  getWithEventualConsistency(key: string, maxAgeMs: number): Promise<EventualRead | null>;
   async getWithEventualConsistency(key: string, opts?: ReadOptions | number): Promise<EventualRead | null> {
     validateKey(key);
     const bound: ReadOptions = typeof opts === "number" ? { maxAgeMs: opts } : (opts ?? {});
@@ -140,6 +152,9 @@ export class EventualConsistencyCache {
    * refused with StaleVersionError unless the local copy still has exactly that version.
    * If the publish fails the local write stays (anti-entropy or propagateUpdate spreads it) and
    * BackendUnavailableError is thrown.
+   * Unversioned writes are coalesced (options.coalesce): concurrent writes to one key become one delta
+   * and share a Redis round trip and a Kafka send with other keys; each still resolves only once its
+   * update is in Redis and acknowledged by Kafka. OverloadedError (nothing written) past the bound.
    */
   async setWithEventualConsistency(
     key: string,
@@ -148,6 +163,10 @@ export class EventualConsistencyCache {
   ): Promise<Record<string, number>> {
     validateKey(key);
     const type = this.typeFor(key);
+    if (version === undefined && this.coalescer) {
+      checkWrite(type, value);
+      return (await this.coalescer.write(key, value)).clock.toJSON();
+    }
     if (type === "pncounter" && version === undefined) {
       const written = await this.counterOp(key, value);
       if (written) {
@@ -179,6 +198,44 @@ export class EventualConsistencyCache {
     const entry = written!;
     await this.publish(key, entry, "UPDATE");
     return entry.clock.toJSON();
+  }
+
+  /** Writes a coalesced batch (one delta per key) and publishes every written entry in one send. */
+  private async writeCoalesced(batch: Map<string, unknown[]>): Promise<BatchWritten<StoredEntry>> {
+    let todo: BatchItem[] = [...batch].map(([key, values]) => {
+      const type = this.typeFor(key);
+      return { key, type, fold: foldWrites(type, values) };
+    });
+    const results: BatchWritten<StoredEntry>["results"] = new Map();
+    const deps = {
+      region: this.region,
+      history: this.history,
+      now: this.now,
+      counterTs: () => this.hlc.now(),
+      context: (snap: Snapshot, node: string) => this.writeContext(snap, node),
+    };
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      if (attempt > 3) {
+        const err = new BackendUnavailableError("writer incarnation keeps changing in Redis", {
+          region: this.region,
+        });
+        for (const item of todo) results.set(item.key, { error: err });
+        break;
+      }
+      if (attempt > 0) this.writer = undefined;
+      const out = await writeBatch(this.redis, this.keyPrefix, await this.currentWriter(), todo, deps);
+      for (const [key, r] of out.results) results.set(key, r);
+      todo = out.redo;
+    }
+    const updates = [];
+    for (const [key, r] of results) {
+      if (!("value" in r)) continue;
+      this.observe(r.value.hlc);
+      updates.push(updateFromEntry(key, r.value, "UPDATE", this.region, this.now()));
+    }
+    const durable = this.publishAll(updates);
+    durable.catch(() => {}); // settled through the coalescer; never an unhandled rejection
+    return { results, durable };
   }
 
   /** Re-publishes the local copy of `key` (after a failed publish, or to push a repaired state). */
@@ -385,6 +442,26 @@ export class EventualConsistencyCache {
           key,
           backend: "kafka",
         },
+      );
+    }
+  }
+
+  /** Publishes a batch's updates in one send when the publisher can, bounded by publishTimeoutMs. */
+  private async publishAll(updates: CacheUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    const p = this.publisher;
+    try {
+      await withDeadline(
+        "kafka",
+        `publish of ${updates.length} updates`,
+        this.options.publishTimeoutMs ?? 5_000,
+        p.publishMany ? p.publishMany(updates) : Promise.all(updates.map((u) => p.publish(u))).then(() => {}),
+      );
+    } catch (err) {
+      if (err instanceof MeridianError) throw err;
+      throw new BackendUnavailableError(
+        `publish of ${updates.length} updates failed (local L2 holds them): ${(err as Error).message}`,
+        { backend: "kafka", keys: updates.slice(0, 10).map((u) => u.key) },
       );
     }
   }

@@ -1,7 +1,7 @@
 import { InvalidInputError, LWWRegister, PNCounter, SerializationError, VectorClock } from "@meridian/core";
 import { describe, expect, it } from "vitest";
 import { decodeEntry, digestOf, encodeEntry, entryFromUpdate, updateFromEntry } from "./codec.js";
-import { entry } from "./test-helpers.js";
+import { entry } from "./test-support.js";
 import type { CacheUpdate } from "./types.js";
 
 const good = (): CacheUpdate =>

@@ -136,24 +136,38 @@ export async function applyCounterOp(
   opts: HistoryOptions = {},
   incarnation?: IncarnationGuard,
 ): Promise<StoredEntry | null> {
-  const now = (opts.now ?? Date.now)();
   const reply = await guard("counter write", () =>
-    COUNTER_OP.run(redis, writeKeys(prefix, key, incarnation), [
-      op.node,
-      op.side === "increment" ? "p" : "n",
-      op.by,
-      op.ts.wallMs,
-      op.ts.logical,
-      op.ts.node,
-      op.region,
-      now,
-      opts.historyLimit ?? 20,
-      opts.historyTtlMs ?? 3_600_000,
-      key,
-      randomUUID(),
-      incarnation?.value ?? "",
-    ]),
+    COUNTER_OP.run(redis, writeKeys(prefix, key, incarnation), counterArgs(key, op, opts, incarnation)),
   );
+  return counterReply(reply);
+}
+
+/** The script's ARGV for `op` on `key`. */
+export function counterArgs(
+  key: string,
+  op: CounterOp,
+  opts: HistoryOptions,
+  incarnation: IncarnationGuard | undefined,
+): (string | number)[] {
+  return [
+    op.node,
+    op.side === "increment" ? "p" : "n",
+    op.by,
+    op.ts.wallMs,
+    op.ts.logical,
+    op.ts.node,
+    op.region,
+    (opts.now ?? Date.now)(),
+    opts.historyLimit ?? 20,
+    opts.historyTtlMs ?? 3_600_000,
+    key,
+    randomUUID(),
+    incarnation?.value ?? "",
+  ];
+}
+
+/** The written entry, or null for FALLBACK; IncarnationChangedError for INCARNATION_GONE. */
+export function counterReply(reply: string | number): StoredEntry | null {
   if (reply === INCARNATION_GONE) throw new IncarnationChangedError();
   if (reply === FALLBACK) return null;
   return decodeEntry(String(reply));

@@ -1,11 +1,12 @@
 // Atomic read-merge-write of one region's entries in Redis.
 //
-// Why optimistic CAS (read, merge in TypeScript, write with a Lua compare-and-set on a revision) rather
-// than merging inside Lua: the CRDT merge stays core's one implementation (no second copy in Lua that
-// could drift from it) — except local PN-counter increments, whose contention on hot keys made retries
-// the bottleneck (counter-merge.ts, checked byte for byte against this path) — and rather than WATCH/MULTI because WATCH is per connection: on a shared ioredis
-// client concurrent callers would clear each other's WATCH and lose updates. The Lua script commits the
-// entry, its history record and its bucket-index row together, or nothing if the revision moved.
+// Merges of whole states (remote updates, anti-entropy, read-repair) run as one Lua script per key
+// (merge-script.ts): the merge rule executes inside Redis, so a hot key costs no lost races and no
+// retries, and many keys go in one pipelined round trip. Local writes, and the rare state the script does
+// not reproduce byte for byte, take the optimistic CAS path: read, merge in TypeScript with core's CRDT,
+// write with a Lua compare-and-set on a revision (retry on conflict). Not WATCH/MULTI: WATCH is per
+// connection, so on a shared ioredis client concurrent callers would clear each other's WATCH and lose
+// updates. Both paths commit the entry, its history record and its bucket-index row together or not at all.
 
 import { randomUUID } from "node:crypto";
 import {
@@ -18,6 +19,15 @@ import { LuaScript } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { decodeEntry, digestOf, encodeEntry, entryFromUpdate, validateKey } from "./codec.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
+import {
+  MERGE_ENTRY,
+  type MergeCall,
+  type MergeResult,
+  type MergeSettings,
+  mergeReply,
+  queueMergeScript,
+  runMergeScript,
+} from "./merge-script.js";
 import { type Resolution, resolveEntries } from "./resolve.js";
 import type { ApplyOutcome, CacheUpdate, StoredEntry } from "./types.js";
 
@@ -205,8 +215,8 @@ export async function casUpdate<T>(
   });
 }
 
-/** Merges a whole entry (from an update, a peer region or anti-entropy) into this region's copy. */
-export async function mergeEntry(
+/** The CAS way of mergeEntry: read, resolveEntries in TypeScript, compare-and-set (retries on a lost race). */
+export async function mergeEntryCas(
   redis: Redis,
   prefix: string,
   key: string,
@@ -230,8 +240,88 @@ export async function mergeEntry(
   return result;
 }
 
+function mergeSettings(region: string, opts: HistoryOptions): MergeSettings {
+  return {
+    region,
+    nowMs: (opts.now ?? Date.now)(),
+    historyLimit: opts.historyLimit ?? 20,
+    historyTtlMs: opts.historyTtlMs ?? 3_600_000,
+  };
+}
+
+/**
+ * Merges a whole entry (from an update, a peer region or anti-entropy) into this region's copy: one Lua
+ * script does the merge rule in Redis (no lost races, no retries); a state the script does not reproduce
+ * byte for byte goes the CAS way. Both write identical bytes.
+ */
+export async function mergeEntry(
+  redis: Redis,
+  prefix: string,
+  key: string,
+  region: string,
+  remote: StoredEntry,
+  cause: string,
+  opts: HistoryOptions = {},
+): Promise<MergeResult> {
+  const call = { key, remote, cause };
+  const done = await guard("merge", () => runMergeScript(redis, prefix, call, mergeSettings(region, opts)));
+  if (done) return done;
+  const res = await mergeEntryCas(redis, prefix, key, region, remote, cause, opts);
+  return { outcome: res.outcome, changed: res.changed };
+}
+
+/**
+ * Many merges in one pipelined round trip (one script call per key). Results in call order; a call the
+ * script declined is redone the CAS way; a call whose own input is bad gets its error in its slot.
+ * Throws BackendUnavailableError when Redis failed (then any subset of the calls may have been applied,
+ * each atomically: applying them again is harmless).
+ */
+export async function mergeEntries(
+  redis: Redis,
+  prefix: string,
+  region: string,
+  calls: readonly MergeCall[],
+  opts: HistoryOptions = {},
+): Promise<Array<MergeResult | Error>> {
+  if (calls.length === 0) return [];
+  const settings = mergeSettings(region, opts);
+  MERGE_ENTRY.defineOn(redis);
+  const replies = await guard("merge batch", async () => {
+    const pipeline = redis.pipeline();
+    for (const call of calls) queueMergeScript(pipeline, prefix, call, settings);
+    const res = await pipeline.exec();
+    if (!res) throw new Error("pipeline aborted");
+    for (const [err] of res) if (err) throw err;
+    return res.map(([, reply]) => reply);
+  });
+  const out: Array<MergeResult | Error> = [];
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i]!;
+    try {
+      const done = mergeReply(call, replies[i]);
+      if (done) out.push(done);
+      else {
+        const res = await mergeEntryCas(redis, prefix, call.key, region, call.remote, call.cause, opts);
+        out.push({ outcome: res.outcome, changed: res.changed });
+      }
+    } catch (err) {
+      if (err instanceof BackendUnavailableError) throw err;
+      out.push(err as Error);
+    }
+  }
+  return out;
+}
+
 /** Region id a key prefix belongs to is unknown to the free function; own counters are then not tracked. */
 const NO_REGION = "\u0000";
+
+function remoteCall(update: CacheUpdate, nowMs: number): MergeCall {
+  const { key, kind, entry } = entryFromUpdate(update, nowMs);
+  if (kind === "INVALIDATE") {
+    throw new InvalidInputError("INVALIDATE is not an eventual-consistency update", { key });
+  }
+  return { key, remote: entry, cause: `remote:${kind}` };
+}
 
 /**
  * Merges `update` into the copy under `keyPrefix` atomically: a dominated or equal update changes nothing
@@ -245,21 +335,38 @@ export async function applyRemoteUpdate(
   update: CacheUpdate,
   opts: HistoryOptions & { localRegion?: string } = {},
 ): Promise<ApplyOutcome> {
-  const now = opts.now ?? Date.now;
-  const { key, kind, entry } = entryFromUpdate(update, now());
-  if (kind === "INVALIDATE") {
-    throw new InvalidInputError("INVALIDATE is not an eventual-consistency update", { key });
-  }
-  const res = await mergeEntry(
-    redis,
-    keyPrefix,
-    key,
-    opts.localRegion ?? NO_REGION,
-    entry,
-    `remote:${kind}`,
-    opts,
-  );
+  const { key, remote, cause } = remoteCall(update, (opts.now ?? Date.now)());
+  const res = await mergeEntry(redis, keyPrefix, key, opts.localRegion ?? NO_REGION, remote, cause, opts);
   return res.outcome;
+}
+
+/**
+ * applyRemoteUpdate for many updates in one pipelined round trip. Per update, in order: its outcome, or
+ * the InvalidInputError that refused it (nothing of it written). Updates of one key are applied in the
+ * given order. BackendUnavailableError when Redis failed.
+ */
+export async function applyRemoteUpdates(
+  redis: Redis,
+  keyPrefix: string,
+  updates: readonly CacheUpdate[],
+  opts: HistoryOptions & { localRegion?: string } = {},
+): Promise<Array<ApplyOutcome | Error>> {
+  const nowMs = (opts.now ?? Date.now)();
+  const calls: MergeCall[] = [];
+  const slots: Array<number | Error> = updates.map((u) => {
+    try {
+      calls.push(remoteCall(u, nowMs));
+      return calls.length - 1;
+    } catch (err) {
+      return err as Error;
+    }
+  });
+  const results = await mergeEntries(redis, keyPrefix, opts.localRegion ?? NO_REGION, calls, opts);
+  return slots.map((slot) => {
+    if (slot instanceof Error) return slot;
+    const r = results[slot]!;
+    return r instanceof Error ? r : r.outcome;
+  });
 }
 
 /** This region's copy of `key`, or null. SerializationError if the stored bytes are not an entry. */

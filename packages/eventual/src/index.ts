@@ -2,13 +2,22 @@
 // rollback and anti-entropy. See ../README.md for semantics.
 
 export { AntiEntropy, type AntiEntropyOptions, type AntiEntropyResult } from "./anti-entropy.js";
+export {
+  type BatchingPublisherOptions,
+  type BatchingUpdatePublisher,
+  type BatchProducer,
+  batchingUpdatePublisher,
+  type UpdateEncoder,
+} from "./batching-publisher.js";
 export { EventualConsistencyCache } from "./cache.js";
 export { digestOf, entryFromUpdate, updateFromEntry } from "./codec.js";
 export { applyWrite, isCrdtOp, restoreValue } from "./crdt-write.js";
 export {
   applyRemoteUpdate,
+  applyRemoteUpdates,
   type HistoryOptions,
   type HistoryRecord,
+  mergeEntries,
   readEntry,
   readHistory,
 } from "./entry-store.js";
@@ -19,6 +28,7 @@ export {
   writerNode,
 } from "./incarnation.js";
 export { bucketOf, INDEX_BUCKETS } from "./keys.js";
+export type { MergeCall, MergeResult } from "./merge-script.js";
 export { crdtPolicyByPrefix } from "./policy.js";
 export { kafkaUpdatePublisher } from "./publisher.js";
 export { type Resolution, resolveEntries } from "./resolve.js";
@@ -35,3 +45,4 @@ export type {
   UpdateKind,
   UpdatePublisher,
 } from "./types.js";
+export type { CoalescerOptions } from "./write-coalescer.js";

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { digestOf } from "./codec.js";
 import { applyWrite } from "./crdt-write.js";
 import { resolveEntries } from "./resolve.js";
-import { entry } from "./test-helpers.js";
+import { entry } from "./test-support.js";
 import type { StoredEntry } from "./types.js";
 
 const ts = (wallMs: number, node = "us-east") => ({ wallMs, logical: 0, node });

@@ -3,6 +3,7 @@
 import type { CacheUpdate } from "@meridian/bus";
 import type { AnyCrdt, CrdtType, HlcTimestamp, ReadBound, VectorClock } from "@meridian/core";
 import type { WriterIncarnationSource } from "./incarnation.js";
+import type { CoalescerOptions } from "./write-coalescer.js";
 
 export type { CacheUpdate };
 export type UpdateKind = CacheUpdate["kind"];
@@ -63,6 +64,8 @@ export interface ReadInfo {
 
 export interface UpdatePublisher {
   publish(update: CacheUpdate): Promise<void>;
+  /** Several updates in one send (optional; a coalesced batch of writes uses it when present). */
+  publishMany?(updates: CacheUpdate[]): Promise<void>;
 }
 
 /** A region's L2 reached directly (anti-entropy, read-repair). */
@@ -95,6 +98,11 @@ export interface EventualCacheOptions {
   historyTtlMs?: number;
   /** Bound on one publish (default 5000 ms): a broker that does not answer fails the write's ack. */
   publishTimeoutMs?: number;
+  /**
+   * Coalescing of unversioned writes (default on, `{}`): see write-coalescer.ts for the flush window and
+   * the bound. `false` writes each call on its own (one Redis write and one publish per call).
+   */
+  coalesce?: CoalescerOptions | false;
   /** Injected wall clock (tests). */
   now?: () => number;
 }

@@ -2,6 +2,11 @@
 // command (defineCommand): ioredis then sends EVALSHA, sends the source only the first time on a
 // connection, and when Redis answers NOSCRIPT (restart, failover, SCRIPT FLUSH) resends it as EVAL.
 // KEYS are declared, so ioredis' keyPrefix and cluster slot routing apply to them as to any command.
+//
+// ioredis auto-pipelining: the turn's pipeline is made by the turn's first command and knows only the
+// commands defined on the client by then; queuing a newer one there misaligns its replies and crashes
+// the process (ioredis 5.x and 6.0.0). So the first script used on a client defines every script made so
+// far, and a script defined later runs in a pipeline of its own until that turn's pipeline has gone out.
 import { InvalidInputError } from "@meridian/core";
 import type { ChainableCommander, Redis } from "ioredis";
 
@@ -10,7 +15,10 @@ type Invoke<R> = (...args: LuaArg[]) => Promise<R>;
 
 /** command name → source of every script made in this process: one name must mean one script. */
 const sources = new Map<string, string>();
+const scripts = new Map<string, LuaScript>();
 const definedOn = new WeakMap<Redis, Set<string>>();
+/** Commands defined on a client since its pending auto-pipeline was made (that pipeline lacks them). */
+const newerThanPipeline = new WeakMap<Redis, Set<string>>();
 
 export class LuaScript<R = unknown> {
   /** Name of the custom command on a client (prefixed so it never shadows an ioredis method). */
@@ -27,23 +35,27 @@ export class LuaScript<R = unknown> {
       throw new InvalidInputError(`two different Lua scripts are named ${name}`, { name });
     }
     sources.set(this.command, source);
+    if (!scripts.has(this.command)) scripts.set(this.command, this);
   }
 
-  /** Registers the script on `redis` (idempotent); pipelines made afterwards can queue it. */
+  /**
+   * Registers the script on `redis` (idempotent) — on first contact with a client, every script made so
+   * far in this process — so pipelines made afterwards can queue it.
+   */
   defineOn(redis: Redis): void {
     let names = definedOn.get(redis);
     if (!names) {
       names = new Set();
       definedOn.set(redis, names);
+      for (const script of scripts.values()) script.define(redis, names);
     }
-    if (names.has(this.command)) return;
-    redis.defineCommand(this.command, { numberOfKeys: this.numberOfKeys, lua: this.source });
-    names.add(this.command);
+    this.define(redis, names);
   }
 
   async run(redis: Redis, keys: readonly string[], args: readonly LuaArg[] = []): Promise<R> {
     this.checkKeys(keys);
     this.defineOn(redis);
+    if (newerThanPipeline.get(redis)?.has(this.command)) return this.runAlone(redis, keys, args);
     return this.invoker(redis)(...keys, ...args);
   }
 
@@ -51,6 +63,22 @@ export class LuaScript<R = unknown> {
   queue(pipeline: ChainableCommander, keys: readonly string[], args: readonly LuaArg[] = []): void {
     this.checkKeys(keys);
     void this.invoker(pipeline)(...keys, ...args);
+  }
+
+  private define(redis: Redis, names: Set<string>): void {
+    if (names.has(this.command)) return;
+    redis.defineCommand(this.command, { numberOfKeys: this.numberOfKeys, lua: this.source });
+    names.add(this.command);
+    if (redis.options.enableAutoPipelining) markNewerThanPipeline(redis, this.command);
+  }
+
+  /** One call in a pipeline made now (which knows the script), outside the turn's auto-pipeline. */
+  private async runAlone(redis: Redis, keys: readonly string[], args: readonly LuaArg[]): Promise<R> {
+    const pipeline = redis.pipeline();
+    this.queue(pipeline, keys, args);
+    const [[err, value]] = ((await pipeline.exec()) ?? [[null, null]]) as [[Error | null, R]];
+    if (err) throw err;
+    return value;
   }
 
   private invoker(target: Redis | ChainableCommander): Invoke<R> {
@@ -66,4 +94,18 @@ export class LuaScript<R = unknown> {
       });
     }
   }
+}
+
+/**
+ * Marks `command` as unknown to the client's pending auto-pipeline until that pipeline has been sent:
+ * ioredis sends it from a setImmediate queued when it was made, so one queued now runs after it.
+ */
+function markNewerThanPipeline(redis: Redis, command: string): void {
+  let pending = newerThanPipeline.get(redis);
+  if (!pending) {
+    pending = new Set();
+    newerThanPipeline.set(redis, pending);
+  }
+  if (pending.size === 0) setImmediate(() => pending.clear());
+  pending.add(command);
 }

@@ -418,21 +418,32 @@ export class StrongConsistencyCache {
 
   // ---- locks -------------------------------------------------------------------------------------------
 
-  /** Acquires `lockKey` (second argument: ttl in ms, or full acquire options). */
+  // Overloads: the handle forms are the API; the (name, ttl) and (name, token) forms are kept for callers
+  // that hold only a lock's name and token, e.g. across a process or an HTTP request (see README).
+  /** Acquires `lockKey` with acquire options (ttlMs, waitMs, owner, watchdog, …). */
+  acquireLock(lockKey: string, options?: AcquireOptions): Promise<LockHandle>;
+  /** Shorthand: acquires `lockKey` for `ttlMs`. */
+  acquireLock(lockKey: string, ttlMs: number): Promise<LockHandle>;
   acquireLock(lockKey: string, options: AcquireOptions | number = {}): Promise<LockHandle> {
     const opts = typeof options === "number" ? { ttlMs: options } : options;
     const owner = opts.owner ?? this.lockDefaults.owner ?? currentLockOwner() ?? this.lockOwner;
     return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts, owner });
   }
 
-  /** Releases a handle, or a lock name plus its token. LockNotHeldError if not ours any more. */
+  /** Releases the handle's lock. LockNotHeldError if not ours any more. */
+  releaseLock(handle: LockHandle): Promise<void>;
+  /** Releases `lockKey` if `token` still holds it (compare-and-delete). LockNotHeldError otherwise. */
+  releaseLock(lockKey: string, token: string): Promise<void>;
   releaseLock(handle: LockHandle | string, token?: string): Promise<void> {
     if (typeof handle !== "string") return handle.release();
     if (token === undefined) throw new InvalidInputError("releaseLock(lockKey, token): token missing");
     return this.locks.release(handle, token);
   }
 
-  /** Extends a handle's lock, or a lock name plus its token. */
+  /** Extends the handle's lock by `ttlMs` (default: its ttl). */
+  renewLock(handle: LockHandle, ttlMs?: number): Promise<void>;
+  /** Extends `lockKey` if `token` still holds it (compare-and-expire). LockNotHeldError otherwise. */
+  renewLock(lockKey: string, token: string, ttlMs?: number): Promise<void>;
   renewLock(handle: LockHandle | string, ttlOrToken?: number | string, ttlMs?: number): Promise<void> {
     if (typeof handle !== "string")
       return handle.renew(typeof ttlOrToken === "number" ? ttlOrToken : undefined);

@@ -18,5 +18,5 @@ export {
   type ServiceProcess,
   startProcessCluster,
 } from "./processes.js";
-export { type RedisServerProcess, startRedisServer } from "./redis-server.js";
+export { type RedisServerOptions, type RedisServerProcess, startRedisServer } from "./redis-server.js";
 export type { ClusterWan, ClusterWanOptions } from "./wan.js";

@@ -149,7 +149,9 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
   try {
     const kafka = createKafka(config, `processes-${namespace ?? "default"}`);
     await ensureTopicsFor(kafka, layout);
-    const servers = await Promise.all(regions.map(() => startRedisServer(opts.redisServerBin)));
+    const servers = await Promise.all(
+      regions.map(() => startRedisServer(opts.redisServerBin ? { bin: opts.redisServerBin } : {})),
+    );
     started.push(...servers);
     const redisUrls = regions.map((r, i) => `${r}=${servers[i]!.url}`).join(",");
     const common: Record<string, string> = {

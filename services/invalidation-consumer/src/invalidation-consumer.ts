@@ -1,6 +1,6 @@
 // A region's invalidation consumer: reads the region's `inbound` topic (other regions' updates, delivered
-// by the replicator), merges each CacheUpdate into the region's Redis with applyRemoteUpdate, and commits
-// the offset only after Redis acknowledged the merge. Replays after a crash are harmless: the merge is
+// by the replicator), merges each window of CacheUpdates into the region's Redis in one pipelined round
+// trip (one Lua merge per key), and commits the offsets only after Redis acknowledged the merges. Replays after a crash are harmless: the merge is
 // idempotent. A message that can never be applied (bad Avro, malformed CRDT state) goes to the dead-letter
 // topic with the reason in its headers, and the consumer goes on.
 
@@ -48,7 +48,9 @@ export interface InvalidationConsumerOptions extends RegionLayoutOptions {
   processMetrics?: boolean;
   kafka?: Kafka;
   serde?: AvroSerde;
-  /** Merges in flight per partition (different keys; one key's updates stay in order). Default 32. */
+  /** Records merged per pipelined Redis round trip (one window of a fetched batch). Default 500. */
+  batchSize?: number;
+  /** Records retried one by one at once after a failed window (different keys). Default 32. */
   concurrency?: number;
   /** Called after each merge — the cluster launcher feeds its convergence tracker from here. */
   onApplied?: (event: AppliedEvent) => void;
@@ -139,7 +141,9 @@ export async function startInvalidationConsumer(
     topics: sources,
     deadLetter: { topic: topics.deadLetter, producer: dlqProducer },
     fromBeginning: true,
-    // Merges of different keys are independent; running them concurrently hides Redis round trips.
+    // A window of records is merged in one pipelined Redis round trip; what fails is retried one by one
+    // (different keys concurrently).
+    batchSize: opts.batchSize ?? 500,
     concurrency: opts.concurrency ?? 32,
     logger: log,
     // A merge that fails while Redis is down is not the record's fault: retry it, never dead-letter it.
@@ -147,13 +151,13 @@ export async function startInvalidationConsumer(
     onDeadLetter: (_msg, err) => deadLetterTotal.inc({ code: errorCodeOf(err) }),
   });
   registerConsumerMetrics(registry, () => consumer.health());
-  const { handleRecord, handleRun } = mergeHandlers({
+  const { handleRecord, handleBatch } = mergeHandlers({
     redis,
     keyPrefix: layout.keyPrefix,
     serde,
     applied: recordApplied,
   });
-  await consumer.start(handleRecord, handleRun);
+  await consumer.start(handleRecord, handleBatch);
 
   let server: StartedServer | undefined;
   if (opts.port !== null) {

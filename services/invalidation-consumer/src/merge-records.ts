@@ -1,10 +1,12 @@
-// What the invalidation consumer does with inbound records: decode and validate each CacheUpdate, merge
-// it into the region's Redis with applyRemoteUpdate, and fold a run of one key's UPDATEs into one write.
-// Every failure is thrown: the ConsumerGroup retries, then dead-letters the record that keeps failing.
+// What the invalidation consumer does with inbound records: decode and validate each CacheUpdate, fold a
+// run of one key's UPDATEs into one, and merge a whole window into the region's Redis in one pipelined
+// round trip (one Lua merge per key). A record that fails is reported in its slot: the ConsumerGroup
+// retries it alone, then dead-letters it if it keeps failing; the rest of the window stays applied.
 import type { AvroSerde, CacheUpdate, ConsumedMessage } from "@meridian/bus";
-import { SerializationError } from "@meridian/core";
+import { BackendUnavailableError, SerializationError } from "@meridian/core";
 import {
   applyRemoteUpdate,
+  applyRemoteUpdates,
   entryFromUpdate,
   resolveEntries,
   type StoredEntry,
@@ -34,51 +36,89 @@ export async function decodeRecord(serde: AvroSerde, msg: ConsumedMessage): Prom
   return { msg, update };
 }
 
+/** A run of one key's consecutive UPDATEs (or one other record) merged with one script call. */
+interface Group {
+  members: { index: number; d: Decoded }[];
+}
+
+/** Same-key UPDATEs in a row share a group; ROLLBACK / INVALIDATE keep their own semantics and order. */
+function groupsOf(decoded: { index: number; d: Decoded }[]): Group[] {
+  const lastOfKey = new Map<string, Group>();
+  const groups: Group[] = [];
+  for (const item of decoded) {
+    const last = lastOfKey.get(item.d.update.key);
+    const prev = last?.members.at(-1)?.d.update.kind;
+    if (last && prev === "UPDATE" && item.d.update.kind === "UPDATE") {
+      last.members.push(item);
+      continue;
+    }
+    const group = { members: [item] };
+    lastOfKey.set(item.d.update.key, group);
+    groups.push(group);
+  }
+  return groups;
+}
+
+/**
+ * Several updates of one key folded into one (CRDT merge + clock join, the resolution the merge does):
+ * the same final state as applying them one by one, in one script call.
+ */
+function foldRun(run: Decoded[]): CacheUpdate {
+  if (run.length === 1) return run[0]!.update;
+  let folded: StoredEntry | null = null;
+  const now = Date.now();
+  for (const d of run) folded = resolveEntries(folded, entryFromUpdate(d.update, now).entry, now).entry;
+  const last = run[run.length - 1]!.update;
+  return {
+    ...updateFromEntry(last.key, folded!, "UPDATE", folded!.region, now),
+    producedAtMs: last.producedAtMs,
+  };
+}
+
 export function mergeHandlers(deps: MergeDeps) {
-  const applyOne = async (d: Decoded): Promise<void> => {
+  /** One record. */
+  const handleRecord = async (msg: ConsumedMessage): Promise<void> => {
+    const d = await decodeRecord(deps.serde, msg);
     deps.applied(d, await applyRemoteUpdate(deps.redis, deps.keyPrefix, d.update));
   };
 
   /**
-   * Several updates of one key in a row are folded into one (CRDT merge + clock join, the same
-   * resolution applyRemoteUpdate does) and written once: far fewer Redis round trips when a hot key
-   * changes in several regions, and the same final state as applying them one by one.
+   * A window of records: decoded, same-key runs folded, and merged with one pipelined round trip (one
+   * Lua script call per group). A record that cannot be decoded or merged gets its error in its slot;
+   * Redis failing throws (the consumer then retries record by record).
    */
-  const applyRun = async (run: Decoded[]): Promise<void> => {
-    if (run.length === 1) return applyOne(run[0]!);
-    let folded: StoredEntry | null = null;
-    const now = Date.now();
-    for (const d of run) folded = resolveEntries(folded, entryFromUpdate(d.update, now).entry, now).entry;
-    const last = run[run.length - 1]!.update;
-    const update = {
-      ...updateFromEntry(last.key, folded!, "UPDATE", folded!.region, Date.now()),
-      producedAtMs: last.producedAtMs,
-    };
-    const outcome = await applyRemoteUpdate(deps.redis, deps.keyPrefix, update);
-    for (const d of run) deps.applied(d, outcome);
-  };
-
-  /** One record. */
-  const handleRecord = async (msg: ConsumedMessage): Promise<void> =>
-    applyOne(await decodeRecord(deps.serde, msg));
-
-  /** A run of one key's records; if any of them fails, the consumer falls back to handleRecord for each. */
-  const handleRun = async (msgs: ConsumedMessage[]): Promise<void> => {
-    const decoded: Decoded[] = [];
-    for (const msg of msgs) decoded.push(await decodeRecord(deps.serde, msg));
-    // Fold runs of plain UPDATEs; ROLLBACK / INVALIDATE keep their own semantics and order.
-    let run: Decoded[] = [];
-    for (const d of decoded) {
-      if (d.update.kind === "UPDATE") {
-        run.push(d);
-        continue;
+  const handleBatch = async (msgs: ConsumedMessage[]): Promise<Array<Error | undefined>> => {
+    const results: Array<Error | undefined> = msgs.map(() => undefined);
+    const decoded: { index: number; d: Decoded }[] = [];
+    for (const [index, msg] of msgs.entries()) {
+      try {
+        decoded.push({ index, d: await decodeRecord(deps.serde, msg) });
+      } catch (err) {
+        if (err instanceof BackendUnavailableError) throw err; // the registry, not the record
+        results[index] = err as Error;
       }
-      if (run.length) await applyRun(run);
-      run = [];
-      await applyOne(d);
     }
-    if (run.length) await applyRun(run);
+    const groups = groupsOf(decoded);
+    const updates: CacheUpdate[] = [];
+    const sent: Group[] = [];
+    for (const g of groups) {
+      try {
+        updates.push(foldRun(g.members.map((m) => m.d)));
+        sent.push(g);
+      } catch (err) {
+        for (const m of g.members) results[m.index] = err as Error;
+      }
+    }
+    const outcomes = await applyRemoteUpdates(deps.redis, deps.keyPrefix, updates);
+    sent.forEach((g, i) => {
+      const outcome = outcomes[i]!;
+      for (const m of g.members) {
+        if (outcome instanceof Error) results[m.index] = outcome;
+        else deps.applied(m.d, outcome);
+      }
+    });
+    return results;
   };
 
-  return { handleRecord, handleRun };
+  return { handleRecord, handleBatch };
 }

@@ -17,7 +17,12 @@ import {
   type Region,
   StalenessBoundError,
 } from "@meridian/core";
-import type { EventualConsistencyCache, ReadInfo, WriterIncarnationSource } from "@meridian/eventual";
+import {
+  batchingUpdatePublisher,
+  type EventualConsistencyCache,
+  type ReadInfo,
+  type WriterIncarnationSource,
+} from "@meridian/eventual";
 import {
   ensureTopicsFor,
   type RegionLayoutOptions,
@@ -27,7 +32,6 @@ import {
 import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import type { Registry } from "prom-client";
-import { batchingUpdatePublisher } from "./batching-publisher.js";
 import { type CacheableStore, CoherentCacheable, redisUrlWithDb } from "./coherent-cacheable.js";
 import { crdtTypeForKey, validateKey } from "./keyspace.js";
 import { asObject, criticalWriteValue, importantWriteArg, parseMinVersion } from "./request-body.js";
@@ -137,7 +141,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
   const redis = createRedis(redisUrl, { db: layout.redisDbs[region]!, auth: cfg.config.redisAuth });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
   await ensureTopicsFor(kafka, layout);
-  const producer = new IdempotentProducer(kafka);
+  const producer = new IdempotentProducer(kafka, { compression: "gzip" }); // measured faster for update batches (bus producer.ts)
   await producer.connect();
   const serde = cfg.serde ?? new AvroSerde(cfg.config.schemaRegistryUrl);
   let client: MeridianClient;

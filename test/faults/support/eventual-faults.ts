@@ -4,7 +4,7 @@
 // before the caller asserts, so a failing scenario still shows its figures.
 import { summarize } from "@meridian/invalidation-consumer";
 import { expect } from "vitest";
-import { sleep } from "../../pipeline/helpers.js";
+import { sleep } from "../../support/pipeline.js";
 import { EventualLoad, type LoadKeys, type RegionWriter } from "./eventual-load.js";
 import type { FaultCluster } from "./fault-cluster.js";
 import { recordFaultRow } from "./faults-report.js";

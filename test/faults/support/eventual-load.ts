@@ -2,7 +2,7 @@
 // through the region nodes' HTTP API. A write counts as acknowledged only on 200; a timeout, a dropped
 // connection or a 5xx leaves its effect unknown (it may or may not have been applied), so the final
 // counters are checked against [acknowledged, acknowledged + unknown] — exact when nothing is unknown.
-import { get, measureConvergence, put, sleep } from "../../pipeline/helpers.js";
+import { get, measureConvergence, put, sleep } from "../../support/pipeline.js";
 import type { FaultCluster } from "./fault-cluster.js";
 
 /** Longer than any freeze a scenario injects: a frozen node's requests get their real answer after it. */

@@ -1,9 +1,9 @@
 // The five-region eventual pipeline with one private redis-server per region (startCluster shares one
 // server across regions, so a region could not fail alone there). Region nodes, invalidation consumers
 // and the replicator are the real services; those named in `childNodes` / `childConsumers` run as child
-// processes (test/pipeline/child-service.ts) so a test can SIGKILL or SIGSTOP them.
+// processes (test/support/child-service.ts) so a test can SIGKILL or SIGSTOP them.
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { stateFingerprint } from "@meridian/cluster";
+import { freePort, stateFingerprint } from "@meridian/cluster";
 import { configFromEnv, REGIONS } from "@meridian/core";
 import { AntiEntropy, pgWriterIncarnations } from "@meridian/eventual";
 import { type InvalidationConsumerHandle, startInvalidationConsumer } from "@meridian/invalidation-consumer";
@@ -11,9 +11,9 @@ import { type RegionNodeHandle, startRegionNode } from "@meridian/region-node";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import { createLogger, pipelineTopicNames, type RegionLayout, resolveLayout } from "@meridian/service-kit";
 import { createPgPool, createRedis, type Redis } from "@meridian/store";
-import { type ChildService, spawnService, stopService } from "../../pipeline/child-service.js";
-import { uniqueNamespace } from "../../pipeline/helpers.js";
-import { freePort, RegionRedisServers } from "./redis-server.js";
+import { type ChildService, spawnService, stopService } from "../../support/child-service.js";
+import { uniqueNamespace } from "../../support/pipeline.js";
+import { RegionRedisServers } from "./redis-server.js";
 
 export interface FaultClusterOptions {
   label: string;

@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { resolve } from "node:path";
 import { machineLine, markdownTable } from "../../../bench/lib/report.js";
-import { ROOT } from "../../pipeline/helpers.js";
+import { ROOT } from "../../support/pipeline.js";
 
 const ROWS_DIR = resolve(ROOT, "reports/faults");
 const FAULTS_MD = resolve(ROOT, "FAULTS.md");

@@ -3,8 +3,8 @@
 import { REGIONS, type Region } from "@meridian/core";
 import { checkLinearizability, describeViolation } from "@meridian/monitor";
 import { Redis } from "ioredis";
-import { strongTestEnv } from "../../strong/helpers.js";
-import { HOT_KEYS, runWorkload } from "../../strong/workload.js";
+import { strongTestEnv } from "../../support/strong-env.js";
+import { HOT_KEYS, runWorkload } from "../../support/strong-workload.js";
 import { RegionRedisServers } from "./redis-server.js";
 
 export type StrongFaultEnv = Awaited<ReturnType<typeof startStrongFaultEnv>>;

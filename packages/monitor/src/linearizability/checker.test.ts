@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { checkLinearizability } from "./check.js";
 import type { Operation } from "./history.js";
 import { KvModel } from "./kv-model.js";
-import { cas, op, r, txn, w } from "./test-helpers.js";
+import { cas, op, r, txn, w } from "./test-support.js";
 
 /** Replays the witness sequentially: every output must be what the model gives. */
 function replayWitness(history: Operation[], witness: number[], keys: string[]): boolean {

@@ -3,7 +3,7 @@
 import { createMeridianClient, type MeridianClient, type MeridianClientOptions } from "@meridian/client";
 import { REGIONS, type Region } from "@meridian/core";
 import { applyRemoteUpdate, type CacheUpdate, type UpdatePublisher } from "@meridian/eventual";
-import { strongTestEnv } from "../strong/helpers.js";
+import { strongTestEnv } from "../../support/strong-env.js";
 
 export async function clientTestEnv(label: string, poolSize = 20) {
   const base = await strongTestEnv(`client_${label}`, poolSize);
@@ -42,4 +42,4 @@ export async function clientTestEnv(label: string, poolSize = 20) {
   };
 }
 
-export { sleep } from "../strong/helpers.js";
+export { sleep } from "../../support/strong-env.js";

@@ -1,7 +1,7 @@
 // Runs a service's main.ts as a real child process (node --import tsx), so tests can SIGKILL it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { ROOT } from "./helpers.js";
+import { ROOT } from "./pipeline.js";
 
 export interface ChildService {
   child: ChildProcess;

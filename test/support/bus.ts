@@ -64,3 +64,12 @@ export async function eventually(
   }
   return cond();
 }
+
+/** The offset `groupId` committed on partition 0 of `topic` (next to read), or undefined. */
+export async function committedOffset(groupId: string, topic: string): Promise<string | undefined> {
+  const admin = testKafka("offsets").admin();
+  await admin.connect();
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  await admin.disconnect();
+  return entry?.partitions.find((p) => p.partition === 0)?.offset;
+}

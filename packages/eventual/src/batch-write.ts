@@ -1,0 +1,175 @@
+// Writes one coalesced batch (one folded delta per key) to a region's Redis under one writer incarnation.
+// Integer counter deltas go to the Lua merge, all of them in ONE pipelined round trip; the other writes
+// (LWW/MV values, OR-set ops, counter targets, states the script hands back) go through the CAS path,
+// all keys concurrently, so they too share round trips. A key whose write fails (bad input for the
+// stored type, a Redis error on its command) fails alone; keys that met a lost incarnation are handed
+// back, with only the part not yet written, to be redone under the new one.
+import { type CrdtType, emptyCrdt, type HlcTimestamp } from "@meridian/core";
+import type { Redis } from "ioredis";
+import { COUNTER_OP, counterArgs, counterReply } from "./counter-merge.js";
+import type { WriteContext } from "./crdt-write.js";
+import {
+  casUpdate,
+  guard,
+  type HistoryOptions,
+  IncarnationChangedError,
+  type IncarnationGuard,
+  type Snapshot,
+  writeKeys,
+} from "./entry-store.js";
+import type { StoredEntry } from "./types.js";
+import { applyFolded, counterParts, type FoldedWrite } from "./write-fold.js";
+
+export interface BatchItem {
+  key: string;
+  type: CrdtType;
+  fold: FoldedWrite;
+}
+
+export interface Writer {
+  node: string;
+  guard: IncarnationGuard;
+}
+
+export interface BatchDeps {
+  region: string;
+  history: HistoryOptions;
+  now: () => number;
+  /** A fresh HLC timestamp for a counter script call (the script moves it past the stored one). */
+  counterTs: () => HlcTimestamp;
+  /** Clock, timestamp and tag of a new local state on top of `snap` (the cache's writeContext). */
+  context: (snap: Snapshot, node: string) => WriteContext;
+}
+
+export interface BatchOutcome {
+  /** Per key: the entry the batch left, or the error that failed the key. */
+  results: Map<string, { value: StoredEntry } | { error: unknown }>;
+  /** Keys (with what is left of their write) that must be redone under a new incarnation. */
+  redo: BatchItem[];
+}
+
+export async function writeBatch(
+  redis: Redis,
+  prefix: string,
+  writer: Writer,
+  items: readonly BatchItem[],
+  deps: BatchDeps,
+): Promise<BatchOutcome> {
+  const out: BatchOutcome = { results: new Map(), redo: [] };
+  const counters = items.filter((i) => i.fold.kind === "counter");
+  const cas = items.filter((i) => i.fold.kind === "apply");
+  const [fromCounters] = await Promise.all([
+    writeCounters(redis, prefix, writer, counters, deps, out),
+    writeWithCas(redis, prefix, writer, cas, deps, out),
+  ]);
+  // States the script cannot reproduce byte for byte: the rest of the write goes the CAS way.
+  await writeWithCas(redis, prefix, writer, fromCounters, deps, out);
+  return out;
+}
+
+/** Counter deltas in one pipeline; returns the items the script handed back to the CAS path. */
+async function writeCounters(
+  redis: Redis,
+  prefix: string,
+  writer: Writer,
+  items: readonly BatchItem[],
+  deps: BatchDeps,
+  out: BatchOutcome,
+): Promise<BatchItem[]> {
+  if (items.length === 0) return [];
+  COUNTER_OP.defineOn(redis);
+  const pipeline = redis.pipeline();
+  const calls: { item: BatchItem; side: "increment" | "decrement"; by: number }[] = [];
+  for (const item of items) {
+    for (const part of counterParts(item.fold as Extract<FoldedWrite, { kind: "counter" }>)) {
+      const op = { node: writer.node, region: deps.region, ...part, ts: deps.counterTs() };
+      COUNTER_OP.queue(
+        pipeline,
+        writeKeys(prefix, item.key, writer.guard),
+        counterArgs(item.key, op, deps.history, writer.guard),
+      );
+      calls.push({ item, ...part });
+    }
+  }
+  const replies = await guard("batched counter write", async () => {
+    const res = await pipeline.exec();
+    if (!res) throw new Error("pipeline aborted");
+    return res;
+  });
+  const leftover = new Map<string, { item: BatchItem; values: unknown[]; redo: boolean }>();
+  const left = (item: BatchItem) => {
+    const l = leftover.get(item.key) ?? { item, values: [], redo: false };
+    leftover.set(item.key, l);
+    return l;
+  };
+  calls.forEach((call, i) => {
+    const [err, reply] = replies[i]!;
+    if (out.results.has(call.item.key) && "error" in out.results.get(call.item.key)!) return;
+    if (err) {
+      out.results.set(call.item.key, { error: err });
+      return;
+    }
+    try {
+      const entry = counterReply(reply as string | number);
+      if (entry) out.results.set(call.item.key, { value: entry });
+      else left(call.item).values.push({ op: call.side, by: call.by });
+    } catch (e) {
+      if (!(e instanceof IncarnationChangedError)) {
+        out.results.set(call.item.key, { error: e }); // an unreadable reply fails its key only
+        return;
+      }
+      const l = left(call.item);
+      l.redo = true;
+      l.values.push({ op: call.side, by: call.by });
+    }
+  });
+  const toCas: BatchItem[] = [];
+  for (const { item, values, redo } of leftover.values()) {
+    const rest: BatchItem = { key: item.key, type: item.type, fold: { kind: "apply", values } };
+    if (redo) out.redo.push(rest);
+    else toCas.push(rest);
+  }
+  return toCas;
+}
+
+/** Read-merge-CAS per key, all keys at once (their commands share round trips on the connection). */
+async function writeWithCas(
+  redis: Redis,
+  prefix: string,
+  writer: Writer,
+  items: readonly BatchItem[],
+  deps: BatchDeps,
+  out: BatchOutcome,
+): Promise<void> {
+  await Promise.all(
+    items.map(async (item) => {
+      const values = (item.fold as Extract<FoldedWrite, { kind: "apply" }>).values;
+      try {
+        const { written } = await casUpdate(
+          redis,
+          prefix,
+          item.key,
+          writer.node,
+          (snap) => {
+            const ctx = deps.context(snap, writer.node);
+            const crdt = applyFolded(item.type, snap.entry?.crdt ?? emptyCrdt(item.type), values, ctx);
+            const entry: StoredEntry = {
+              crdt,
+              clock: ctx.clock,
+              hlc: ctx.ts,
+              region: deps.region,
+              updatedAtMs: deps.now(),
+            };
+            return { step: { entry, historyCause: "local-write" }, result: null };
+          },
+          deps.history,
+          writer.guard,
+        );
+        out.results.set(item.key, { value: written! });
+      } catch (err) {
+        if (err instanceof IncarnationChangedError) out.redo.push(item);
+        else out.results.set(item.key, { error: err });
+      }
+    }),
+  );
+}
