@@ -12,7 +12,7 @@ import { type Cell, fmt, markdownTable, QUICK, quantile } from "../lib/report.js
 
 export const IN_FLIGHT = [1, 16, 64] as const;
 const KEYS = 10_000;
-const CELL_MS = Number(process.env.BENCH_GROUP_MS ?? (QUICK ? 1_000 : 5_000));
+const CELL_MS = Number(process.env.BENCH_GROUP_MS ?? (QUICK ? 700 : 5_000));
 const GOAL = { writesPerSec: 10_000, p99Ms: 10 };
 
 interface Cell3 {
@@ -59,7 +59,7 @@ async function strongCell(env: GroupBenchEnv, groupCommit: boolean, inFlight: nu
     locks: env.locks,
     groupCommit,
   });
-  for (let i = 0; i < 50; i++) await cache.setWithStrongConsistency(key(i), { warm: i }); // scripts, JIT
+  for (let i = 0; i < 20; i++) await cache.setWithStrongConsistency(key(i), { warm: i }); // scripts, JIT
   const before = { ...(cache.groupCommitStats() ?? { groups: 0, writes: 0 }) };
   const cell = await closedLoop(inFlight, (i) => cache.setWithStrongConsistency(key(i), { balance: i }));
   const s = cache.groupCommitStats();

@@ -15,6 +15,7 @@ beforeAll(async () => {
   await env.pool.query(`
     CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+      IF NEW.value ? 'poison' THEN RAISE EXCEPTION 'injected commit failure'; END IF;
       IF NEW.value ? 'kill' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
       RETURN NEW;
     END $$;
@@ -32,6 +33,27 @@ async function committed(c: StrongConsistencyCache, keys: readonly string[]) {
   const out: Record<string, { version: number; json: string | undefined }> = {};
   for (const k of keys) out[k] = await c.table.read(k);
   return out;
+}
+
+/** Runs `fn` while another transaction holds `key`'s row lock (pid = that transaction's backend). */
+async function whileRowLocked<T>(key: string, fn: (pid: number) => Promise<T>): Promise<T> {
+  const blocker = await env.pool.connect();
+  try {
+    await blocker.query("BEGIN");
+    await blocker.query("SELECT 1 FROM meridian_strong WHERE key = $1 FOR UPDATE", [key]);
+    return await fn((await blocker.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
+  } finally {
+    await blocker.query("ROLLBACK").catch(() => {});
+    blocker.release();
+  }
+}
+
+/** Every outcome a BackendUnavailableError. */
+function allUnavailable(outcomes: PromiseSettledResult<unknown>[]) {
+  for (const o of outcomes) {
+    expect(o.status).toBe("rejected");
+    expect((o as PromiseRejectedResult).reason).toBeInstanceOf(BackendUnavailableError);
+  }
 }
 
 async function noMarkers(keys: readonly string[]) {
@@ -133,14 +155,39 @@ describe("group commit", () => {
       keys.map((k, i) => east.setWithStrongConsistency(k, i === 3 ? { kill: true } : { v: 1 })),
     );
     expect(east.groupCommitStats()!.groups - before.groups).toBe(1);
-    for (const o of outcomes) {
-      expect(o.status).toBe("rejected");
-      expect((o as PromiseRejectedResult).reason).toBeInstanceOf(BackendUnavailableError);
-    }
+    allUnavailable(outcomes);
     expect(await committed(east, keys)).toEqual(base);
     await noMarkers(keys);
     for (const r of REGIONS) {
       expect((await env.cache(r).getWithStrongConsistency(keys[0]!)).value).toEqual({ v: 0 });
+    }
+  });
+
+  it("a write PostgreSQL refuses at COMMIT fails alone: the rest of its group is retried and commits", async () => {
+    const east = env.cache("us-east");
+    const keys = Array.from({ length: 5 }, (_, i) => `p:${i}`);
+    for (const k of keys) await east.setWithStrongConsistency(k, { v: 0 });
+    const base = await committed(east, keys);
+    const outcomes = await Promise.allSettled(
+      keys.map((k, i) => east.setWithStrongConsistency(k, i === 2 ? { poison: true } : { v: 1 })),
+    );
+    outcomes.forEach((o, i) => {
+      if (i === 2) {
+        expect(o.status).toBe("rejected");
+        expect(String((o as PromiseRejectedResult).reason)).toMatch(/injected commit failure/);
+      } else {
+        expect(o).toEqual({
+          status: "fulfilled",
+          value: expect.objectContaining({ version: base[keys[i]!]!.version + 1 }),
+        });
+      }
+    });
+    const after = await committed(east, keys);
+    expect(after[keys[2]!]).toEqual(base[keys[2]!]);
+    await noMarkers(keys);
+    for (const r of REGIONS) {
+      expect((await env.cache(r).getWithStrongConsistency(keys[0]!)).value).toEqual({ v: 1 });
+      expect((await env.cache(r).getWithStrongConsistency(keys[2]!)).value).toEqual({ v: 0 });
     }
   });
 
@@ -149,11 +196,7 @@ describe("group commit", () => {
     const keys = Array.from({ length: 6 }, (_, i) => `t:${i}`);
     for (const k of keys) await east.setWithStrongConsistency(k, { v: 0 });
     const base = await committed(east, keys);
-    const blocker = await env.pool.connect();
-    try {
-      await blocker.query("BEGIN");
-      await blocker.query("SELECT 1 FROM meridian_strong WHERE key = $1 FOR UPDATE", [keys[4]]);
-      const pid = (await blocker.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+    await whileRowLocked(keys[4]!, async (pid) => {
       const writes = Promise.allSettled(keys.map((k) => east.setWithStrongConsistency(k, { v: 1 })));
       let victim: number | undefined;
       for (let i = 0; i < 200 && victim === undefined; i++) {
@@ -166,19 +209,24 @@ describe("group commit", () => {
       }
       expect(victim).toBeDefined(); // the group holds keys 0..3 and waits for key 4
       await env.admin.query("SELECT pg_terminate_backend($1)", [victim]);
-      const outcomes = await writes;
-      for (const o of outcomes) {
-        expect(o.status).toBe("rejected");
-        expect((o as PromiseRejectedResult).reason).toBeInstanceOf(BackendUnavailableError);
-      }
-    } finally {
-      await blocker.query("ROLLBACK").catch(() => {});
-      blocker.release();
-    }
+      allUnavailable(await writes);
+    });
     expect(await committed(east, keys)).toEqual(base);
     await noMarkers(keys);
     const after = await east.setWithStrongConsistency(keys[4]!, { v: 2 }); // the node writes again
     expect(after.version).toBe(base[keys[4]!]!.version + 1);
+  });
+
+  it("a group PostgreSQL ends at statement_timeout fails with BackendUnavailableError, nothing applied", async () => {
+    const quick = env.cache("us-east", { pgTimeoutMs: 200 });
+    const keys = ["st:0", "st:1", "st:2"];
+    for (const k of keys) await quick.setWithStrongConsistency(k, 0);
+    const base = await committed(quick, keys);
+    await whileRowLocked(keys[1]!, async () => {
+      allUnavailable(await Promise.allSettled(keys.map((k) => quick.setWithStrongConsistency(k, 1))));
+    });
+    expect(await committed(quick, keys)).toEqual(base);
+    await noMarkers(keys);
   });
 
   it("past the bounded queue, a set is refused at once with a retriable OverloadedError", async () => {

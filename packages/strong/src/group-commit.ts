@@ -6,7 +6,7 @@
 // with the same typed error: the transaction rolled back, so nothing of the group was applied.
 // No timer: a write arriving while no group is forming starts one on the next turn of the event loop,
 // so a lone write waits for nothing; under load, writes queue while the running groups commit.
-import { InvalidInputError, OverloadedError } from "@meridian/core";
+import { InvalidInputError, MeridianError, OverloadedError } from "@meridian/core";
 import type { Changed } from "./region-cache.js";
 import type { GroupWrite, StrongTable } from "./strong-table.js";
 import type { WriteProtocol } from "./write-protocol.js";
@@ -136,6 +136,12 @@ export class GroupCommitter {
         return lastWritePerKey(group, results);
       });
     } catch (err) {
+      if (group.length > 1 && isStatementError(err)) {
+        // PostgreSQL refused something and rolled the group back: nothing was applied, so each write is
+        // tried alone and only the one at fault fails (inputs are validated first, so this is rare).
+        for (const w of group) await this.commit([w]);
+        return;
+      }
       for (const w of group) w.reject(err);
       return;
     }
@@ -145,6 +151,17 @@ export class GroupCommitter {
       else w.reject(r);
     });
   }
+}
+
+/**
+ * An error PostgreSQL raised about one write's data — bad data (22), a constraint (23), a trigger's RAISE
+ * (P0) — after which the transaction is rolled back for sure. Not a connection failure or time-out (those
+ * hit every write alike, and after COMMIT their outcome may be unknown), nor a lock or resource error.
+ */
+function isStatementError(err: unknown): boolean {
+  const e = err as { severity?: unknown; code?: unknown };
+  if (err instanceof MeridianError || e?.severity !== "ERROR" || typeof e.code !== "string") return false;
+  return /^(22|23|P0)/.test(e.code);
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   LockManager,
   pgFenceEpochs,
 } from "@meridian/locks";
-import { typedBackendError, withDeadline } from "@meridian/store";
+import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import { type GroupCommitOptions, GroupCommitter, type GroupStats } from "./group-commit.js";
@@ -27,7 +27,7 @@ import { RegionCache } from "./region-cache.js";
 import type { StrongSession } from "./session.js";
 import { type Fence, type Row, StrongTable } from "./strong-table.js";
 import { checkKey, type Limits, serialize } from "./validate.js";
-import { backendOf } from "./write-budget.js";
+import { typedError } from "./write-budget.js";
 import { WriteProtocol } from "./write-protocol.js";
 
 export interface StrongCacheOptions {
@@ -273,7 +273,7 @@ export class StrongConsistencyCache {
       }
       return this.fromRow<T>(await this.pgRead(key, this.table.read(key, undefined, this.o.pgTimeoutMs)));
     } catch (err) {
-      throw typedBackendError(err, backendOf(err));
+      throw typedError(err);
     }
   }
 

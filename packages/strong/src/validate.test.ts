@@ -16,6 +16,17 @@ describe("input validation", () => {
     );
   });
 
+  it("rejects NUL and lone surrogates in keys, strings and object keys (PostgreSQL refuses them)", () => {
+    const big = { maxKeyLength: 16, maxValueBytes: 1 << 20 };
+    for (const bad of ["a\u0000b", "x\uD800", "\uDC00y"]) {
+      expect(() => checkKey(bad, big)).toThrow(InvalidInputError);
+      expect(() => serialize({ v: bad }, big)).toThrow(InvalidInputError);
+      expect(() => serialize({ [bad]: 1 }, big)).toThrow(InvalidInputError);
+    }
+    expect(serialize({ s: "\uD83D\uDE00 ok" }, big)).toBe(JSON.stringify({ s: "\uD83D\uDE00 ok" }));
+    checkKey("\uD83D\uDE00", big);
+  });
+
   it("rejects what JSON would drop or mangle, and oversized values and keys", () => {
     const circular: Record<string, unknown> = {};
     circular.me = circular;

@@ -13,7 +13,20 @@ export function checkKey(key: unknown, limits: Limits): asserts key is string {
   if (key.length > limits.maxKeyLength) {
     throw new InvalidInputError(`key longer than ${limits.maxKeyLength} characters`, { length: key.length });
   }
+  if (!storable(key)) throw new InvalidInputError(`key ${unstorable}`, { key: JSON.stringify(key) });
 }
+
+const unstorable = "holds a NUL character or a lone UTF-16 surrogate, which PostgreSQL text/jsonb refuse";
+
+/**
+ * PostgreSQL refuses NUL in text and \u0000 or lone surrogates in jsonb. Caught here, before the write
+ * queues, so one caller's bad value can never fail the other writes of its commit group.
+ */
+function storable(s: string): boolean {
+  return !s.includes("\u0000") && !LONE_SURROGATE.test(s);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** JSON text of `value`; refuses what JSON would drop or mangle (undefined, functions, NaN, cycles, BigInt). */
 export function serialize(value: unknown, limits: Limits): string {
@@ -23,6 +36,7 @@ export function serialize(value: unknown, limits: Limits): string {
       if (typeof v === "number" && !Number.isFinite(v)) throw new Error(`non-finite number ${v}`);
       if (typeof v === "function" || typeof v === "symbol")
         throw new Error(`${typeof v} is not serializable`);
+      if (!storable(_k) || (typeof v === "string" && !storable(v))) throw new Error(`a string ${unstorable}`);
       return v;
     });
   } catch (err) {

@@ -1,5 +1,6 @@
 // Time bounds and connection handling of one write transaction.
-import { withDeadline } from "@meridian/store";
+import { BackendUnavailableError } from "@meridian/core";
+import { typedBackendError, withDeadline } from "@meridian/store";
 import type pg from "pg";
 
 /** What is left of a write's time budget; every step of the write is bounded by it. */
@@ -35,8 +36,22 @@ export function guardClient(client: pg.PoolClient): void {
   client.on("error", () => {});
 }
 
+/**
+ * A failure typed for the caller. PostgreSQL ending a statement at `statement_timeout` (57014) is the
+ * server-side half of our time bounds, so it is a BackendUnavailableError like the client-side one.
+ */
+export function typedError(err: unknown): unknown {
+  if ((err as { code?: unknown })?.code === "57014") {
+    return new BackendUnavailableError(`postgres: ${(err as Error).message}`, {
+      backend: "postgres",
+      cause: String(err),
+    });
+  }
+  return typedBackendError(err, backendOf(err));
+}
+
 /** pg errors carry a `severity` (server errors) or come from the pg client's connection handling. */
-export function backendOf(err: unknown): "postgres" | "redis" {
+function backendOf(err: unknown): "postgres" | "redis" {
   const e = err as { severity?: unknown; message?: string };
   if (e?.severity !== undefined) return "postgres";
   return /Connection terminated|Client has encountered|timeout exceeded when trying to connect/i.test(

@@ -4,10 +4,10 @@
 // written to any cache. After COMMIT the new versions are written through locally and the markers cleared.
 import { randomUUID } from "node:crypto";
 import { BackendUnavailableError } from "@meridian/core";
-import { isRetryablePgError, typedBackendError, withDeadline } from "@meridian/store";
+import { isRetryablePgError, withDeadline } from "@meridian/store";
 import type pg from "pg";
 import type { Changed, RegionCache } from "./region-cache.js";
-import { backendOf, checkout, guardClient, WriteBudget } from "./write-budget.js";
+import { checkout, guardClient, typedError, WriteBudget } from "./write-budget.js";
 
 export interface WriteTimings {
   pendingTtlMs: number;
@@ -35,7 +35,7 @@ export class WriteProtocol {
         return await this.runOnce(body);
       } catch (err) {
         if (attempt < 3 && isRetryablePgError(err)) continue;
-        throw typedBackendError(err, backendOf(err));
+        throw typedError(err);
       }
     }
   }
