@@ -7,7 +7,14 @@ import { randomUUID } from "node:crypto";
 import { configFromEnv, type DataClass, InvalidInputError, type Region } from "@meridian/core";
 import { EventualConsistencyCache } from "@meridian/eventual";
 import type { LockHandle } from "@meridian/locks";
-import { checkKey, type Limits, StrongConsistencyCache, serialize } from "@meridian/strong";
+import {
+  checkKey,
+  type Limits,
+  StrongConsistencyCache,
+  serialize,
+  type TxnResult,
+  type TxnView,
+} from "@meridian/strong";
 import type { Redis } from "ioredis";
 import pg from "pg";
 import type { Registry } from "prom-client";
@@ -301,6 +308,19 @@ export class MeridianClient {
     if (cls === "critical") return this.criticalTier!.set(key, value, opts);
     if (cls === "important") return this.importantTier!.set(key, value, opts);
     return this.cacheableTier!.set(key, json, opts.ttlMs);
+  }
+
+  /**
+   * Atomic read-modify-write of several critical keys (the strong tier's `transaction`: rows locked in key
+   * order, all writes commit or none); resolves only after every L1 copy of every key is gone.
+   */
+  async criticalTransaction<R>(
+    keys: readonly string[],
+    fn: (tx: TxnView) => R | Promise<R>,
+  ): Promise<TxnResult<R>> {
+    this.tierFor("critical");
+    for (const key of keys) checkKey(key, this.limits);
+    return this.criticalTier!.transaction(keys, fn);
   }
 
   /** A new session, or the one a token carries (InvalidInputError for a bad token). */
