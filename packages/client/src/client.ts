@@ -271,17 +271,27 @@ export class MeridianClient {
 
   /** Read `key` of class `cls`: { value, version, ageMs, stale, source, region }. */
   get<V = unknown>(cls: DataClass, key: string, opts?: ReadOptions): Promise<ClientRead<V>> {
-    // The hot path: plain checks, and an L1 hit answered without entering an async function.
-    const tier = this.closed ? undefined : this.tiers[cls];
-    if (
-      tier === undefined ||
-      typeof key !== "string" ||
-      key.length === 0 ||
-      key.length > this.limits.maxKeyLength
-    ) {
+    // The hot path: plain checks, and an L1 hit answered without entering an async function. One call
+    // site per class keeps each tier's `hit` monomorphic when one process reads several classes.
+    if (this.closed || typeof key !== "string" || key.length === 0 || key.length > this.limits.maxKeyLength) {
       return this.refuse(cls, key);
     }
-    const hit = tier.hit(key, opts, performance.now());
+    let tier: Tier | undefined;
+    let hit: ClientRead | undefined;
+    if (cls === "critical") {
+      const t = this.criticalTier;
+      tier = t;
+      if (t !== undefined) hit = t.hit(key, opts, performance.now());
+    } else if (cls === "important") {
+      const t = this.importantTier;
+      tier = t;
+      if (t !== undefined) hit = t.hit(key, opts, performance.now());
+    } else if (cls === "cacheable") {
+      const t = this.cacheableTier;
+      tier = t;
+      if (t !== undefined) hit = t.hit(key, opts, performance.now());
+    }
+    if (tier === undefined) return this.refuse(cls, key);
     if (hit !== undefined) {
       if (opts?.session !== undefined) observe(opts.session, cls, key, hit.version);
       return Promise.resolve(hit as ClientRead<V>);
