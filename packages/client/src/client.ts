@@ -7,7 +7,14 @@ import { randomUUID } from "node:crypto";
 import { configFromEnv, type DataClass, InvalidInputError, type Region } from "@meridian/core";
 import { EventualConsistencyCache } from "@meridian/eventual";
 import type { LockHandle } from "@meridian/locks";
-import { checkKey, type Limits, StrongConsistencyCache, serialize } from "@meridian/strong";
+import {
+  checkKey,
+  type Limits,
+  StrongConsistencyCache,
+  serialize,
+  type TxnResult,
+  type TxnView,
+} from "@meridian/strong";
 import type { Redis } from "ioredis";
 import pg from "pg";
 import type { Registry } from "prom-client";
@@ -264,17 +271,27 @@ export class MeridianClient {
 
   /** Read `key` of class `cls`: { value, version, ageMs, stale, source, region }. */
   get<V = unknown>(cls: DataClass, key: string, opts?: ReadOptions): Promise<ClientRead<V>> {
-    // The hot path: plain checks, and an L1 hit answered without entering an async function.
-    const tier = this.closed ? undefined : this.tiers[cls];
-    if (
-      tier === undefined ||
-      typeof key !== "string" ||
-      key.length === 0 ||
-      key.length > this.limits.maxKeyLength
-    ) {
+    // The hot path: plain checks, and an L1 hit answered without entering an async function. One call
+    // site per class keeps each tier's `hit` monomorphic when one process reads several classes.
+    if (this.closed || typeof key !== "string" || key.length === 0 || key.length > this.limits.maxKeyLength) {
       return this.refuse(cls, key);
     }
-    const hit = tier.hit(key, opts, performance.now());
+    let tier: Tier | undefined;
+    let hit: ClientRead | undefined;
+    if (cls === "critical") {
+      const t = this.criticalTier;
+      tier = t;
+      if (t !== undefined) hit = t.hit(key, opts, performance.now());
+    } else if (cls === "important") {
+      const t = this.importantTier;
+      tier = t;
+      if (t !== undefined) hit = t.hit(key, opts, performance.now());
+    } else if (cls === "cacheable") {
+      const t = this.cacheableTier;
+      tier = t;
+      if (t !== undefined) hit = t.hit(key, opts, performance.now());
+    }
+    if (tier === undefined) return this.refuse(cls, key);
     if (hit !== undefined) {
       if (opts?.session !== undefined) observe(opts.session, cls, key, hit.version);
       return Promise.resolve(hit as ClientRead<V>);
@@ -301,6 +318,19 @@ export class MeridianClient {
     if (cls === "critical") return this.criticalTier!.set(key, value, opts);
     if (cls === "important") return this.importantTier!.set(key, value, opts);
     return this.cacheableTier!.set(key, json, opts.ttlMs);
+  }
+
+  /**
+   * Atomic read-modify-write of several critical keys (the strong tier's `transaction`: rows locked in key
+   * order, all writes commit or none); resolves only after every L1 copy of every key is gone.
+   */
+  async criticalTransaction<R>(
+    keys: readonly string[],
+    fn: (tx: TxnView) => R | Promise<R>,
+  ): Promise<TxnResult<R>> {
+    this.tierFor("critical");
+    for (const key of keys) checkKey(key, this.limits);
+    return this.criticalTier!.transaction(keys, fn);
   }
 
   /** A new session, or the one a token carries (InvalidInputError for a bad token). */

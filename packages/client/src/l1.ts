@@ -151,7 +151,9 @@ export function l1Read<V>(
   stale = false,
 ): ClientRead<V> {
   if (!stale) l1.counters.hits++;
-  const r: ClientRead<V> = { value: e.value, version: e.version, ageMs, stale, source: "l1", region };
-  if (e.writtenBy !== undefined) r.writtenBy = e.writtenBy;
-  return r;
+  // One object literal per shape: adding `writtenBy` after creation made every important hit pay a hidden-
+  // class transition (and left two shapes at each call site), the largest cost of its hit path.
+  return e.writtenBy === undefined
+    ? { value: e.value, version: e.version, ageMs, stale, source: "l1", region }
+    : { value: e.value, version: e.version, ageMs, stale, source: "l1", region, writtenBy: e.writtenBy };
 }

@@ -25,6 +25,11 @@ export class StaleVersionError extends MeridianError {
   readonly code = "STALE_VERSION";
 }
 
+/** A transfer would take an account below zero; nothing was written. */
+export class InsufficientFundsError extends MeridianError {
+  readonly code = "INSUFFICIENT_FUNDS";
+}
+
 /** A write carried a fencing token older than the last one the data store saw. */
 export class FencingTokenError extends MeridianError {
   readonly code = "STALE_FENCING_TOKEN";

@@ -23,6 +23,22 @@ export function coherenceMessagesCounter(
   });
 }
 
+/**
+ * Lock wait / hold time by lock namespace. Shared with the region nodes, which take distributed locks
+ * themselves (fenced transfers) and expose the same series on their own /metrics.
+ */
+export function lockHistograms(registers: Registry[]): {
+  wait: Histogram<"namespace">;
+  hold: Histogram<"namespace">;
+} {
+  const histogram = (name: string, help: string) =>
+    new Histogram({ name, help, labelNames: ["namespace"], buckets: LOCK_BUCKETS, registers });
+  return {
+    wait: histogram("meridian_lock_wait_seconds", "Time spent waiting to acquire a distributed lock"),
+    hold: histogram("meridian_lock_hold_seconds", "Time a distributed lock was held"),
+  };
+}
+
 export class MonitorMetrics {
   readonly registry: Registry;
   readonly readStaleness: Histogram<"class" | "region">;
@@ -92,20 +108,7 @@ export class MonitorMetrics {
       buckets: LOCK_BUCKETS,
       registers,
     });
-    this.lockWait = new Histogram({
-      name: "meridian_lock_wait_seconds",
-      help: "Time spent waiting to acquire a distributed lock",
-      labelNames: ["namespace"],
-      buckets: LOCK_BUCKETS,
-      registers,
-    });
-    this.lockHold = new Histogram({
-      name: "meridian_lock_hold_seconds",
-      help: "Time a distributed lock was held",
-      labelNames: ["namespace"],
-      buckets: LOCK_BUCKETS,
-      registers,
-    });
+    ({ wait: this.lockWait, hold: this.lockHold } = lockHistograms(registers));
     this.coherenceMessages = coherenceMessagesCounter(registers);
     this.consumerLag = new Gauge({
       name: "meridian_consumer_lag_messages",

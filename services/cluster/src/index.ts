@@ -1,6 +1,7 @@
 // @meridian/cluster — the launcher above the services: starts a whole five-region pipeline in one process
 // (region nodes, replicator, invalidation consumers, market data), each part returning a handle with stop().
 
+export type { LagEvent } from "./applied-lag.js";
 export { freePort, terminate } from "./child.js";
 export {
   type Cluster,

@@ -9,9 +9,10 @@ import { configFromEnv, type MeridianConfig } from "@meridian/core";
 import { schemaForNamespace } from "@meridian/region-node";
 import { bearerHeaders, ensureTopicsFor, type RegionLayout, resolveLayout } from "@meridian/service-kit";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
+import { followLagMetrics, type LagEvent } from "./applied-lag.js";
 import { withAuthToken } from "./auth-token.js";
 import { type RedisServerProcess, startRedisServer } from "./redis-server.js";
-import { type ServiceProcess, spawnService } from "./service-process.js";
+import { bundleServices, type ServiceProcess, spawnService } from "./service-process.js";
 import { serviceSpecs } from "./service-specs.js";
 import { compareRegionStates, pollUntilConverged } from "./states.js";
 
@@ -62,6 +63,11 @@ export interface ProcessCluster {
     among?: readonly string[],
   ): Promise<{ converged: boolean; diverged: string[] }>;
   waitForConvergence(keys: readonly string[], timeoutMs?: number): Promise<number>;
+  /**
+   * Calls `onLag` for every update a consumer merged (from its /metrics, polled every `intervalMs`): the
+   * per-update propagation an in-process cluster reports as `applied` events. Returns a stop function.
+   */
+  followAppliedLag(onLag: (e: LagEvent) => void, intervalMs?: number): () => void;
   stopConsumer(region: string): Promise<void>;
   startConsumer(region: string): Promise<void>;
   stop(): Promise<void>;
@@ -81,7 +87,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
 
   try {
     const kafka = createKafka(config, `processes-${namespace ?? "default"}`);
-    await ensureTopicsFor(kafka, layout);
+    const [bundle] = await Promise.all([bundleServices(logDir), ensureTopicsFor(kafka, layout)]);
     const servers = await Promise.all(
       regions.map(() => startRedisServer(opts.redisServerBin ? { bin: opts.redisServerBin } : {})),
     );
@@ -89,16 +95,16 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
     const specs = serviceSpecs(config, layout, servers, opts);
     const { redisUrls, nodeSpawn, consumerSpawn } = specs;
     // The first node creates the critical table; the others start once it exists.
-    const first = await spawnService(nodeSpawn(regions[0]!), logDir);
+    const first = await spawnService(nodeSpawn(regions[0]!), logDir, bundle);
     started.push(first);
-    const rest = await Promise.all(regions.slice(1).map((r) => spawnService(nodeSpawn(r), logDir)));
+    const rest = await Promise.all(regions.slice(1).map((r) => spawnService(nodeSpawn(r), logDir, bundle)));
     started.push(...rest);
     const nodes = [first, ...rest];
-    const consumers = await Promise.all(regions.map((r) => spawnService(consumerSpawn(r), logDir)));
+    const consumers = await Promise.all(regions.map((r) => spawnService(consumerSpawn(r), logDir, bundle)));
     started.push(...consumers);
-    const replicator = await spawnService(specs.replicatorSpawn, logDir);
+    const replicator = await spawnService(specs.replicatorSpawn, logDir, bundle);
     started.push(replicator);
-    const marketData = specs.marketSpawn ? await spawnService(specs.marketSpawn, logDir) : undefined;
+    const marketData = specs.marketSpawn ? await spawnService(specs.marketSpawn, logDir, bundle) : undefined;
     if (marketData) started.push(marketData);
 
     const handles: Record<string, ProcessRegion> = {};
@@ -139,6 +145,14 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       compareStates,
       waitForConvergence: (keys, timeoutMs = 10_000) =>
         pollUntilConverged(() => compareStates(keys), timeoutMs, 100),
+      followAppliedLag(onLag, intervalMs) {
+        const consumers = () =>
+          regions.map((r) => {
+            const c = handles[r]!.consumer;
+            return c ? { region: r, url: c.url } : undefined;
+          });
+        return followLagMetrics(consumers, onLag, intervalMs);
+      },
       async stopConsumer(region) {
         const h = handles[region]!;
         await h.consumer?.stop();
@@ -147,7 +161,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       async startConsumer(region) {
         const h = handles[region]!;
         if (h.consumer) return;
-        const consumer = await spawnService(consumerSpawn(region), logDir);
+        const consumer = await spawnService(consumerSpawn(region), logDir, bundle);
         h.consumer = consumer;
         started.push(consumer);
       },

@@ -15,7 +15,13 @@ const unused = async (): Promise<never> => {
 
 /** The document the running node serves at /openapi.json, from a router whose handlers are never called. */
 export function regionNodeOpenApi(): Promise<unknown> {
-  const router = regionNodeRouter({ read: unused, write: unused, info: () => ({ status: 200 }) });
+  const router = regionNodeRouter({
+    read: unused,
+    write: unused,
+    transfer: unused,
+    deposit: unused,
+    info: () => ({ status: 200 }),
+  });
   addObservabilityRoutes(router, new Registry(), {});
   return openApiDocument(router);
 }

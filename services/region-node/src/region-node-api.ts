@@ -80,9 +80,50 @@ const writeSchema: RouteSchema = {
   response: { 400: errorBody, 401: errorBody, 409: errorBody },
 };
 
+const accountId = {
+  type: "string",
+  minLength: 1,
+  maxLength: 128,
+  pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+} as const;
+const amount = {
+  type: "integer",
+  minimum: 1,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: "Smallest currency unit",
+} as const;
+
+const transferSchema: RouteSchema = {
+  summary: "Move an amount between two ledger accounts (critical data), fenced and atomic",
+  description:
+    "Takes both account locks in a fixed order (fencing tokens), then writes both balances (`ledger:<account>`) in one strong transaction. 409 INSUFFICIENT_FUNDS (nothing written) when `from` holds less than `amount`; 423 when a lock is not free within its wait bound.",
+  tags: ["ledger"],
+  body: {
+    type: "object",
+    required: ["from", "to", "amount"],
+    additionalProperties: false,
+    properties: { from: accountId, to: accountId, amount },
+  },
+  response: { 400: errorBody, 401: errorBody, 409: errorBody, 423: errorBody },
+};
+
+const depositSchema: RouteSchema = {
+  summary: "Add an amount to a ledger account (how money enters the ledger), under its lock",
+  tags: ["ledger"],
+  body: {
+    type: "object",
+    required: ["account", "amount"],
+    additionalProperties: false,
+    properties: { account: accountId, amount },
+  },
+  response: { 400: errorBody, 401: errorBody, 409: errorBody, 423: errorBody },
+};
+
 export interface RegionNodeApi {
   read(req: HttpRequest): Promise<HttpResponse>;
   write(req: HttpRequest): Promise<HttpResponse>;
+  transfer(req: HttpRequest): Promise<HttpResponse>;
+  deposit(req: HttpRequest): Promise<HttpResponse>;
   info(): HttpResponse;
 }
 
@@ -91,6 +132,8 @@ export function regionNodeRouter(api: RegionNodeApi): Router {
   return new Router()
     .on("GET", "/v1/:class/:key", (req) => api.read(req), { schema: readSchema })
     .on("PUT", "/v1/:class/:key", (req) => api.write(req), { schema: writeSchema })
+    .on("POST", "/v1/critical/transfer", (req) => api.transfer(req), { schema: transferSchema })
+    .on("POST", "/v1/critical/deposit", (req) => api.deposit(req), { schema: depositSchema })
     .on("GET", "/v1/info", () => api.info(), {
       schema: { summary: "Which region and namespace this node serves", tags: ["node"] },
     });

@@ -20,6 +20,7 @@ import { checkRedis } from "@meridian/store";
 import { Counter, Histogram } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
 import { registerL1Metrics } from "./l1-metrics.js";
+import type { Ledger } from "./ledger.js";
 import { type MarketDataIngestHandle, startMarketDataIngest } from "./market-data-ingest.js";
 import { createRegionNode, type ReadOptions, type RegionNode, type RegionNodeConfig } from "./region-node.js";
 import { OPENAPI_INFO, regionNodeRouter } from "./region-node-api.js";
@@ -62,6 +63,11 @@ function parseReadOpts(q: URLSearchParams): ReadOptions {
     }
   }
   return opts;
+}
+
+function ledgerOf(node: RegionNode): Ledger {
+  if (!node.ledger) throw new NotImplementedError("ledger: this node has no PostgreSQL-backed critical data");
+  return node.ledger;
 }
 
 export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<RegionNodeHandle> {
@@ -110,7 +116,8 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
       let cls = "invalid";
       let res: HttpResponse;
       try {
-        const parsed = parseDataClass(req.params.class!);
+        // The ledger routes have no class parameter: they are critical data.
+        const parsed = parseDataClass(req.params.class ?? "critical");
         cls = parsed;
         res = await fn(req, parsed);
       } catch (err) {
@@ -140,6 +147,14 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
     write: timed("PUT", async (req, cls) => {
       if (req.body === undefined) throw new InvalidInputError("PUT needs a JSON body", { field: "body" });
       return { status: 200, body: await node.set(cls, req.params.key!, req.body) };
+    }),
+    transfer: timed("POST", async (req) => {
+      const b = req.body as { from: string; to: string; amount: number };
+      return { status: 200, body: await ledgerOf(node).transfer(b.from, b.to, b.amount) };
+    }),
+    deposit: timed("POST", async (req) => {
+      const b = req.body as { account: string; amount: number };
+      return { status: 200, body: await ledgerOf(node).deposit(b.account, b.amount) };
     }),
     info: () => ({
       status: 200,

@@ -23,6 +23,7 @@ import {
   type ReadInfo,
   type WriterIncarnationSource,
 } from "@meridian/eventual";
+import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import {
   ensureTopicsFor,
   type RegionLayoutOptions,
@@ -31,9 +32,10 @@ import {
 } from "@meridian/service-kit";
 import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
-import type { Registry } from "prom-client";
+import { Registry } from "prom-client";
 import { type CacheableStore, CoherentCacheable, redisUrlWithDb } from "./coherent-cacheable.js";
 import { crdtTypeForKey, validateKey } from "./keyspace.js";
+import { LEDGER_PREFIX, Ledger } from "./ledger.js";
 import { asObject, criticalWriteValue, importantWriteArg, parseMinVersion } from "./request-body.js";
 import { criticalMinVersion } from "./strong-critical.js";
 import { TtlCache } from "./ttl-cache.js";
@@ -123,6 +125,8 @@ export interface RegionNode {
   readonly cacheable: CacheableStore;
   /** The coherent cacheable store (its `near.stats`), or undefined with `cacheableCoherence: false`. */
   readonly coherentCacheable: CoherentCacheable | undefined;
+  /** Fenced transfers between `ledger:` accounts (with `criticalPg` only). */
+  readonly ledger: Ledger | undefined;
   get(cls: DataClass, key: string, opts?: ReadOptions): Promise<NodeRead | null>;
   /** Body per class — important: `{value}` (lww / mv), `{op:"increment"|"decrement",by}` (counters),
    *  `{op:"add"|"remove",element}` (sets); cacheable: `{value, ttlMs?}`; critical: the strong store's body. */
@@ -201,6 +205,26 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
   }
   const cacheable: CacheableStore =
     coherentCacheable ?? new TtlCache(redis, { region, keyPrefix: layout.keyPrefix, ...ttlOpt });
+  // Ledger locks live on the first region's Redis for every node, so all regions exclude each other.
+  const lockRegion = layout.regions[0]!;
+  const lockRedis = cfg.criticalPg
+    ? createRedis(regionRedisUrl(layout, lockRegion, cfg.config.redisUrl), {
+        db: layout.redisDbs[lockRegion]!,
+        auth: cfg.config.redisAuth,
+      })
+    : undefined;
+  const ledger =
+    cfg.criticalPg && lockRedis
+      ? new Ledger({
+          region,
+          client,
+          locks: new LockManager(lockRedis, {
+            prefix: `${layout.keyPrefix}ledger-lock:`,
+            fenceEpochs: pgFenceEpochs(cfg.criticalPg.pool),
+          }),
+          registry: cfg.metricsRegistry ?? new Registry(),
+        })
+      : undefined;
 
   const critical = (): CriticalStore => {
     if (cfg.criticalPg) return clientCritical(client);
@@ -217,6 +241,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     important,
     cacheable,
     coherentCacheable,
+    ledger,
     async get(cls, key, opts = {}) {
       validateKey(key);
       if (cls === "critical") return critical().get(key, opts);
@@ -253,7 +278,17 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     },
     async set(cls, key, body) {
       validateKey(key);
-      if (cls === "critical") return critical().set(key, body);
+      if (cls === "critical") {
+        if (key.startsWith(LEDGER_PREFIX)) {
+          throw new InvalidInputError(
+            `${LEDGER_PREFIX} accounts change only through transfers and deposits`,
+            {
+              field: "key",
+            },
+          );
+        }
+        return critical().set(key, body);
+      }
       if (cls === "cacheable") {
         const b = asObject(body);
         const ttl = b.ttlMs;
@@ -271,6 +306,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
       // Releases this node's L1 lines in the directory (sharers would otherwise wait for its lease).
       await coherentCacheable?.close().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
+      lockRedis?.disconnect();
       redis.disconnect();
     },
   };

@@ -11,7 +11,7 @@ import {
   StalenessBoundError,
 } from "@meridian/core";
 import type { LockHandle } from "@meridian/locks";
-import type { StrongConsistencyCache } from "@meridian/strong";
+import type { StrongConsistencyCache, TxnResult, TxnView } from "@meridian/strong";
 import type { Redis } from "ioredis";
 import { deepFreeze, type L1Store, l1Read } from "../l1.js";
 import type { ClientRead, ClientWrite, ReadOptions, WriteOptions } from "../types.js";
@@ -146,28 +146,43 @@ export class CriticalTier {
     value: unknown,
     opts: WriteOptions & { lock?: string | LockHandle } = {},
   ): Promise<ClientWrite> {
+    const w = await this.marked([key], () =>
+      this.o.strong.setWithStrongConsistency(key, value, opts.lock, {
+        ...(opts.session ? { session: opts.session.critical } : {}),
+      }),
+    );
+    return { version: w.version, region: this.o.region };
+  }
+
+  /**
+   * An atomic read-modify-write of several keys through the strong tier (`StrongConsistencyCache.transaction`),
+   * with every L1 copy of every key invalidated first, as for `set`.
+   */
+  transaction<R>(keys: readonly string[], fn: (tx: TxnView) => R | Promise<R>): Promise<TxnResult<R>> {
+    return this.marked(keys, () => this.o.strong.transaction(keys, fn));
+  }
+
+  /** Runs `commit` with `keys` marked in every region and every L1 copy of them gone; unmarks after. */
+  private async marked<T>(keys: readonly string[], commit: () => Promise<T>): Promise<T> {
     const writer = randomUUID();
     const deadline = performance.now() + this.o.invalidationTimeoutMs;
-    this.o.l1.invalidate(key);
+    const each = (script: typeof MARK_AND_COLLECT) =>
+      Promise.all(keys.map((key) => this.invalidateHolders(key, writer, script, deadline)));
+    for (const key of keys) this.o.l1.invalidate(key);
     try {
-      await this.invalidateHolders(key, writer, MARK_AND_COLLECT, deadline);
+      await each(MARK_AND_COLLECT);
     } catch (err) {
-      // Nothing was committed: take the marks back so readers may cache the key again.
-      await this.invalidateHolders(key, writer, UNMARK_AND_COLLECT, deadline).catch(() => {});
+      // Nothing was committed: take the marks back so readers may cache the keys again.
+      await each(UNMARK_AND_COLLECT).catch(() => {});
       throw err;
     }
-    let version: number;
     try {
-      const w = await this.o.strong.setWithStrongConsistency(key, value, opts.lock, {
-        ...(opts.session ? { session: opts.session.critical } : {}),
-      });
-      version = w.version;
+      return await commit();
     } finally {
       // Unmark even when the commit failed, so readers may cache again.
-      this.o.l1.invalidate(key);
-      await this.invalidateHolders(key, writer, UNMARK_AND_COLLECT, deadline);
+      for (const key of keys) this.o.l1.invalidate(key);
+      await each(UNMARK_AND_COLLECT);
     }
-    return { version, region: this.o.region };
   }
 
   /** Marks (or unmarks) the key in every region and waits until every holder there acked or lapsed. */

@@ -2,6 +2,7 @@
 // counters and watch lists (important, CRDT-merged), reads of market data, cacheable preferences — and
 // reporting each operation's latency and each read's age to the monitor.
 import type { ConsistencyMonitor } from "@meridian/monitor";
+import { ledgerOperation } from "./ledger-ops.js";
 
 export interface LoadOptions {
   /** Region → base URL of its node. */
@@ -67,6 +68,7 @@ export function startLoad(o: LoadOptions): LoadHandle {
 async function oneOperation(region: string, url: string, o: LoadOptions, accounts: number): Promise<void> {
   const roll = Math.random();
   const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+  if (o.critical && roll < 0.02) return ledgerOperation(region, url, o.headers ?? {}, o.monitor);
   if (o.critical && roll < 0.2) {
     const key = `acct:${Math.floor(Math.random() * accounts)}`;
     if (roll < 0.07) {
