@@ -15,6 +15,7 @@ import {
 import { type MarketDataProducerHandle, startMarketDataProducer } from "@meridian/market-data-producer";
 import {
   createStrongCritical,
+  openSchemaPool,
   type RegionNodeHandle,
   type StrongCritical,
   type StrongCriticalOptions,
@@ -175,10 +176,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
   let strong: StrongCritical | undefined;
   let wan: ClusterWan | undefined;
-  const strongSchema =
-    opts.critical === false || opts.wan
-      ? undefined
-      : (opts.critical?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined));
+  // The node's PostgreSQL schema: the critical table (with the strong tier) and writer incarnations (always).
+  const pgSchema =
+    (opts.critical || undefined)?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined);
+  const strongSchema = opts.critical === false || opts.wan ? undefined : pgSchema;
   try {
     if (opts.wan) {
       wan = await startClusterWan(config, layout, {
@@ -194,6 +195,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       });
       started.push({ stop: () => strong!.close() });
     }
+    // Writer incarnations of important data come from PostgreSQL with or without the strong tier.
+    let incarnationPool = strong?.pool;
+    if (!incarnationPool) {
+      const own = await openSchemaPool(config, { max: 2, ...(pgSchema ? { schema: pgSchema } : {}) });
+      started.push({ stop: () => own.end() });
+      incarnationPool = own;
+    }
+    const incarnations = pgWriterIncarnations(incarnationPool);
     const replicator = opts.externalReplicator
       ? externalReplicatorHandle()
       : await startReplicator({
@@ -226,7 +235,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
           ...(critical ? { critical } : {}),
           ...(criticalPg ? { criticalPg } : {}),
-          ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
+          incarnations,
         });
         started.push(node);
         const consumer = external.has(region) ? undefined : await consumerFor(region);
@@ -361,7 +370,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       },
       async purge() {
         if (!namespace) throw new InvalidInputError("purge() needs a namespaced cluster");
-        await purgeNamespace(config, layout, strongSchema);
+        await purgeNamespace(config, layout, pgSchema);
         await wan?.purge();
       },
     };

@@ -170,11 +170,9 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       ...common,
       MERIDIAN_REGION: region,
       MERIDIAN_REDIS_URL: servers[regions.indexOf(region)]!.url,
-      ...(critical
-        ? namespace
-          ? { MERIDIAN_PG_SCHEMA: schemaForNamespace(namespace) }
-          : {}
-        : { MERIDIAN_CRITICAL: "off" }),
+      // The schema holds the critical table and, critical or not, the writer incarnations.
+      ...(namespace ? { MERIDIAN_PG_SCHEMA: schemaForNamespace(namespace) } : {}),
+      ...(critical ? {} : { MERIDIAN_CRITICAL: "off" }),
       ...(market && region === home ? { MERIDIAN_INGEST_MARKET_DATA: "1" } : {}),
     });
     const consumerSpawn = (region: string): Spawn => ({
