@@ -154,7 +154,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const marketOpts = opts.marketData === false ? undefined : (opts.marketData ?? {});
   const homeRegion = marketOpts?.homeRegion ?? regions[0]!;
   const kafka: Kafka = createKafka(config, `meridian-cluster-${namespace ?? "default"}`);
-  const serde = new AvroSerde(config.schemaRegistryUrl);
+  const serde = new AvroSerde(config.schemaRegistryUrl, {
+    ...(config.schemaRegistryToken ? { token: config.schemaRegistryToken } : {}),
+  });
   await ensureTopicsFor(kafka, layout);
   const events = new ConvergenceTracker();
   const onApplied = (e: AppliedEvent): void => events.record(e);

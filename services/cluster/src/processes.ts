@@ -160,6 +160,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       MERIDIAN_REDIS_URLS: redisUrls,
       // Handed to the children only through their environment, never logged.
       MERIDIAN_AUTH_TOKEN: config.httpAuth!.token!.reveal(),
+      ...registryTokenEnv(config),
       ...(namespace ? { MERIDIAN_NAMESPACE: namespace } : {}),
     };
     const market = opts.marketData === false ? undefined : (opts.marketData ?? {});
@@ -299,4 +300,13 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
     await stopAll();
     throw err;
   }
+}
+
+/** The schema registry's token for the children, unless they inherit it from this environment anyway. */
+function registryTokenEnv(config: MeridianConfig): Record<string, string> {
+  const inherited =
+    process.env.MERIDIAN_SCHEMA_REGISTRY_TOKEN !== undefined ||
+    process.env.MERIDIAN_SCHEMA_REGISTRY_TOKEN_FILE !== undefined;
+  const token = config.schemaRegistryToken;
+  return token && !inherited ? { MERIDIAN_SCHEMA_REGISTRY_TOKEN: token.reveal() } : {};
 }
