@@ -1,6 +1,7 @@
 // Idempotent producer: acks from all in-sync replicas, one request in flight so one key's messages keep order.
 import { BackendUnavailableError, InvalidInputError } from "@meridian/core";
 import { type Kafka, Partitioners, type Producer } from "kafkajs";
+import { kafkaConnectError } from "./kafka.js";
 
 export interface OutgoingMessage {
   key: string;
@@ -32,9 +33,7 @@ export class IdempotentProducer {
   connect(): Promise<void> {
     this.connecting ??= this.producer.connect().catch((err: Error) => {
       this.connecting = undefined;
-      throw new BackendUnavailableError(`Kafka producer cannot connect: ${err.message}`, {
-        backend: "kafka",
-      });
+      throw kafkaConnectError(err, "Kafka producer cannot connect");
     });
     return this.connecting;
   }
