@@ -4,12 +4,13 @@
 // own inter-broker traffic. Killed (process group) and its folder removed by stop().
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
+import { killGroupAndRemove } from "./process-group.js";
 import { freePort } from "./redis-process.js";
 
 const run = promisify(execFile);
@@ -130,14 +131,7 @@ export async function startSecureKafka(heap = "256m"): Promise<SecureKafka> {
     "-Djava.awt.headless=true",
   ];
   let pid: number | undefined;
-  const stop = async () => {
-    if (pid !== undefined) {
-      try {
-        process.kill(-pid, "SIGKILL");
-      } catch {}
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const stop = () => killGroupAndRemove(pid, dir);
   try {
     const libs = `${await libsDir(dir)}/*`;
     const keystore = join(dir, "broker.p12");
