@@ -57,6 +57,10 @@ fi
   echo "export MERIDIAN_PG_URL='$PG'"
   if [ -n "$REGISTRY" ]; then
     echo "export MERIDIAN_SCHEMA_REGISTRY_URL='$REGISTRY'"
+    # The token of the registry started here (an external one: set the variable yourself).
+    if [ -z "${MERIDIAN_SCHEMA_REGISTRY_URL:-}" ] && [ -s "$STATE/schema-registry/token" ]; then
+      echo "export MERIDIAN_SCHEMA_REGISTRY_TOKEN_FILE='$STATE/schema-registry/token'"
+    fi
   else
     echo "# MERIDIAN_SCHEMA_REGISTRY_URL not set: services/schema-registry/src/main.ts is missing"
   fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts services/schema-registry (Confluent-compatible REST subset over the compacted topic `_schemas`)
 # against the brokers in MERIDIAN_KAFKA_BROKERS; waits until GET /subjects answers 200; prints its URL.
+# Its register/config routes need MERIDIAN_SCHEMA_REGISTRY_TOKEN(_FILE), generated into $STATE when unset.
 # Exit code 3 (nothing printed) when the service is not in this checkout yet.
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -22,6 +23,13 @@ rm -f "$SDIR/pid" "$SDIR/url" "$SDIR/brokers"
 if [ ! -f "$ROOT/$MAIN" ]; then
   log "schema-registry: SKIPPED — $MAIN does not exist yet; tests that need a registry will fail"
   exit 3
+fi
+
+# Registering schemas needs a bearer token; without one given, a random one in a private file that
+# up.sh hands to the clients (MERIDIAN_SCHEMA_REGISTRY_TOKEN_FILE in infra/.state/env).
+if [ -z "${MERIDIAN_SCHEMA_REGISTRY_TOKEN:-}" ] && [ -z "${MERIDIAN_SCHEMA_REGISTRY_TOKEN_FILE:-}" ]; then
+  export MERIDIAN_SCHEMA_REGISTRY_TOKEN_FILE="$SDIR/token"
+  [ -s "$SDIR/token" ] || (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '\n/+=' >"$SDIR/token")
 fi
 
 read -r PORT < <(probe free-ports "${SCHEMA_REGISTRY_PORT:-8081}")

@@ -1,9 +1,12 @@
-// The schema registry against the real Kafka broker: Confluent REST semantics, typed errors, and ids that
-// survive a restart because the state is replayed from its compacted topic.
+// The schema registry against the real Kafka broker: Confluent REST semantics, typed errors, ids that
+// survive a restart because the state is replayed from its compacted topic, and the bearer token on every
+// route that changes state (reads stay open).
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { AvroSerde } from "@meridian/bus";
 import { freePort } from "@meridian/cluster";
+import { AuthenticationError, Secret } from "@meridian/core";
 import { type RunningSchemaRegistry, startSchemaRegistry } from "@meridian/schema-registry";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import pino from "pino";
@@ -19,15 +22,24 @@ const kafka = new Kafka({
   brokers: config.kafkaBrokers,
   logLevel: logLevel.NOTHING,
 });
+const token = new Secret(`registry-test-${runId}-${randomUUID()}`);
+const auth = { token, reads: false };
 const cacheUpdate = readFileSync(new URL("../../schemas/CacheUpdate.avsc", import.meta.url), "utf8");
 
-async function call(base: string, method: string, path: string, body?: unknown) {
+async function call(base: string, method: string, path: string, body?: unknown, bearer = token.reveal()) {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+    headers: {
+      "content-type": "application/vnd.schemaregistry.v1+json",
+      ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> & unknown[] };
+  return {
+    status: res.status,
+    challenge: res.headers.get("www-authenticate"),
+    json: (await res.json()) as Record<string, unknown> & unknown[],
+  };
 }
 
 const withField = (schema: string, field: object) => {
@@ -49,7 +61,7 @@ describe("schema registry on the real broker", () => {
   });
 
   it("registers, looks up, rejects with Confluent errors, and keeps ids across a restart", async () => {
-    const first = await startSchemaRegistry({ brokers: config.kafkaBrokers, port: 0, topic, logger });
+    const first = await startSchemaRegistry({ brokers: config.kafkaBrokers, port: 0, topic, logger, auth });
     running.push(first);
     const base = first.url;
 
@@ -109,7 +121,7 @@ describe("schema registry on the real broker", () => {
     running.pop();
 
     // A new process on the same topic replays it: same ids, same versions, next id continues.
-    const second = await startSchemaRegistry({ brokers: config.kafkaBrokers, port: 0, topic, logger });
+    const second = await startSchemaRegistry({ brokers: config.kafkaBrokers, port: 0, topic, logger, auth });
     running.push(second);
     expect((await call(second.url, "GET", "/subjects")).json).toEqual(["t-value"]);
     expect(JSON.parse((await call(second.url, "GET", `/schemas/ids/${id1}`)).json.schema as string)).toEqual(
@@ -135,7 +147,13 @@ describe("schema registry on the real broker", () => {
   it("concurrent registrations get one id per distinct schema and gap-free versions", async () => {
     const ctopic = `${topic}-concurrent`;
     extraTopics.push(ctopic);
-    const reg = await startSchemaRegistry({ brokers: config.kafkaBrokers, port: 0, topic: ctopic, logger });
+    const reg = await startSchemaRegistry({
+      brokers: config.kafkaBrokers,
+      port: 0,
+      topic: ctopic,
+      logger,
+      auth,
+    });
     running.push(reg);
     await call(reg.url, "PUT", "/config", { compatibility: "NONE" });
     const schemas = Array.from({ length: 6 }, (_, i) =>
@@ -160,6 +178,54 @@ describe("schema registry on the real broker", () => {
     }
   });
 
+  it("register, delete and config need the bearer token (401 + challenge); reads stay open", async () => {
+    const atopic = `${topic}-auth`;
+    extraTopics.push(atopic);
+    const reg = await startSchemaRegistry({
+      brokers: config.kafkaBrokers,
+      port: 0,
+      topic: atopic,
+      logger,
+      auth,
+    });
+    running.push(reg);
+    const schema = { schema: cacheUpdate };
+    for (const bearer of ["", "wrong-token"]) {
+      const refused = await call(reg.url, "POST", "/subjects/a-value/versions", schema, bearer);
+      expect(refused.status).toBe(401);
+      expect(refused.json.error_code).toBe(40101);
+      expect(refused.challenge).toMatch(/^Bearer realm="meridian"/);
+      expect((await call(reg.url, "PUT", "/config", { compatibility: "NONE" }, bearer)).status).toBe(401);
+      expect((await call(reg.url, "PUT", "/config/a-value", { compatibility: "NONE" }, bearer)).status).toBe(
+        401,
+      );
+      expect((await call(reg.url, "DELETE", "/subjects/a-value", undefined, bearer)).status).toBe(401);
+    }
+    expect((await call(reg.url, "GET", "/subjects", undefined, "")).json).toEqual([]); // nothing got in
+    const ok = await call(reg.url, "POST", "/subjects/a-value/versions", schema);
+    expect(ok.status).toBe(200);
+    const id = ok.json.id as number;
+    // Reads need no token: subjects, versions, schema by id, lookup and compatibility checks.
+    expect((await call(reg.url, "GET", "/subjects", undefined, "")).json).toEqual(["a-value"]);
+    expect((await call(reg.url, "GET", `/schemas/ids/${id}`, undefined, "")).status).toBe(200);
+    expect((await call(reg.url, "GET", "/subjects/a-value/versions/latest", undefined, "")).status).toBe(200);
+    expect((await call(reg.url, "POST", "/subjects/a-value", schema, "")).status).toBe(200);
+    const compat = await call(reg.url, "POST", "/compatibility/subjects/a-value/versions/latest", schema, "");
+    expect(compat.json).toEqual({ is_compatible: true });
+    expect((await call(reg.url, "GET", "/healthz", undefined, "")).status).toBe(200);
+
+    // The Avro serde sends the token; with a wrong one it fails with a typed, non-retriable error, quickly.
+    expect(await new AvroSerde(reg.url, { token }).schemaId("CacheUpdate")).toBe(id);
+    const t0 = Date.now();
+    const err = await new AvroSerde(reg.url, { token: new Secret("not-the-token") })
+      .schemaId("CacheUpdate")
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as AuthenticationError).retriable).toBe(false);
+    expect(String((err as Error).message)).not.toContain(token.reveal());
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
   it("runs from main.ts as the infra starts it, and a SIGKILLed process's ids survive in the next one", async () => {
     const startProcess = async () => {
       const port = await freePort();
@@ -172,6 +238,8 @@ describe("schema registry on the real broker", () => {
           SCHEMA_REGISTRY_PORT: String(port),
           SCHEMA_REGISTRY_TOPIC: topic,
           LOG_LEVEL: "warn",
+          MERIDIAN_SCHEMA_REGISTRY_TOKEN: token.reveal(),
+          MERIDIAN_SCHEMA_REGISTRY_TOKEN_FILE: undefined,
         },
         stdio: "ignore",
         detached: true,

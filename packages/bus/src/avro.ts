@@ -7,13 +7,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import {
+  AuthenticationError,
   BackendUnavailableError,
   type CrdtType,
+  configFromEnv,
   InvalidInputError,
   MeridianError,
+  type Secret,
   SerializationError,
 } from "@meridian/core";
 import avsc from "avsc";
+import { bearerMiddlewares } from "./registry-auth.js";
 import { SCHEMA_TEXTS } from "./schemas.generated.js";
 
 /** TypeScript shape of schemas/CacheUpdate.avsc. */
@@ -128,9 +132,15 @@ export class AvroSerde {
 
   constructor(
     readonly registryUrl: string,
-    private readonly opts: { schemasDir?: string } = {},
+    /** token: the registry's bearer token (default configFromEnv().schemaRegistryToken). */
+    private readonly opts: { schemasDir?: string; token?: Secret } = {},
   ) {
-    this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 2 } });
+    const token = opts.token ?? configFromEnv().schemaRegistryToken;
+    this.registry = new SchemaRegistry({
+      host: registryUrl,
+      retry: { retries: 2 },
+      middlewares: bearerMiddlewares(token),
+    });
   }
 
   private schemaText(name: string): string {
@@ -157,6 +167,14 @@ export class AvroSerde {
           // configured with another compatibility level) carry no status. Network failures come as 400/5xx.
           const clientSide =
             status === undefined && /^ConfluentSchemaRegistry/.test((err as Error).name ?? "");
+          if (status === 401 || status === 403) {
+            throw new AuthenticationError(
+              `schema registry refused this client's token: ${(err as Error).message}`,
+              {
+                backend: "schema-registry",
+              },
+            );
+          }
           if (status === 409 || status === 422 || clientSide) {
             throw new SerializationError(`registry refused schema ${name}: ${(err as Error).message}`, {
               schema: name,

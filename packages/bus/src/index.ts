@@ -21,7 +21,7 @@ export {
 export { type HealthSource, registerConsumerMetrics } from "./consumer-metrics.js";
 export { type DeadLetterTarget, DLQ_HEADERS, deadLetterMessage, errorCodeOf } from "./dead-letter.js";
 export { headersToStrings } from "./headers.js";
-export { createKafka, pinoLogCreator } from "./kafka.js";
+export { createKafka, kafkaConnectError, pinoLogCreator } from "./kafka.js";
 export {
   type ConsumedOffsets,
   IdempotentProducer,

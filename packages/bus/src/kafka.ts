@@ -1,6 +1,12 @@
 // kafkajs client factory; kafkajs' own logging is routed into pino at warn and above.
 import { readFileSync } from "node:fs";
-import type { KafkaAuth, MeridianConfig } from "@meridian/core";
+import {
+  AuthenticationError,
+  BackendUnavailableError,
+  type KafkaAuth,
+  type MeridianConfig,
+  type MeridianError,
+} from "@meridian/core";
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
 import pino, { type Logger } from "pino";
 
@@ -50,4 +56,18 @@ export function createKafka(config: MeridianConfig, clientId: string, logger: Lo
     logCreator: pinoLogCreator(logger),
     ...kafkaSecurity(config.kafkaAuth),
   });
+}
+
+/**
+ * A failed connect as a typed error: credentials the broker refused (SASL) are an AuthenticationError —
+ * retrying cannot help — anything else BackendUnavailableError. kafkajs' messages name the mechanism,
+ * never the password.
+ */
+export function kafkaConnectError(err: Error, what: string): MeridianError {
+  const refused =
+    err.name === "KafkaJSSASLAuthenticationError" || /SASL .*authentication failed/i.test(err.message);
+  const message = `${what}: ${err.message}`;
+  return refused
+    ? new AuthenticationError(message, { backend: "kafka" })
+    : new BackendUnavailableError(message, { backend: "kafka" });
 }

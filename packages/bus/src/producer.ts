@@ -9,6 +9,7 @@
 // so the region node's update producer uses it; `pnpm bench write` prints both side by side.
 import { BackendUnavailableError, InvalidInputError } from "@meridian/core";
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from "kafkajs";
+import { kafkaConnectError } from "./kafka.js";
 
 export interface ProducerOptions {
   transactionalId?: string;
@@ -48,9 +49,7 @@ export class IdempotentProducer {
   connect(): Promise<void> {
     this.connecting ??= this.producer.connect().catch((err: Error) => {
       this.connecting = undefined;
-      throw new BackendUnavailableError(`Kafka producer cannot connect: ${err.message}`, {
-        backend: "kafka",
-      });
+      throw kafkaConnectError(err, "Kafka producer cannot connect");
     });
     return this.connecting;
   }

@@ -188,6 +188,7 @@ export class MeridianClient {
     const lease = new NodeLease(
       this.regions[this.region],
       `${prefix}n:${this.nodeId}`,
+      `${prefix}inc`,
       randomUUID(),
       { leaseMs, maxDriftRate },
       () => l1.clear(),
@@ -229,6 +230,9 @@ export class MeridianClient {
       holderTtlMs: 600_000,
       maxDriftRate,
       markTtlMs: 30_000,
+      // Leases granted by a lost incarnation end within one lease of its death (holders count theirs
+      // shortened by the drift bound); 10 ms for TIME's millisecond granularity.
+      quarantineMs: leaseMs + 10,
       invalidationTimeoutMs: c.invalidationTimeoutMs ?? 10_000,
       sizeOf,
     });
@@ -350,6 +354,7 @@ export class MeridianClient {
         ...of("critical"),
         leaseWaits: this.bus?.counters.leaseWaits ?? 0,
         lease: this.lease?.counters,
+        incarnationWaits: this.criticalTier?.counters.incarnationWaits ?? 0,
       },
       important: { ...of("important"), trackingGaps: this.tracking?.counters.gaps ?? 0 },
       cacheable: of("cacheable"),

@@ -49,6 +49,8 @@ export interface MeridianConfig {
   redisUrl: string;
   pgUrl: string;
   schemaRegistryUrl: string;
+  /** Bearer token sent to the schema registry (its register / config routes need it). */
+  schemaRegistryToken?: Secret;
   redisAuth?: RedisAuth;
   pgAuth?: PgAuth;
   kafkaAuth?: KafkaAuth;
@@ -90,11 +92,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, read?: ReadS
   const redisPassword = secretFromEnv(env, "MERIDIAN_REDIS_PASSWORD", read);
   const pgPassword = secretFromEnv(env, "MERIDIAN_PG_PASSWORD", read);
   const token = secretFromEnv(env, "MERIDIAN_AUTH_TOKEN", read);
+  // The registry is one more Meridian service: the services' token unless it has a token of its own.
+  const registryToken = secretFromEnv(env, "MERIDIAN_SCHEMA_REGISTRY_TOKEN", read) ?? token;
   return {
     kafkaBrokers: (env.MERIDIAN_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((s) => s.trim()),
     redisUrl: env.MERIDIAN_REDIS_URL ?? "redis://127.0.0.1:6379",
     pgUrl: env.MERIDIAN_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
     schemaRegistryUrl: env.MERIDIAN_SCHEMA_REGISTRY_URL ?? "http://127.0.0.1:8081",
+    ...(registryToken ? { schemaRegistryToken: registryToken } : {}),
     redisAuth: {
       ...(env.MERIDIAN_REDIS_USERNAME ? { username: env.MERIDIAN_REDIS_USERNAME } : {}),
       ...(redisPassword ? { password: redisPassword } : {}),

@@ -84,6 +84,11 @@ export class OverloadedError extends MeridianError {
   override readonly retriable = true;
 }
 
+/** A server refused this process's credentials (wrong password or token, unknown user): not retriable. */
+export class AuthenticationError extends MeridianError {
+  readonly code = "AUTHENTICATION";
+}
+
 /** Encoding or decoding a message failed (bad Avro, unknown schema id, malformed payload). */
 export class SerializationError extends MeridianError {
   readonly code = "SERIALIZATION";

@@ -12,12 +12,28 @@ export interface WriterIncarnationSource {
 
 export type { SqlQueryable };
 
-/** Durable incarnations: one row per region namespace in PostgreSQL, bumped in one statement. */
+/**
+ * Durable incarnations: one row per region namespace in PostgreSQL, bumped in one statement. Concurrent
+ * draws for one namespace share one number: they all found the incarnation missing and none of them has
+ * installed one yet, so the number is still unused — and a burst of first writes costs one statement,
+ * not one per write.
+ */
 export function pgWriterIncarnations(
   db: SqlQueryable,
   table = "meridian_writer_incarnations",
 ): WriterIncarnationSource {
-  return { next: pgCounter(db, table, "n", 0) };
+  const draw = pgCounter(db, table, "n", 0);
+  const inFlight = new Map<string, Promise<number>>();
+  return {
+    next(namespace) {
+      let p = inFlight.get(namespace);
+      if (!p) {
+        p = draw(namespace).finally(() => inFlight.delete(namespace));
+        inFlight.set(namespace, p);
+      }
+      return p;
+    },
+  };
 }
 
 /** The vector-clock / PN-counter node id of `region` under incarnation `n`. */

@@ -11,3 +11,4 @@ export {
   deleteKeysWithPrefix,
   type RedisOptions,
 } from "./redis.js";
+export { REDIS_RUN_ID_LUA } from "./run-id.js";

@@ -17,7 +17,7 @@ export interface PgPoolOptions {
   queryTimeoutMs?: number;
   /** Bound on getting a connection (pool checkout or connect; default 3000 ms). */
   connectionTimeoutMs?: number;
-  /** Password and TLS (configFromEnv().pgAuth); the password never goes into the URL. */
+  /** Password and TLS (configFromEnv().pgAuth); the password is never part of the configured URL. */
   auth?: PgAuth;
 }
 
@@ -34,17 +34,28 @@ export function boundedPgOptions(opts: PgPoolOptions = {}): string {
 /** A pg connection pool for `url` (postgres://user@host:port/db), every wait bounded. */
 export function createPgPool(url: string, opts: PgPoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: withPassword(url, opts.auth?.password?.reveal()),
     max: opts.max ?? 10,
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 3_000,
     query_timeout: opts.queryTimeoutMs ?? 6_000,
     options: boundedPgOptions(opts),
-    ...(opts.auth?.password ? { password: opts.auth.password.reveal() } : {}),
     ...(opts.auth?.ssl ? { ssl: true } : {}),
   });
   // An idle client losing its connection emits 'error' on the pool; without a listener Node would crash.
   pool.on("error", () => {});
   return pool;
+}
+
+/**
+ * pg lets the fields parsed from `connectionString` override the separate options, and a URL without a
+ * password parses as password null: a `password` option next to it is silently dropped. So the password
+ * goes into the connection string handed to pg (in memory only; never logged, never in MERIDIAN_PG_URL).
+ */
+function withPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
 
 /** Resolves when PostgreSQL answers a query; otherwise throws BackendUnavailableError. */

@@ -149,7 +149,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     if (!regions.includes(r)) throw new InvalidInputError(`unknown region ${r}`);
   const log = createLogger("cluster", { namespace }, opts.logger);
   const kafka: Kafka = createKafka(config, `meridian-cluster-${namespace ?? "default"}`);
-  const ctx: ClusterContext = { config, layout, kafka, serde: new AvroSerde(config.schemaRegistryUrl), log };
+  const serde = new AvroSerde(config.schemaRegistryUrl, {
+    ...(config.schemaRegistryToken ? { token: config.schemaRegistryToken } : {}),
+  });
+  const ctx: ClusterContext = { config, layout, kafka, serde, log };
   await ensureTopicsFor(kafka, layout);
   const events = new ConvergenceTracker();
   const onApplied = (e: AppliedEvent): void => events.record(e);
@@ -161,8 +164,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
   try {
     const backend = await startCriticalBackend(ctx, opts);
-    const { strong, wan, strongSchema } = backend;
-    started.push(wan, strong && { stop: () => strong.close() });
+    const { strong, wan, strongSchema, pgSchema, ownPool } = backend;
+    started.push(wan, strong && { stop: () => strong.close() }, ownPool && { stop: () => ownPool.end() });
     const replicator = opts.externalReplicator
       ? externalReplicatorHandle()
       : await startReplicator({
@@ -248,7 +251,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           all.map((h) => h.consumer),
           all.map((h) => h.node),
           [replicator],
-          [strong && { stop: () => strong.close() }],
+          [strong && { stop: () => strong.close() }, ownPool && { stop: () => ownPool.end() }],
           [wan],
         ]);
         disconnectAll();
@@ -256,7 +259,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       },
       async purge() {
         if (!namespace) throw new InvalidInputError("purge() needs a namespaced cluster");
-        await purgeNamespace(config, layout, strongSchema);
+        await purgeNamespace(config, layout, pgSchema);
         await wan?.purge();
       },
     };

@@ -34,6 +34,7 @@ export function serviceSpecs(
     MERIDIAN_REDIS_URLS: redisUrls,
     // Handed to the children only through their environment, never logged.
     MERIDIAN_AUTH_TOKEN: config.httpAuth!.token!.reveal(),
+    ...registryTokenEnv(config),
     ...(namespace ? { MERIDIAN_NAMESPACE: namespace } : {}),
   };
   const market = opts.marketData === false ? undefined : (opts.marketData ?? {});
@@ -52,11 +53,9 @@ export function serviceSpecs(
       service: "region-node",
       env: {
         ...regionEnv(region),
-        ...(critical
-          ? namespace
-            ? { MERIDIAN_PG_SCHEMA: schemaForNamespace(namespace) }
-            : {}
-          : { MERIDIAN_CRITICAL: "off" }),
+        // The schema holds the critical table and, critical or not, the writer incarnations.
+        ...(namespace ? { MERIDIAN_PG_SCHEMA: schemaForNamespace(namespace) } : {}),
+        ...(critical ? {} : { MERIDIAN_CRITICAL: "off" }),
         ...(market && region === home ? { MERIDIAN_INGEST_MARKET_DATA: "1" } : {}),
       },
       readyMsg: "listening",
@@ -87,4 +86,13 @@ export function serviceSpecs(
       readyMsg: "producing",
     },
   };
+}
+
+/** The schema registry's token for the children, unless they inherit it from this environment anyway. */
+function registryTokenEnv(config: MeridianConfig): Record<string, string> {
+  const inherited =
+    process.env.MERIDIAN_SCHEMA_REGISTRY_TOKEN !== undefined ||
+    process.env.MERIDIAN_SCHEMA_REGISTRY_TOKEN_FILE !== undefined;
+  const token = config.schemaRegistryToken;
+  return token && !inherited ? { MERIDIAN_SCHEMA_REGISTRY_TOKEN: token.reveal() } : {};
 }

@@ -2,7 +2,7 @@
 // home regions), one region's node + invalidation consumer, the replicator stand-in, and anti-entropy.
 import type { AvroSerde } from "@meridian/bus";
 import { InvalidInputError, type MeridianConfig } from "@meridian/core";
-import { AntiEntropy, pgWriterIncarnations } from "@meridian/eventual";
+import { AntiEntropy, pgWriterIncarnations, type WriterIncarnationSource } from "@meridian/eventual";
 import {
   type AppliedEvent,
   type InvalidationConsumerHandle,
@@ -10,13 +10,14 @@ import {
 } from "@meridian/invalidation-consumer";
 import {
   createStrongCritical,
+  openSchemaPool,
   type StrongCritical,
   schemaForNamespace,
   startRegionNode,
 } from "@meridian/region-node";
 import type { ReplicatorHandle } from "@meridian/replicator";
 import { type Logger, type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
-import { createRedis, type Redis } from "@meridian/store";
+import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import type { ClusterOptions, RegionHandles } from "./cluster.js";
 import { type ClusterWan, startClusterWan } from "./wan.js";
@@ -41,6 +42,12 @@ export interface CriticalBackend {
   wan: ClusterWan | undefined;
   /** The strong tier's PostgreSQL schema (undefined with the WAN on: one per home). */
   strongSchema: string | undefined;
+  /** The node's PostgreSQL schema: the critical table (with the strong tier) and writer incarnations. */
+  pgSchema: string | undefined;
+  /** Writer incarnations of important data, from PostgreSQL with or without the strong tier. */
+  incarnations: WriterIncarnationSource;
+  /** The pool opened for incarnations alone when there is no strong tier (the caller ends it). */
+  ownPool: PgPool | undefined;
 }
 
 /** The WAN layer when `wan` is on (critical data behind home regions), else the strong tier unless disabled. */
@@ -49,24 +56,36 @@ export async function startCriticalBackend(
   opts: ClusterOptions,
 ): Promise<CriticalBackend> {
   const { namespace } = ctx.layout;
-  const strongSchema =
-    opts.critical === false || opts.wan
-      ? undefined
-      : (opts.critical?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined));
+  const pgSchema =
+    (opts.critical || undefined)?.schema ?? (namespace ? schemaForNamespace(namespace) : undefined);
+  const strongSchema = opts.critical === false || opts.wan ? undefined : pgSchema;
+  const tier = await startStrongOrWan(ctx, opts, strongSchema);
+  const ownPool = tier.strong
+    ? undefined
+    : await openSchemaPool(ctx.config, { max: 2, ...(pgSchema ? { schema: pgSchema } : {}) });
+  const incarnations = pgWriterIncarnations(tier.strong?.pool ?? ownPool!);
+  return { ...tier, strongSchema, pgSchema, incarnations, ownPool };
+}
+
+async function startStrongOrWan(
+  ctx: ClusterContext,
+  opts: ClusterOptions,
+  strongSchema: string | undefined,
+): Promise<Pick<CriticalBackend, "strong" | "wan">> {
   if (opts.wan) {
     const wan = await startClusterWan(ctx.config, ctx.layout, {
       ...(opts.wan === true ? {} : opts.wan),
       ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
       critical: opts.critical !== false,
     });
-    return { strong: undefined, wan, strongSchema };
+    return { strong: undefined, wan };
   }
-  if (opts.critical === false) return { strong: undefined, wan: undefined, strongSchema };
+  if (opts.critical === false) return { strong: undefined, wan: undefined };
   const strong = await createStrongCritical(ctx.config, ctx.layout, {
     ...(opts.critical ?? {}),
     ...(strongSchema ? { schema: strongSchema } : {}),
   });
-  return { strong, wan: undefined, strongSchema };
+  return { strong, wan: undefined };
 }
 
 export function startConsumer(
@@ -97,7 +116,7 @@ export async function startRegion(
   region: string,
   onApplied: (e: AppliedEvent) => void,
 ): Promise<RegionHandles> {
-  const { strong, wan } = backend;
+  const { strong, wan, incarnations } = backend;
   const critical = wan?.criticalFor(region);
   const table = opts.critical ? opts.critical.table : undefined;
   const criticalPg = strong && !critical ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
@@ -116,7 +135,7 @@ export async function startRegion(
     ...(opts.cacheableCoherence !== undefined ? { cacheableCoherence: opts.cacheableCoherence } : {}),
     ...(critical ? { critical } : {}),
     ...(criticalPg ? { criticalPg } : {}),
-    ...(strong ? { incarnations: pgWriterIncarnations(strong.pool) } : {}),
+    incarnations,
   });
   let consumer: InvalidationConsumerHandle | undefined;
   try {

@@ -7,6 +7,7 @@ export {
 } from "./coherent-cacheable.js";
 export { geoCriticalStore } from "./geo-critical.js";
 export { crdtTypeForKey, DATA_CLASSES, marketDataKey, parseDataClass, validateKey } from "./keyspace.js";
+export { type NodeFromEnv, startRegionNodeFromEnv } from "./node-from-env.js";
 export {
   type CriticalStore,
   createRegionNode,
@@ -22,6 +23,7 @@ export {
   type RegionNodeServiceOptions,
   startRegionNode,
 } from "./region-node-service.js";
+export { openSchemaPool, type SchemaPoolOptions } from "./schema-pool.js";
 export {
   createStrongCritical,
   type StrongCritical,

@@ -3,10 +3,11 @@
 // acknowledged), adapted to the region node's CriticalStore interface.
 import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
 import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
-import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
+import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
 import type { CriticalStore, NodeRead, ReadOptions } from "./region-node.js";
 import { criticalWriteValue } from "./request-body.js";
+import { openSchemaPool } from "./schema-pool.js";
 
 export interface StrongCriticalOptions {
   /** PostgreSQL schema holding the table (created if missing); default: the pool's search_path. */
@@ -20,8 +21,6 @@ export interface StrongCritical {
   readonly pool: PgPool;
   close(): Promise<void>;
 }
-
-const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** A PostgreSQL schema name derived from a cluster namespace (lower case, `_` for anything else). */
 export function schemaForNamespace(namespace: string): string {
@@ -84,22 +83,7 @@ export async function createStrongCritical(
   layout: RegionLayout,
   opts: StrongCriticalOptions = {},
 ): Promise<StrongCritical> {
-  if (opts.schema !== undefined && !SCHEMA_PATTERN.test(opts.schema)) {
-    throw new InvalidInputError("schema must be a lower-case SQL identifier", { schema: opts.schema });
-  }
-  if (opts.schema) {
-    const admin = createPgPool(config.pgUrl, { max: 1, auth: config.pgAuth });
-    try {
-      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
-    } finally {
-      await admin.end();
-    }
-  }
-  const pool = createPgPool(config.pgUrl, {
-    max: 10,
-    auth: config.pgAuth,
-    ...(opts.schema ? { searchPath: opts.schema } : {}),
-  });
+  const pool = await openSchemaPool(config, { max: 10, ...(opts.schema ? { schema: opts.schema } : {}) });
   const redis: Record<string, Redis> = {};
   for (const r of layout.regions) {
     redis[r] = createRedis(regionRedisUrl(layout, r, config.redisUrl), {

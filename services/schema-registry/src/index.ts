@@ -2,6 +2,7 @@
 // uses, backed by a compacted Kafka topic. Usable in-process (tests) and from main.ts (infra).
 import type { AddressInfo } from "node:net";
 import { pinoLogCreator } from "@meridian/bus";
+import { configFromEnv, type HttpAuth } from "@meridian/core";
 import { Kafka, logLevel } from "kafkajs";
 import pino, { type Logger } from "pino";
 import { createRegistryServer } from "./http.js";
@@ -17,6 +18,11 @@ export interface SchemaRegistryOptions {
   /** Compacted topic holding the schemas (default `_schemas`). */
   topic?: string;
   logger?: Logger;
+  /**
+   * Bearer token of the state-changing routes (register, delete, config); none → they are refused.
+   * Default: MERIDIAN_SCHEMA_REGISTRY_TOKEN(_FILE), else MERIDIAN_AUTH_TOKEN(_FILE); MERIDIAN_AUTH_READS.
+   */
+  auth?: HttpAuth;
 }
 
 export interface RunningSchemaRegistry {
@@ -50,14 +56,19 @@ export async function startSchemaRegistry(opts: SchemaRegistryOptions): Promise<
     throw err;
   }
   const registry = new Registry(state, log);
-  const server = createRegistryServer(registry, logger, () => ({
-    status: log.failure ? "failing" : "ok",
-    ...(log.failure ? { failure: log.failure } : {}),
-    topic,
-    schemas: state.schemaCount(),
-    subjects: state.subjectNames().length,
-    skippedRecords: skipped,
-  }));
+  const server = createRegistryServer(
+    registry,
+    logger,
+    () => ({
+      status: log.failure ? "failing" : "ok",
+      ...(log.failure ? { failure: log.failure } : {}),
+      topic,
+      schemas: state.schemaCount(),
+      subjects: state.subjectNames().length,
+      skippedRecords: skipped,
+    }),
+    opts.auth ?? registryAuthFromEnv(),
+  );
   const host = opts.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -75,6 +86,12 @@ export async function startSchemaRegistry(opts: SchemaRegistryOptions): Promise<
       await log.stop();
     },
   };
+}
+
+function registryAuthFromEnv(): HttpAuth {
+  const config = configFromEnv();
+  const token = config.schemaRegistryToken;
+  return { ...(token ? { token } : {}), reads: config.httpAuth?.reads ?? false };
 }
 
 export { compatibilityErrors, parseAvro } from "./avro.js";

@@ -50,7 +50,7 @@ export class KafkaLog {
         ],
       }));
     this.logger.info({ topic: this.topic, created }, "schema log topic ready");
-    const [partition] = await this.admin.fetchTopicOffsets(this.topic);
+    const [partition] = await whileRetriable(() => this.admin.fetchTopicOffsets(this.topic), timeoutMs);
     const end = BigInt(partition?.high ?? "0") - 1n;
     const low = BigInt(partition?.low ?? "0");
 
@@ -129,5 +129,21 @@ export class KafkaLog {
     // The reader's group held no offsets; remove it so restarts do not pile up empty groups.
     await this.admin.deleteGroups([this.groupId]).catch(() => {});
     await this.admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * A topic just created may not be served by its leader yet ("does not host this topic-partition"):
+ * kafkajs marks such errors retriable; retry them for at most `timeoutMs`.
+ */
+async function whileRetriable<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }

@@ -1,6 +1,7 @@
 // Entry point: `tsx services/schema-registry/src/main.ts`. Env: MERIDIAN_KAFKA_BROKERS, SCHEMA_REGISTRY_PORT
 // (default 8081), SCHEMA_REGISTRY_HOST (default 127.0.0.1), SCHEMA_REGISTRY_TOPIC (default _schemas), LOG_LEVEL,
-// SCHEMA_REGISTRY_START_TIMEOUT_MS (default 60000: how long to keep retrying while the broker is not up yet).
+// SCHEMA_REGISTRY_START_TIMEOUT_MS (default 60000: how long to keep retrying while the broker is not up yet),
+// MERIDIAN_SCHEMA_REGISTRY_TOKEN(_FILE) or MERIDIAN_AUTH_TOKEN(_FILE): the bearer token of its write routes.
 import { configFromEnv } from "@meridian/core";
 import pino from "pino";
 import { type RunningSchemaRegistry, startSchemaRegistry } from "./index.js";

@@ -33,6 +33,8 @@ export interface CriticalTierOptions {
   maxDriftRate: number;
   /** Upper bound of a write's commit (the write mark's lifetime). */
   markTtlMs: number;
+  /** How long a new Redis incarnation's holder sets are not trusted (≥ the longest lease of any node). */
+  quarantineMs: number;
   /** A write that cannot finish invalidating within this fails with BackendUnavailableError. */
   invalidationTimeoutMs: number;
   /** Bytes of a value, for the L1's byte bound. */
@@ -41,8 +43,12 @@ export interface CriticalTierOptions {
 
 type Collected = { region: Region; holders: [string, number][] };
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export class CriticalTier {
   private readonly inflight = new Map<string, Promise<ClientRead>>();
+  /** Writes that waited for a new Redis incarnation's quarantine. */
+  readonly counters = { incarnationWaits: 0 };
 
   constructor(private readonly o: CriticalTierOptions) {}
 
@@ -196,16 +202,10 @@ export class CriticalTier {
     let collected: Collected[];
     try {
       collected = await Promise.all(
-        REGIONS.map(async (region) => {
-          const reply = (await script.run(
-            o.regions[region],
-            [this.holdersKey(key), this.markKey(key)],
-            [writer, o.markTtlMs, `${o.prefix}n:`],
-          )) as (string | number)[];
-          const holders: [string, number][] = [];
-          for (let i = 0; i < reply.length; i += 2) holders.push([String(reply[i]), Number(reply[i + 1])]);
-          return { region, holders };
-        }),
+        REGIONS.map(async (region) => ({
+          region,
+          holders: await this.collect(region, key, writer, script, deadline),
+        })),
       );
     } catch (err) {
       throw asTyped(err);
@@ -221,6 +221,41 @@ export class CriticalTier {
       await Promise.all(waits);
     } catch (err) {
       throw asTyped(err);
+    }
+  }
+
+  /**
+   * One region's holders of `key`, with their remaining lease. A Redis incarnation younger than one lease
+   * may have forgotten holders whose leases are still running: wait until they have run out.
+   */
+  private async collect(
+    region: Region,
+    key: string,
+    writer: string,
+    script: typeof MARK_AND_COLLECT,
+    deadline: number,
+  ): Promise<[string, number][]> {
+    const o = this.o;
+    for (;;) {
+      const reply = (await script.run(
+        o.regions[region],
+        [this.holdersKey(key), this.markKey(key), `${o.prefix}inc`],
+        [writer, o.markTtlMs, `${o.prefix}n:`, o.quarantineMs],
+      )) as (string | number)[];
+      const wait = Number(reply[0]);
+      if (wait === 0) {
+        const holders: [string, number][] = [];
+        for (let i = 1; i < reply.length; i += 2) holders.push([String(reply[i]), Number(reply[i + 1])]);
+        return holders;
+      }
+      if (performance.now() + wait > deadline) {
+        throw new BackendUnavailableError(
+          `Redis of ${region} is a new incarnation: holders it lost may still serve for ${wait} ms`,
+          { key, region },
+        );
+      }
+      this.counters.incarnationWaits++;
+      await sleep(wait);
     }
   }
 

@@ -2,22 +2,47 @@
 // per node a liveness lease `n:<node>` (PX). A holder may serve its L1 copy only while its lease is alive;
 // a writer collects the holders after its commit and waits for each one's ack or lease expiry.
 // The lease clock that matters is this Redis's own (PTTL): holders only compare durations against it.
-import { LuaScript } from "@meridian/store";
+// Per directory `inc` {rid, since}: the Redis incarnation (run_id) the directory state belongs to and when
+// that incarnation was first seen. A server that lost the directory (restarted empty, from a snapshot, a
+// promoted replica) has another run_id: leases it never granted may still be valid at their holders, so
+// writers wait out one lease from `since` before trusting its holder sets.
+import { LuaScript, REDIS_RUN_ID_LUA } from "@meridian/store";
 
 /**
- * Renew (or take) the node's lease. KEYS: node lease. ARGV: incarnation, leaseMs.
- * Returns {existed (0|1), redis seconds, redis microseconds}: existed = 0 means the lease had lapsed
- * (writers may have skipped this node), so every copy it holds must be dropped.
+ * `incarnation(incKey, quarantineMs)` → run_id, ms left of the new-incarnation quarantine, Redis TIME.
+ * The first script to run on a new incarnation records it (`since` = now).
+ */
+const INCARNATION = `
+local function incarnation(ikey, quarantine)
+  local rid = ${REDIS_RUN_ID_LUA}
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local cur = redis.call('HMGET', ikey, 'rid', 'since')
+  local since = tonumber(cur[2])
+  if cur[1] ~= rid or not since then
+    since = now
+    redis.call('HSET', ikey, 'rid', rid, 'since', since)
+  end
+  return rid, math.max(0, since + quarantine - now), t
+end
+`;
+
+/**
+ * Renew (or take) the node's lease, tagged with this server's run_id. KEYS: node lease, incarnation.
+ * ARGV: node incarnation, leaseMs. Returns {existed (0|1), redis seconds, redis microseconds}: existed = 0
+ * means the lease had lapsed or was granted by another Redis incarnation (writers may have skipped this
+ * node), so every copy it holds must be dropped.
  */
 export const RENEW_LEASE = new LuaScript(
   "l1RenewLease",
-  `
-local existed = redis.call('EXISTS', KEYS[1])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local t = redis.call('TIME')
+  `${INCARNATION}
+local rid, _, t = incarnation(KEYS[2], 0)
+local tag = ARGV[1] .. '|' .. rid
+local existed = (redis.call('GET', KEYS[1]) == tag) and 1 or 0
+redis.call('SET', KEYS[1], tag, 'PX', ARGV[2])
 return { existed, t[1], t[2] }
 `,
-  1,
+  2,
 );
 
 /**
@@ -43,7 +68,7 @@ return 1
 const COLLECT = `
 local holders = redis.call('SMEMBERS', KEYS[1])
 redis.call('DEL', KEYS[1])
-local out = {}
+local out = { 0 }
 for _, h in ipairs(holders) do
   local ttl = redis.call('PTTL', ARGV[3] .. h)
   if ttl > 0 then
@@ -56,39 +81,42 @@ return out
 
 /**
  * Before a write: mark the key as being written (no new holder may register until the mark goes or
- * expires) and take its holders, returned with their remaining lease: {node1, pttl1, node2, pttl2, ...}.
- * Holders whose lease has lapsed have stopped serving and are skipped.
- * KEYS: holders, write markers. ARGV: writer id, mark ttl ms, lease key prefix.
+ * expires) and take its holders, returned with their remaining lease: {0, node1, pttl1, node2, pttl2, ...}.
+ * Holders whose lease has lapsed have stopped serving and are skipped. On a Redis incarnation younger
+ * than one lease nothing is marked and {ms to wait} is returned: holders it forgot may still be serving.
+ * KEYS: holders, write markers, incarnation. ARGV: writer id, mark ttl ms, lease key prefix, quarantine ms.
  */
 export const MARK_AND_COLLECT = new LuaScript(
   "l1MarkAndCollect",
-  `
-local t = redis.call('TIME')
+  `${INCARNATION}
+local _, wait, t = incarnation(KEYS[3], tonumber(ARGV[4]))
+if wait > 0 then return { wait } end
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 ${COLLECT}`,
-  2,
+  3,
 );
 
 /**
  * After the commit: remove this writer's mark and take the holders that registered anyway (only possible
- * when the mark expired before the commit), in the same form. KEYS: holders, write markers.
- * ARGV: writer id, unused, lease key prefix.
+ * when the mark expired, or the server lost it, before the commit), in the same form.
+ * KEYS: holders, write markers, incarnation (unused). ARGV: writer id, unused, lease key prefix, unused.
  */
 export const UNMARK_AND_COLLECT = new LuaScript(
   "l1UnmarkAndCollect",
   `
 redis.call('ZREM', KEYS[2], ARGV[1])
 ${COLLECT}`,
-  2,
+  3,
 );
 
-/** Drop the node's lease at shutdown (its copies go with it). KEYS: node lease. ARGV: incarnation. */
+/** Drop the node's lease at shutdown (its copies go with it). KEYS: node lease. ARGV: node incarnation. */
 export const DROP_LEASE = new LuaScript(
   "l1DropLease",
   `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then return redis.call('DEL', KEYS[1]) end
 return 0
 `,
   1,

@@ -3,7 +3,8 @@
 // The node measures the lease on its monotonic clock from the moment it SENT the renewal (Redis granted
 // it later), shortened by the drift bound; every renewal also compares how much time passed on Redis
 // (TIME) with how much passed locally, and a node whose clock disagrees by more than the bound distrusts
-// itself (drops every copy, serves nothing from L1) until two renewals agree again.
+// itself (drops every copy, serves nothing from L1) until two renewals agree again. A lease is tagged with
+// the Redis incarnation (run_id) that granted it: one found on another incarnation counts as lapsed.
 import type { Redis } from "ioredis";
 import { DROP_LEASE, RENEW_LEASE } from "./directory-scripts.js";
 
@@ -32,6 +33,8 @@ export class NodeLease {
   constructor(
     private readonly redis: Redis,
     private readonly leaseKey: string,
+    /** The directory's incarnation record (see directory-scripts). */
+    private readonly incarnationKey: string,
     readonly incarnation: string,
     private readonly opts: LeaseOptions,
     /** Called before the lease is trusted again after a lapse or a clock disagreement: drop every copy. */
@@ -65,7 +68,7 @@ export class NodeLease {
     const sentAt = performance.now();
     const reply = (await RENEW_LEASE.run(
       this.redis,
-      [this.leaseKey],
+      [this.leaseKey, this.incarnationKey],
       [this.incarnation, this.opts.leaseMs],
     )) as [number, string, string];
     const sample: Sample = {
