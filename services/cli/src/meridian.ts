@@ -7,6 +7,10 @@ import { parseArgs } from "node:util";
 import { type ConsistencyReport, renderReportHtml, writeReport } from "@meridian/monitor";
 import { checkHistoryFile } from "./check.js";
 import { runDemo } from "./demo/run-demo.js";
+import { LoadFlagError } from "./load/errors.js";
+import { LOAD_USAGE, parseLoadFlags } from "./load/flags.js";
+import { runLoadCommand } from "./load/load-command.js";
+import { DEFAULT_MIX } from "./load/mix.js";
 import { runMonitorCommand } from "./monitor/monitor-command.js";
 import { runSuitesCommand } from "./suites.js";
 
@@ -29,6 +33,17 @@ Usage:
       (containers, the processes topology): MERIDIAN_REGIONS, MERIDIAN_NAMESPACE, MERIDIAN_REDIS_URLS (one
       Redis per region) or MERIDIAN_REDIS_URL, MERIDIAN_KAFKA_BROKERS, MERIDIAN_SCHEMA_REGISTRY_URL;
       listens on MERIDIAN_HOST:MERIDIAN_PORT (default 127.0.0.1:8090): /, /metrics, /healthz.
+
+  meridian load [--rate N] [--duration S] [--mix class:op=weight,...] [--nodes region=url,...] [--transport http|direct]
+                [--keys N] [--counters N] [--hot N] [--max-in-flight N] [--timeout-ms MS] [--symbols N] [--ticks T]
+      Open-loop load: N operations per second (default 2000) for S seconds (default 10), each due at a fixed
+      time and its latency measured from then (a stalled target is not flattered). The mix weighs
+      (class, op) pairs: classes critical, important, cacheable; ops set (LWW), incr (PN-counter,
+      important only), get; default ${DEFAULT_MIX}.
+      Without --nodes it starts a five-region cluster here (servers must be up; --ticks T adds market data
+      over --symbols N symbols) and prints convergence per region pair under the load; --transport direct
+      calls the nodes in-process instead of over HTTP. Prints offered/achieved/errors/p50/p99 each second,
+      then a summary and whether every region's counters equal the acknowledged increments (exit 1 if not).
 
   meridian check <history.json> [--budget-ms MS]
       Check a recorded history of read/write operations for linearizability (per key). The file is a JSON
@@ -106,6 +121,18 @@ async function run(argv: string[]): Promise<number> {
       });
       // The demo succeeded when it ran and reported; --strict also requires a passing verdict.
       return values.strict && result.report.verdict !== "pass" ? 1 : 0;
+    }
+    case "load": {
+      try {
+        const flags = parseLoadFlags(rest);
+        if (flags.help) return help();
+        process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
+        return await runLoadCommand(flags, (l) => process.stdout.write(`${l}\n`));
+      } catch (err) {
+        if (!(err instanceof LoadFlagError)) throw err;
+        process.stderr.write(`meridian load: ${err.message}\n${LOAD_USAGE}\n`);
+        return 2;
+      }
     }
     case "monitor": {
       const { values } = parseArgs({ args: rest, options: { help: { type: "boolean" } } });
