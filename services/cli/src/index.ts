@@ -1,6 +1,7 @@
 // @meridian/cli — the `meridian` command (demo, suites, check, report) and the demo it runs.
 export { checkHistoryFile } from "./check.js";
 export { type DemoOptions, runDemo } from "./demo/run-demo.js";
+export * from "./load/index.js";
 export {
   type MonitorService,
   type MonitorServiceOptions,

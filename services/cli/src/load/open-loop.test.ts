@@ -90,4 +90,20 @@ describe("open-loop rate control", () => {
     expect(r.unsent).toBeGreaterThan(80);
     expect(r.sent + r.unsent).toBe(100);
   });
+
+  it("an abort stops sending at once and waits for what is in flight", async () => {
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    const r = await runOpenLoop({
+      ratePerSecond: 100,
+      durationMs: 5000,
+      signal: abort.signal,
+      execute: () => sleep(100),
+    });
+    expect(r.elapsedMs).toBeLessThan(2000);
+    expect(r.sent).toBeGreaterThanOrEqual(25);
+    expect(r.sent).toBeLessThanOrEqual(45);
+    expect(r.achieved).toBe(r.sent);
+    expect(r.unsent).toBe(500 - r.sent);
+  });
 });

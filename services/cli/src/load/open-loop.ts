@@ -15,6 +15,8 @@ export interface OpenLoopOptions {
   execute(index: number): Promise<unknown>;
   /** Called once a second with that second's figures. */
   onSecond?(s: SecondStats): void;
+  /** Aborting stops sending at once; the run ends when what is in flight has answered. */
+  signal?: AbortSignal;
   now?: () => number;
 }
 
@@ -70,6 +72,7 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       clearInterval(pumpTimer);
       clearInterval(secondTimer);
       clearTimeout(drainTimer);
+      o.signal?.removeEventListener("abort", stop);
       const unsent = total - next;
       resolve({
         offered: total,
@@ -139,14 +142,13 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     // A 1 ms pump sends what is due in small batches; completions also pump, refilling freed slots at once.
     const pumpTimer = setInterval(pump, 1);
     const secondTimer = setInterval(emitSecond, 1000);
-    const drainTimer = setTimeout(
-      () => {
-        cutOff = true;
-        if (inFlight === 0) finish();
-      },
-      o.durationMs + (o.drainMs ?? 10_000),
-    );
-    if (total === 0) finish();
+    const drainTimer = setTimeout(() => stop(), o.durationMs + (o.drainMs ?? 10_000));
+    const stop = () => {
+      cutOff = true;
+      if (inFlight === 0) finish();
+    };
+    o.signal?.addEventListener("abort", stop, { once: true });
+    if (total === 0 || o.signal?.aborted) finish();
     else pump();
   });
 }

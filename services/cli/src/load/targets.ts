@@ -7,8 +7,16 @@ import type { PlannedOp } from "./workload.js";
 
 export interface LoadTarget {
   readonly regions: readonly string[];
-  /** Resolves when the operation was acknowledged; rejects with LoadOperationError otherwise. */
-  execute(op: PlannedOp): Promise<void>;
+  /**
+   * Resolves when the operation was acknowledged (a read with the age of what it read, when the target
+   * reports it); rejects with LoadOperationError otherwise.
+   */
+  execute(op: PlannedOp): Promise<ReadAnswer | undefined>;
+}
+
+export interface ReadAnswer {
+  /** How old the value read was (ms since its write), as the node reported it. */
+  ageMs?: number;
 }
 
 export interface HttpTargetOptions {
@@ -18,6 +26,8 @@ export interface HttpTargetOptions {
   headers?: Record<string, string>;
   /** Bound on every request (default 5000 ms). */
   timeoutMs?: number;
+  /** Parse read answers for the value's age (costs a JSON parse per read). */
+  readAges?: boolean;
 }
 
 export function httpTarget(o: HttpTargetOptions): LoadTarget {
@@ -31,6 +41,7 @@ export function httpTarget(o: HttpTargetOptions): LoadTarget {
       if (!base) throw new LoadOperationError(`no node for region ${op.region}`, false);
       const write = op.kind !== "get";
       let res: Response;
+      let text = "";
       try {
         res = await fetch(`${base}/v1/${op.dataClass}/${encodeURIComponent(op.key)}`, {
           method: write ? "PUT" : "GET",
@@ -38,12 +49,13 @@ export function httpTarget(o: HttpTargetOptions): LoadTarget {
           ...(write ? { body: JSON.stringify(op.body) } : {}),
           signal: AbortSignal.timeout(timeoutMs),
         });
-        await res.arrayBuffer();
+        text = await res.text();
       } catch (err) {
         throw new LoadOperationError(`${op.key}@${op.region}: ${(err as Error).message}`, "unknown");
       }
       // A read of a key nobody wrote yet is an answer, not an error.
-      if (res.ok || (!write && res.status === 404)) return;
+      if (res.ok && !write && o.readAges) return readAnswer(text);
+      if (res.ok || (!write && res.status === 404)) return undefined;
       // 400/401/403/404/409: refused before anything was written; anything else may have applied.
       const refused = res.status >= 400 && res.status < 500 && res.status !== 408;
       throw new LoadOperationError(
@@ -53,6 +65,15 @@ export function httpTarget(o: HttpTargetOptions): LoadTarget {
       );
     },
   };
+}
+
+function readAnswer(text: string): ReadAnswer {
+  try {
+    const ageMs = (JSON.parse(text) as { ageMs?: unknown }).ageMs;
+    return typeof ageMs === "number" ? { ageMs } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** The library-level node every region node wraps (`cluster.regions[r].node.node`). */
@@ -75,7 +96,9 @@ export function directTarget(nodes: Record<string, DirectNode>, timeoutMs = 5000
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       });
       try {
-        await Promise.race([call, timeout]);
+        const answer = await Promise.race([call, timeout]);
+        const ageMs = (answer as { ageMs?: unknown } | null)?.ageMs;
+        return typeof ageMs === "number" ? { ageMs } : undefined;
       } catch (err) {
         const refused = err instanceof InvalidInputError;
         throw new LoadOperationError(

@@ -1,0 +1,75 @@
+// The demo's client load: `meridian load`'s open-loop generator at thousands of operations per second
+// over every region's node (LWW sets and PN-counter increments on `important` data, reads, a little
+// `cacheable` and — when the cluster runs it — `critical` data), each acknowledged operation reported
+// to the monitor with its latency (and a read's age), written keys added to what the monitor compares.
+import type { ConsistencyMonitor } from "@meridian/monitor";
+import { type LoadRunResult, runLoad } from "../load/load-run.js";
+import { DEFAULT_MIX, parseMix } from "../load/mix.js";
+import type { SecondStats } from "../load/open-loop.js";
+import { httpTarget } from "../load/targets.js";
+import { Workload } from "../load/workload.js";
+import type { KeyRegistry } from "../wiring/cluster-probes.js";
+
+export interface DemoLoadOptions {
+  nodes: Record<string, string>;
+  headers: Record<string, string>;
+  monitor: ConsistencyMonitor;
+  keys: KeyRegistry;
+  strongKeys: KeyRegistry;
+  critical: boolean;
+  opsPerSecond: number;
+  durationMs: number;
+  tag: string;
+}
+
+export interface DemoLoad {
+  /** The last second's figures (undefined before the first second). */
+  latest(): SecondStats | undefined;
+  /** Stops sending; resolves with the run once what is in flight has answered. */
+  stop(): Promise<LoadRunResult>;
+  readonly done: Promise<LoadRunResult>;
+}
+
+const OP_NAMES = { set: "set", incr: "increment", get: "get" } as const;
+
+export function startDemoLoad(o: DemoLoadOptions): DemoLoad {
+  const spec = o.critical
+    ? DEFAULT_MIX
+    : DEFAULT_MIX.split(",")
+        .filter((e) => !e.startsWith("critical:"))
+        .join(",");
+  const abort = new AbortController();
+  let latest: SecondStats | undefined;
+  const done = runLoad({
+    target: httpTarget({ nodes: o.nodes, headers: o.headers, readAges: true }),
+    workload: new Workload({ regions: Object.keys(o.nodes), mix: parseMix(spec), tag: o.tag }),
+    ratePerSecond: o.opsPerSecond,
+    durationMs: o.durationMs,
+    // A bounded pressure: past it the backlog shows as latency from the intended send time.
+    maxInFlight: 512,
+    drainMs: 5000,
+    signal: abort.signal,
+    onSecond: (s) => {
+      latest = s;
+    },
+    onAcknowledged: (op, latencyMs, answer) => {
+      if (op.kind !== "get" && op.dataClass === "important") o.keys.add(op.key);
+      if (op.kind === "set" && op.dataClass === "critical") o.strongKeys.add(op.key);
+      o.monitor.recordOperation({
+        region: op.region,
+        dataClass: op.dataClass,
+        op: OP_NAMES[op.kind],
+        latencyMs,
+        ...(answer?.ageMs !== undefined ? { stalenessMs: answer.ageMs } : {}),
+      });
+    },
+  });
+  return {
+    latest: () => latest,
+    done,
+    stop() {
+      abort.abort();
+      return done;
+    },
+  };
+}
