@@ -19,6 +19,7 @@ import { applyWrite } from "../../packages/eventual/src/crdt-write.js";
 import { casUpdate } from "../../packages/eventual/src/entry-store.js";
 import { fmt, machineLine, markdownTable, QUICK, quantile, writeBenchmarksSection } from "../lib/report.js";
 import { type RedisBenchRow, redisBenchmark } from "../locks/harness.js";
+import { runSustainedBench } from "./sustained.js";
 
 const TARGET_OPS = 50_000;
 const CASE_MS = QUICK ? 800 : 3_000;
@@ -262,6 +263,7 @@ async function main() {
     ].join("\n"),
   );
   await cleanup();
+  await runSustainedBench();
 }
 
 main()

@@ -8,3 +8,4 @@ export {
   startMonitorService,
 } from "./monitor/monitor-service.js";
 export { runSuitesCommand } from "./suites.js";
+export { kafkaConsumerLag } from "./wiring/cluster-probes.js";

@@ -1,6 +1,7 @@
 // Starts the demo's cluster in the chosen topology: in this process (startCluster, with the WAN layer
 // and the consumers' applied events) or as OS processes (startProcessCluster).
-import { type Cluster, startCluster, startProcessCluster } from "@meridian/cluster";
+import { type Cluster, type startCluster, startProcessCluster } from "@meridian/cluster";
+import { startClusterRetrying } from "../load/start-cluster.js";
 import type { DemoCluster, DemoOptions } from "./options.js";
 
 export async function startDemoCluster(
@@ -18,6 +19,6 @@ export async function startDemoCluster(
       }),
     };
   }
-  const inProcess = await startCluster(opts);
+  const inProcess = await startClusterRetrying(opts);
   return { cluster: inProcess, inProcess };
 }

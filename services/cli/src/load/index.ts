@@ -10,5 +10,6 @@ export { DEFAULT_MIX, type Mix, parseMix } from "./mix.js";
 export { type OpenLoopOptions, type OpenLoopResult, runOpenLoop, type SecondStats } from "./open-loop.js";
 export { type AppliedFeed, PairConvergence, type PairRow } from "./pair-convergence.js";
 export { convergenceLine, ms, pairMatrix, progressLine, summaryLines } from "./report-lines.js";
+export { startClusterRetrying } from "./start-cluster.js";
 export { type DirectNode, directTarget, httpTarget, type LoadTarget, type ReadAnswer } from "./targets.js";
 export { type PlannedOp, Workload, type WorkloadOptions } from "./workload.js";

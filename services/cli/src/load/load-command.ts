@@ -1,7 +1,7 @@
 // `meridian load`: an open-loop load run against the region nodes of a cluster — one started here
 // (in-process, with convergence per region pair from its consumers) or one running elsewhere (--nodes).
 // Prints a progress line each second and a summary; exit code 1 when the counters or convergence fail.
-import { type Cluster, startCluster } from "@meridian/cluster";
+import type { Cluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import { bearerHeaders } from "@meridian/service-kit";
 import pino from "pino";
@@ -10,6 +10,7 @@ import type { LoadFlags } from "./flags.js";
 import { type LoadRunResult, runLoad } from "./load-run.js";
 import { PairConvergence } from "./pair-convergence.js";
 import { convergenceLine, pairMatrix, progressLine, summaryLines } from "./report-lines.js";
+import { startClusterRetrying } from "./start-cluster.js";
 import { directTarget, httpTarget, type LoadTarget } from "./targets.js";
 import { Workload } from "./workload.js";
 
@@ -28,7 +29,7 @@ export async function runLoadCommand(flags: LoadFlags, print: Print): Promise<nu
   }
   const namespace = `load-${Date.now().toString(36)}`;
   print(`[load] starting a five-region cluster in this process (namespace ${namespace}) ...`);
-  const cluster = await startCluster({
+  const cluster = await startClusterRetrying({
     namespace,
     // The console is for the progress lines: services log errors only unless MERIDIAN_LOG_LEVEL says more.
     logger: pino({ level: process.env.MERIDIAN_LOG_LEVEL ?? "silent", base: { service: "load" } }),
