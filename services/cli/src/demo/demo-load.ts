@@ -2,10 +2,12 @@
 // over every region's node (LWW sets and PN-counter increments on `important` data, reads, a little
 // `cacheable` and — when the cluster runs it — `critical` data), each acknowledged operation reported
 // to the monitor with its latency (and a read's age), written keys added to what the monitor compares.
+import type { LoadFigures } from "@meridian/dashboard";
 import type { ConsistencyMonitor } from "@meridian/monitor";
 import { type LoadRunResult, runLoad } from "../load/load-run.js";
 import { DEFAULT_MIX, parseMix } from "../load/mix.js";
 import type { SecondStats } from "../load/open-loop.js";
+import type { PairConvergence } from "../load/pair-convergence.js";
 import { httpTarget } from "../load/targets.js";
 import { Workload } from "../load/workload.js";
 import type { KeyRegistry } from "../wiring/cluster-probes.js";
@@ -71,5 +73,22 @@ export function startDemoLoad(o: DemoLoadOptions): DemoLoad {
       abort.abort();
       return done;
     },
+  };
+}
+
+/** What the dashboard's "convergence under load" table shows: every pair so far and the last second. */
+export function loadFigures(
+  regions: readonly string[],
+  pairs: PairConvergence | undefined,
+  load: DemoLoad | undefined,
+): LoadFigures | undefined {
+  if (!pairs) return undefined;
+  const s = load?.latest();
+  return {
+    regions,
+    pairs: pairs.rows(),
+    ...(s
+      ? { load: { offered: s.offered, achieved: s.achieved, errors: s.errors, p99Ms: s.latency.p99Ms } }
+      : {}),
   };
 }

@@ -9,7 +9,7 @@ import { PairConvergence } from "../load/pair-convergence.js";
 import { Cleanups } from "./cleanups.js";
 import { startDemoCluster } from "./demo-cluster.js";
 import { startDemoDashboard } from "./demo-dashboard.js";
-import { startDemoLoad } from "./demo-load.js";
+import { type DemoLoad, loadFigures, startDemoLoad } from "./demo-load.js";
 import { startDemoMonitor } from "./demo-monitor.js";
 import { criticalLatencyMap, raceTest } from "./finale.js";
 import { DEMO_DEFAULTS, type DemoOptions, type DemoResult } from "./options.js";
@@ -65,17 +65,23 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       cleanups,
       print,
     });
+    // Convergence per region pair, from the consumers' applied events (in-process only) during the load.
+    const pairs = inProcess ? new PairConvergence(inProcess.events, regions).start() : undefined;
+    if (pairs) cleanups.push(() => pairs.stop());
+    let load: DemoLoad | undefined;
     const dashboard = await startDemoDashboard(
-      { feed: m.monitor, registry: m.registry, port: o.port, host: o.host },
+      {
+        feed: m.monitor,
+        registry: m.registry,
+        port: o.port,
+        host: o.host,
+        load: () => loadFigures(regions, pairs, load),
+      },
       print,
     );
     cleanups.push(() => dashboard.close());
     print(`[demo] dashboard: ${dashboard.url}   (metrics: ${dashboard.url}metrics)`);
-
-    // Convergence per region pair, from the consumers' applied events (in-process only) during the load.
-    const pairs = inProcess ? new PairConvergence(inProcess.events, regions).start() : undefined;
-    if (pairs) cleanups.push(() => pairs.stop());
-    const load = startDemoLoad({
+    load = startDemoLoad({
       nodes: m.nodes,
       headers: cluster.authHeaders,
       monitor: m.monitor,
@@ -86,7 +92,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       durationMs: o.seconds * 1000,
       tag: namespace,
     });
-    cleanups.push(async () => void (await load.stop()));
+    const running = load;
+    cleanups.push(async () => void (await running.stop()));
     print(
       `[demo] offering ${opsPerSecond} client ops/s (open loop) for ${o.seconds} s (MERIDIAN_DEMO_SECONDS); live figures every 5 s:`,
     );
@@ -107,12 +114,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       await stall.maybeStall(elapsed);
       if (elapsed >= nextPrint) {
         nextPrint += 5;
-        printProgress(print, elapsed, m.monitor, cluster, load, pairs);
+        printProgress(print, elapsed, m.monitor, cluster, running, pairs);
       }
     }
 
     print("[demo] stopping load; letting the regions settle ...");
-    const loadResult = await load.stop();
+    const loadResult = await running.stop();
     pairs?.stop();
     await stall.heal();
     const raceHistory = m.critical ? await raceTest(m.monitor, namespace, print) : undefined;

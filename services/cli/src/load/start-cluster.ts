@@ -13,7 +13,9 @@ export async function startClusterRetrying(
     try {
       return await startCluster(opts);
     } catch (err) {
-      const retriable = (err as { retriable?: unknown }).retriable === true;
+      // ioredis' own timeout error carries no flag; it is the same stall.
+      const retriable =
+        (err as { retriable?: unknown }).retriable === true || (err as Error).message === "Command timed out";
       if (!retriable || attempt >= attempts) throw err;
       onRetry?.(err as Error, attempt);
       await new Promise((r) => setTimeout(r, 500 * attempt));
