@@ -68,7 +68,7 @@ export function parseLoadFlags(args: readonly string[]): LoadFlags {
     keys: integer("--keys", str("keys"), 10_000, 1),
     counters,
     hot,
-    maxInFlight: integer("--max-in-flight", str("max-in-flight"), 4096, 1),
+    maxInFlight: integer("--max-in-flight", str("max-in-flight"), 256, 1),
     timeoutMs: positive("--timeout-ms", str("timeout-ms"), 5000),
     nodes,
     transport,
