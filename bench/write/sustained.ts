@@ -128,7 +128,7 @@ function pairTable(rows: readonly PairRow[], floors: ReturnType<typeof defaultLa
         r.p99Ms,
         r.maxMs,
         floor,
-        (r.p99Ms / floor).toFixed(1),
+        r.count ? (r.p99Ms / floor).toFixed(1) : "—",
       ];
     }),
   );
