@@ -19,6 +19,7 @@ import { bareKafkajs, kafkaPerfTool, type PerfToolRow } from "./kafka-limits.js"
 import { hotCounter, meridianNode, recordSize, uniformSet } from "./meridian.js";
 import { bentoCases } from "./peer.js";
 import { redisLimits } from "./redis-limits.js";
+import { runSustainedBench } from "./sustained.js";
 
 const PER_NODE_GOAL = 100_000;
 const HOT_GOAL = 50_000;
@@ -146,6 +147,7 @@ async function main() {
   await admin.connect();
   await admin.deleteTopics({ topics: [topic, `${topic}-limit`] }).catch(() => {});
   await admin.disconnect();
+  await runSustainedBench();
 }
 
 main()

@@ -18,12 +18,22 @@ describe("the demo (main job)", () => {
       port: 0,
       host: "127.0.0.1",
       reportsDir: dir,
-      print: (l) => lines.push(l),
+      // A functional check at a small rate; the default thousands of ops/s are for people watching.
+      opsPerSecond: 100,
+      symbols: 200,
+      ticksPerSecond: 50,
+      print: (l) => {
+        lines.push(l);
+        if (process.env.MERIDIAN_DEMO_TEST_ECHO) console.log(l);
+      },
     });
     const out = lines.join("\n");
     expect(out).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\//);
     for (const r of ["us-east", "us-west", "eu-west", "ap-south", "ap-northeast"]) expect(out).toContain(r);
     expect(out).toContain("propagation p50");
+    // Convergence per region pair, measured while the load ran.
+    expect(out).toMatch(/convergence UNDER LOAD, write → merged, all pairs: [1-9]\d* merges/);
+    expect(out).toMatch(/\[load\] t=\s*\d+s\s+offered 100\/s/);
     expect(out).toContain("linearizable: yes");
     // The monitor really checked both tiers.
     expect(result.checks.strong_read).toBeGreaterThan(0);

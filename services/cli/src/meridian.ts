@@ -6,7 +6,12 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { type ConsistencyReport, renderReportHtml, writeReport } from "@meridian/monitor";
 import { checkHistoryFile } from "./check.js";
+import { DEMO_DEFAULTS } from "./demo/options.js";
 import { runDemo } from "./demo/run-demo.js";
+import { LoadFlagError } from "./load/errors.js";
+import { LOAD_USAGE, parseLoadFlags } from "./load/flags.js";
+import { runLoadCommand } from "./load/load-command.js";
+import { DEFAULT_MIX } from "./load/mix.js";
 import { runMonitorCommand } from "./monitor/monitor-command.js";
 import { runSuitesCommand } from "./suites.js";
 
@@ -14,10 +19,13 @@ export const HELP = `meridian — multi-region consistency-aware cache: demo, ch
 
 Usage:
   meridian demo [--seconds N] [--port P] [--host H] [--reports DIR] [--inject stall] [--webhook URL] [--strict]
-                [--topology in-process|processes]
+                [--topology in-process|processes] [--rate OPS_PER_S] [--symbols N] [--ticks TICKS_PER_S]
       Start five regions, the replicator, the invalidation consumers and market data (servers must be up:
-      bash infra/up.sh), the consistency monitor and the live dashboard; print progress and convergence
-      per region; after N seconds write DIR/consistency-report.{html,json} and stop everything.
+      bash infra/up.sh), the consistency monitor and the live dashboard; offer client load open loop
+      (--rate, default $MERIDIAN_DEMO_RATE or 2000 ops/s) and market data (--symbols, default
+      $MERIDIAN_DEMO_SYMBOLS or 10000, at --ticks, default $MERIDIAN_DEMO_TICKS or 2000 ticks/s); print
+      progress, convergence per region and per region pair under the load; after N seconds write
+      DIR/consistency-report.{html,json} and stop everything.
       Defaults: N = $MERIDIAN_DEMO_SECONDS or 60, P = $MERIDIAN_DASHBOARD_PORT or 8090 (0 = any free port),
       DIR = reports. --inject stall stops one region's consumer for half the run to show detection and
       alerts. --topology processes runs every service as its own OS process and one redis-server per
@@ -29,6 +37,17 @@ Usage:
       (containers, the processes topology): MERIDIAN_REGIONS, MERIDIAN_NAMESPACE, MERIDIAN_REDIS_URLS (one
       Redis per region) or MERIDIAN_REDIS_URL, MERIDIAN_KAFKA_BROKERS, MERIDIAN_SCHEMA_REGISTRY_URL;
       listens on MERIDIAN_HOST:MERIDIAN_PORT (default 127.0.0.1:8090): /, /metrics, /healthz.
+
+  meridian load [--rate N] [--duration S] [--mix class:op=weight,...] [--nodes region=url,...] [--transport http|direct]
+                [--keys N] [--counters N] [--hot N] [--max-in-flight N] [--timeout-ms MS] [--symbols N] [--ticks T]
+      Open-loop load: N operations per second (default 2000) for S seconds (default 10), each due at a fixed
+      time and its latency measured from then (a stalled target is not flattered). The mix weighs
+      (class, op) pairs: classes critical, important, cacheable; ops set (LWW), incr (PN-counter,
+      important only), get; default ${DEFAULT_MIX}.
+      Without --nodes it starts a five-region cluster here (servers must be up; --ticks T adds market data
+      over --symbols N symbols) and prints convergence per region pair under the load; --transport direct
+      calls the nodes in-process instead of over HTTP. Prints offered/achieved/errors/p50/p99 each second,
+      then a summary and whether every region's counters equal the acknowledged increments (exit 1 if not).
 
   meridian check <history.json> [--budget-ms MS]
       Check a recorded history of read/write operations for linearizability (per key). The file is a JSON
@@ -78,6 +97,9 @@ async function run(argv: string[]): Promise<number> {
           inject: { type: "string" },
           topology: { type: "string" },
           webhook: { type: "string" },
+          rate: { type: "string" },
+          symbols: { type: "string" },
+          ticks: { type: "string" },
           strict: { type: "boolean" },
           help: { type: "boolean" },
         },
@@ -87,6 +109,17 @@ async function run(argv: string[]): Promise<number> {
       const port = Number(values.port ?? process.env.MERIDIAN_DASHBOARD_PORT ?? 8090);
       if (!Number.isFinite(seconds) || seconds <= 0) return usage("--seconds must be a positive number");
       if (!Number.isInteger(port) || port < 0) return usage("--port must be a port number");
+      const opsPerSecond = Number(
+        values.rate ?? process.env.MERIDIAN_DEMO_RATE ?? DEMO_DEFAULTS.opsPerSecond,
+      );
+      const symbols = Number(values.symbols ?? process.env.MERIDIAN_DEMO_SYMBOLS ?? DEMO_DEFAULTS.symbols);
+      const ticksPerSecond = Number(
+        values.ticks ?? process.env.MERIDIAN_DEMO_TICKS ?? DEMO_DEFAULTS.ticksPerSecond,
+      );
+      if (!(opsPerSecond > 0)) return usage("--rate must be a positive number");
+      if (!Number.isInteger(symbols) || symbols < 1)
+        return usage("--symbols must be a positive whole number");
+      if (!(ticksPerSecond > 0)) return usage("--ticks must be a positive number");
       const inject = values.inject ?? process.env.MERIDIAN_DEMO_INJECT ?? "none";
       if (inject !== "none" && inject !== "stall") return usage("--inject takes: stall");
       const topology = values.topology ?? process.env.MERIDIAN_DEMO_TOPOLOGY ?? "in-process";
@@ -103,9 +136,24 @@ async function run(argv: string[]): Promise<number> {
         inject,
         topology,
         webhookUrl: values.webhook ?? process.env.MERIDIAN_ALERT_WEBHOOK,
+        opsPerSecond,
+        symbols,
+        ticksPerSecond,
       });
       // The demo succeeded when it ran and reported; --strict also requires a passing verdict.
       return values.strict && result.report.verdict !== "pass" ? 1 : 0;
+    }
+    case "load": {
+      try {
+        const flags = parseLoadFlags(rest);
+        if (flags.help) return help();
+        process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
+        return await runLoadCommand(flags, (l) => process.stdout.write(`${l}\n`));
+      } catch (err) {
+        if (!(err instanceof LoadFlagError)) throw err;
+        process.stderr.write(`meridian load: ${err.message}\n${LOAD_USAGE}\n`);
+        return 2;
+      }
     }
     case "monitor": {
       const { values } = parseArgs({ args: rest, options: { help: { type: "boolean" } } });

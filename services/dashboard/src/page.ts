@@ -33,6 +33,7 @@ table{font-size:12px;border-collapse:collapse;width:100%} td{padding:2px 6px;bor
 <div class="panel"><h2>Consistency violations (total) and alerts firing</h2><canvas id="violations-chart" data-points="0"></canvas></div>
 <div class="panel"><h2>Alerts firing</h2><ul id="alerts"><li class="none">none</li></ul>
 <h2>Alert history</h2><table id="alert-history"><tbody><tr><td class="none">none</td></tr></tbody></table></div>
+<div class="panel"><h2>Convergence under load per region pair (write → merged, p50 / p99 ms)</h2><div id="load-line" class="none">no load figures</div><table id="pair-table"><tbody></tbody></table></div>
 <div class="panel"><h2>Latest violations</h2><table id="violation-list"><tbody><tr><td class="none">none</td></tr></tbody></table></div>
 </main>
 <script>
@@ -154,6 +155,31 @@ function connect() {
   es.onopen = () => { status.textContent = "live"; status.className = "live"; };
   es.onerror = () => { status.textContent = "reconnecting"; status.className = "down"; };
 }
+// Convergence under load: polled (the figures come from the load run, not the monitor's snapshots).
+function fmtMs(v) { return Number.isFinite(v) ? Math.round(v) : "-"; }
+async function pollLoad() {
+  try {
+    const res = await fetch("api/load");
+    if (res.status !== 200) return;
+    const f = await res.json();
+    const l = f.load;
+    document.getElementById("load-line").textContent = l
+      ? "load: offered " + l.offered + "/s, achieved " + l.achieved + "/s, errors " + l.errors + ", p99 " + fmtMs(l.p99Ms) + " ms"
+      : "";
+    const rows = ["<tr><td>from / to</td>" + f.regions.map((r) => "<td>" + r + "</td>").join("") + "</tr>"];
+    for (const o of f.regions) {
+      const cells = f.regions.map((d) => {
+        if (o === d) return "<td>·</td>";
+        const p = f.pairs.find((x) => x.origin === o && x.region === d);
+        return "<td>" + (p && p.count ? fmtMs(p.p50Ms) + " / " + fmtMs(p.p99Ms) : "-") + "</td>";
+      });
+      rows.push("<tr><td>" + o + "</td>" + cells.join("") + "</tr>");
+    }
+    document.querySelector("#pair-table tbody").innerHTML = rows.join("");
+  } catch {}
+}
+setInterval(pollLoad, 2000);
+pollLoad();
 window.addEventListener("resize", () => { for (const c of Object.values(charts)) draw(c); });
 connect();
 </script>

@@ -1,7 +1,7 @@
 import { ConsistencyMonitor } from "@meridian/monitor";
 import { InMemoryRegions } from "@meridian/monitor/testing";
 import { describe, expect, it } from "vitest";
-import { startDashboard } from "./server.js";
+import { type LoadFigures, startDashboard } from "./server.js";
 
 describe("dashboard server", () => {
   it("streams history then live snapshots over SSE; serves the page, the snapshot and 404s", async () => {
@@ -44,6 +44,27 @@ describe("dashboard server", () => {
       expect(api.regions).toEqual(regions);
       expect((await fetch(`${dashboard.url}nope`)).status).toBe(404);
       expect((await fetch(`${dashboard.url}metrics`)).status).toBe(404); // no registry given
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it("serves the convergence-under-load figures at /api/load when a load run provides them", async () => {
+    const regions = ["a", "b"];
+    const monitor = new ConsistencyMonitor({ regions, eventual: new InMemoryRegions(regions, 0) });
+    let figures: LoadFigures | undefined;
+    const dashboard = await startDashboard({ feed: monitor, load: () => figures });
+    try {
+      expect(await (await fetch(dashboard.url)).text()).toContain('id="pair-table"');
+      expect((await fetch(`${dashboard.url}api/load`)).status).toBe(204); // no figures yet
+      figures = {
+        regions,
+        pairs: [{ origin: "a", region: "b", count: 3, p50Ms: 40, p99Ms: 90, maxMs: 95 }],
+        load: { offered: 100, achieved: 99, errors: 0, p99Ms: 12 },
+      };
+      const res = await fetch(`${dashboard.url}api/load`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(figures);
     } finally {
       await dashboard.close();
     }

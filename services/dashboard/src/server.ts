@@ -20,6 +20,25 @@ export interface DashboardOptions {
   title?: string;
   /** Snapshots replayed to a new client so its charts start filled. */
   historySize?: number;
+  /**
+   * Figures of a load run, served at GET /api/load and shown as the "convergence under load" table
+   * (the demo's open-loop load: `{ regions, pairs: [{origin, region, count, p50Ms, p99Ms, maxMs}], load }`).
+   */
+  load?: () => LoadFigures | undefined;
+}
+
+/** Convergence per region pair measured while load runs, and the load's last second. */
+export interface LoadFigures {
+  regions: readonly string[];
+  pairs: ReadonlyArray<{
+    origin: string;
+    region: string;
+    count: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+  }>;
+  load?: { offered: number; achieved: number; errors: number; p99Ms: number } | undefined;
 }
 
 export interface Dashboard {
@@ -63,6 +82,10 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       req.on("close", () => clients.delete(res));
     } else if (path === "/api/snapshot") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(o.feed.snapshot()));
+    } else if (path === "/api/load" && o.load) {
+      const figures = o.load();
+      if (figures) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(figures));
+      else res.writeHead(204).end();
     } else if (path === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
     } else if (path === "/metrics" && o.registry) {

@@ -1,0 +1,232 @@
+// Sustained writes on five regions: N writes/s offered open loop for 60 s (--quick: 10 s) into the
+// in-process region nodes (LWW sets and PN-counter increments from every region; the nodes' own code
+// path below HTTP, so the offered rate is not capped by HTTP parsing on this machine), the default WAN
+// matrix on the replicator. Measured DURING the load: convergence per region pair (write at the origin
+// → merged in the destination's Redis), the invalidation consumers' Kafka lag, the process RSS (the
+// whole cluster runs in it). The physical limit per pair is the matrix's one-way delay. Goal:
+// convergence p99 < 1 s while the cluster sustains ≥ 20 k writes/s.
+// Run alone: pnpm tsx bench/write/sustained.ts [--quick]; `pnpm bench write` runs it after the write table.
+import os from "node:os";
+import { createKafka } from "@meridian/bus";
+import {
+  directTarget,
+  kafkaConsumerLag,
+  type LoadRunResult,
+  PairConvergence,
+  type PairRow,
+  parseMix,
+  runLoad,
+  startClusterRetrying,
+  Workload,
+} from "@meridian/cli";
+import type { Cluster } from "@meridian/cluster";
+import { configFromEnv } from "@meridian/core";
+import { defaultLatencyMatrix } from "@meridian/wan";
+import pino from "pino";
+import {
+  fmt,
+  machineLine,
+  markdownTable,
+  median,
+  QUICK,
+  quantile,
+  writeBenchmarksSection,
+} from "../lib/report.js";
+
+const RATE = Number(process.env.MERIDIAN_BENCH_SUSTAINED_RATE ?? 20_000);
+const SECONDS = QUICK ? 10 : 60;
+const GOAL_RATE = 20_000;
+const GOAL_P99_MS = 1000;
+
+interface Samples {
+  lag: number[];
+  rssMiB: number[];
+}
+
+/** Every second: the summed consumer lag (messages) of all regions and the RSS of this process. */
+function sampleEverySecond(
+  cluster: Cluster,
+  admin: Parameters<typeof kafkaConsumerLag>[0],
+): {
+  samples: Samples;
+  stop(): void;
+} {
+  const samples: Samples = { lag: [], rssMiB: [] };
+  const lag = kafkaConsumerLag(admin, cluster);
+  let busy = false;
+  const timer = setInterval(() => {
+    samples.rssMiB.push(process.memoryUsage().rss / 2 ** 20);
+    if (busy) return;
+    busy = true;
+    lag
+      .lag()
+      .then((rows) => samples.lag.push(rows.reduce((s, r) => s + r.lag, 0)))
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, 1000);
+  return { samples, stop: () => clearInterval(timer) };
+}
+
+async function measure(cluster: Cluster) {
+  const regions = cluster.layout.regions;
+  const kafka = createKafka(configFromEnv(), `bench-sustained-${cluster.namespace}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const sampler = sampleEverySecond(cluster, admin);
+  const pairs = new PairConvergence(cluster.events, regions).start();
+  const result = await runLoad({
+    target: directTarget(Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.node.node]))),
+    workload: new Workload({
+      regions,
+      mix: parseMix("important:set=70,important:incr=30"),
+      tag: "sus",
+      keys: 10_000,
+      counters: 64,
+      hotCounters: 4,
+    }),
+    ratePerSecond: RATE,
+    durationMs: SECONDS * 1000,
+    maxInFlight: 4096,
+    drainMs: 5000,
+    onSecond: (s) =>
+      console.log(
+        `  t=${s.second}s offered ${s.offered}/s achieved ${s.achieved}/s errors ${s.errors} p99 ${fmt(s.latency.p99Ms)} ms backlog ${s.backlog}`,
+      ),
+  });
+  sampler.stop();
+  let convergedAfterMs = Number.NaN;
+  const keys = [...result.writtenKeys].slice(0, 2000);
+  try {
+    convergedAfterMs = await cluster.waitForConvergence(keys, 30_000);
+  } catch (err) {
+    console.log(`not converged 30 s after the load: ${(err as Error).message}`);
+  }
+  pairs.stop();
+  await admin.disconnect();
+  return { result, rows: pairs.rows(), overall: pairs.overall(), samples: sampler.samples, convergedAfterMs };
+}
+
+function pairTable(rows: readonly PairRow[], floors: ReturnType<typeof defaultLatencyMatrix>): string {
+  return markdownTable(
+    [
+      "written in → merged in",
+      "merges",
+      "p50 (ms)",
+      "p99 (ms)",
+      "max (ms)",
+      "floor: one-way WAN (ms)",
+      "p99 ÷ floor",
+    ],
+    rows.map((r) => {
+      const floor = floors[r.origin]?.[r.region] ?? Number.NaN;
+      return [
+        `${r.origin} → ${r.region}`,
+        r.count,
+        r.p50Ms,
+        r.p99Ms,
+        r.maxMs,
+        floor,
+        r.count ? (r.p99Ms / floor).toFixed(1) : "—",
+      ];
+    }),
+  );
+}
+
+function goalLine(result: LoadRunResult, p99: number): string {
+  const achieved = result.achieved / (result.elapsedMs / 1000);
+  const rateMet = achieved >= GOAL_RATE;
+  const p99Met = p99 < GOAL_P99_MS;
+  const met = rateMet && p99Met;
+  const reasons = [
+    rateMet
+      ? ""
+      : `the cluster acknowledged ${fmt(achieved)} writes/s of the ${fmt(RATE)} offered (all five regions, their consumers, the replicator and the load generator share this process and ${os.cpus().length} cores)`,
+    p99Met
+      ? ""
+      : `convergence p99 under the load was ${fmt(p99)} ms (queueing in the consumers behind the offered rate; see consumer lag)`,
+  ].filter(Boolean);
+  return `- Convergence p99 < ${fmt(GOAL_P99_MS)} ms while sustaining ≥ ${fmt(GOAL_RATE)} writes/s: ${met ? "met" : "NOT met"} — ${fmt(achieved)} writes/s acknowledged, p99 ${fmt(p99)} ms.${reasons.length ? ` Reason: ${reasons.join("; ")}.` : ""}`;
+}
+
+export async function runSustainedBench(): Promise<void> {
+  const loadAtStart = os.loadavg()[0]!.toFixed(1);
+  const machine = machineLine();
+  console.log(`\nsustained: ${fmt(RATE)} writes/s offered for ${SECONDS} s on five regions`);
+  const cluster = await startClusterRetrying({
+    namespace: `bench-sus-${Date.now().toString(36)}`,
+    marketData: false,
+    critical: false,
+    cacheableCoherence: false,
+    logger: pino({ level: "error" }),
+  });
+  let m: Awaited<ReturnType<typeof measure>>;
+  try {
+    m = await measure(cluster);
+  } finally {
+    await cluster.stop();
+    await cluster.purge().catch(() => undefined);
+  }
+  const { result, rows, overall, samples } = m;
+  const seconds = result.elapsedMs / 1000;
+  const summary = markdownTable(
+    [
+      "offered (writes/s)",
+      "acknowledged (writes/s)",
+      "errors",
+      "write p50 (ms, from intended send)",
+      "write p99 (ms)",
+      "convergence p50 (ms)",
+      "convergence p99 (ms)",
+      "convergence max (ms)",
+      "converged after the load (ms)",
+      "consumer lag median / max (msgs)",
+      "RSS median / max (MiB)",
+    ],
+    [
+      [
+        RATE,
+        result.achieved / seconds,
+        result.errors + result.unsent,
+        result.latency.p50Ms,
+        result.latency.p99Ms,
+        overall.p50Ms,
+        overall.p99Ms,
+        overall.maxMs,
+        m.convergedAfterMs,
+        `${fmt(median(samples.lag))} / ${fmt(quantile(samples.lag, 1))}`,
+        `${fmt(median(samples.rssMiB))} / ${fmt(quantile(samples.rssMiB, 1))}`,
+      ],
+    ],
+  );
+  const pairsTable = pairTable(rows, defaultLatencyMatrix(cluster.layout.regions));
+  const goal = goalLine(result, overall.p99Ms);
+  console.log(`\n${summary}\n\n${pairsTable}\n\n${goal}`);
+  writeBenchmarksSection(
+    "write-sustained",
+    [
+      "## write — sustained load on five regions, convergence during the load",
+      "",
+      `${machine} · load ${loadAtStart}→${os.loadavg()[0]!.toFixed(1)} · \`pnpm bench write\` (${fmt(RATE)} writes/s offered open loop for ${SECONDS} s: 70 % LWW sets over 10 k keys, 30 % PN-counter increments, half of them on 4 hot keys, round-robin over the regions, into the nodes in-process; default WAN matrix on the replicator)`,
+      "",
+      summary,
+      "",
+      "Convergence per region pair while the load ran (write at the origin → merged in the destination), with the physical floor — the simulated one-way WAN delay of the pair. No peer replicates across five regions on this machine, so the floor is the comparison.",
+      "",
+      pairsTable,
+      "",
+      goal,
+    ].join("\n"),
+  );
+}
+
+if (process.argv[1] && /sustained\.(ts|js)$/.test(process.argv[1])) {
+  runSustainedBench().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

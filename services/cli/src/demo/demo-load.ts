@@ -1,0 +1,97 @@
+// The demo's client load: `meridian load`'s open-loop generator at thousands of operations per second
+// over every region's node (LWW sets and PN-counter increments on `important` data, reads, a little
+// `cacheable` and — when the cluster runs it — `critical` data), each acknowledged operation reported
+// to the monitor with its latency (and a read's age), written keys added to what the monitor compares.
+import type { LoadFigures } from "@meridian/dashboard";
+import type { ConsistencyMonitor } from "@meridian/monitor";
+import { type LoadRunResult, runLoad } from "../load/load-run.js";
+import { DEFAULT_MIX, parseMix } from "../load/mix.js";
+import type { SecondStats } from "../load/open-loop.js";
+import type { PairConvergence } from "../load/pair-convergence.js";
+import { httpTarget } from "../load/targets.js";
+import { Workload } from "../load/workload.js";
+import type { KeyRegistry } from "../wiring/cluster-probes.js";
+
+export interface DemoLoadOptions {
+  nodes: Record<string, string>;
+  headers: Record<string, string>;
+  monitor: ConsistencyMonitor;
+  keys: KeyRegistry;
+  strongKeys: KeyRegistry;
+  critical: boolean;
+  opsPerSecond: number;
+  durationMs: number;
+  tag: string;
+}
+
+export interface DemoLoad {
+  /** The last second's figures (undefined before the first second). */
+  latest(): SecondStats | undefined;
+  /** Stops sending; resolves with the run once what is in flight has answered. */
+  stop(): Promise<LoadRunResult>;
+  readonly done: Promise<LoadRunResult>;
+}
+
+const OP_NAMES = { set: "set", incr: "increment", get: "get", transfer: "transfer" } as const;
+// Fenced ledger transfers take distributed locks on the nodes: they feed the lock wait/hold metrics.
+const DEMO_MIX = `${DEFAULT_MIX},critical:transfer=2`;
+
+export function startDemoLoad(o: DemoLoadOptions): DemoLoad {
+  const spec = o.critical
+    ? DEMO_MIX
+    : DEMO_MIX.split(",")
+        .filter((e) => !e.startsWith("critical:"))
+        .join(",");
+  const abort = new AbortController();
+  let latest: SecondStats | undefined;
+  const done = runLoad({
+    target: httpTarget({ nodes: o.nodes, headers: o.headers, readAges: true }),
+    workload: new Workload({ regions: Object.keys(o.nodes), mix: parseMix(spec), tag: o.tag }),
+    ratePerSecond: o.opsPerSecond,
+    durationMs: o.durationMs,
+    // A bounded pressure: past what the machine serves, the backlog shows as latency from the intended
+    // send time instead of as hundreds of requests timing out together.
+    maxInFlight: 64,
+    drainMs: 5000,
+    signal: abort.signal,
+    onSecond: (s) => {
+      latest = s;
+    },
+    onAcknowledged: (op, latencyMs, answer) => {
+      if (op.kind !== "get" && op.dataClass === "important") o.keys.add(op.key);
+      if (op.kind === "set" && op.dataClass === "critical") o.strongKeys.add(op.key);
+      o.monitor.recordOperation({
+        region: op.region,
+        dataClass: op.dataClass,
+        op: OP_NAMES[op.kind],
+        latencyMs,
+        ...(answer?.ageMs !== undefined ? { stalenessMs: answer.ageMs } : {}),
+      });
+    },
+  });
+  return {
+    latest: () => latest,
+    done,
+    stop() {
+      abort.abort();
+      return done;
+    },
+  };
+}
+
+/** What the dashboard's "convergence under load" table shows: every pair so far and the last second. */
+export function loadFigures(
+  regions: readonly string[],
+  pairs: PairConvergence | undefined,
+  load: DemoLoad | undefined,
+): LoadFigures | undefined {
+  if (!pairs) return undefined;
+  const s = load?.latest();
+  return {
+    regions,
+    pairs: pairs.rows(),
+    ...(s
+      ? { load: { offered: s.offered, achieved: s.achieved, errors: s.errors, p99Ms: s.latency.p99Ms } }
+      : {}),
+  };
+}

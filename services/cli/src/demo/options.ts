@@ -1,0 +1,53 @@
+// What `meridian demo` takes and returns, and what it needs of a running cluster in either topology.
+import type { ConvergenceSummary } from "@meridian/invalidation-consumer";
+import type { ConsistencyReport } from "@meridian/monitor";
+import type { ProbedCluster } from "../wiring/cluster-probes.js";
+import type { Queryable } from "../wiring/strong-http-probe.js";
+
+export interface DemoOptions {
+  seconds: number;
+  /** Dashboard port (0: any free port). */
+  port: number;
+  host: string;
+  reportsDir: string;
+  /** `processes`: every service its own OS process, one redis-server per region (default in-process). */
+  topology?: "in-process" | "processes";
+  /** Fault to inject mid-run, to show detection: stop one region's consumer for a while. */
+  inject?: "none" | "stall";
+  /** The WAN layer (default on): cross-region hops pay the latency matrix, critical data has home regions. */
+  wan?: boolean;
+  stallRegion?: string;
+  /** Market-data symbols (default 10 000) and ticks per second over all of them (default 2000). */
+  symbols?: number;
+  ticksPerSecond?: number;
+  /** Client operations per second offered over all regions, open loop (default 2000). */
+  opsPerSecond?: number;
+  webhookUrl?: string;
+  print?: (line: string) => void;
+}
+
+export interface DemoResult {
+  report: ConsistencyReport;
+  /** Checks the monitor made, by kind (strong_read, divergence = keys compared). */
+  checks: Record<string, number>;
+  jsonPath: string;
+  htmlPath: string;
+  dashboardUrl: string;
+}
+
+/** What the demo needs of a running cluster, in either topology. */
+export interface DemoCluster extends ProbedCluster {
+  readonly regions: Record<string, ProbedCluster["regions"][string] & { readonly url: string }>;
+  readonly critical?: { pool: Queryable } | undefined;
+  /** Authorization header for the services' write routes. */
+  readonly authHeaders: Record<string, string>;
+  stopConsumer(region: string): Promise<void>;
+  startConsumer(region: string): Promise<void>;
+  stop(): Promise<void>;
+  /** Per-region propagation from the consumers' applied events (in-process topology only). */
+  convergence?(): Record<string, ConvergenceSummary>;
+}
+
+export type Print = (line: string) => void;
+
+export const DEMO_DEFAULTS = { symbols: 10_000, ticksPerSecond: 2000, opsPerSecond: 2000 } as const;

@@ -1,0 +1,109 @@
+// The scheduler's promises: with a target that keeps up, it sends round(rate × duration) operations and
+// each second's count stays near the rate; with a target that stalls, later operations are charged the
+// stall (latency from the intended send time), not hidden by a sender that waited.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { runOpenLoop } from "./open-loop.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("open-loop rate control", () => {
+  it("achieves round(rate × duration) operations, spread evenly, when the target keeps up", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 20, max: 3000 }),
+        fc.integer({ min: 1000, max: 1600 }),
+        fc.integer({ min: 0, max: 5 }),
+        async (rate, durationMs, delayMs) => {
+          const started: number[] = [];
+          const t0 = performance.now();
+          const r = await runOpenLoop({
+            ratePerSecond: rate,
+            durationMs,
+            execute: async () => {
+              started.push(performance.now() - t0);
+              await sleep(delayMs);
+            },
+          });
+          const expected = Math.round((rate * durationMs) / 1000);
+          expect(r.offered).toBe(expected);
+          expect(r.achieved).toBe(expected);
+          expect(r.errors + r.unsent).toBe(0);
+          // No burst ahead of schedule: by time t at most rate × t + 1 were sent.
+          started.forEach((t, i) => {
+            expect(i).toBeLessThanOrEqual((rate * t) / 1000 + 1);
+          });
+          // The first full second offered the rate, within rounding.
+          expect(Math.abs(r.seconds[0]!.offered - rate)).toBeLessThanOrEqual(1);
+          // It ends close to the duration (generous: the machine is shared).
+          expect(r.elapsedMs).toBeLessThan(durationMs + 1500);
+        },
+      ),
+      { numRuns: 5 },
+    );
+  }, 60_000);
+
+  it("charges a stall to every operation that was due during it (no coordinated omission)", async () => {
+    const rate = 200;
+    const stallMs = 400;
+    let stalled = false;
+    const r = await runOpenLoop({
+      ratePerSecond: rate,
+      durationMs: 1200,
+      maxInFlight: 1, // a sender that waits for each answer: the case coordinated omission flatters
+      execute: async (i) => {
+        if (i === 20 && !stalled) {
+          stalled = true;
+          await sleep(stallMs);
+        }
+      },
+    });
+    expect(r.achieved).toBe(240);
+    // ~80 operations were due during the stall; each is charged from its own due time, so the p99 and
+    // the max reflect the stall, not one slow call among many fast ones.
+    expect(r.latency.maxMs).toBeGreaterThanOrEqual(stallMs * 0.9);
+    expect(r.latency.p99Ms).toBeGreaterThanOrEqual(stallMs * 0.5);
+  });
+
+  it("counts rejections as errors and still finishes", async () => {
+    const r = await runOpenLoop({
+      ratePerSecond: 500,
+      durationMs: 200,
+      execute: async (i) => {
+        if (i % 4 === 0) throw new Error("refused");
+      },
+    });
+    expect(r.offered).toBe(100);
+    expect(r.errors).toBe(25);
+    expect(r.achieved).toBe(75);
+  });
+
+  it("stops sending when the drain time runs out and reports the rest as never sent", async () => {
+    const r = await runOpenLoop({
+      ratePerSecond: 1000,
+      durationMs: 100,
+      drainMs: 100,
+      maxInFlight: 1,
+      execute: () => sleep(50),
+    });
+    expect(r.offered).toBe(100);
+    expect(r.unsent).toBeGreaterThan(80);
+    expect(r.sent + r.unsent).toBe(100);
+  });
+
+  it("an abort stops sending at once and waits for what is in flight", async () => {
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    const r = await runOpenLoop({
+      ratePerSecond: 100,
+      durationMs: 5000,
+      signal: abort.signal,
+      execute: () => sleep(100),
+    });
+    expect(r.elapsedMs).toBeLessThan(2000);
+    expect(r.sent).toBeGreaterThanOrEqual(25);
+    expect(r.sent).toBeLessThanOrEqual(45);
+    expect(r.achieved).toBe(r.sent);
+    expect(r.unsent).toBe(500 - r.sent);
+  });
+});

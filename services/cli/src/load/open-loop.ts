@@ -1,0 +1,154 @@
+// Open-loop scheduling: operation i is due at t0 + i / rate, whatever happened to the ones before it.
+// Latency is measured from that intended time, not from when the request actually left, so a stalled
+// target shows up as the queueing delay every later operation suffered (no coordinated omission). A cap
+// on operations in flight bounds memory; operations held back by it still count from their due time.
+import { LatencyHistogram, type LatencySummary } from "./histogram.js";
+
+export interface OpenLoopOptions {
+  ratePerSecond: number;
+  durationMs: number;
+  /** Operations in flight at most (default 4096); due ones wait their turn, their wait counted. */
+  maxInFlight?: number;
+  /** After the duration, how long due-but-unsent operations may still be sent (default 10 s). */
+  drainMs?: number;
+  /** Runs operation i; a rejection counts as an error. */
+  execute(index: number): Promise<unknown>;
+  /** Called once a second with that second's figures. */
+  onSecond?(s: SecondStats): void;
+  /** Aborting stops sending at once; the run ends when what is in flight has answered. */
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export interface SecondStats {
+  /** 1, 2, … seconds since the start. */
+  second: number;
+  /** Operations due in this second (the offered rate). */
+  offered: number;
+  /** Operations that succeeded in this second. */
+  achieved: number;
+  errors: number;
+  /** Latency (from the intended send time) of the operations completed in this second. */
+  latency: LatencySummary;
+  inFlight: number;
+  /** Operations due but not yet sent (the target is behind). */
+  backlog: number;
+}
+
+export interface OpenLoopResult {
+  /** Operations due in the run: round(rate × duration). */
+  offered: number;
+  /** Sent (offered minus those still unsent when the drain time ran out). */
+  sent: number;
+  achieved: number;
+  errors: number;
+  unsent: number;
+  latency: LatencySummary;
+  /** From the start to the last completion. */
+  elapsedMs: number;
+  seconds: SecondStats[];
+}
+
+export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
+  if (!(o.ratePerSecond > 0) || !(o.durationMs > 0)) throw new RangeError("rate and duration must be > 0");
+  const now = o.now ?? (() => performance.now());
+  const maxInFlight = o.maxInFlight ?? 4096;
+  const total = Math.round((o.ratePerSecond * o.durationMs) / 1000);
+  const intervalMs = 1000 / o.ratePerSecond;
+  const overall = new LatencyHistogram();
+  const window = new LatencyHistogram();
+  const seconds: SecondStats[] = [];
+  const t0 = now();
+  let next = 0;
+  let inFlight = 0;
+  let achieved = 0;
+  let errors = 0;
+  let windowOk = 0;
+  let windowErr = 0;
+  let cutOff = false;
+
+  return new Promise<OpenLoopResult>((resolve) => {
+    const finish = () => {
+      clearInterval(pumpTimer);
+      clearInterval(secondTimer);
+      clearTimeout(drainTimer);
+      o.signal?.removeEventListener("abort", stop);
+      const unsent = total - next;
+      resolve({
+        offered: total,
+        sent: next,
+        achieved,
+        errors,
+        unsent,
+        latency: overall.summary(),
+        elapsedMs: now() - t0,
+        seconds,
+      });
+    };
+    const complete = (intended: number, ok: boolean) => {
+      const latency = now() - intended;
+      overall.record(latency);
+      window.record(latency);
+      inFlight--;
+      if (ok) {
+        achieved++;
+        windowOk++;
+      } else {
+        errors++;
+        windowErr++;
+      }
+      if ((next >= total || cutOff) && inFlight === 0) finish();
+      else pump();
+    };
+    const pump = () => {
+      if (cutOff) return;
+      const due = Math.min(total, Math.floor((now() - t0) / intervalMs) + 1);
+      while (next < due && inFlight < maxInFlight) {
+        const i = next++;
+        const intended = t0 + i * intervalMs;
+        inFlight++;
+        let p: Promise<unknown>;
+        try {
+          p = o.execute(i);
+        } catch (err) {
+          p = Promise.reject(err);
+        }
+        p.then(
+          () => complete(intended, true),
+          () => complete(intended, false),
+        );
+      }
+    };
+    const emitSecond = () => {
+      const second = seconds.length + 1;
+      const elapsed = now() - t0;
+      const dueBy = Math.min(total, Math.floor(elapsed / intervalMs) + 1);
+      const dueUntil = (ms: number) => Math.min(total, Math.ceil(ms / intervalMs));
+      const s: SecondStats = {
+        second,
+        offered: dueUntil(second * 1000) - dueUntil((second - 1) * 1000),
+        achieved: windowOk,
+        errors: windowErr,
+        latency: window.summary(),
+        inFlight,
+        backlog: Math.max(0, dueBy - next),
+      };
+      windowOk = 0;
+      windowErr = 0;
+      window.reset();
+      seconds.push(s);
+      o.onSecond?.(s);
+    };
+    // A 1 ms pump sends what is due in small batches; completions also pump, refilling freed slots at once.
+    const pumpTimer = setInterval(pump, 1);
+    const secondTimer = setInterval(emitSecond, 1000);
+    const drainTimer = setTimeout(() => stop(), o.durationMs + (o.drainMs ?? 10_000));
+    const stop = () => {
+      cutOff = true;
+      if (inFlight === 0) finish();
+    };
+    o.signal?.addEventListener("abort", stop, { once: true });
+    if (total === 0 || o.signal?.aborted) finish();
+    else pump();
+  });
+}
