@@ -84,9 +84,17 @@ export async function startDemoMonitor(a: {
     sinks: [printAlerts(print)],
     ...(a.webhookUrl ? { webhookUrl: a.webhookUrl } : {}),
   });
-  // Propagation times come from the consumers' applied events, which only an in-process cluster sees;
-  // with separate processes the monitor measures agreement from the regions' Redis alone.
+  // Propagation times per update: the consumers' applied events in process, their lag histograms from
+  // /metrics with separate processes (without them the verdict rested on the monitor's digest ticks,
+  // seconds apart on a loaded machine).
   if (a.inProcess) a.cleanups.push(followAppliedEvents(a.inProcess, monitor, keys));
+  else if (cluster.followAppliedLag) {
+    a.cleanups.push(
+      cluster.followAppliedLag((e) =>
+        monitor.recordPropagation({ from: e.originRegion, to: e.region, lagMs: e.lagMs }, e.atMs),
+      ),
+    );
+  }
   monitor.monitorConsistencyMetrics();
   a.cleanups.push(() => monitor.close());
   return { monitor, registry, keys, strongKeys, nodes, critical: pool !== undefined };

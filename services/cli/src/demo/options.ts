@@ -1,4 +1,5 @@
 // What `meridian demo` takes and returns, and what it needs of a running cluster in either topology.
+import type { ProcessCluster } from "@meridian/cluster";
 import type { ConvergenceSummary } from "@meridian/invalidation-consumer";
 import type { ConsistencyReport } from "@meridian/monitor";
 import type { ProbedCluster } from "../wiring/cluster-probes.js";
@@ -46,6 +47,8 @@ export interface DemoCluster extends ProbedCluster {
   stop(): Promise<void>;
   /** Per-region propagation from the consumers' applied events (in-process topology only). */
   convergence?(): Record<string, ConvergenceSummary>;
+  /** Per-update propagation from the consumer processes' /metrics (processes topology). */
+  followAppliedLag?: ProcessCluster["followAppliedLag"];
 }
 
 export type Print = (line: string) => void;
