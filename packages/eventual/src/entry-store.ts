@@ -230,12 +230,7 @@ function casArgs(
   const now = opts.now ?? Date.now;
   const history =
     step.historyCause && snap.entry && (opts.historyLimit ?? 20) > 0
-      ? JSON.stringify({
-          before: JSON.parse(encodeEntry(snap.entry)),
-          afterClock: step.entry.clock.toJSON(),
-          overriddenAtMs: now(),
-          cause: step.historyCause,
-        })
+      ? historyText(snap.entry, step.entry, now(), step.historyCause)
       : "";
   return [
     snap.rev,
@@ -251,6 +246,15 @@ function casArgs(
     randomUUID(),
     incarnation?.value ?? "",
   ];
+}
+
+/**
+ * The HistoryRecord JSON of `before` overridden by `after`. Spliced from encodeEntry's text rather than
+ * parsed and stringified again: JSON.stringify's output re-stringifies to itself, so the bytes are the same.
+ */
+function historyText(before: StoredEntry, after: StoredEntry, atMs: number, cause: string): string {
+  const rest = JSON.stringify({ afterClock: after.clock.toJSON(), overriddenAtMs: atMs, cause });
+  return `{"before":${encodeEntry(before)},${rest.slice(1)}`;
 }
 
 /** One key's outcome of casUpdateMany: the entry written, or why not. */
