@@ -53,6 +53,19 @@ return 1
   4,
 );
 
+/**
+ * A key's rev, entry, syncedAt and bucket high-water, read atomically in one command (a MULTI of HMGET and
+ * HGET costs four commands). Missing fields come back as false, which Redis replies as nil.
+ */
+const READ_SNAPSHOT = new LuaScript<(string | null)[]>(
+  "eventualReadSnapshot",
+  `
+local f = redis.call('HMGET', KEYS[1], 'rev', 'entry', 'syncedAt')
+return { f[1], f[2], f[3], redis.call('HGET', KEYS[2], ARGV[1]) }
+`,
+  2,
+);
+
 /** HSET only on an existing entry: a hash holding just `syncedAt` would look like an empty entry. */
 const MARK_SYNCED = new LuaScript(
   "eventualMarkSynced",
@@ -106,31 +119,27 @@ export async function readSnapshot(redis: Redis, prefix: string, key: string): P
   return snap!;
 }
 
-/**
- * Snapshots of many keys in one MULTI (one round trip; each key's fields and bucket row read together,
- * as for one key).
- */
+/** Snapshots of many keys in one round trip (one READ_SNAPSHOT call per key, in one pipeline). */
 export async function readSnapshots(
   redis: Redis,
   prefix: string,
   keys: readonly string[],
 ): Promise<Snapshot[]> {
   if (keys.length === 0) return [];
+  READ_SNAPSHOT.defineOn(redis);
   const res = await guard("read", async () => {
-    const multi = redis.multi();
-    for (const key of keys) {
-      multi
-        .hmget(entryKey(prefix, key), "rev", "entry", "syncedAt")
-        .hget(bucketKey(prefix, bucketOf(key)), key);
-    }
-    const out = await multi.exec();
-    if (!out) throw new Error("transaction aborted");
+    const pipeline = redis.pipeline();
+    for (const key of keys)
+      READ_SNAPSHOT.queue(pipeline, [entryKey(prefix, key), bucketKey(prefix, bucketOf(key))], [key]);
+    const out = await pipeline.exec();
+    if (!out) throw new Error("pipeline aborted");
     for (const [err] of out) if (err) throw err;
     return out;
   });
-  return keys.map((_, i) =>
-    toSnapshot(res[2 * i]![1] as (string | null)[], res[2 * i + 1]![1] as string | null),
-  );
+  return res.map(([, reply]) => {
+    const [rev, entry, synced, hwm] = reply as (string | null)[];
+    return toSnapshot([rev ?? null, entry ?? null, synced ?? null], hwm ?? null);
+  });
 }
 
 function toSnapshot(fields: (string | null)[], hwm: string | null): Snapshot {
