@@ -1,7 +1,7 @@
 // Coalesced, batched eventual writes against the real Redis and broker: a hot PN-counter incremented by
 // 256 writers at full speed ends exactly at the sum of acknowledged increments, in Redis and as read
 // back from the topic; coalescing never loses or reorders a key's writes (fast-check against applying
-// each write one by one); with Kafka unreachable writers get BackendUnavailableError within the bound
+// each write one by one); racing batched CAS writes lose no OR-set add; with Kafka unreachable writers get BackendUnavailableError within the bound
 // and, past the bound on writes in progress, OverloadedError with nothing written.
 import {
   AvroSerde,
@@ -102,6 +102,38 @@ describe("coalesced writes through Redis and Kafka", () => {
       await consumer.stop();
     }
   }, 60_000);
+
+  it("two coalescing writers on one region's keys lose no OR-set add when their batched CAS writes race", async () => {
+    const [a] = makeRegions("race", ["us-east"]);
+    const noop = { publish: async () => {}, publishMany: async () => {} };
+    const writers = ["n1", "n2"].map(
+      () =>
+        new EventualConsistencyCache(a!.redis, noop, {
+          region: "us-east",
+          keyPrefix: a!.keyPrefix,
+          crdtTypeFor: policy,
+        }),
+    );
+    const keys = ["watch:r0", "watch:r1", "watch:r2"];
+    // Both writers hit the same few keys at once, so one batch's CAS often finds the revision moved
+    // and must redo its key from the new state.
+    await Promise.all(
+      writers.flatMap((w, wi) =>
+        Array.from({ length: 300 }, (_, i) =>
+          w.setWithEventualConsistency(keys[i % keys.length]!, { op: "add", element: `w${wi}-${i}` }),
+        ),
+      ),
+    );
+    for (const [k, key] of keys.entries()) {
+      const read = await a!.cache.getWithEventualConsistency(key);
+      const expected = [0, 1].flatMap((wi) =>
+        Array.from({ length: 300 }, (_, i) => i)
+          .filter((i) => i % keys.length === k)
+          .map((i) => `w${wi}-${i}`),
+      );
+      expect([...(read!.value as string[])].sort()).toEqual(expected.sort());
+    }
+  });
 
   it("with Kafka unreachable: BackendUnavailableError within the bound, OverloadedError past maxPending with nothing written", async () => {
     const [a] = makeRegions("down", ["us-east"]);

@@ -9,7 +9,8 @@ import type { Redis } from "ioredis";
 import { COUNTER_OP, counterArgs, counterReply } from "./counter-merge.js";
 import type { WriteContext } from "./crdt-write.js";
 import {
-  casUpdate,
+  type CasStep,
+  casUpdateMany,
   guard,
   type HistoryOptions,
   IncarnationChangedError,
@@ -132,7 +133,7 @@ async function writeCounters(
   return toCas;
 }
 
-/** Read-merge-CAS per key, all keys at once (their commands share round trips on the connection). */
+/** Read-merge-CAS of every key: the reads in one round trip, the CAS scripts in the next. */
 async function writeWithCas(
   redis: Redis,
   prefix: string,
@@ -141,35 +142,34 @@ async function writeWithCas(
   deps: BatchDeps,
   out: BatchOutcome,
 ): Promise<void> {
-  await Promise.all(
-    items.map(async (item) => {
-      const values = (item.fold as Extract<FoldedWrite, { kind: "apply" }>).values;
-      try {
-        const { written } = await casUpdate(
-          redis,
-          prefix,
-          item.key,
-          writer.node,
-          (snap) => {
-            const ctx = deps.context(snap, writer.node);
-            const crdt = applyFolded(item.type, snap.entry?.crdt ?? emptyCrdt(item.type), values, ctx);
-            const entry: StoredEntry = {
-              crdt,
-              clock: ctx.clock,
-              hlc: ctx.ts,
-              region: deps.region,
-              updatedAtMs: deps.now(),
-            };
-            return { step: { entry, historyCause: "local-write" }, result: null };
-          },
-          deps.history,
-          writer.guard,
-        );
-        out.results.set(item.key, { value: written! });
-      } catch (err) {
-        if (err instanceof IncarnationChangedError) out.redo.push(item);
-        else out.results.set(item.key, { error: err });
-      }
-    }),
+  if (items.length === 0) return;
+  const byKey = new Map(items.map((item) => [item.key, item]));
+  const compute = (key: string, snap: Snapshot): CasStep => {
+    const item = byKey.get(key)!;
+    const values = (item.fold as Extract<FoldedWrite, { kind: "apply" }>).values;
+    const ctx = deps.context(snap, writer.node);
+    const crdt = applyFolded(item.type, snap.entry?.crdt ?? emptyCrdt(item.type), values, ctx);
+    const entry: StoredEntry = {
+      crdt,
+      clock: ctx.clock,
+      hlc: ctx.ts,
+      region: deps.region,
+      updatedAtMs: deps.now(),
+    };
+    return { entry, historyCause: "local-write" };
+  };
+  const done = await casUpdateMany(
+    redis,
+    prefix,
+    [...byKey.keys()],
+    writer.node,
+    compute,
+    deps.history,
+    writer.guard,
   );
+  for (const [key, res] of done) {
+    if ("written" in res) out.results.set(key, { value: res.written });
+    else if (res.error instanceof IncarnationChangedError) out.redo.push(byKey.get(key)!);
+    else out.results.set(key, { error: res.error });
+  }
 }

@@ -15,7 +15,7 @@ import {
   MeridianError,
   SerializationError,
 } from "@meridian/core";
-import { LuaScript } from "@meridian/store";
+import { type LuaArg, LuaScript } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { decodeEntry, digestOf, encodeEntry, entryFromUpdate, validateKey } from "./codec.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
@@ -51,6 +51,19 @@ if (not hwm) or tonumber(ARGV[8]) > tonumber(hwm) then redis.call('HSET', KEYS[3
 return 1
 `,
   4,
+);
+
+/**
+ * A key's rev, entry, syncedAt and bucket high-water, read atomically in one command (a MULTI of HMGET and
+ * HGET costs four commands). Missing fields come back as false, which Redis replies as nil.
+ */
+const READ_SNAPSHOT = new LuaScript<(string | null)[]>(
+  "eventualReadSnapshot",
+  `
+local f = redis.call('HMGET', KEYS[1], 'rev', 'entry', 'syncedAt')
+return { f[1], f[2], f[3], redis.call('HGET', KEYS[2], ARGV[1]) }
+`,
+  2,
 );
 
 /** HSET only on an existing entry: a hash holding just `syncedAt` would look like an empty entry. */
@@ -102,16 +115,34 @@ export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 export async function readSnapshot(redis: Redis, prefix: string, key: string): Promise<Snapshot> {
-  const [fields, hwm] = await guard("read", async () => {
-    const res = await redis
-      .multi()
-      .hmget(entryKey(prefix, key), "rev", "entry", "syncedAt")
-      .hget(bucketKey(prefix, bucketOf(key)), key)
-      .exec();
-    if (!res) throw new Error("transaction aborted");
-    for (const [err] of res) if (err) throw err;
-    return [res[0]![1] as (string | null)[], res[1]![1] as string | null];
+  const [snap] = await readSnapshots(redis, prefix, [key]);
+  return snap!;
+}
+
+/** Snapshots of many keys in one round trip (one READ_SNAPSHOT call per key, in one pipeline). */
+export async function readSnapshots(
+  redis: Redis,
+  prefix: string,
+  keys: readonly string[],
+): Promise<Snapshot[]> {
+  if (keys.length === 0) return [];
+  READ_SNAPSHOT.defineOn(redis);
+  const res = await guard("read", async () => {
+    const pipeline = redis.pipeline();
+    for (const key of keys)
+      READ_SNAPSHOT.queue(pipeline, [entryKey(prefix, key), bucketKey(prefix, bucketOf(key))], [key]);
+    const out = await pipeline.exec();
+    if (!out) throw new Error("pipeline aborted");
+    for (const [err] of out) if (err) throw err;
+    return out;
   });
+  return res.map(([, reply]) => {
+    const [rev, entry, synced, hwm] = reply as (string | null)[];
+    return toSnapshot([rev ?? null, entry ?? null, synced ?? null], hwm ?? null);
+  });
+}
+
+function toSnapshot(fields: (string | null)[], hwm: string | null): Snapshot {
   const [rev, entryText, synced] = fields;
   let entry: StoredEntry | null = null;
   let corrupt = false;
@@ -175,35 +206,16 @@ export async function casUpdate<T>(
   opts: HistoryOptions = {},
   incarnation?: IncarnationGuard,
 ): Promise<{ result: T; written: StoredEntry | null }> {
-  const now = opts.now ?? Date.now;
   for (let attempt = 0; attempt < 100; attempt++) {
     const snap = await readSnapshot(redis, prefix, key);
     const { step, result } = compute(snap);
     if (!step) return { result, written: null };
-    const history =
-      step.historyCause && snap.entry && (opts.historyLimit ?? 20) > 0
-        ? JSON.stringify({
-            before: JSON.parse(encodeEntry(snap.entry)),
-            afterClock: step.entry.clock.toJSON(),
-            overriddenAtMs: now(),
-            cause: step.historyCause,
-          })
-        : "";
     const rev = await guard("write", () =>
-      CAS.run(redis, writeKeys(prefix, key, incarnation), [
-        snap.rev,
-        encodeEntry(step.entry),
-        digestOf(step.entry),
-        history,
-        opts.historyLimit ?? 20,
-        opts.historyTtlMs ?? 3_600_000,
-        key,
-        step.entry.clock.get(region),
-        // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
-        // old number could overwrite a recreated entry it never saw (ABA).
-        randomUUID(),
-        incarnation?.value ?? "",
-      ]),
+      CAS.run(
+        redis,
+        writeKeys(prefix, key, incarnation),
+        casArgs(key, region, snap, step, opts, incarnation),
+      ),
     );
     if (rev === -2) throw new IncarnationChangedError();
     if (rev !== -1) return { result, written: step.entry };
@@ -213,6 +225,123 @@ export async function casUpdate<T>(
   throw new BackendUnavailableError("eventual CAS did not settle after 100 attempts (extreme contention)", {
     key,
   });
+}
+
+/** ARGV of the CAS script writing `step` over `snap`. */
+function casArgs(
+  key: string,
+  region: string,
+  snap: Snapshot,
+  step: CasStep,
+  opts: HistoryOptions,
+  incarnation?: IncarnationGuard,
+): LuaArg[] {
+  const now = opts.now ?? Date.now;
+  const history =
+    step.historyCause && snap.entry && (opts.historyLimit ?? 20) > 0
+      ? historyText(snap.entry, step.entry, now(), step.historyCause)
+      : "";
+  return [
+    snap.rev,
+    encodeEntry(step.entry),
+    digestOf(step.entry),
+    history,
+    opts.historyLimit ?? 20,
+    opts.historyTtlMs ?? 3_600_000,
+    key,
+    step.entry.clock.get(region),
+    // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
+    // old number could overwrite a recreated entry it never saw (ABA).
+    randomUUID(),
+    incarnation?.value ?? "",
+  ];
+}
+
+/**
+ * The HistoryRecord JSON of `before` overridden by `after`. Spliced from encodeEntry's text rather than
+ * parsed and stringified again: JSON.stringify's output re-stringifies to itself, so the bytes are the same.
+ */
+function historyText(before: StoredEntry, after: StoredEntry, atMs: number, cause: string): string {
+  const rest = JSON.stringify({ afterClock: after.clock.toJSON(), overriddenAtMs: atMs, cause });
+  return `{"before":${encodeEntry(before)},${rest.slice(1)}`;
+}
+
+/** One key's outcome of casUpdateMany: the entry written, or why not. */
+export type CasOutcome = { written: StoredEntry } | { error: unknown };
+
+/**
+ * casUpdate for many keys in two round trips: every snapshot in one MULTI, every CAS in one pipeline.
+ * A key whose CAS lost a race is redone alone by casUpdate (which retries); a key whose compute throws,
+ * or whose command failed, fails alone (IncarnationChangedError when its incarnation is gone).
+ */
+export async function casUpdateMany(
+  redis: Redis,
+  prefix: string,
+  keys: readonly string[],
+  region: string,
+  compute: (key: string, snap: Snapshot) => CasStep,
+  opts: HistoryOptions = {},
+  incarnation?: IncarnationGuard,
+): Promise<Map<string, CasOutcome>> {
+  const out = new Map<string, CasOutcome>();
+  let snaps: Snapshot[];
+  try {
+    snaps = await readSnapshots(redis, prefix, keys);
+  } catch (error) {
+    for (const key of keys) out.set(key, { error });
+    return out;
+  }
+  CAS.defineOn(redis);
+  const pipeline = redis.pipeline();
+  const queued: { key: string; step: CasStep }[] = [];
+  keys.forEach((key, i) => {
+    try {
+      const step = compute(key, snaps[i]!);
+      CAS.queue(
+        pipeline,
+        writeKeys(prefix, key, incarnation),
+        casArgs(key, region, snaps[i]!, step, opts, incarnation),
+      );
+      queued.push({ key, step });
+    } catch (error) {
+      out.set(key, { error });
+    }
+  });
+  if (queued.length === 0) return out;
+  let replies: [Error | null, unknown][];
+  try {
+    replies = await guard("write", async () => {
+      const res = await pipeline.exec();
+      if (!res) throw new Error("pipeline aborted");
+      return res;
+    });
+  } catch (error) {
+    for (const { key } of queued) out.set(key, { error });
+    return out;
+  }
+  const lost: string[] = [];
+  queued.forEach(({ key, step }, i) => {
+    const [err, rev] = replies[i]!;
+    if (err)
+      out.set(key, {
+        error: new BackendUnavailableError(`Redis failed during write: ${err.message}`, { backend: "redis" }),
+      });
+    else if (rev === -2) out.set(key, { error: new IncarnationChangedError() });
+    else if (rev === -1) lost.push(key);
+    else out.set(key, { written: step.entry });
+  });
+  await Promise.all(
+    lost.map(async (key) => {
+      try {
+        const compute1 = (snap: Snapshot) => ({ step: compute(key, snap), result: null });
+        const { written } = await casUpdate(redis, prefix, key, region, compute1, opts, incarnation);
+        out.set(key, { written: written! });
+      } catch (error) {
+        out.set(key, { error });
+      }
+    }),
+  );
+  return out;
 }
 
 /** The CAS way of mergeEntry: read, resolveEntries in TypeScript, compare-and-set (retries on a lost race). */
