@@ -19,6 +19,8 @@ export interface DemoLoadOptions {
   keys: KeyRegistry;
   strongKeys: KeyRegistry;
   critical: boolean;
+  /** Fenced ledger transfers (the nodes' ledger routes; not served when critical data goes through the WAN's home regions). */
+  ledger: boolean;
   opsPerSecond: number;
   durationMs: number;
   tag: string;
@@ -37,11 +39,10 @@ const OP_NAMES = { set: "set", incr: "increment", get: "get", transfer: "transfe
 const DEMO_MIX = `${DEFAULT_MIX},critical:transfer=2`;
 
 export function startDemoLoad(o: DemoLoadOptions): DemoLoad {
-  const spec = o.critical
-    ? DEMO_MIX
-    : DEMO_MIX.split(",")
-        .filter((e) => !e.startsWith("critical:"))
-        .join(",");
+  const spec = DEMO_MIX.split(",")
+    .filter((e) => o.critical || !e.startsWith("critical:"))
+    .filter((e) => o.ledger || !e.startsWith("critical:transfer"))
+    .join(",");
   const abort = new AbortController();
   let latest: SecondStats | undefined;
   const done = runLoad({

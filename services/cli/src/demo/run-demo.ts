@@ -34,13 +34,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       `[demo] starting five regions, replicator, consumers, market data (${symbols} symbols, ${ticksPerSecond} ticks/s; namespace ${namespace}, topology ${o.topology ?? "in-process"}) ...`,
     );
     const t0 = Date.now();
+    const wan = o.wan ?? process.env.MERIDIAN_DEMO_WAN !== "0";
     const { cluster, inProcess } = await startDemoCluster(o, {
       namespace,
       config,
       logger,
       marketData: { symbols, ticksPerSecond },
       // Every cross-region hop pays the WAN (MERIDIAN_DEMO_WAN=0: loopback, as before the WAN layer).
-      wan: o.wan ?? process.env.MERIDIAN_DEMO_WAN !== "0",
+      wan,
       // Anti-entropy reads every region's Redis directly and would refill a stalled region within ~2 s,
       // hiding the injected fault the demo exists to show; it stays on for normal runs.
       ...(o.inject === "stall" ? { antiEntropy: false as const } : {}),
@@ -88,6 +89,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       keys: m.keys,
       strongKeys: m.strongKeys,
       critical: m.critical,
+      ledger: m.critical && !wan,
       opsPerSecond,
       durationMs: o.seconds * 1000,
       tag: namespace,

@@ -64,7 +64,7 @@ export function httpTarget(o: HttpTargetOptions): LoadTarget {
       // 400/401/403/404/409: refused before anything was written; anything else may have applied.
       const refused = res.status >= 400 && res.status < 500 && res.status !== 408;
       throw new LoadOperationError(
-        `${write ? "PUT" : "GET"} ${op.key}@${op.region}: HTTP ${res.status}`,
+        `${op.ledger ? `POST ${path}` : write ? "PUT" : "GET"} ${op.key}@${op.region}: HTTP ${res.status}`,
         refused ? false : "unknown",
         res.status,
       );
