@@ -201,8 +201,11 @@ describe("Avro over the real broker and registry", () => {
       join(dir, "Probe.avsc"),
       JSON.stringify({ type: "record", name: "Probe", namespace, fields: [{ name: "n", type: "int" }] }),
     );
+    // Changing a subject's config is a write: the registry wants its bearer token (infra/up.sh's).
+    const token = config.schemaRegistryToken?.reveal();
     const res = await fetch(`${registry.url}/config/${namespace}.Probe`, {
       method: "PUT",
+      headers: token ? { authorization: `Bearer ${token}` } : {},
       body: JSON.stringify({ compatibility: "FORWARD" }),
     });
     expect(res.status).toBe(200);

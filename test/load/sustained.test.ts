@@ -23,10 +23,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get, ROOT, uniqueNamespace } from "../support/pipeline.js";
 
 // The whole in-process cluster (five nodes, five consumers, the replicator) and the load generator share
-// this test's one event loop: on the 2-core CI machine that saturates near 200 writes/s, past which the
-// backlog, not the design, decides convergence. The test runs below that; bench/write's sustained rows
-// measure the ceiling. MERIDIAN_LOAD_TEST_RATE raises it on a bigger machine.
-const RATE = Number(process.env.MERIDIAN_LOAD_TEST_RATE ?? 150);
+// this test's one event loop: on the 2-core CI machine that saturates near 200 writes/s (less while an
+// earlier test file's processes wind down), past which the backlog, not the design, decides convergence.
+// The test runs well below that; bench/write's sustained rows measure the ceiling.
+// MERIDIAN_LOAD_TEST_RATE raises it on a bigger machine.
+const RATE = Number(process.env.MERIDIAN_LOAD_TEST_RATE ?? 100);
 const SECONDS = Number(process.env.MERIDIAN_LOAD_TEST_SECONDS ?? 15);
 
 describe("sustained load on five regions", () => {

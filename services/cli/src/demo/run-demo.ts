@@ -89,7 +89,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       keys: m.keys,
       strongKeys: m.strongKeys,
       critical: m.critical,
-      ledger: m.critical && !wan,
+      ledger: m.critical && !inProcess?.wan,
       opsPerSecond,
       durationMs: o.seconds * 1000,
       tag: namespace,
