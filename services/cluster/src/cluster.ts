@@ -5,7 +5,7 @@
 // checks), teardown.ts (stop order, purge).
 
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
+import { configFromEnv, InvalidInputError, type MeridianConfig, parseRegion } from "@meridian/core";
 import type { AntiEntropy } from "@meridian/eventual";
 import {
   type AppliedEvent,
@@ -145,8 +145,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
-  for (const r of opts.externalConsumers ?? [])
-    if (!regions.includes(r)) throw new InvalidInputError(`unknown region ${r}`);
+  for (const r of opts.externalConsumers ?? []) parseRegion(r, regions, "externalConsumers");
   const log = createLogger("cluster", { namespace }, opts.logger);
   const kafka: Kafka = createKafka(config, `meridian-cluster-${namespace ?? "default"}`);
   const serde = new AvroSerde(config.schemaRegistryUrl, {
@@ -196,11 +195,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
     const compareStates = (keys: readonly string[], among: readonly string[] = regions) =>
       compareRegionStates((r) => handles[r]!.redis, layout.keyPrefix, keys, among);
-    const handleOf = (region: string) => {
-      const h = handles[region];
-      if (!h) throw new InvalidInputError(`unknown region ${region}`);
-      return h;
-    };
+    const handleOf = (region: string) => handles[parseRegion(region, regions)]!;
     let stopped = false;
     const cluster: Cluster = {
       layout,
