@@ -146,6 +146,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
   for (const r of opts.externalConsumers ?? []) parseRegion(r, regions, "externalConsumers");
+  checkMarketHome(opts.marketData, regions);
   const log = createLogger("cluster", { namespace }, opts.logger);
   const kafka: Kafka = createKafka(config, `meridian-cluster-${namespace ?? "default"}`);
   const serde = new AvroSerde(config.schemaRegistryUrl, {
@@ -272,6 +273,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     disconnectAll();
     throw err;
   }
+}
+
+/** A market-data home region, when given, is one of the cluster's (else no region would ingest ticks). */
+export function checkMarketHome(marketData: ClusterOptions["marketData"], regions: readonly string[]): void {
+  const home = marketData ? marketData.homeRegion : undefined;
+  if (home !== undefined) parseRegion(home, regions, "marketData.homeRegion");
 }
 
 /** The market-data producer, unless `marketData: false`. */

@@ -11,6 +11,7 @@ import { bearerHeaders, ensureTopicsFor, type RegionLayout, resolveLayout } from
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { followLagMetrics, type LagEvent } from "./applied-lag.js";
 import { withAuthToken } from "./auth-token.js";
+import { checkMarketHome } from "./cluster.js";
 import { type RedisServerProcess, RegionRedisServers } from "./redis-server.js";
 import { bundleServices, type ServiceProcess, spawnService } from "./service-process.js";
 import { serviceSpecs } from "./service-specs.js";
@@ -77,6 +78,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
   const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
+  checkMarketHome(opts.marketData, regions);
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), "meridian-processes-"));
   const started: { stop(): Promise<void> }[] = [];
   const clients: Redis[] = [];
