@@ -36,6 +36,8 @@ export function resolveLayout(opts: RegionLayoutOptions = {}): RegionLayout {
       namespace: opts.namespace,
     });
   }
+  // A DB or URL given for a region the layout lacks is a typo, refused like any unknown region.
+  for (const region of Object.keys(opts.redisDbs ?? {})) parseRegion(region, regions, "redisDbs");
   const redisDbs: Record<string, number> = {};
   const defaults = defaultRegionDbs(regions);
   regions.forEach((region) => {
