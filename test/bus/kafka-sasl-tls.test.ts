@@ -3,7 +3,7 @@
 // configured only through the MERIDIAN_KAFKA_* settings, produces and consumes over it; a wrong password
 // or an untrusted certificate is a typed error within seconds, never a hang; no secret reaches the logs.
 import { randomUUID } from "node:crypto";
-import { createKafka, IdempotentProducer } from "@meridian/bus";
+import { createKafka, IdempotentProducer, SupervisedConsumer } from "@meridian/bus";
 import { AuthenticationError, BackendUnavailableError, configFromEnv, MeridianError } from "@meridian/core";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,6 +75,20 @@ describe("Kafka over SASL_SSL (SCRAM-SHA-512 + TLS) through MERIDIAN_KAFKA_*", (
     const { err, ms } = await failure(() => new IdempotentProducer(kafka).connect());
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.retriable).toBe(false);
+    expect(ms).toBeLessThan(15_000);
+  });
+
+  it("a wrong password refuses a supervised consumer the same way: AuthenticationError, not retriable", async () => {
+    const kafka = createKafka(configFromEnv(settings(WRONG)), "sasl-wrong-consumer-test", logger);
+    const consumer = new SupervisedConsumer(kafka, {
+      config: { groupId: `sasl-wrong-${randomUUID()}` },
+      logger,
+    });
+    const { err, ms } = await failure(() => consumer.start(async () => {}));
+    await consumer.stop().catch(() => undefined);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err.retriable).toBe(false);
+    expect(consumer.health().state).toBe("stopped");
     expect(ms).toBeLessThan(15_000);
   });
 

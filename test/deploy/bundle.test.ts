@@ -6,21 +6,21 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ServiceProcess, spawnService } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildService, spawnNode, stopService } from "../support/child-service.js";
 import { get, put, ROOT, uniqueNamespace } from "../support/pipeline.js";
 
 const out = mkdtempSync(join(tmpdir(), "meridian-bundle-"));
 const ns = uniqueNamespace("bundle");
 const env = { MERIDIAN_NAMESPACE: ns, MERIDIAN_REGION: "us-east", MERIDIAN_CRITICAL: "off" };
-let node: ChildService | undefined;
+let node: ServiceProcess | undefined;
 
 beforeAll(() => {
   execFileSync(process.execPath, [join(ROOT, "scripts/build-services.mjs"), out], { stdio: "pipe" });
 });
 
 afterAll(async () => {
-  await stopService(node);
+  await node?.stop();
   rmSync(out, { recursive: true, force: true });
 });
 
@@ -50,7 +50,10 @@ describe("the bundled services (the image's contents)", () => {
   });
 
   it("run a region node with plain node: a write is published and read back", async () => {
-    node = await spawnNode("region-node (bundle)", [join(out, "bin", "region-node.js")], env, "listening");
+    node = await spawnService(
+      { name: "region-node (bundle)", service: "region-node", env, readyMsg: "listening" },
+      { bundle: out },
+    );
     const url = String(node.readyLine.url);
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);

@@ -3,11 +3,11 @@
 // producers, consumers and the replicator must resume on their own and every region converge.
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { sleep } from "../support/pipeline.js";
+import { RestartableKafka } from "../support/private-kafka.js";
 import { expectEventualGuarantees, runEventualFault } from "./support/eventual-faults.js";
 import { loadKeys } from "./support/eventual-load.js";
 import { type FaultCluster, startFaultCluster } from "./support/fault-cluster.js";
 import { writeFaultsMd } from "./support/faults-report.js";
-import { RestartableKafka } from "./support/private-kafka.js";
 
 let kafka: RestartableKafka;
 let cluster: FaultCluster;

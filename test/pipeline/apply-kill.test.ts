@@ -6,9 +6,8 @@
 // (re-delivered records merge as no-ops). The replicator dies while a partitioned region's links hold
 // messages it has taken from the source topics (the last writes of the run): their offsets must not
 // have been committed. Checked to fail when the replicator commits an offset as soon as it takes it.
-import { type Cluster, startCluster } from "@meridian/cluster";
+import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildService, spawnService, stopService } from "../support/child-service.js";
 import {
   AUTH_HEADERS,
   get,
@@ -25,30 +24,25 @@ const COUNTERS = ["pos:k0", "pos:k1", "pos:k2", "pos:k3", "pos:k4", "pos:k5"];
 
 describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in all regions", () => {
   let cluster: Cluster;
-  let consumer: ChildService | undefined;
-  let replicator: ChildService | undefined;
+  let consumer: ServiceProcess | undefined;
+  let replicator: ServiceProcess | undefined;
 
   const env = () => ({
     MERIDIAN_NAMESPACE: cluster.namespace!,
     MERIDIAN_REGIONS: cluster.layout.regions.join(","),
     MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
   });
-  // A service whose start-up check of Redis times out on the loaded machine exits; a supervisor (systemd,
-  // compose) would start it again, so does this test (twice at most).
-  const spawnRetrying = async (start: () => Promise<ChildService>): Promise<ChildService> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await start();
-      } catch (err) {
-        if (attempt >= 3) throw err;
-      }
-    }
-  };
+  // A service whose start-up check of Redis times out on the loaded machine exits; the launcher starts
+  // it again, as a supervisor (systemd, compose) would (three attempts).
   const spawnConsumer = () =>
-    spawnRetrying(() =>
-      spawnService("invalidation-consumer", { ...env(), MERIDIAN_REGION: VICTIM }, "consumer ready"),
-    );
-  const spawnReplicator = () => spawnRetrying(() => spawnService("replicator", env(), "listening"));
+    spawnService({
+      name: "invalidation-consumer",
+      service: "invalidation-consumer",
+      env: { ...env(), MERIDIAN_REGION: VICTIM },
+      readyMsg: "consumer ready",
+    });
+  const spawnReplicator = () =>
+    spawnService({ name: "replicator", service: "replicator", env: env(), readyMsg: "listening" });
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -63,8 +57,8 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
   });
 
   afterAll(async () => {
-    await stopService(consumer);
-    await stopService(replicator);
+    await consumer?.stop();
+    await replicator?.stop();
     if (!cluster) return;
     await cluster.stop();
     await cluster.purge();

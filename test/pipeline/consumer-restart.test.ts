@@ -2,9 +2,8 @@
 // services/invalidation-consumer/src/main.ts — is killed with SIGKILL mid-run while all regions keep
 // writing, then restarted → every region converges to the same state and no update is lost (offsets
 // are committed only after the merge, and a replayed merge is a no-op).
-import { type Cluster, startCluster } from "@meridian/cluster";
+import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildService, spawnService, stopService } from "../support/child-service.js";
 import {
   get,
   measureConvergence,
@@ -19,22 +18,23 @@ const COUNTERS = ["pos:r0", "pos:r1", "pos:r2", "pos:r3"];
 const SETS = ["watch:r0"];
 
 /** The consumer service as a process; ready once it logged that it joined its group. */
-function spawnConsumer(cluster: Cluster): Promise<ChildService> {
-  return spawnService(
-    "invalidation-consumer",
-    {
+function spawnConsumer(cluster: Cluster): Promise<ServiceProcess> {
+  return spawnService({
+    name: "invalidation-consumer",
+    service: "invalidation-consumer",
+    env: {
       MERIDIAN_REGION: VICTIM,
       MERIDIAN_NAMESPACE: cluster.namespace!,
       MERIDIAN_REGIONS: cluster.layout.regions.join(","),
       MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
     },
-    "consumer ready",
-  );
+    readyMsg: "consumer ready",
+  });
 }
 
 describe("invalidation consumer killed and restarted", () => {
   let cluster: Cluster;
-  let consumer: ChildService | undefined;
+  let consumer: ServiceProcess | undefined;
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -46,7 +46,7 @@ describe("invalidation consumer killed and restarted", () => {
   });
 
   afterAll(async () => {
-    await stopService(consumer);
+    await consumer?.stop();
     if (!cluster) return;
     await cluster.stop();
     await cluster.purge();

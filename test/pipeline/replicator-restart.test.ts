@@ -2,9 +2,8 @@
 // (services/replicator/src/main.ts), is SIGKILLed while all five regions write, and restarted → every
 // region converges and no update is lost (source offsets are committed only after every destination
 // acknowledged; what was in flight at the kill is re-read and re-delivered, and merges are idempotent).
-import { type Cluster, startCluster } from "@meridian/cluster";
+import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChildService, spawnService, stopService } from "../support/child-service.js";
 import {
   get,
   measureConvergence,
@@ -17,17 +16,18 @@ import {
 const COUNTERS = ["pos:q0", "pos:q1", "pos:q2"];
 const SETS = ["watch:q0"];
 
-function spawnReplicator(cluster: Cluster): Promise<ChildService> {
-  return spawnService(
-    "replicator",
-    { MERIDIAN_NAMESPACE: cluster.namespace!, MERIDIAN_REGIONS: cluster.layout.regions.join(",") },
-    "listening",
-  );
+function spawnReplicator(cluster: Cluster): Promise<ServiceProcess> {
+  return spawnService({
+    name: "replicator",
+    service: "replicator",
+    env: { MERIDIAN_NAMESPACE: cluster.namespace!, MERIDIAN_REGIONS: cluster.layout.regions.join(",") },
+    readyMsg: "listening",
+  });
 }
 
 describe("replicator killed and restarted", () => {
   let cluster: Cluster;
-  let replicator: ChildService | undefined;
+  let replicator: ServiceProcess | undefined;
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -39,7 +39,7 @@ describe("replicator killed and restarted", () => {
   });
 
   afterAll(async () => {
-    await stopService(replicator);
+    await replicator?.stop();
     if (!cluster) return;
     await cluster.stop();
     await cluster.purge();

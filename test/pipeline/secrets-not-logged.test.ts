@@ -3,11 +3,11 @@
 // level, through a refused request, an accepted write and a shutdown), not in /metrics, /healthz or
 // /openapi.json.
 import { randomBytes } from "node:crypto";
+import { type ServiceProcess, spawnService } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import { createPgPool } from "@meridian/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAclRedis } from "../support/acl-redis.js";
-import { type ChildService, spawnService, stopService } from "../support/child-service.js";
 import { uniqueNamespace } from "../support/pipeline.js";
 
 const secret = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
@@ -18,14 +18,15 @@ const namespace = uniqueNamespace("secrets");
 const schema = `meridian_${namespace.replace(/[^a-z0-9_]/gi, "_")}`.toLowerCase();
 
 let redis: Awaited<ReturnType<typeof startAclRedis>>;
-let node: ChildService | undefined;
+let node: ServiceProcess | undefined;
 const output: string[] = [];
 
 beforeAll(async () => {
   redis = await startAclRedis(REDIS_PASSWORD);
-  node = await spawnService(
-    "region-node",
-    {
+  node = await spawnService({
+    name: "region-node",
+    service: "region-node",
+    env: {
       MERIDIAN_REGION: "us-east",
       MERIDIAN_NAMESPACE: namespace,
       MERIDIAN_PG_SCHEMA: schema,
@@ -36,15 +37,15 @@ beforeAll(async () => {
       MERIDIAN_AUTH_TOKEN: TOKEN,
       MERIDIAN_LOG_LEVEL: "debug",
     },
-    "listening",
-  );
+    readyMsg: "listening",
+  });
   node.child.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
   node.child.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
   output.push(JSON.stringify(node.readyLine));
 }, 90_000);
 
 afterAll(async () => {
-  await stopService(node);
+  await node?.stop();
   redis?.stop();
   const pool = createPgPool(configFromEnv().pgUrl, { max: 1 });
   await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
@@ -73,7 +74,7 @@ describe("secrets", () => {
       ["/metrics", "/healthz", "/openapi.json"].map(async (p) => (await fetch(`${url}${p}`)).text()),
     );
     expect(pages[1]).toContain('"status":"ok"');
-    await stopService(node);
+    await node!.stop();
     const everything = [...output, ...pages].join("\n");
     expect(everything).toContain("listening");
     for (const s of [TOKEN, REDIS_PASSWORD, PG_PASSWORD]) expect(everything).not.toContain(s);

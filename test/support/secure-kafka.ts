@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { freePort } from "@meridian/cluster";
-import { Kafka, logLevel } from "kafkajs";
+import { waitForKafka } from "./private-kafka.js";
 import { killGroupAndRemove } from "./process-group.js";
 
 const run = promisify(execFile);
@@ -98,24 +98,6 @@ auto.create.topics.enable=true
 `;
 }
 
-async function waitForBroker(plainBootstrap: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  const kafka = new Kafka({ brokers: [plainBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
-  for (;;) {
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      await admin.listTopics();
-      return;
-    } catch {
-      if (Date.now() > end) throw new Error(`secure broker did not answer within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      await admin.disconnect().catch(() => {});
-    }
-  }
-}
-
 export async function startSecureKafka(heap = "256m"): Promise<SecureKafka> {
   const dir = mkdtempSync(join(tmpdir(), "meridian-sasl-kafka-"));
   const username = "meridian";
@@ -154,7 +136,7 @@ export async function startSecureKafka(heap = "256m"): Promise<SecureKafka> {
     child.on("error", () => {});
     pid = child.pid;
     process.once("exit", () => void stop());
-    await waitForBroker(`127.0.0.1:${plain}`, 120_000);
+    await waitForKafka(`127.0.0.1:${plain}`, { timeoutMs: 120_000 });
     return { brokers: `127.0.0.1:${secure}`, username, password, caFile, stop };
   } catch (err) {
     await stop();

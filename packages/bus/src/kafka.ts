@@ -63,11 +63,15 @@ export function createKafka(config: MeridianConfig, clientId: string, logger: Lo
  * retrying cannot help — anything else BackendUnavailableError. kafkajs' messages name the mechanism,
  * never the password.
  */
-export function kafkaConnectError(err: Error, what: string): MeridianError {
+export function kafkaConnectError(
+  err: Error,
+  what: string,
+  details: Readonly<Record<string, unknown>> = {},
+): MeridianError {
   const refused =
     err.name === "KafkaJSSASLAuthenticationError" || /SASL .*authentication failed/i.test(err.message);
   const message = `${what}: ${err.message}`;
   return refused
-    ? new AuthenticationError(message, { backend: "kafka" })
-    : new BackendUnavailableError(message, { backend: "kafka" });
+    ? new AuthenticationError(message, { backend: "kafka", ...details })
+    : new BackendUnavailableError(message, { backend: "kafka", ...details });
 }

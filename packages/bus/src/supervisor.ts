@@ -7,6 +7,7 @@ import { BackendUnavailableError } from "@meridian/core";
 import type { Consumer, ConsumerConfig, Kafka } from "kafkajs";
 import type { Logger } from "pino";
 import { type BackoffOptions, backoffDelay } from "./backoff.js";
+import { kafkaConnectError } from "./kafka.js";
 
 export type ConsumerState = "idle" | "starting" | "running" | "restarting" | "stopped";
 
@@ -62,17 +63,17 @@ export class SupervisedConsumer {
     return this.opts.config.groupId;
   }
 
-  /** Starts the first consumer; a failure here is the caller's (BackendUnavailableError). */
+  /**
+   * Starts the first consumer; a failure here is the caller's: AuthenticationError when the broker
+   * refused the credentials (not retriable), else BackendUnavailableError.
+   */
   async start(setup: ConsumerSetup): Promise<void> {
     this.setup = setup;
     try {
       await this.launch();
     } catch (err) {
       this.setState("stopped");
-      throw new BackendUnavailableError(`Kafka consumer cannot start: ${(err as Error).message}`, {
-        backend: "kafka",
-        groupId: this.name,
-      });
+      throw kafkaConnectError(err as Error, "Kafka consumer cannot start", { groupId: this.name });
     }
   }
 

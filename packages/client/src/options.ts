@@ -3,7 +3,8 @@ import {
   type CrdtType,
   type DataClass,
   InvalidInputError,
-  isRegion,
+  parseRegion,
+  REGIONS,
   type RedisAuth,
   type Region,
 } from "@meridian/core";
@@ -82,9 +83,7 @@ export interface MeridianClientOptions {
 }
 
 export function checkOptions(o: MeridianClientOptions): void {
-  if (typeof o?.region !== "string" || !isRegion(o.region)) {
-    throw new InvalidInputError("unknown region", { region: o?.region });
-  }
+  parseRegion(o?.region, REGIONS);
   const positive = (name: string, v: number | undefined) => {
     if (v !== undefined && !(Number.isFinite(v) && v > 0))
       throw new InvalidInputError(`${name} must be > 0`, { [name]: v });

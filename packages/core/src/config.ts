@@ -3,18 +3,6 @@
 import { InvalidInputError } from "./errors.js";
 import { type ReadSecretFile, type Secret, secretFromEnv } from "./secret.js";
 
-export const REGIONS = ["us-east", "us-west", "eu-west", "ap-south", "ap-northeast"] as const;
-export type Region = (typeof REGIONS)[number];
-
-/**
- * Where each region's keys live on one Redis server: regions[i] → logical DB 1 + i (DB 0 is left for
- * ad-hoc use). Logical DBs isolate the regions' keyspaces like separate servers would, without five
- * extra processes; every component that connects per region starts from this one mapping.
- */
-export function defaultRegionDbs(regions: readonly string[] = REGIONS): Record<string, number> {
-  return Object.fromEntries(regions.map((region, i) => [region, 1 + i]));
-}
-
 export type DataClass = "critical" | "important" | "cacheable";
 
 /** Redis ACL user and password (AUTH username password), TLS on the connection. */
@@ -109,8 +97,4 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, read?: ReadS
     kafkaAuth: kafkaAuthFromEnv(env, read),
     httpAuth: { ...(token ? { token } : {}), reads: flag(env, "MERIDIAN_AUTH_READS") },
   };
-}
-
-export function isRegion(value: string): value is Region {
-  return (REGIONS as readonly string[]).includes(value);
 }

@@ -1,6 +1,6 @@
 // Lua scripts of the lock protocol. Each runs atomically in Redis, so "check then act" cannot race.
 // Token format: `<owner>|<random>`; the owner is everything before the last `|` (used by the wait-for graph).
-import { LuaScript } from "@meridian/store";
+import { LuaScript, REDIS_RUN_ID_LUA } from "@meridian/store";
 import { EPOCH_SCALE } from "./fence-epochs.js";
 
 const OWNER_OF = `
@@ -20,7 +20,7 @@ end
 const NEXT_FENCE = `
 local cached_run_id
 local function run_id()
-  if not cached_run_id then cached_run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') end
+  if not cached_run_id then cached_run_id = ${REDIS_RUN_ID_LUA} end
   return cached_run_id
 end
 local function next_fence(fkey, ekey, n)
@@ -92,7 +92,7 @@ return out
 export const SET_EPOCH = new LuaScript(
   "setEpoch",
   `
-local rid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local rid = ${REDIS_RUN_ID_LUA}
 if rid ~= ARGV[2] then return 0 end
 local cur = redis.call('GET', KEYS[1])
 if cur then

@@ -2,7 +2,7 @@
 // (structural types) so the monitor does not depend on @meridian/strong:
 //  - a StrongProbe from the source-of-truth table (version per key) and each region's raw cache copy;
 //  - a KeyValueTarget (for the race / stress suites) from one StrongConsistencyCache per region.
-import { InvalidInputError } from "@meridian/core";
+import { parseRegion } from "@meridian/core";
 import type { KeyValueTarget, StrongProbe } from "./probes.js";
 
 /** The source of truth: the committed version of a key (StrongTable.read). */
@@ -30,8 +30,7 @@ export function versionedStoreProbe(o: {
       return v > 0 ? v : null; // version 0 = the key does not exist
     },
     readCacheVersion: async (key, region) => {
-      const cache = o.caches[region];
-      if (!cache) throw new InvalidInputError(`unknown region ${region}`, { region });
+      const cache = o.caches[parseRegion(region, regions)]!;
       return (await cache.peek(key))?.version ?? null;
     },
   };
@@ -45,11 +44,7 @@ export interface StrongCacheLike {
 
 export function strongCacheTarget(caches: Record<string, StrongCacheLike>): KeyValueTarget {
   const regions = Object.keys(caches);
-  const cacheOf = (region: string) => {
-    const c = caches[region];
-    if (!c) throw new InvalidInputError(`unknown region ${region}`, { region });
-    return c;
-  };
+  const cacheOf = (region: string) => caches[parseRegion(region, regions)]!;
   return {
     regions: () => regions,
     async read(key, region) {

@@ -5,12 +5,12 @@
 // atomically with what follows): a server that is not the incarnation that wrote `gen` (restarted from a
 // snapshot, a promoted replica, or a wiped one) bumps `gen`, and copies stamped with an older generation
 // are treated as absent — they may predate invalidations that server never received.
-import { LuaScript } from "@meridian/store";
+import { LuaScript, REDIS_RUN_ID_LUA } from "@meridian/store";
 
 /** Current copy generation; bumps it when this server is a new incarnation. KEYS[g] = gen hash. */
 const GENERATION = `
 local function generation(gkey)
-  local rid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+  local rid = ${REDIS_RUN_ID_LUA}
   local cur = redis.call('HMGET', gkey, 'rid', 'gen')
   if cur[1] == rid and cur[2] then return cur[2] end
   local g = redis.call('HINCRBY', gkey, 'gen', 1)

@@ -25,6 +25,13 @@ describe("latency matrix", () => {
     expect(() => validateLatencyMatrix({}, REGIONS)).toThrow(InvalidInputError);
   });
 
+  it("refuses an override that names a region outside the matrix, as a row or as a column", () => {
+    const base = defaultLatencyMatrix(REGIONS);
+    expect(() => mergeLatency(base, REGIONS, { mars: { "us-east": 5 } })).toThrow(InvalidInputError);
+    expect(() => mergeLatency(base, REGIONS, { "us-east": { mars: 5 } })).toThrow(InvalidInputError);
+    expect(() => mergeLatency(base, REGIONS, { "us-east": { "us-west": 5 } })).not.toThrow();
+  });
+
   it("parses the env form", () => {
     expect(parseLatencyEnv("12")).toBe(12);
     expect(parseLatencyEnv('{"us-east":{"eu-west":1}}')).toEqual({ "us-east": { "eu-west": 1 } });

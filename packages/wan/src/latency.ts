@@ -1,7 +1,7 @@
 // Simulated WAN latency between the five data centers: one-way delays in milliseconds.
 // Defaults are half of typical public-cloud round trips between the regions' real locations
 // (N. Virginia, Oregon, Ireland, Mumbai, Tokyo): 64–220 ms RTT, i.e. 32–110 ms one way.
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, parseRegion } from "@meridian/core";
 
 export type LatencyMatrix = Record<string, Record<string, number>>;
 
@@ -63,7 +63,8 @@ export function validateLatencyMatrix(matrix: unknown, regions: readonly string[
 
 /**
  * Applies overrides on top of `base`. Accepts a full/partial matrix object, or a uniform number
- * (every pair gets that delay; 0 turns the WAN simulation off).
+ * (every pair gets that delay; 0 turns the WAN simulation off). A region the override names must be one
+ * of `regions` (InvalidInputError otherwise), so a typo is refused rather than silently ignored.
  */
 export function mergeLatency(
   base: LatencyMatrix,
@@ -78,6 +79,12 @@ export function mergeLatency(
       for (const to of regions) if (from !== to) uniform[from]![to] = override;
     }
     return validateLatencyMatrix(uniform, regions);
+  }
+  if (typeof override !== "object" || override === null)
+    throw new InvalidInputError("latency must be a number (uniform ms) or a latency matrix object");
+  for (const [from, row] of Object.entries(override)) {
+    parseRegion(from, regions, "latency matrix");
+    for (const to of Object.keys(row ?? {})) parseRegion(to, regions, "latency matrix");
   }
   const merged: LatencyMatrix = {};
   for (const from of regions) merged[from] = { ...base[from], ...(override[from] ?? {}) };

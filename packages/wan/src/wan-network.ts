@@ -2,7 +2,7 @@
 // schema's server, a home-region RPC endpoint) one LinkProxy per other region, so a client in region A
 // reaches a server of region B only through the A→B link and pays its delay both ways. Partitioning a
 // region cuts every link into and out of it; the same control is what the replicator obeys.
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, parseRegion } from "@meridian/core";
 import { type Endpoint, LinkProxy } from "./link-proxy.js";
 
 export type OneWayDelay = (from: string, to: string) => number;
@@ -110,6 +110,6 @@ export class WanNetwork {
   }
 
   private checkRegion(region: string): void {
-    if (!this.opts.regions.includes(region)) throw new InvalidInputError(`unknown region ${region}`);
+    parseRegion(region, this.opts.regions);
   }
 }

@@ -5,7 +5,7 @@
 // checks), teardown.ts (stop order, purge).
 
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { configFromEnv, InvalidInputError, type MeridianConfig } from "@meridian/core";
+import { configFromEnv, InvalidInputError, type MeridianConfig, parseRegion } from "@meridian/core";
 import type { AntiEntropy } from "@meridian/eventual";
 import {
   type AppliedEvent,
@@ -145,8 +145,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
-  for (const r of opts.externalConsumers ?? [])
-    if (!regions.includes(r)) throw new InvalidInputError(`unknown region ${r}`);
+  for (const r of opts.externalConsumers ?? []) parseRegion(r, regions, "externalConsumers");
+  checkMarketHome(opts.marketData, regions);
   const log = createLogger("cluster", { namespace }, opts.logger);
   const kafka: Kafka = createKafka(config, `meridian-cluster-${namespace ?? "default"}`);
   const serde = new AvroSerde(config.schemaRegistryUrl, {
@@ -196,11 +196,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
     const compareStates = (keys: readonly string[], among: readonly string[] = regions) =>
       compareRegionStates((r) => handles[r]!.redis, layout.keyPrefix, keys, among);
-    const handleOf = (region: string) => {
-      const h = handles[region];
-      if (!h) throw new InvalidInputError(`unknown region ${region}`);
-      return h;
-    };
+    const handleOf = (region: string) => handles[parseRegion(region, regions)]!;
     let stopped = false;
     const cluster: Cluster = {
       layout,
@@ -277,6 +273,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     disconnectAll();
     throw err;
   }
+}
+
+/** A market-data home region, when given, is one of the cluster's (else no region would ingest ticks). */
+export function checkMarketHome(marketData: ClusterOptions["marketData"], regions: readonly string[]): void {
+  const home = marketData ? marketData.homeRegion : undefined;
+  if (home !== undefined) parseRegion(home, regions, "marketData.homeRegion");
 }
 
 /** The market-data producer, unless `marketData: false`. */

@@ -16,10 +16,21 @@ export {
   type ProcessCluster,
   type ProcessClusterOptions,
   type ProcessRegion,
-  type ServiceProcess,
   startProcessCluster,
 } from "./processes.js";
-export { type RedisServerOptions, type RedisServerProcess, startRedisServer } from "./redis-server.js";
+export {
+  type RedisServerOptions,
+  type RedisServerProcess,
+  RegionRedisServers,
+  startRedisServer,
+} from "./redis-server.js";
+export {
+  type LaunchOptions,
+  RestartableService,
+  type ServiceProcess,
+  type Spawn,
+  spawnService,
+} from "./service-process.js";
 export { compareRegionStates, pollUntilConverged, type StateComparison } from "./states.js";
 export { deletePipelineTopics } from "./teardown.js";
 export type { ClusterWan, ClusterWanOptions } from "./wan.js";

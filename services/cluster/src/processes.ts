@@ -11,7 +11,8 @@ import { bearerHeaders, ensureTopicsFor, type RegionLayout, resolveLayout } from
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { followLagMetrics, type LagEvent } from "./applied-lag.js";
 import { withAuthToken } from "./auth-token.js";
-import { type RedisServerProcess, startRedisServer } from "./redis-server.js";
+import { checkMarketHome } from "./cluster.js";
+import { type RedisServerProcess, RegionRedisServers } from "./redis-server.js";
 import { bundleServices, type ServiceProcess, spawnService } from "./service-process.js";
 import { serviceSpecs } from "./service-specs.js";
 import { compareRegionStates, pollUntilConverged } from "./states.js";
@@ -77,6 +78,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
   const config = withAuthToken(opts.config ?? configFromEnv());
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
+  checkMarketHome(opts.marketData, regions);
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), "meridian-processes-"));
   const started: { stop(): Promise<void> }[] = [];
   const clients: Redis[] = [];
@@ -88,23 +90,26 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
   try {
     const kafka = createKafka(config, `processes-${namespace ?? "default"}`);
     const [bundle] = await Promise.all([bundleServices(logDir), ensureTopicsFor(kafka, layout)]);
-    const servers = await Promise.all(
-      regions.map(() => startRedisServer(opts.redisServerBin ? { bin: opts.redisServerBin } : {})),
+    const launch = { bundle, logDir };
+    const regionServers = await RegionRedisServers.start(
+      regions,
+      opts.redisServerBin ? { bin: opts.redisServerBin } : {},
     );
-    started.push(...servers);
+    started.push({ stop: () => regionServers.stopAll() });
+    const servers = regions.map((r) => regionServers.of(r));
     const specs = serviceSpecs(config, layout, servers, opts);
     const { redisUrls, nodeSpawn, consumerSpawn } = specs;
     // The first node creates the critical table; the others start once it exists.
-    const first = await spawnService(nodeSpawn(regions[0]!), logDir, bundle);
+    const first = await spawnService(nodeSpawn(regions[0]!), launch);
     started.push(first);
-    const rest = await Promise.all(regions.slice(1).map((r) => spawnService(nodeSpawn(r), logDir, bundle)));
+    const rest = await Promise.all(regions.slice(1).map((r) => spawnService(nodeSpawn(r), launch)));
     started.push(...rest);
     const nodes = [first, ...rest];
-    const consumers = await Promise.all(regions.map((r) => spawnService(consumerSpawn(r), logDir, bundle)));
+    const consumers = await Promise.all(regions.map((r) => spawnService(consumerSpawn(r), launch)));
     started.push(...consumers);
-    const replicator = await spawnService(specs.replicatorSpawn, logDir, bundle);
+    const replicator = await spawnService(specs.replicatorSpawn, launch);
     started.push(replicator);
-    const marketData = specs.marketSpawn ? await spawnService(specs.marketSpawn, logDir, bundle) : undefined;
+    const marketData = specs.marketSpawn ? await spawnService(specs.marketSpawn, launch) : undefined;
     if (marketData) started.push(marketData);
 
     const handles: Record<string, ProcessRegion> = {};
@@ -161,7 +166,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       async startConsumer(region) {
         const h = handles[region]!;
         if (h.consumer) return;
-        const consumer = await spawnService(consumerSpawn(region), logDir, bundle);
+        const consumer = await spawnService(consumerSpawn(region), launch);
         h.consumer = consumer;
         started.push(consumer);
       },

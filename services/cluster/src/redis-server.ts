@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BackendUnavailableError } from "@meridian/core";
+import { BackendUnavailableError, parseRegion } from "@meridian/core";
 import { checkRedis, createRedis } from "@meridian/store";
 import { freePort } from "./child.js";
 
@@ -144,4 +144,28 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     restartFromSnapshot: () => restart(true),
     stop,
   };
+}
+
+/** One private redis-server per region, so a region's Redis can fail alone (kill -9, freeze, restart). */
+export class RegionRedisServers {
+  private constructor(private readonly servers: Record<string, RedisServerProcess>) {}
+
+  static async start(regions: readonly string[], opts: RedisServerOptions = {}): Promise<RegionRedisServers> {
+    const started = await Promise.allSettled(regions.map(() => startRedisServer(opts)));
+    const up = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) {
+      await Promise.all(up.map((s) => s.stop()));
+      throw failed.reason;
+    }
+    return new RegionRedisServers(Object.fromEntries(regions.map((r, i) => [r, up[i]!])));
+  }
+
+  of(region: string): RedisServerProcess {
+    return this.servers[parseRegion(region, Object.keys(this.servers))]!;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(Object.values(this.servers).map((s) => s.stop()));
+  }
 }

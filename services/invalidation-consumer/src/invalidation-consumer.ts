@@ -16,7 +16,7 @@ import {
   registerConsumerMetrics,
   topicsFor,
 } from "@meridian/bus";
-import { InvalidInputError, type MeridianConfig } from "@meridian/core";
+import { type MeridianConfig, parseRegion } from "@meridian/core";
 import {
   addObservabilityRoutes,
   createLogger,
@@ -73,9 +73,7 @@ export async function startInvalidationConsumer(
   opts: InvalidationConsumerOptions,
 ): Promise<InvalidationConsumerHandle> {
   const layout = resolveLayout(opts);
-  const { region } = opts;
-  if (!layout.regions.includes(region))
-    throw new InvalidInputError(`unknown region ${region}`, { region, regions: layout.regions });
+  const region = parseRegion(opts.region, layout.regions);
   const topics = topicsFor(layout.namespace);
   const log = createLogger("invalidation-consumer", { region }, opts.logger);
   const registry = createRegistry({ service: "invalidation-consumer", region }, opts.processMetrics);

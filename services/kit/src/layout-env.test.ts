@@ -44,6 +44,7 @@ describe("layout and environment", () => {
     expect(() => resolveLayout({ regions: ["a", "b"], redisUrls: { c: "redis://h:1" } })).toThrow(
       InvalidInputError,
     );
+    expect(() => resolveLayout({ regions: ["a", "b"], redisDbs: { c: 3 } })).toThrow(InvalidInputError);
     expect(() => resolveLayout({ regions: ["a", "b"], redisUrls: { a: "http://h:1" } })).toThrow(
       InvalidInputError,
     );

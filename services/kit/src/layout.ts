@@ -2,7 +2,7 @@
 // keyspaces are as isolated as separate servers for this simulation, without five extra processes' memory
 // and start time), one Kafka broker with per-region topics. A namespace isolates runs (tests, demos):
 // it prefixes every topic and every Redis key.
-import { defaultRegionDbs, InvalidInputError, REGIONS } from "@meridian/core";
+import { defaultRegionDbs, InvalidInputError, parseRegion, REGIONS } from "@meridian/core";
 
 export interface RegionLayoutOptions {
   regions?: readonly string[];
@@ -36,6 +36,8 @@ export function resolveLayout(opts: RegionLayoutOptions = {}): RegionLayout {
       namespace: opts.namespace,
     });
   }
+  // A DB or URL given for a region the layout lacks is a typo, refused like any unknown region.
+  for (const region of Object.keys(opts.redisDbs ?? {})) parseRegion(region, regions, "redisDbs");
   const redisDbs: Record<string, number> = {};
   const defaults = defaultRegionDbs(regions);
   regions.forEach((region) => {
@@ -47,8 +49,7 @@ export function resolveLayout(opts: RegionLayoutOptions = {}): RegionLayout {
   });
   const redisUrls: Record<string, string> = {};
   for (const [region, url] of Object.entries(opts.redisUrls ?? {})) {
-    if (!regions.includes(region))
-      throw new InvalidInputError(`Redis URL given for unknown region ${region}`, { region });
+    parseRegion(region, regions, "redisUrls");
     if (!/^rediss?:\/\//.test(url))
       throw new InvalidInputError(`Redis URL of ${region} must be redis://…`, { region });
     redisUrls[region] = url;

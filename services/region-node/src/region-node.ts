@@ -13,8 +13,9 @@ import {
   isRegion,
   type MeridianConfig,
   NotImplementedError,
+  parseRegion,
+  REGIONS,
   type ReadBound,
-  type Region,
   StalenessBoundError,
 } from "@meridian/core";
 import {
@@ -136,10 +137,7 @@ export interface RegionNode {
 
 export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNode> {
   const layout = resolveLayout(cfg);
-  const { region } = cfg;
-  if (!layout.regions.includes(region)) {
-    throw new InvalidInputError(`region ${region} is not one of ${layout.regions.join(", ")}`, { region });
-  }
+  const region = parseRegion(cfg.region, layout.regions);
   const topics = topicsFor(layout.namespace);
   const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
   const redis = createRedis(redisUrl, { db: layout.redisDbs[region]!, auth: cfg.config.redisAuth });
@@ -151,7 +149,8 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
   let client: MeridianClient;
   try {
     client = await createMeridianClient({
-      region: asRegion(region),
+      // The client's tiers span the default regions only.
+      region: parseRegion(region, REGIONS),
       redisUrl: cfg.config.redisUrl,
       regionUrls: Object.fromEntries(Object.entries(layout.redisUrls).filter(([r]) => isRegion(r))),
       ...(cfg.config.redisAuth ? { redisAuth: cfg.config.redisAuth } : {}),
@@ -310,11 +309,6 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
       redis.disconnect();
     },
   };
-}
-
-function asRegion(region: string): Region {
-  if (!isRegion(region)) throw new InvalidInputError(`region ${region} is not a Meridian region`, { region });
-  return region;
 }
 
 /** A session that already saw `key` at the caller's minimum version (the HTTP minVersion parameter). */

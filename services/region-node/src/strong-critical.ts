@@ -1,7 +1,14 @@
 // The `critical` data class over @meridian/strong: one StrongConsistencyCache per region (PostgreSQL is
 // the source of truth, every region's Redis DB holds a copy that each write invalidates before it is
 // acknowledged), adapted to the region node's CriticalStore interface.
-import { InvalidInputError, type MeridianConfig, type Region, StalenessBoundError } from "@meridian/core";
+import {
+  InvalidInputError,
+  type MeridianConfig,
+  parseRegion,
+  REGIONS,
+  type Region,
+  StalenessBoundError,
+} from "@meridian/core";
 import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
@@ -96,7 +103,8 @@ export async function createStrongCritical(
     caches.set(
       region,
       new StrongConsistencyCache(redis[region]!, pool, {
-        region: region as Region,
+        // StrongConsistencyCache serves the default regions (its Redis DB map is theirs).
+        region: parseRegion(region, REGIONS),
         peers: redis as Partial<Record<Region, Redis>>,
         keyPrefix: `${layout.keyPrefix}strong:`,
         ...(opts.table ? { table: opts.table } : {}),
@@ -108,8 +116,7 @@ export async function createStrongCritical(
   return {
     pool,
     forRegion(region) {
-      const cache = caches.get(region);
-      if (!cache) throw new InvalidInputError(`unknown region ${region}`);
+      const cache = caches.get(parseRegion(region, layout.regions))!;
       return {
         get: (key, readOpts) =>
           readCritical(key, readOpts, (o) => cache.getWithStrongConsistency(key, undefined, o)),

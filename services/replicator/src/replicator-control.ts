@@ -1,6 +1,6 @@
 // Run-time control of the replicator (what the admin API calls): partition / heal a region, change the
 // WAN latency matrix, status, and drain (wait until everything received so far was delivered).
-import { InvalidInputError } from "@meridian/core";
+import { parseRegion } from "@meridian/core";
 import type { Logger } from "@meridian/service-kit";
 import { type LatencyMatrix, mergeLatency } from "@meridian/wan";
 import type { Delivery, Forwarder } from "./forwarder.js";
@@ -22,8 +22,7 @@ export interface ControlDeps {
 
 export function replicatorControls(d: ControlDeps): Omit<ReplicatorHandle, "url" | "stop"> {
   const checkRegion = (region: string): void => {
-    if (!d.regions.includes(region))
-      throw new InvalidInputError(`unknown region "${region}"`, { region, regions: d.regions });
+    parseRegion(region, d.regions);
   };
   return {
     partition(region) {

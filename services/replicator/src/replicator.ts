@@ -177,7 +177,7 @@ export async function startReplicator(opts: ReplicatorOptions): Promise<Replicat
       kafka: kafkaHealth.check,
       consumer: async () => assertProgressing(supervisor.health()),
     });
-    addAdminRoutes(router, handle, regions);
+    addAdminRoutes(router, handle);
     server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log, {
       auth: opts.config.httpAuth,
     });

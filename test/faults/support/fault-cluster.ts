@@ -1,9 +1,15 @@
 // The five-region eventual pipeline with one private redis-server per region (startCluster shares one
 // server across regions, so a region could not fail alone there). Region nodes, invalidation consumers
 // and the replicator are the real services; those named in `childNodes` / `childConsumers` run as child
-// processes (test/support/child-service.ts) so a test can SIGKILL or SIGSTOP them.
+// processes (@meridian/cluster's RestartableService) so a test can SIGKILL or SIGSTOP them.
 import { AvroSerde, createKafka } from "@meridian/bus";
-import { compareRegionStates, deletePipelineTopics, freePort } from "@meridian/cluster";
+import {
+  compareRegionStates,
+  deletePipelineTopics,
+  freePort,
+  RegionRedisServers,
+  RestartableService,
+} from "@meridian/cluster";
 import { configFromEnv, REGIONS } from "@meridian/core";
 import { AntiEntropy, pgWriterIncarnations } from "@meridian/eventual";
 import { type InvalidationConsumerHandle, startInvalidationConsumer } from "@meridian/invalidation-consumer";
@@ -11,9 +17,7 @@ import { type RegionNodeHandle, startRegionNode } from "@meridian/region-node";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import { createLogger, type RegionLayout, resolveLayout } from "@meridian/service-kit";
 import { createPgPool, createRedis, type Redis } from "@meridian/store";
-import { type ChildService, spawnService, stopService } from "../../support/child-service.js";
 import { uniqueNamespace } from "../../support/pipeline.js";
-import { RegionRedisServers } from "./redis-server.js";
 
 export interface FaultClusterOptions {
   label: string;
@@ -33,37 +37,6 @@ export interface FaultRegion {
   url: string;
   /** Inspection client of the region's private Redis. */
   redis: Redis;
-}
-
-/** A child service with what it takes to start it again. */
-class Respawnable {
-  current: ChildService | undefined;
-  constructor(
-    private readonly name: string,
-    private readonly env: Record<string, string>,
-    private readonly readyMsg: string,
-  ) {}
-  async start(): Promise<ChildService> {
-    this.current = await spawnService(this.name, this.env, this.readyMsg);
-    return this.current;
-  }
-  /** SIGKILL, and wait until the process is gone. */
-  async kill(): Promise<void> {
-    const c = this.current;
-    if (!c || c.child.exitCode !== null || c.child.signalCode !== null) return;
-    c.child.kill("SIGKILL");
-    await c.exited;
-  }
-  freeze(): void {
-    this.current?.child.kill("SIGSTOP");
-  }
-  thaw(): void {
-    this.current?.child.kill("SIGCONT");
-  }
-  async stop(): Promise<void> {
-    this.thaw();
-    await stopService(this.current);
-  }
 }
 
 export type FaultCluster = Awaited<ReturnType<typeof startFaultCluster>>;
@@ -106,8 +79,8 @@ export async function startFaultCluster(o: FaultClusterOptions) {
   const stoppers: (() => Promise<void>)[] = [];
   const nodes: Record<string, RegionNodeHandle> = {};
   const consumers: Record<string, InvalidationConsumerHandle> = {};
-  const childNodes: Record<string, Respawnable> = {};
-  const childConsumers: Record<string, Respawnable> = {};
+  const childNodes: Record<string, RestartableService> = {};
+  const childConsumers: Record<string, RestartableService> = {};
   const handles: Record<string, FaultRegion> = {};
   let replicator: ReplicatorHandle | undefined;
 
@@ -137,11 +110,12 @@ export async function startFaultCluster(o: FaultClusterOptions) {
         let url: string;
         if (o.childNodes?.includes(region)) {
           const port = await freePort();
-          const child = new Respawnable(
-            "region-node",
-            { ...childEnv(region), MERIDIAN_PORT: String(port), MERIDIAN_CRITICAL: "off" },
-            "listening",
-          );
+          const child = new RestartableService({
+            name: `region-node-${region}`,
+            service: "region-node",
+            env: { ...childEnv(region), MERIDIAN_PORT: String(port), MERIDIAN_CRITICAL: "off" },
+            readyMsg: "listening",
+          });
           childNodes[region] = child;
           stoppers.push(() => child.stop());
           await child.start();
@@ -163,7 +137,12 @@ export async function startFaultCluster(o: FaultClusterOptions) {
           url = node.url;
         }
         if (o.childConsumers?.includes(region)) {
-          const child = new Respawnable("invalidation-consumer", childEnv(region), "consumer ready");
+          const child = new RestartableService({
+            name: `invalidation-consumer-${region}`,
+            service: "invalidation-consumer",
+            env: childEnv(region),
+            readyMsg: "consumer ready",
+          });
           childConsumers[region] = child;
           stoppers.push(() => child.stop());
           await child.start();

@@ -1,11 +1,11 @@
 // The strong tier over one private redis-server per region, and one run of the recorded workload of
 // test/strong while a fault is injected, checked by the WGL checker and against PostgreSQL afterwards.
+import { RegionRedisServers } from "@meridian/cluster";
 import { REGIONS, type Region } from "@meridian/core";
 import { checkLinearizability, describeViolation } from "@meridian/monitor";
 import { Redis } from "ioredis";
 import { strongTestEnv } from "../../support/strong-env.js";
 import { HOT_KEYS, runWorkload } from "../../support/strong-workload.js";
-import { RegionRedisServers } from "./redis-server.js";
 
 export type StrongFaultEnv = Awaited<ReturnType<typeof startStrongFaultEnv>>;
 

@@ -3,7 +3,7 @@
 // that endpoint sits behind the WAN, so every forwarded request pays the link's delay both ways and obeys
 // its partitions.
 import { randomBytes } from "node:crypto";
-import { InvalidInputError, type Region } from "@meridian/core";
+import { InvalidInputError, parseRegion, type Region } from "@meridian/core";
 import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
 import { endpointOf, pgPoolOverWan, redisOverWan } from "../clients.js";
@@ -103,9 +103,7 @@ export async function createGeoCritical(o: GeoCriticalOptions): Promise<GeoCriti
     routers,
     schemas,
     async query(home, text, values) {
-      const pool = res.homePools.get(home);
-      if (!pool) throw new InvalidInputError(`unknown region ${home}`);
-      return pool.query(text, values);
+      return res.homePools.get(parseRegion(home, regions))!.query(text, values);
     },
     close: () => res.close(),
     async dropSchemas() {

@@ -3,7 +3,7 @@
 // `:`-separated segments (`acct:42`, `acct:42:orders` and `acct:42:limits` share `acct:42`), so all of an
 // account's keys land in one home and a multi-key transaction on them stays local. Re-homing later
 // overrides this default through durable home records (see home-store.ts).
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, parseRegion } from "@meridian/core";
 
 export interface HomePolicyOptions {
   regions: readonly string[];
@@ -42,12 +42,8 @@ export class HomePolicy {
   constructor(opts: HomePolicyOptions) {
     if (opts.regions.length === 0) throw new InvalidInputError("a home policy needs regions");
     this.regions = [...opts.regions];
-    const check = (region: string, rule: string): string => {
-      if (!this.regions.includes(region)) {
-        throw new InvalidInputError(`home rule ${rule} names unknown region ${region}`, { rule, region });
-      }
-      return region;
-    };
+    const check = (region: string, rule: string): string =>
+      parseRegion(region, this.regions, `home rule ${rule}`);
     this.directory = new Map(Object.entries(opts.directory ?? {}).map(([k, r]) => [k, check(r, k)]));
     this.prefixes = Object.entries(opts.prefixes ?? {})
       .map(([p, r]): [string, string] => [p, check(r, p)])

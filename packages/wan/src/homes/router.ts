@@ -3,13 +3,13 @@
 // region over the WAN, saying so in the answer: `forwarded`, `home` and `forwardMs`. A home that no longer
 // owns the key answers NotHomeError with the newer home, which the router learns and follows (a bounded
 // number of hops). A home that cannot be reached is a typed BackendUnavailableError — never a local guess.
-import { BackendUnavailableError, InvalidInputError, MeridianError } from "@meridian/core";
+import { BackendUnavailableError, InvalidInputError, MeridianError, parseRegion } from "@meridian/core";
 import type { RpcClient } from "../rpc/client.js";
 import type { RpcHandler } from "../rpc/server.js";
 import { NotHomeError } from "./errors.js";
 import { checkUserKey, type HomeRead, type HomeStore } from "./home-store.js";
 import type { HomePolicy } from "./policy.js";
-import { parseMovedKey, parseReadOptions, parseRegion, type ReadOptions } from "./wire.js";
+import { parseMovedKey, parseReadOptions, type ReadOptions } from "./wire.js";
 
 export interface Routed {
   /** Region that owns the key and answered. */
@@ -86,7 +86,7 @@ export class HomeRouter {
   /** Moves `key`'s home to `to`: fence at the current home, hand over, resume there. */
   async rehome(key: string, to: string): Promise<RehomeResult> {
     checkUserKey(key);
-    if (!this.o.policy.regions.includes(to)) throw new InvalidInputError(`unknown region ${to}`);
+    parseRegion(to, this.o.policy.regions, "to");
     const startedAt = performance.now();
     const r = await this.route(key, "rehome", { key, to }, async () => this.moveFromHere(key, to));
     return { ...(r as unknown as RehomeResult), tookMs: performance.now() - startedAt };
@@ -103,7 +103,7 @@ export class HomeRouter {
         if (p.value === undefined) throw new InvalidInputError("value is required", { field: "value" });
         return this.o.local.set(p.key, p.value);
       case "rehome":
-        return this.moveFromHere(p.key, parseRegion(p.to, this.o.policy.regions));
+        return this.moveFromHere(p.key, parseRegion(p.to, this.o.policy.regions, "to"));
       case "adopt":
         return this.o.local.adopt(parseMovedKey(params));
       default:

@@ -1,7 +1,7 @@
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, parseRegion } from "@meridian/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseMovedKey, parseReadOptions, parseRegion } from "./wire.js";
+import { parseMovedKey, parseReadOptions } from "./wire.js";
 
 describe("checks of what a peer region sends", () => {
   it("accepts well-formed moves and read options", () => {

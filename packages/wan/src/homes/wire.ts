@@ -25,13 +25,6 @@ export function parseReadOptions(v: unknown): ReadOptions {
   };
 }
 
-export function parseRegion(v: unknown, regions: readonly string[]): string {
-  if (typeof v !== "string" || !regions.includes(v)) {
-    throw new InvalidInputError(`unknown region ${String(v)}`, { field: "to" });
-  }
-  return v;
-}
-
 export function parseMovedKey(v: unknown): MovedKey {
   const o = (v ?? {}) as Record<string, unknown>;
   if (typeof o.key !== "string") throw new InvalidInputError("key must be a string", { field: "key" });
