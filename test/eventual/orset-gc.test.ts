@@ -2,7 +2,7 @@
 // stale deliveries; one run collects (OrSetCollector passes), one identical run does not. Sizes are read
 // from Redis at every checkpoint; at the end every region of both runs holds the same values.
 import type { ORSet } from "@meridian/core";
-import { OrSetCollector, readEntry } from "@meridian/eventual";
+import { AntiEntropy, OrSetCollector, readEntry } from "@meridian/eventual";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ChurnRegion, churn, entryBytes, valuesOf } from "../../bench/gc/churn.js";
 import { cleanup, makeRegions } from "./support/eventual-env.js";
@@ -70,4 +70,21 @@ describe("OR-set tombstone collection under churn", () => {
     }
     console.info(`OR-set entry bytes per checkpoint: gc ${sizes.gc.join(",")} | none ${sizes.ref.join(",")}`);
   }, 120_000);
+
+  it("runs inside anti-entropy: one round spreads a region's removes and collects them everywhere", async () => {
+    const regions = makeRegions("ae", NAMES.slice(0, 3));
+    const [home] = regions;
+    for (const e of ["x", "y", "z"])
+      await home!.cache.setWithEventualConsistency("watch:ae", { op: "add", element: e });
+    for (const e of ["x", "y"])
+      await home!.cache.setWithEventualConsistency("watch:ae", { op: "remove", element: e });
+    const ae = new AntiEntropy(regions, { collectTombstones: { bucketsPerPass: 256 } });
+    await ae.runOnce();
+    expect(ae.collector?.stats.tombstonesCollected).toBe(2);
+    for (const r of regions) {
+      const set = (await readEntry(r.redis, r.keyPrefix, "watch:ae"))!.crdt as ORSet<unknown>;
+      expect(set.value()).toEqual(["z"]);
+      expect(set.tagCount()).toEqual({ adds: 1, removes: 0 });
+    }
+  });
 });
