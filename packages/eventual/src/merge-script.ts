@@ -225,7 +225,8 @@ end
 -- Dotted tags '<counter>@<node>/...' at or below the collected frontier C are held without tombstones
 -- (core's ORSet and dots.ts): a side whose C covers a dot it does not hold has seen it removed.
 local function covers(C, tag)
-  local c, n = tag:match('^(%d+)@([^/]+)/')
+  if next(C) == nil then return false end
+  local c, n = tag:match('^([1-9]%d*)@([^/]+)/')
   return c ~= nil and #c <= 15 and C[n] ~= nil and tonumber(c) <= num(C[n])
 end
 local function holds(m, e, tag) return m[e] ~= nil and m[e][tag] == true end

@@ -5,7 +5,7 @@
 import { InvalidInputError } from "../errors.js";
 
 /** Node and counter of a dotted tag. The same pattern is in the Lua merge (eventual's merge script). */
-const DOT = /^(\d{1,15})@([^/]+)\//;
+const DOT = /^([1-9]\d{0,14})@([^/]+)\//;
 
 export interface Dot {
   readonly node: string;

@@ -36,11 +36,13 @@ const stepArb = fc.oneof(
     weight: 4,
     arbitrary: fc.record({ kind: fc.constant("deliver" as const), at: fc.nat(REGIONS - 1), pick: fc.nat() }),
   },
-  // A GC pass whose write reaches only the regions in `into` (the rest get it as a published state).
+  // A GC pass: it reads each region's copy as it was `lag` changes ago (reads are not one snapshot), and
+  // its write reaches only the regions in `into` (the rest get it as a published state).
   {
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant("gc" as const),
+      lag: fc.array(fc.nat(2), { minLength: REGIONS, maxLength: REGIONS }),
       into: fc.array(
         fc.nat(3).map((n) => n > 0),
         { minLength: REGIONS, maxLength: REGIONS },
@@ -75,28 +77,34 @@ function gcPass(copies: Copy[]): Copy {
 function run(steps: Step[], check: (c: Copy) => void = () => {}) {
   const empty: Copy = { gc: ORSet.empty(), ref: ORSet.empty(), clock: VectorClock.empty() };
   const copies: Copy[] = NODES.map(() => empty);
+  const past: Copy[][] = NODES.map(() => [empty]);
+  const set = (r: number, c: Copy) => {
+    copies[r] = c;
+    past[r]!.push(c);
+  };
   const published: Copy[] = [];
   steps.forEach((s, i) => {
     if (s.kind === "gc") {
-      const collected = gcPass(copies);
+      const collected = gcPass(past.map((p, r) => p[Math.max(0, p.length - 1 - s.lag[r]!)]!));
       published.push(collected);
       s.into.forEach((yes, r) => {
-        if (yes) copies[r] = mergeCopies(copies[r]!, collected);
+        if (yes) set(r, mergeCopies(copies[r]!, collected));
       });
     } else if (s.kind === "sync") {
-      copies[s.at] = copies.reduce(mergeCopies);
+      set(s.at, copies.reduce(mergeCopies));
     } else if (s.kind === "deliver") {
-      if (published.length > 0)
-        copies[s.at] = mergeCopies(copies[s.at]!, published[s.pick % published.length]!);
+      if (published.length > 0) set(s.at, mergeCopies(copies[s.at]!, published[s.pick % published.length]!));
     } else {
       const node = NODES[s.at]!;
       const c = copies[s.at]!;
       const clock = c.clock.increment(node);
       const tag = dotTag(node, clock.get(node), String(i))!;
-      copies[s.at] =
+      set(
+        s.at,
         s.kind === "add"
           ? { gc: c.gc.add(s.e, tag), ref: c.ref.add(s.e, tag), clock }
-          : { gc: c.gc.remove(s.e), ref: c.ref.remove(s.e), clock };
+          : { gc: c.gc.remove(s.e), ref: c.ref.remove(s.e), clock },
+      );
       published.push(copies[s.at]!);
     }
     copies.forEach(check);
