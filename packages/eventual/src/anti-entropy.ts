@@ -218,11 +218,11 @@ export class AntiEntropy {
       comparedBuckets: this.buckets,
       differingBuckets: differing.length,
     };
-    // After the repairs: keys just repaired are equal everywhere, so their tombstones are stable now.
-    await this.collector?.runOnce();
     this.stats.rounds++;
     this.stats.lastResult = result;
     this.opts.onRound?.(result);
+    // After the repairs: keys just repaired are equal everywhere, so their tombstones are stable now.
+    await this.collectTombstones();
     return result;
   }
 
@@ -251,6 +251,18 @@ export class AntiEntropy {
       if (res.changed) written++;
     }
     return written;
+  }
+
+  /** One collection pass; its failure is counted and reported but does not fail the round. */
+  private async collectTombstones(): Promise<void> {
+    if (!this.collector) return;
+    try {
+      await this.collector.runOnce();
+    } catch (err) {
+      this.collector.stats.failures++;
+      this.collector.stats.lastError = err;
+      this.opts.onError?.(err);
+    }
   }
 
   /** Runs rounds every intervalMs until stop(); a failed round is reported to onError and retried next tick. */

@@ -60,7 +60,7 @@ export function collectEntry(
 export interface OrSetGcOptions {
   /** Period of start()'s passes (default 5000 ms). */
   intervalMs?: number;
-  /** Index buckets visited per pass, round robin over all INDEX_BUCKETS (default 16). */
+  /** Index buckets visited per pass, round robin over all INDEX_BUCKETS (default 64). */
   bucketsPerPass?: number;
   /** A pass stops taking buckets once it has looked at this many keys (default 512). */
   maxKeysPerPass?: number;
@@ -103,7 +103,7 @@ export class OrSetCollector {
       throw new InvalidInputError("OR-set GC needs at least two regions", { regions: regions?.length });
     }
     this.intervalMs = opts.intervalMs ?? 5000;
-    this.bucketsPerPass = opts.bucketsPerPass ?? 16;
+    this.bucketsPerPass = opts.bucketsPerPass ?? 64;
     this.maxKeys = opts.maxKeysPerPass ?? 512;
     const okInt = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
     if (
