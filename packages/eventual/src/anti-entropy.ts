@@ -8,6 +8,7 @@
 // (4) a differing key is repaired by folding every region's copy through the same dominance-then-CRDT
 // resolution as applyRemoteUpdate and merging the result into each region whose copy differs.
 // Buckets found equal everywhere are stamped "verified" in every region; reads use that as freshness.
+// With `collectTombstones`, each round then runs one bounded OR-set tombstone collection pass (orset-gc.ts).
 import { createHash } from "node:crypto";
 import {
   BackendUnavailableError,
@@ -19,6 +20,7 @@ import { LuaScript } from "@meridian/store";
 import { digestOf } from "./codec.js";
 import { mergeEntry, readEntry } from "./entry-store.js";
 import { bucketKey, entryKey, INDEX_BUCKETS, verifiedKey } from "./keys.js";
+import { OrSetCollector, type OrSetGcOptions } from "./orset-gc.js";
 import { resolveEntries } from "./resolve.js";
 import type { RegionStore, StoredEntry } from "./types.js";
 
@@ -33,6 +35,8 @@ export interface AntiEntropyOptions {
   repairConcurrency?: number;
   onError?: (err: unknown) => void;
   now?: () => number;
+  /** Also collect causally stable OR-set tombstones, one bounded pass per round (default off). */
+  collectTombstones?: Omit<OrSetGcOptions, "intervalMs" | "onError" | "now">;
 }
 
 export interface AntiEntropyResult {
@@ -131,6 +135,8 @@ export class AntiEntropy {
     lastResult: null,
   };
   private running: Promise<unknown> | null = null;
+  /** The tombstone collector run after each round (its `stats` count what it collected), if enabled. */
+  readonly collector: OrSetCollector | null;
 
   constructor(
     readonly regions: RegionStore[],
@@ -149,6 +155,10 @@ export class AntiEntropy {
     }
     if (!(this.intervalMs > 0))
       throw new InvalidInputError("intervalMs must be > 0", { intervalMs: this.intervalMs });
+    const gc = opts.collectTombstones;
+    this.collector = gc
+      ? new OrSetCollector(regions, { ...gc, ...(opts.now ? { now: opts.now } : {}) })
+      : null;
   }
 
   /** One digest exchange and repair round across all regions. */
@@ -211,6 +221,8 @@ export class AntiEntropy {
     this.stats.rounds++;
     this.stats.lastResult = result;
     this.opts.onRound?.(result);
+    // After the repairs: keys just repaired are equal everywhere, so their tombstones are stable now.
+    await this.collectTombstones();
     return result;
   }
 
@@ -239,6 +251,18 @@ export class AntiEntropy {
       if (res.changed) written++;
     }
     return written;
+  }
+
+  /** One collection pass; its failure is counted and reported but does not fail the round. */
+  private async collectTombstones(): Promise<void> {
+    if (!this.collector) return;
+    try {
+      await this.collector.runOnce();
+    } catch (err) {
+      this.collector.stats.failures++;
+      this.collector.stats.lastError = err;
+      this.opts.onError?.(err);
+    }
   }
 
   /** Runs rounds every intervalMs until stop(); a failed round is reported to onError and retried next tick. */

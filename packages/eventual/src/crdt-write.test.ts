@@ -6,6 +6,7 @@ import {
   MVRegister,
   ORSet,
   PNCounter,
+  parseDot,
   VectorClock,
 } from "@meridian/core";
 import { describe, expect, it } from "vitest";
@@ -42,6 +43,30 @@ describe("applyWrite", () => {
     ]) {
       expect(() => applyWrite("pncounter", c, bad, ctx(4, {}))).toThrow(InvalidInputError);
     }
+  });
+
+  it("orset add tags are dots of the writer's counter in this write's clock (collectable tombstones)", () => {
+    const clock = { "us-east": 7, "eu-west": 2 };
+    let s = applyWrite("orset", emptyCrdt("orset"), ["a", "b"], ctx(1, clock)) as ORSet<unknown>;
+    s = applyWrite(
+      "orset",
+      s,
+      { op: "remove", element: "a" },
+      ctx(2, { ...clock, "us-east": 8 }),
+    ) as ORSet<unknown>;
+    const state = s.toJSON().state as { adds: Array<[unknown, string[]]> };
+    const dots = state.adds.flatMap(([, tags]) => tags.map(parseDot));
+    expect(dots).toEqual([
+      { node: "us-east", counter: 7 },
+      { node: "us-east", counter: 7 },
+    ]);
+    // Once every region's clock has passed the remove, its tombstone goes.
+    const collected = s.collect(new Map([["us-east", 8]]));
+    expect(collected.tagCount()).toEqual({ adds: 1, removes: 0 });
+    expect(collected.value()).toEqual(["b"]);
+    // Without a counter for the writer, the tag stays opaque (never collected).
+    const opaque = applyWrite("orset", emptyCrdt("orset"), { op: "add", element: "x" }, ctx(1, {}));
+    expect(JSON.stringify(opaque.toJSON())).toContain('"us-east.1"');
   });
 
   it("orset adds, removes and sets membership exactly", () => {

@@ -4,6 +4,7 @@ import {
   type AnyCrdt,
   type CrdtType,
   canonicalJson,
+  dotTag,
   type HlcTimestamp,
   InvalidInputError,
   type LWWRegister,
@@ -23,6 +24,15 @@ export interface WriteContext {
   clock: VectorClock;
   /** Unique per write: ORSet add tags are derived from it. */
   tag: string;
+}
+
+/**
+ * The OR-set add tag of a write: a dot carrying the writer and its clock counter of this write (so the
+ * tombstone can be collected once every region's clock has passed it), or the bare ctx tag when the
+ * clock holds no counter for the writer.
+ */
+function addTag(ctx: WriteContext): string {
+  return dotTag(ctx.region, ctx.clock.get(ctx.region), ctx.tag) ?? ctx.tag;
 }
 
 const OPS = new Set(["increment", "decrement", "add", "remove"]);
@@ -102,9 +112,9 @@ export function applyWrite(type: CrdtType, current: AnyCrdt, input: unknown, ctx
     }
     case "orset": {
       const s = current as ORSet<unknown>;
-      if (Array.isArray(input)) return setTo(s, input, ctx.tag);
+      if (Array.isArray(input)) return setTo(s, input, addTag(ctx));
       if (isCrdtOp(input) && input.op === "add" && "element" in input && input.element !== undefined) {
-        return s.add(input.element, ctx.tag);
+        return s.add(input.element, addTag(ctx));
       }
       if (isCrdtOp(input) && input.op === "remove" && "element" in input && input.element !== undefined) {
         return s.remove(input.element);
@@ -146,7 +156,7 @@ export function restoreValue(
       };
     case "orset":
       return {
-        crdt: setTo(current as ORSet<unknown>, (target as ORSet<unknown>).value(), ctx.tag),
+        crdt: setTo(current as ORSet<unknown>, (target as ORSet<unknown>).value(), addTag(ctx)),
         clock: ctx.clock,
       };
     case "mvregister": {

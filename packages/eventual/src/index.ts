@@ -25,8 +25,16 @@ export {
   type WriterIncarnationSource,
   writerNode,
 } from "./incarnation.js";
-export { bucketOf, INDEX_BUCKETS } from "./keys.js";
+export { bucketOf, entryKey, INDEX_BUCKETS } from "./keys.js";
 export type { MergeCall, MergeResult } from "./merge-script.js";
+export {
+  collectEntry,
+  GC_NODE,
+  OrSetCollector,
+  type OrSetGcOptions,
+  type OrSetGcResult,
+  stableFrontier,
+} from "./orset-gc.js";
 export { crdtPolicyByPrefix } from "./policy.js";
 export { type CacheUpdateEncoder, kafkaUpdatePublisher, type ProducerLike } from "./publisher.js";
 export { type Resolution, resolveEntries } from "./resolve.js";

@@ -222,18 +222,50 @@ local function elementsText(m)
   end
   return '[' .. table.concat(out, ',') .. ']'
 end
+-- Dotted tags '<counter>@<node>/...' at or below the collected frontier C are held without tombstones
+-- (core's ORSet and dots.ts): a side whose C covers a dot it does not hold has seen it removed.
+local function covers(C, tag)
+  if next(C) == nil then return false end
+  local c, n = tag:match('^([1-9]%d*)@([^/]+)/')
+  return c ~= nil and #c <= 15 and C[n] ~= nil and tonumber(c) <= num(C[n])
+end
+local function holds(m, e, tag) return m[e] ~= nil and m[e][tag] == true end
+local function without(m, drop)
+  local out = {}
+  for e, tags in pairs(m) do
+    local t, any = {}, false
+    for tag in pairs(tags) do if not drop(e, tag) then t[tag] = true any = true end end
+    if any then out[e] = t end
+  end
+  return out
+end
+local function orsetText(s)
+  local text = '"adds":' .. elementsText(s.adds) .. ',"removes":' .. elementsText(s.removes)
+  if next(s.C) == nil then return text, text end
+  local C = obj(s.C)
+  return text .. ',"collected":' .. C,
+    '"adds":' .. elementsText(s.adds) .. ',"collected":' .. C .. ',"removes":' .. elementsText(s.removes)
+end
 T.orset = {
   parse = function(_, state)
     local f = fields(state)
-    return { adds = elements(f.adds), removes = elements(f.removes) }
+    return { adds = elements(f.adds), removes = elements(f.removes), C = f.collected and counts(f.collected) or {} }
   end,
-  stored = function(s)
-    return '{"type":"orset","state":{"adds":' .. elementsText(s.adds) .. ',"removes":' .. elementsText(s.removes) .. '}}'
-  end,
+  stored = function(s) return '{"type":"orset","state":{' .. (orsetText(s)) .. '}}' end,
   canon = function(s)
-    return '{"state":{"adds":' .. elementsText(s.adds) .. ',"removes":' .. elementsText(s.removes) .. '},"type":"orset"}'
+    local _, sorted = orsetText(s)
+    return '{"state":{' .. sorted .. '},"type":"orset"}'
   end,
-  merge = function(a, b) return { adds = union(a.adds, b.adds), removes = union(a.removes, b.removes) } end,
+  merge = function(a, b)
+    local C = join(a.C, b.C)
+    local adds = without(union(a.adds, b.adds), function(e, tag)
+      return (covers(C, tag) and (holds(a.removes, e, tag) or holds(b.removes, e, tag)))
+        or (not holds(a.adds, e, tag) and covers(a.C, tag))
+        or (not holds(b.adds, e, tag) and covers(b.C, tag))
+    end)
+    local removes = without(union(a.removes, b.removes), function(_, tag) return covers(C, tag) end)
+    return { adds = adds, removes = removes, C = C }
+  end,
 }
 -- MV-register: siblings no other sibling happened after, deduplicated and sorted by "clock|value".
 local function maximal(all)

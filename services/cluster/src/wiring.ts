@@ -9,6 +9,7 @@ import {
   startInvalidationConsumer,
 } from "@meridian/invalidation-consumer";
 import {
+  crdtTypeForKey,
   createStrongCritical,
   openSchemaPool,
   type StrongCritical,
@@ -170,6 +171,8 @@ export function startAntiEntropy(
     })),
     {
       intervalMs: opts.antiEntropy?.intervalMs ?? 2000,
+      // OR-set tombstones every region has seen are dropped (bounded pass per round; eventual README).
+      collectTombstones: { isOrSetKey: (key) => crdtTypeForKey(key) === "orset" },
       onError: (err) => ctx.log.warn({ err }, "anti-entropy round failed"),
     },
   );

@@ -1,4 +1,5 @@
 export * from "./canonical-json.js";
+export * from "./dots.js";
 export * from "./from-json.js";
 export * from "./lww-register.js";
 export * from "./mv-register.js";

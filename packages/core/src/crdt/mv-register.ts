@@ -29,6 +29,8 @@ function maximal<T>(all: readonly Sibling<T>[]): Sibling<T>[] {
 /**
  * Multi-value register: concurrent writes (by vector clock) are all kept as siblings until a write
  * whose clock dominates them replaces them. Typical write: `reg.set(v, reg.clock().increment(node))`.
+ * No tombstones: dominated siblings are dropped on the spot, so when each writer stamps its writes with
+ * its own advancing clock, a state holds at most one sibling per writer node (nothing to collect).
  */
 export class MVRegister<T> implements Crdt<T[]> {
   readonly type = "mvregister" as const;
