@@ -70,7 +70,10 @@ export class LuaScript<R = unknown> {
   private define(redis: Redis, names: Set<string>): void {
     if (names.has(this.command)) return;
     const numberOfKeys = this.numberOfKeys === "variable" ? undefined : this.numberOfKeys;
-    redis.defineCommand(this.command, { ...(numberOfKeys !== undefined ? { numberOfKeys } : {}), lua: this.source });
+    redis.defineCommand(this.command, {
+      ...(numberOfKeys !== undefined ? { numberOfKeys } : {}),
+      lua: this.source,
+    });
     names.add(this.command);
     if (redis.options.enableAutoPipelining) markNewerThanPipeline(redis, this.command);
   }

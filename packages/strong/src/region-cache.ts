@@ -16,7 +16,12 @@ export type Lookup =
 export type Changed = Map<string, { json: string; version: number; fence?: Fence }>;
 
 export type SetResult = "set" | "superseded" | "olderVersion" | "staleFence";
-const SET_RESULTS: Record<string, SetResult> = { 1: "set", 0: "superseded", "-1": "olderVersion", "-2": "staleFence" };
+const SET_RESULTS: Record<string, SetResult> = {
+  1: "set",
+  0: "superseded",
+  "-1": "olderVersion",
+  "-2": "staleFence",
+};
 
 export class RegionCache {
   constructor(
@@ -76,7 +81,11 @@ export class RegionCache {
     if (keys.length === 0) return;
     await this.bound(
       "invalidation",
-      BEGIN_WRITE.run(this.redis, keys.flatMap((k) => this.keys(k)), [writerId, pendingTtlMs]),
+      BEGIN_WRITE.run(
+        this.redis,
+        keys.flatMap((k) => this.keys(k)),
+        [writerId, pendingTtlMs],
+      ),
     );
   }
 
