@@ -133,6 +133,7 @@ export class RegionCache {
       args.push(c.json, c.version, c.fence?.token ?? 0, c.fence?.holder ?? "");
     }
     const codes = await this.bound("write-through", SET_IF_NEWER.run(this.redis, keys, args));
+    // The script answers only these codes; anything else reads as "not written", the safe answer.
     return new Map(entries.map(([key], i) => [key, SET_RESULTS[String(codes[i])] ?? "superseded"]));
   }
 
