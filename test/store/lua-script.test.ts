@@ -53,6 +53,23 @@ describe("LuaScript", () => {
     expect(res.map(([err, v]) => (err ? err.message : v))).toEqual([1, 11]);
   });
 
+  it("with a variable key count, each call (alone or pipelined) declares its keys, all prefixed", async () => {
+    const incrAll = new LuaScript<number[]>(
+      `testIncrAll_${runId}`,
+      "local out = {} for i, k in ipairs(KEYS) do out[i] = redis.call('INCRBY', k, ARGV[1]) end return out",
+      "variable",
+    );
+    expect(await incrAll.run(redis, ["va", "vb", "vc"], [2])).toEqual([2, 2, 2]);
+    incrAll.defineOn(redis);
+    const pipe = redis.pipeline();
+    incrAll.queue(pipe, ["va"], [1]);
+    incrAll.queue(pipe, ["vb", "vd"], [3]);
+    const res = (await pipe.exec()) ?? [];
+    expect(res.map(([err, v]) => (err ? err.message : v))).toEqual([[3], [5, 3]]);
+    expect(await raw.mget("p:va", "p:vb", "p:vc", "p:vd")).toEqual(["3", "5", "2", "3"]);
+    await expect(incrAll.run(redis, [], [1])).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
   it("refuses a wrong key count and a second script under the same name with InvalidInputError", async () => {
     await expect(INCR_BY.run(redis, [], [1])).rejects.toBeInstanceOf(InvalidInputError);
     expect(() => new LuaScript(INCR_BY.name, "return 0", 1)).toThrow(InvalidInputError);

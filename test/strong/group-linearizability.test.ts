@@ -6,7 +6,7 @@ import { checkLinearizability, describeViolation } from "@meridian/monitor";
 import type { StrongConsistencyCache } from "@meridian/strong";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { strongTestEnv } from "../support/strong-env.js";
-import { runWorkload, SET_KEYS } from "../support/strong-workload.js";
+import { runWorkload, SET_KEYS, setKeys } from "../support/strong-workload.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;
 beforeAll(async () => {
@@ -14,10 +14,10 @@ beforeAll(async () => {
 });
 afterAll(() => env.cleanup());
 
-async function seed(): Promise<Record<string, number>> {
+async function seed(keys: readonly string[] = SET_KEYS): Promise<Record<string, number>> {
   const c = env.cache("us-east");
-  await Promise.all(SET_KEYS.map((k) => c.setWithStrongConsistency(k, 0)));
-  return Object.fromEntries(SET_KEYS.map((k) => [k, 0]));
+  await Promise.all(keys.map((k) => c.setWithStrongConsistency(k, 0)));
+  return Object.fromEntries(keys.map((k) => [k, 0]));
 }
 
 /** One cache per region, shared by that region's clients (the node's commit queue). */
@@ -50,6 +50,36 @@ describe("linearizability with group commit", () => {
     expect(counts.write).toBeGreaterThan(100);
     expect(counts.lockedWrite).toBeGreaterThan(0);
     expect(writes / groups).toBeGreaterThan(1.5); // writes really shared transactions
+    expect(result.status).toBe("linearizable");
+  }, 120_000);
+
+  it("120 clients over 5 regions on 64 keys, larger groups: the history is linearizable", async () => {
+    const keys = setKeys(64);
+    const initial = await seed(keys);
+    const { cacheFor, caches } = perRegion((r) => env.cache(r));
+    const { history, counts, errors, elapsedMs } = await runWorkload({
+      clients: 120,
+      opsPerClient: 100,
+      durationMs: 12_000,
+      mix: "sets",
+      setKeys: keys,
+      cacheFor,
+      seed: 3,
+    });
+    const stats = [...caches.values()].map((c) => c.groupCommitStats()!);
+    const writes = stats.reduce((n, s) => n + s.writes, 0);
+    const groups = stats.reduce((n, s) => n + s.groups, 0);
+    const result = checkLinearizability(history, { initial, timeBudgetMs: 30_000 });
+    console.log(
+      `group commit, 120 clients: ${history.length} ops in ${elapsedMs.toFixed(0)} ms (${((history.length / elapsedMs) * 1000).toFixed(0)} ops/s) ${JSON.stringify(counts)}; ` +
+        `${writes} sets in ${groups} groups (largest ${Math.max(...stats.map((s) => s.largestGroup))}); checker: ${result.status} in ${result.elapsedMs.toFixed(0)} ms`,
+    );
+    if (result.violation) console.log(describeViolation(result.violation));
+    expect(errors.slice(0, 5)).toEqual([]);
+    expect(counts.write).toBeGreaterThan(1000);
+    // Groups far larger than the 40-client test's, several rounds when a key repeats in a group.
+    expect(Math.max(...stats.map((s) => s.largestGroup))).toBeGreaterThanOrEqual(8);
+    expect(writes / groups).toBeGreaterThan(3);
     expect(result.status).toBe("linearizable");
   }, 120_000);
 

@@ -25,10 +25,14 @@ export interface WorkloadOptions {
    * reads and sets (a tenth under a lock) spread over `setKeys`, nothing else.
    */
   mix?: "full" | "sets";
+  /** Keys of the "sets" mix (default SET_KEYS). */
+  setKeys?: readonly string[];
 }
 
-/** Keys of the "sets" mix: enough that a commit group holds several different keys. */
-export const SET_KEYS = Array.from({ length: 8 }, (_, i) => `set:${i}`);
+/** `n` keys for the "sets" mix. */
+export const setKeys = (n: number) => Array.from({ length: n }, (_, i) => `set:${i}`);
+/** Default keys of the "sets" mix: enough that a commit group holds several different keys. */
+export const SET_KEYS = setKeys(8);
 
 export async function runWorkload(o: WorkloadOptions) {
   const rec = new HistoryRecorder();
@@ -39,6 +43,7 @@ export async function runWorkload(o: WorkloadOptions) {
   };
   const errors: string[] = [];
   const counts = { read: 0, write: 0, lockedWrite: 0, cas: 0, txn: 0, errors: 0 };
+  const keysOfSets = o.setKeys ?? SET_KEYS;
   const deadline = o.durationMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + o.durationMs;
   const clients = Array.from({ length: o.clients }, (_, c) => {
     const region = REGIONS[c % REGIONS.length]!;
@@ -75,7 +80,7 @@ export async function runWorkload(o: WorkloadOptions) {
     return withLockOwner(`client-${c}`, async () => {
       for (let i = 0; i < o.opsPerClient && performance.now() < deadline; i++) {
         if (o.mix === "sets") {
-          const key = SET_KEYS[Math.floor(rand() * SET_KEYS.length)]!;
+          const key = keysOfSets[Math.floor(rand() * keysOfSets.length)]!;
           const roll = rand();
           if (roll < 0.5) await read(key);
           else await write(key, c * 100_000 + i, roll > 0.95);

@@ -11,6 +11,8 @@ import { InvalidInputError } from "@meridian/core";
 import type { ChainableCommander, Redis } from "ioredis";
 
 export type LuaArg = string | number;
+/** A fixed number of KEYS, or `"variable"`: each call declares as many as it passes (multi-key batches). */
+export type KeyCount = number | "variable";
 type Invoke<R> = (...args: LuaArg[]) => Promise<R>;
 
 /** command name → source of every script made in this process: one name must mean one script. */
@@ -27,7 +29,7 @@ export class LuaScript<R = unknown> {
   constructor(
     readonly name: string,
     readonly source: string,
-    readonly numberOfKeys: number,
+    readonly numberOfKeys: KeyCount,
   ) {
     this.command = `meridian_${name}`;
     const known = sources.get(this.command);
@@ -56,18 +58,22 @@ export class LuaScript<R = unknown> {
     this.checkKeys(keys);
     this.defineOn(redis);
     if (newerThanPipeline.get(redis)?.has(this.command)) return this.runAlone(redis, keys, args);
-    return this.invoker(redis)(...keys, ...args);
+    return this.invoker(redis)(...this.keyArgs(keys), ...args);
   }
 
   /** Queues a call on a pipeline of a client this script was defined on before the pipeline was made. */
   queue(pipeline: ChainableCommander, keys: readonly string[], args: readonly LuaArg[] = []): void {
     this.checkKeys(keys);
-    void this.invoker(pipeline)(...keys, ...args);
+    void this.invoker(pipeline)(...this.keyArgs(keys), ...args);
   }
 
   private define(redis: Redis, names: Set<string>): void {
     if (names.has(this.command)) return;
-    redis.defineCommand(this.command, { numberOfKeys: this.numberOfKeys, lua: this.source });
+    const numberOfKeys = this.numberOfKeys === "variable" ? undefined : this.numberOfKeys;
+    redis.defineCommand(this.command, {
+      ...(numberOfKeys !== undefined ? { numberOfKeys } : {}),
+      lua: this.source,
+    });
     names.add(this.command);
     if (redis.options.enableAutoPipelining) markNewerThanPipeline(redis, this.command);
   }
@@ -87,9 +93,15 @@ export class LuaScript<R = unknown> {
     return fn.bind(target);
   }
 
+  /** With a variable key count the call starts with the count (ioredis then still prefixes the keys). */
+  private keyArgs(keys: readonly string[]): LuaArg[] {
+    return this.numberOfKeys === "variable" ? [keys.length, ...keys] : [...keys];
+  }
+
   private checkKeys(keys: readonly string[]): void {
-    if (keys.length !== this.numberOfKeys) {
-      throw new InvalidInputError(`${this.name}: expected ${this.numberOfKeys} keys, got ${keys.length}`, {
+    if (this.numberOfKeys === "variable" ? keys.length === 0 : keys.length !== this.numberOfKeys) {
+      const expected = this.numberOfKeys === "variable" ? "at least 1" : this.numberOfKeys;
+      throw new InvalidInputError(`${this.name}: expected ${expected} keys, got ${keys.length}`, {
         name: this.name,
       });
     }

@@ -1,10 +1,12 @@
 // Lua scripts of one region's cache copy. Per key: entry hash `e:` {v (JSON, "" = absent), ver, at},
 // write-in-progress marker `p:` (writer id, with ttl), memcache-style lease `l:` (token, with ttl),
 // fence high-water mark `f:` (`<token>|<holder>`: largest fencing token a write-through carried, and by whom).
-// Per region: `gen` {rid, gen}. Every script first checks the server's run_id (INFO, inside the script, so
-// atomically with what follows): a server that is not the incarnation that wrote `gen` (restarted from a
+// Per region: `gen` {rid, gen}. Every script that reads or writes a copy (lookup, fill, write-through) first
+// checks the server's run_id (INFO, inside the script, so atomically with what follows; once per call, so a
+// whole group's write-through checks it once): a server that is not the incarnation that wrote `gen` (restarted from a
 // snapshot, a promoted replica, or a wiped one) bumps `gen`, and copies stamped with an older generation
 // are treated as absent — they may predate invalidations that server never received.
+// The write scripts take every key of a write (a whole commit group) in one call: one call per region.
 import { LuaScript, REDIS_RUN_ID_LUA } from "@meridian/store";
 
 /** Current copy generation; bumps it when this server is a new incarnation. KEYS[g] = gen hash. */
@@ -64,69 +66,91 @@ return 1
 );
 
 /**
- * Invalidation at the start of a write (before the DB commit): mark the key as being written, void every
- * outstanding lease and drop the copy. Readers bypass the cache until the marker goes.
- * KEYS: entry, pending, lease. ARGV: writerId, pendingTtlMs.
+ * Invalidation at the start of a write (before the DB commit), for every key of the write in one call:
+ * mark each key as being written, void every outstanding lease and drop the copy. Readers bypass the
+ * cache until the marker goes.
+ * KEYS: per key entry, pending, lease. ARGV: writerId, pendingTtlMs. Returns the number of keys.
  */
-export const BEGIN_WRITE = new LuaScript(
+export const BEGIN_WRITE = new LuaScript<number>(
   "beginWrite",
   `
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-redis.call('DEL', KEYS[3], KEYS[1])
-return 1
+for i = 1, #KEYS, 3 do
+  redis.call('SET', KEYS[i + 1], ARGV[1], 'PX', ARGV[2])
+  redis.call('DEL', KEYS[i + 2], KEYS[i])
+end
+return #KEYS / 3
 `,
-  3,
+  "variable",
 );
 
 /**
- * KEYS: pending, entry. ARGV: writerId. Removes our marker only (a later writer's marker stays). If our
- * marker expired before we got here, a fill may have slipped in: drop the copy (a miss is always safe).
+ * KEYS: per key pending, entry. ARGV: writerId. Removes our markers only (a later writer's marker stays).
+ * If our marker expired before we got here, a fill may have slipped in: drop the copy (a miss is always
+ * safe). Returns the number of markers removed.
  */
-export const END_WRITE = new LuaScript(
+export const END_WRITE = new LuaScript<number>(
   "endWrite",
   `
-local p = redis.call('GET', KEYS[1])
-if p == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-if not p then redis.call('DEL', KEYS[2]) end
-return 0
+local removed = 0
+for i = 1, #KEYS, 2 do
+  local p = redis.call('GET', KEYS[i])
+  if p == ARGV[1] then
+    removed = removed + redis.call('DEL', KEYS[i])
+  elseif not p then
+    redis.call('DEL', KEYS[i + 1])
+  end
+end
+return removed
 `,
-  2,
+  "variable",
 );
 
 /**
- * Versioned, fenced set. With a writerId it finishes that write (only if its marker is still the current
- * one); without, it refuses while any write is in flight.
- * KEYS: entry, pending, fence, gen. ARGV: v, ver, atMs, fence (0 = none), writerId ("" = none), entryTtlMs,
- * fence holder. A different holder needs a strictly larger token than the high-water mark.
- * 1 set | 0 superseded / write in flight | -1 older version | -2 stale fencing token
+ * Versioned, fenced set of several keys in one call (a commit group's write-through: one call per region,
+ * whatever the number of keys), the copy generation checked once for all of them. With a writerId it
+ * finishes that write (per key, only if its marker is still the current one); without, it refuses a key
+ * while any write of it is in flight. A different fence holder needs a strictly larger token than the
+ * key's high-water mark.
+ * KEYS: gen, then per key entry, pending, fence. ARGV: writerId ("" = none), entryTtlMs, atMs, then per key
+ * v, ver, fence (0 = none), fence holder.
+ * Per key, in order: 1 set | 0 superseded / write in flight | -1 older version | -2 stale fencing token
  */
-export const SET_IF_NEWER = new LuaScript(
+export const SET_IF_NEWER = new LuaScript<number[]>(
   "setIfNewer",
   `${GENERATION}
-local gen = generation(KEYS[4])
-if ARGV[5] ~= '' then
-  local p = redis.call('GET', KEYS[2])
-  if p ~= ARGV[5] then
-    if not p then redis.call('DEL', KEYS[1]) end
+local gen = generation(KEYS[1])
+local writer, ttl, at = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local function setOne(entry, pending, fkey, v, ver, fence, holder)
+  if writer ~= '' then
+    local p = redis.call('GET', pending)
+    if p ~= writer then
+      if not p then redis.call('DEL', entry) end
+      return 0
+    end
+    redis.call('DEL', pending)
+  elseif redis.call('EXISTS', pending) == 1 then
     return 0
   end
-  redis.call('DEL', KEYS[2])
-elseif redis.call('EXISTS', KEYS[2]) == 1 then
-  return 0
+  local token = tonumber(fence)
+  if token > 0 then
+    local hw, h = string.match(redis.call('GET', fkey) or '0|', '^(%d+)|(.*)$')
+    hw = tonumber(hw or '0')
+    if token < hw or (token == hw and h ~= holder) then return -2 end
+    redis.call('SET', fkey, fence .. '|' .. holder)
+  end
+  local e = redis.call('HMGET', entry, 'ver', 'g')
+  local cur = (e[2] == gen) and tonumber(e[1] or '-1') or -1
+  if tonumber(ver) <= cur then return -1 end
+  redis.call('HSET', entry, 'v', v, 'ver', ver, 'at', at, 'g', gen)
+  if ttl > 0 then redis.call('PEXPIRE', entry, ttl) end
+  return 1
 end
-local fence = tonumber(ARGV[4])
-if fence > 0 then
-  local hw, holder = string.match(redis.call('GET', KEYS[3]) or '0|', '^(%d+)|(.*)$')
-  hw = tonumber(hw or '0')
-  if fence < hw or (fence == hw and holder ~= ARGV[7]) then return -2 end
-  redis.call('SET', KEYS[3], ARGV[4] .. '|' .. ARGV[7])
+local out = {}
+for i = 0, (#KEYS - 1) / 3 - 1 do
+  local k, a = 2 + 3 * i, 4 + 4 * i
+  out[i + 1] = setOne(KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
 end
-local e = redis.call('HMGET', KEYS[1], 'ver', 'g')
-local cur = (e[2] == gen) and tonumber(e[1] or '-1') or -1
-if tonumber(ARGV[2]) <= cur then return -1 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ARGV[2], 'at', ARGV[3], 'g', gen)
-if tonumber(ARGV[6]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
-return 1
+return out
 `,
-  4,
+  "variable",
 );

@@ -1,5 +1,5 @@
 // Group commit of strong sets: concurrent `set` calls on one node share one PostgreSQL transaction (one
-// COMMIT, one fsync) and one pipelined invalidation round trip per region, through the same write
+// COMMIT, one fsync) and one invalidation script call per region, through the same write
 // protocol as a lone write. Each write keeps its own version and its own fence check; a refused one fails
 // alone. Every caller is answered only after the group's COMMIT and invalidation (and the write-through),
 // and a failure of the group itself (a backend down, the connection killed) fails every caller of it

@@ -4,7 +4,6 @@ import type { Region } from "@meridian/core";
 import { withDeadline } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { BEGIN_WRITE, END_WRITE, FILL, GET_OR_LEASE, SET_IF_NEWER } from "./cache-scripts.js";
-import { pipelined } from "./pipelined.js";
 import type { Fence } from "./strong-table.js";
 
 export type Lookup =
@@ -17,6 +16,12 @@ export type Lookup =
 export type Changed = Map<string, { json: string; version: number; fence?: Fence }>;
 
 export type SetResult = "set" | "superseded" | "olderVersion" | "staleFence";
+const SET_RESULTS: Record<string, SetResult> = {
+  1: "set",
+  0: "superseded",
+  "-1": "olderVersion",
+  "-2": "staleFence",
+};
 
 export class RegionCache {
   constructor(
@@ -71,50 +76,35 @@ export class RegionCache {
     return Number(r) === 1;
   }
 
-  /** Marks every key as being written and drops its copy: one pipelined round trip for all keys. */
+  /** Marks every key as being written and drops its copy: one script call for all keys. */
   async beginWrite(keys: readonly string[], writerId: string, pendingTtlMs: number): Promise<void> {
+    if (keys.length === 0) return;
     await this.bound(
       "invalidation",
-      pipelined(
+      BEGIN_WRITE.run(
         this.redis,
-        BEGIN_WRITE,
-        keys.map((k) => [this.keys(k), [writerId, pendingTtlMs]]),
+        keys.flatMap((k) => this.keys(k)),
+        [writerId, pendingTtlMs],
       ),
     );
   }
 
-  /** Removes this writer's markers (one pipelined round trip). */
+  /** Removes this writer's markers: one script call for all keys. */
   async endWrite(keys: readonly string[], writerId: string): Promise<void> {
-    await this.bound(
-      "end of write",
-      pipelined(
-        this.redis,
-        END_WRITE,
-        keys.map((k) => {
-          const [entry, pending] = this.keys(k);
-          return [[pending, entry], [writerId]];
-        }),
-      ),
-    );
+    if (keys.length === 0) return;
+    const pendingAndEntry = keys.flatMap((k) => {
+      const [entry, pending] = this.keys(k);
+      return [pending, entry];
+    });
+    await this.bound("end of write", END_WRITE.run(this.redis, pendingAndEntry, [writerId]));
   }
 
-  /** The write-through of one committed transaction's keys (one pipelined round trip); see setIfNewer. */
-  async finishWrite(changed: Changed, writerId: string, entryTtlMs: number): Promise<void> {
-    await this.bound(
-      "write-through",
-      pipelined(
-        this.redis,
-        SET_IF_NEWER,
-        [...changed].map(([k, c]) => [
-          this.setKeys(k),
-          this.setArgs(c.json, c.version, {
-            writerId,
-            entryTtlMs,
-            ...(c.fence !== undefined ? { fence: c.fence } : {}),
-          }),
-        ]),
-      ),
-    );
+  /**
+   * The write-through of one committed transaction's keys (a whole commit group): one script call, the
+   * copy generation checked once; see setIfNewer. Each key's outcome.
+   */
+  async finishWrite(changed: Changed, writerId: string, entryTtlMs: number): Promise<Map<string, SetResult>> {
+    return this.setMany([...changed], { writerId, entryTtlMs });
   }
 
   /** Versioned, fenced write-through; `writerId` finishes that write's invalidation. */
@@ -124,36 +114,27 @@ export class RegionCache {
     version: number,
     opts: { fence?: Fence; writerId?: string; entryTtlMs?: number } = {},
   ): Promise<SetResult> {
-    const r = Number(
-      await this.bound(
-        "write-through",
-        SET_IF_NEWER.run(this.redis, this.setKeys(key), this.setArgs(json, version, opts)),
-      ),
-    );
-    return r === 1 ? "set" : r === 0 ? "superseded" : r === -1 ? "olderVersion" : "staleFence";
+    const fence = opts.fence !== undefined ? { fence: opts.fence } : {};
+    const out = await this.setMany([[key, { json, version, ...fence }]], opts);
+    return out.get(key)!;
   }
 
-  /** KEYS of SET_IF_NEWER: entry, pending, fence, gen. */
-  private setKeys(key: string): string[] {
-    const [entry, pending] = this.keys(key);
-    return [entry, pending, `${this.prefix}f:${key}`, `${this.prefix}gen`];
-  }
-
-  /** ARGV of SET_IF_NEWER: v, ver, atMs, fence, writerId, entryTtlMs, fence holder. */
-  private setArgs(
-    json: string,
-    version: number,
-    opts: { fence?: Fence; writerId?: string; entryTtlMs?: number },
-  ): (string | number)[] {
-    return [
-      json,
-      version,
-      Date.now(),
-      opts.fence?.token ?? 0,
-      opts.writerId ?? "",
-      opts.entryTtlMs ?? 0,
-      opts.fence?.holder ?? "",
-    ];
+  /** One SET_IF_NEWER call for all `entries` (distinct keys). */
+  private async setMany(
+    entries: readonly [string, { json: string; version: number; fence?: Fence }][],
+    opts: { writerId?: string; entryTtlMs?: number },
+  ): Promise<Map<string, SetResult>> {
+    if (entries.length === 0) return new Map();
+    const keys = [`${this.prefix}gen`];
+    const args: (string | number)[] = [opts.writerId ?? "", opts.entryTtlMs ?? 0, Date.now()];
+    for (const [key, c] of entries) {
+      const [entry, pending] = this.keys(key);
+      keys.push(entry, pending, `${this.prefix}f:${key}`);
+      args.push(c.json, c.version, c.fence?.token ?? 0, c.fence?.holder ?? "");
+    }
+    const codes = await this.bound("write-through", SET_IF_NEWER.run(this.redis, keys, args));
+    // The script answers only these codes; anything else reads as "not written", the safe answer.
+    return new Map(entries.map(([key], i) => [key, SET_RESULTS[String(codes[i])] ?? "superseded"]));
   }
 
   /** Raw entry (tests, diagnostics). */

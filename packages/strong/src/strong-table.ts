@@ -124,8 +124,10 @@ export class StrongTable {
   /**
    * Several independent sets in the caller's transaction (a commit group). Each write passes or fails its
    * own fence check: a refused one changes nothing and the others still apply (its result is the error).
-   * Rows are locked in key order first (no deadlock with other groups or transactions); a key written
-   * twice goes in a later round, so each write gets its own version in submission order.
+   * The first round holds every key of the group once: one multi-row upsert, which inserts new keys and
+   * locks existing rows in key order (no deadlock with other groups or transactions) — one statement for
+   * the whole group. A key written twice goes in a later round (an UPDATE of the rows now locked), so
+   * each write gets its own version in submission order.
    */
   async writeGroup(
     client: pg.PoolClient,
@@ -133,31 +135,58 @@ export class StrongTable {
   ): Promise<(number | FencingTokenError)[]> {
     if (writes.length === 1) return [await this.writeOrRefusal(client, writes[0]!)];
     const results: (number | FencingTokenError)[] = new Array(writes.length);
-    await this.lockRows(
-      client,
-      writes.map((w) => w.key),
-    );
-    for (const round of rounds(writes)) {
-      const r = await client.query<{ key: string; version: string }>(
-        `UPDATE ${this.table} AS t SET value = u.v::jsonb, version = t.version + 1,
-                fence = ${NEXT_FENCE("u.f")}, fence_holder = ${NEXT_HOLDER("u.f", "u.h")}, updated_at = now()
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u(k, v, f, h)
-         WHERE t.key = u.k AND ${FENCE_OK("u.f", "u.h")}
-         RETURNING t.key, t.version`,
-        [
-          round.map((i) => writes[i]!.key),
-          round.map((i) => writes[i]!.json),
-          round.map((i) => writes[i]!.fence?.token ?? null),
-          round.map((i) => writes[i]!.fence?.holder ?? null),
-        ],
-      );
-      const applied = new Map(r.rows.map((x) => [x.key, Number(x.version)]));
-      for (const i of round) {
-        const w = writes[i]!;
-        results[i] = applied.get(w.key) ?? (await this.fenceError(client, [w.key], w.fence!));
-      }
-    }
+    const [first = [], ...later] = rounds(writes);
+    const byKey = (a: number, b: number) => (writes[a]!.key < writes[b]!.key ? -1 : 1);
+    await this.applyRound(client, writes, [...first].sort(byKey), results, this.upsertRoundSql());
+    for (const round of later) await this.applyRound(client, writes, round, results, this.updateRoundSql());
     return results;
+  }
+
+  /** One round's statement (each key once), then each write's version or its fence refusal. */
+  private async applyRound(
+    client: pg.PoolClient,
+    writes: readonly GroupWrite[],
+    round: readonly number[],
+    results: (number | FencingTokenError)[],
+    sql: string,
+  ): Promise<void> {
+    const r = await client.query<{ key: string; version: string }>(sql, [
+      round.map((i) => writes[i]!.key),
+      round.map((i) => writes[i]!.json),
+      round.map((i) => writes[i]!.fence?.token ?? null),
+      round.map((i) => writes[i]!.fence?.holder ?? null),
+    ]);
+    const applied = new Map(r.rows.map((x) => [x.key, Number(x.version)]));
+    for (const i of round) {
+      const w = writes[i]!;
+      results[i] = applied.get(w.key) ?? (await this.fenceError(client, [w.key], w.fence!));
+    }
+  }
+
+  /**
+   * Upsert of many keys in key order ($1 keys, $2 values, $3 fences, $4 holders). In ON CONFLICT only
+   * EXCLUDED carries the write: a fenced write always has a holder, so a NULL holder means "no fence".
+   */
+  private upsertRoundSql(): string {
+    const f = "(CASE WHEN EXCLUDED.fence_holder IS NULL THEN NULL ELSE EXCLUDED.fence END)";
+    const h = "EXCLUDED.fence_holder";
+    return `INSERT INTO ${this.table} AS t (key, value, version, fence, fence_holder)
+       SELECT u.k, u.v::jsonb, 1, COALESCE(u.f, 0), u.h
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u(k, v, f, h) ORDER BY u.k
+       ON CONFLICT (key) DO UPDATE
+         SET value = EXCLUDED.value, version = t.version + 1,
+             fence = ${NEXT_FENCE(f)}, fence_holder = ${NEXT_HOLDER(f, h)}, updated_at = now()
+         WHERE ${FENCE_OK(f, h)}
+       RETURNING t.key, t.version`;
+  }
+
+  /** Update of rows already locked by this transaction (same parameters as the upsert). */
+  private updateRoundSql(): string {
+    return `UPDATE ${this.table} AS t SET value = u.v::jsonb, version = t.version + 1,
+              fence = ${NEXT_FENCE("u.f")}, fence_holder = ${NEXT_HOLDER("u.f", "u.h")}, updated_at = now()
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS u(k, v, f, h)
+       WHERE t.key = u.k AND ${FENCE_OK("u.f", "u.h")}
+       RETURNING t.key, t.version`;
   }
 
   /** A group of one: the plain upsert (one statement), its fence refusal returned instead of thrown. */

@@ -1,7 +1,8 @@
 // The write protocol shared by set, CAS, transactions and group commits. `body` runs inside BEGIN..COMMIT
-// with the rows locked and returns what it changed. Every region is invalidated (one pipelined round trip
-// each) before COMMIT; on any failure the transaction rolls back, the markers are removed and nothing is
-// written to any cache. After COMMIT the new versions are written through locally and the markers cleared.
+// with the rows locked and returns what it changed. Every region is invalidated before COMMIT (one script
+// call per region carrying every changed key); on any failure the transaction rolls back, the markers are
+// removed and nothing is written to any cache. After COMMIT the new versions are written through locally
+// and the markers cleared elsewhere — again one call per region, however many keys the write changed.
 import { randomUUID } from "node:crypto";
 import { BackendUnavailableError } from "@meridian/core";
 import { isRetryablePgError, withDeadline } from "@meridian/store";
