@@ -213,6 +213,20 @@ describe("input validation", () => {
     await expect(c.transaction([], () => {})).rejects.toBeInstanceOf(InvalidInputError);
     expect(await c.table.read("k")).toEqual({ json: undefined, version: 0 });
   });
+
+  it("refuses a region or peer name outside the five regions, naming the known ones", () => {
+    const make = (region: string, peers = {}) =>
+      new StrongConsistencyCache(env.redis["us-east"], env.pool, {
+        region: region as "us-east",
+        peers,
+        keyPrefix: env.keyPrefix,
+        locks: env.locks,
+      });
+    expect(() => make("mars")).toThrow(InvalidInputError);
+    expect(() => make("mars")).toThrow(/known: us-east/);
+    expect(() => make("us-east", { "eu-wset": env.redis["eu-west"] })).toThrow(InvalidInputError);
+    expect(make("us-east", env.redis).region).toBe("us-east");
+  });
 });
 
 describe("freshness options", () => {

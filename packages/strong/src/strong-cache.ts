@@ -8,6 +8,8 @@ import { randomUUID } from "node:crypto";
 import {
   InvalidInputError,
   LockNotHeldError,
+  parseRegion,
+  REGIONS,
   type ReadBound,
   type Region,
   StalenessBoundError,
@@ -144,12 +146,13 @@ export class StrongConsistencyCache {
 
   constructor(redis: Redis, db: pg.Pool, options: StrongCacheOptions) {
     const prefix = options.keyPrefix ?? "meridian:strong:";
-    this.region = options.region;
+    // Options may come from untyped callers (JavaScript, parsed config): check region names at the door.
+    this.region = parseRegion(options.region, REGIONS);
     const redisTimeoutMs = options.redisTimeoutMs ?? 1_000;
-    this.local = new RegionCache(options.region, redis, prefix, redisTimeoutMs);
+    this.local = new RegionCache(this.region, redis, prefix, redisTimeoutMs);
     const remotes = Object.entries(options.peers ?? {})
-      .filter(([r, c]) => r !== options.region && c !== undefined)
-      .map(([r, c]) => new RegionCache(r as Region, c as Redis, prefix, redisTimeoutMs));
+      .filter(([r, c]) => r !== this.region && c !== undefined)
+      .map(([r, c]) => new RegionCache(parseRegion(r, REGIONS, "peers"), c as Redis, prefix, redisTimeoutMs));
     this.table = new StrongTable(db, options.table);
     // Fencing epochs from PostgreSQL: tokens stay monotonic even if the lock Redis loses its data.
     this.locks =
