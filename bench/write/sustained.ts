@@ -77,7 +77,7 @@ async function measure(cluster: Cluster) {
   const sampler = sampleEverySecond(cluster, admin);
   const pairs = new PairConvergence(cluster.events, regions).start();
   const result = await runLoad({
-    target: directTarget(Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.node.node]))),
+    target: directTarget(Object.fromEntries(regions.map((r) => [r, cluster.nodes[r]!.node]))),
     workload: new Workload({
       regions,
       mix: parseMix("important:set=70,important:incr=30"),

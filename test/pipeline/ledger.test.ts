@@ -119,7 +119,7 @@ describe("fenced ledger transfers", () => {
 
   it("refuses a write whose fencing token is older than the one stored with the balance", async () => {
     // A later holder's write, as the store sees it: a fence above any token this lock space will issue soon.
-    const strong = cluster.regions["us-east"]!.node.node.client.strong!;
+    const strong = cluster.nodes["us-east"]!.node.client.strong!;
     await strong.setWithStrongConsistency("ledger:f1", { balance: 50, fence: 2 ** 52, holder: "later" });
     const r = await post("us-east", "transfer", { from: "f1", to: "a1", amount: 5 });
     expect(r.status).toBe(409);

@@ -1,8 +1,8 @@
 // startCluster: the five data centers on one machine, in one process — per region a region node (HTTP)
 // and an invalidation consumer, plus one replicator (WAN latency + partitions) and the market-data
 // producer. Used by the pipeline tests and by `pnpm demo`. See ../README.md for the contract.
-// The parts live beside it: wiring.ts (services), wan.ts (the WAN layer), states.ts (convergence
-// checks), teardown.ts (stop order, purge).
+// The parts live beside it: wiring.ts (services), children.ts (nodes / consumers as child processes),
+// wan.ts (the WAN layer), states.ts (convergence checks), teardown.ts (stop order, purge).
 
 import { AvroSerde, createKafka } from "@meridian/bus";
 import { configFromEnv, InvalidInputError, type MeridianConfig, parseRegion } from "@meridian/core";
@@ -28,12 +28,14 @@ import {
 import type { Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 import { withAuthToken } from "./auth-token.js";
+import { type ChildProcessOptions, type ClusterChildren, checkChildren } from "./children.js";
 import { compareRegionStates, pollUntilConverged } from "./states.js";
 import { purgeNamespace, type Stoppable, stopInOrder } from "./teardown.js";
 import type { ClusterWan, ClusterWanOptions } from "./wan.js";
 import {
   type ClusterContext,
   externalReplicatorHandle,
+  type RegionParts,
   startAntiEntropy,
   startConsumer,
   startCriticalBackend,
@@ -50,6 +52,11 @@ export interface ClusterOptions {
   /** Server addresses (default: configFromEnv()). */
   config?: MeridianConfig;
   redisDbs?: Record<string, number>;
+  /**
+   * A Redis server per region (`redis://host:port`), e.g. private ones a test kills; every service, the
+   * inspection clients and purge() use the region's. A region not listed uses `config.redisUrl`.
+   */
+  redisUrls?: Record<string, string>;
   /** WAN one-way delays: a uniform number of ms or a partial matrix over the realistic defaults. */
   latencyMs?: number | Partial<LatencyMatrix>;
   /** Market data: false to run without the producer (default { symbols: 20, ticksPerSecond: 50 }). */
@@ -58,6 +65,12 @@ export interface ClusterOptions {
   externalReplicator?: boolean;
   /** Regions whose invalidation consumer is NOT started here (a test runs it as a child process). */
   externalConsumers?: readonly string[];
+  /**
+   * Regions whose region node / invalidation consumer the cluster runs as a child process (the service's
+   * main.ts, environment from the layout) instead of in this process, so a test can SIGKILL or SIGSTOP it:
+   * `cluster.children`. A child consumer's merges raise no `applied` events. Not with `wan`.
+   */
+  childProcesses?: ChildProcessOptions;
   /** Staleness bound of cacheable data (default 1000 ms). */
   cacheableTtlMs?: number;
   /** false: region nodes serve `cacheable` from the plain TtlCache instead of the coherent near cache. */
@@ -86,10 +99,9 @@ export interface ClusterOptions {
 
 export interface RegionHandles {
   region: string;
-  /** Base URL of the region node's HTTP API. */
+  /** Base URL of the region node's HTTP API (in this process or a child process). */
   url: string;
-  node: RegionNodeHandle;
-  /** Undefined for external consumers, or while stopped by stopConsumer(). */
+  /** Undefined for external and child-process consumers, or while stopped by stopConsumer(). */
   consumer: InvalidationConsumerHandle | undefined;
   /** Direct client of the region's Redis DB (inspection; the cluster closes it). */
   redis: Redis;
@@ -102,6 +114,10 @@ export interface Cluster {
   /** Headers that authenticate a client on the services' write (and, if configured, read) routes. */
   readonly authHeaders: Record<string, string>;
   readonly regions: Record<string, RegionHandles>;
+  /** The region nodes running in this process (every region's but those in `childProcesses.nodes`). */
+  readonly nodes: Record<string, RegionNodeHandle>;
+  /** The nodes and consumers run as child processes (`childProcesses`). */
+  readonly children: ClusterChildren;
   readonly replicator: ReplicatorHandle;
   readonly marketData: MarketDataProducerHandle | undefined;
   /**
@@ -146,6 +162,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const layout = resolveLayout(opts);
   const { regions, namespace } = layout;
   for (const r of opts.externalConsumers ?? []) parseRegion(r, regions, "externalConsumers");
+  checkChildren(opts, regions);
   checkMarketHome(opts.marketData, regions);
   const log = createLogger("cluster", { namespace }, opts.logger);
   const kafka: Kafka = createKafka(config, `meridian-cluster-${namespace ?? "default"}`);
@@ -158,6 +175,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const onApplied = (e: AppliedEvent): void => events.record(e);
   const started: Stoppable[] = [];
   const handles: Record<string, RegionHandles> = {};
+  const parts: RegionParts = { nodes: {}, children: { nodes: {}, consumers: {} } };
+  // Consumers before nodes; each group at once.
+  const stopRegions = () =>
+    stopInOrder([
+      [...Object.values(handles).map((h) => h.consumer), ...Object.values(parts.children.consumers)],
+      [...Object.values(parts.nodes), ...Object.values(parts.children.nodes)],
+    ]);
   const disconnectAll = () => {
     for (const h of Object.values(handles)) h.redis.disconnect();
   };
@@ -179,16 +203,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
         });
     started.push(replicator);
+    started.push({ stop: stopRegions });
     await Promise.all(
       regions.map(async (region) => {
-        const h = await startRegion(ctx, opts, backend, region, onApplied);
-        handles[region] = h;
-        started.push(h.node, h.consumer);
+        handles[region] = await startRegion(ctx, opts, backend, region, onApplied, parts);
       }),
     );
     // Consumers must own their partitions before the caller writes, or the first merges wait a rebalance.
     await Promise.all(Object.values(handles).map((h) => h.consumer?.ready()));
-    await Promise.all(Object.values(handles).map((h) => h.node.marketData?.ready()));
+    await Promise.all(Object.values(parts.nodes).map((n) => n.marketData?.ready()));
     const marketData = await startMarketData(ctx, opts);
     started.push(marketData);
     const antiEntropy = startAntiEntropy(ctx, opts, wan, handles);
@@ -203,6 +226,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       namespace,
       authHeaders: bearerHeaders(config.httpAuth?.token),
       regions: handles,
+      nodes: parts.nodes,
+      children: parts.children,
       replicator,
       marketData,
       critical: strong
@@ -234,18 +259,21 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       async startConsumer(region) {
         const h = handleOf(region);
         if (h.consumer) return;
+        if (parts.children.consumers[region]) {
+          throw new InvalidInputError(
+            `the consumer of ${region} is a child process: cluster.children.consumers`,
+          );
+        }
         h.consumer = await startConsumer(ctx, region, onApplied);
         await h.consumer.ready();
       },
       async stop() {
         if (stopped) return;
         stopped = true;
-        const all = Object.values(handles);
         await stopInOrder([
           [marketData],
           [antiEntropy && { stop: async () => antiEntropy.stop() }],
-          all.map((h) => h.consumer),
-          all.map((h) => h.node),
+          [{ stop: stopRegions }],
           [replicator],
           [strong && { stop: () => strong.close() }, ownPool && { stop: () => ownPool.end() }],
           [wan],

@@ -97,7 +97,11 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
     );
     started.push({ stop: () => regionServers.stopAll() });
     const servers = regions.map((r) => regionServers.of(r));
-    const specs = serviceSpecs(config, layout, servers, opts);
+    const served = resolveLayout({
+      ...opts,
+      redisUrls: Object.fromEntries(regions.map((r, i) => [r, servers[i]!.url])),
+    });
+    const specs = serviceSpecs(config, served, opts);
     const { redisUrls, nodeSpawn, consumerSpawn } = specs;
     // The first node creates the critical table; the others start once it exists.
     const first = await spawnService(nodeSpawn(regions[0]!), launch);
@@ -138,7 +142,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       compareRegionStates((r) => handles[r]!.redis, layout.keyPrefix, keys, among);
 
     return {
-      layout,
+      layout: served,
       namespace,
       authHeaders: bearerHeaders(config.httpAuth?.token),
       regions: handles,

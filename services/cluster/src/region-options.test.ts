@@ -10,6 +10,9 @@ describe("launcher options that name regions", () => {
     const refusals = [
       startCluster({ regions, externalConsumers: ["mars"] }),
       startCluster({ regions, marketData: { homeRegion: "ap-south" } }),
+      startCluster({ regions, redisUrls: { "ap-south": "redis://127.0.0.1:1" } }),
+      startCluster({ regions, childProcesses: { nodes: ["mars"] } }),
+      startCluster({ regions, childProcesses: { consumers: ["us-west"] } }),
       startProcessCluster({ regions, marketData: { homeRegion: "mars" } }),
     ];
     for (const refusal of refusals) {
@@ -20,5 +23,11 @@ describe("launcher options that name regions", () => {
       expect(err).toBeInstanceOf(InvalidInputError);
       expect((err as InvalidInputError).details.regions).toEqual(regions);
     }
+  });
+
+  it("refuse child processes with the WAN layer, whose proxies a child's hops would bypass", async () => {
+    const refusal = startCluster({ wan: true, childProcesses: { consumers: ["us-east"] } });
+    await expect(refusal).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(refusal).rejects.toThrow(/WAN/);
   });
 });

@@ -1,11 +1,19 @@
-// What each child process of the processes topology is started with: its service, its environment
-// (the shared servers, the layout, its region's own redis-server) and the log line that says it is ready.
+// What each service run as a child process (the processes topology, startCluster's `childProcesses`) is
+// started with: its service, its environment (the shared servers, the layout, its region's Redis server)
+// and the log line that says it is ready.
 import type { MeridianConfig } from "@meridian/core";
 import { schemaForNamespace } from "@meridian/region-node";
-import type { RegionLayout } from "@meridian/service-kit";
-import type { ProcessClusterOptions } from "./processes.js";
-import type { RedisServerProcess } from "./redis-server.js";
+import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import type { Spawn } from "./service-process.js";
+
+/** What the children's environment follows besides the layout and the servers. */
+export interface SpecOptions {
+  marketData?: false | { symbols?: number; ticksPerSecond?: number; homeRegion?: string };
+  /** `critical` through PostgreSQL + every region's Redis (default true). */
+  critical?: boolean;
+  /** The replicator's MERIDIAN_WAN_LATENCY_MS (a number or a JSON matrix). */
+  latencyMs?: number | string;
+}
 
 export interface ServiceSpecs {
   /** The MERIDIAN_REDIS_URLS value every process gets (region=url,…). */
@@ -17,21 +25,19 @@ export interface ServiceSpecs {
   marketSpawn: Spawn | undefined;
 }
 
-/** `servers[i]` is the redis-server of `layout.regions[i]`. */
-export function serviceSpecs(
-  config: MeridianConfig,
-  layout: RegionLayout,
-  servers: readonly RedisServerProcess[],
-  opts: ProcessClusterOptions,
-): ServiceSpecs {
+/** Each region's Redis server is the layout's `redisUrls` entry, else the configured one. */
+export function serviceSpecs(config: MeridianConfig, layout: RegionLayout, opts: SpecOptions): ServiceSpecs {
   const { regions, namespace } = layout;
-  const redisUrls = regions.map((r, i) => `${r}=${servers[i]!.url}`).join(",");
+  const redisUrls = Object.entries(layout.redisUrls)
+    .map(([r, url]) => `${r}=${url}`)
+    .join(",");
   const common: Record<string, string> = {
     MERIDIAN_KAFKA_BROKERS: config.kafkaBrokers.join(","),
     MERIDIAN_PG_URL: config.pgUrl,
     MERIDIAN_SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
     MERIDIAN_REGIONS: regions.join(","),
-    MERIDIAN_REDIS_URLS: redisUrls,
+    MERIDIAN_REDIS_DBS: JSON.stringify(layout.redisDbs),
+    ...(redisUrls ? { MERIDIAN_REDIS_URLS: redisUrls } : {}),
     // Handed to the children only through their environment, never logged.
     MERIDIAN_AUTH_TOKEN: config.httpAuth!.token!.reveal(),
     ...registryTokenEnv(config),
@@ -43,7 +49,7 @@ export function serviceSpecs(
   const regionEnv = (region: string) => ({
     ...common,
     MERIDIAN_REGION: region,
-    MERIDIAN_REDIS_URL: servers[regions.indexOf(region)]!.url,
+    MERIDIAN_REDIS_URL: regionRedisUrl(layout, region, config.redisUrl),
   });
 
   return {

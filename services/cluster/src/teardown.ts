@@ -2,7 +2,7 @@
 // left behind on the shared servers.
 import { createKafka } from "@meridian/bus";
 import type { MeridianConfig } from "@meridian/core";
-import { pipelineTopicNames, type RegionLayout } from "@meridian/service-kit";
+import { pipelineTopicNames, type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createPgPool, createRedis, deleteKeysWithPrefix } from "@meridian/store";
 import type { Kafka } from "kafkajs";
 
@@ -32,14 +32,19 @@ export async function deletePipelineTopics(kafka: Kafka, layout: RegionLayout): 
   }
 }
 
-/** Deletes a namespaced run's Redis keys (every region DB), topics and PostgreSQL schema. Best effort per part. */
+/**
+ * Deletes a namespaced run's Redis keys (every region's DB on its server), topics and PostgreSQL schema.
+ * Best effort per part.
+ */
 export async function purgeNamespace(
   config: MeridianConfig,
   layout: RegionLayout,
   schema: string | undefined,
 ): Promise<void> {
-  for (const db of new Set(Object.values(layout.redisDbs))) {
-    const redis = createRedis(config.redisUrl, { db, auth: config.redisAuth });
+  const where = (r: string) => ({ url: regionRedisUrl(layout, r, config.redisUrl), db: layout.redisDbs[r]! });
+  const places = new Map(layout.regions.map((r) => [JSON.stringify(where(r)), where(r)]));
+  for (const { url, db } of places.values()) {
+    const redis = createRedis(url, { db, auth: config.redisAuth });
     try {
       await deleteKeysWithPrefix(redis, layout.keyPrefix);
     } finally {

@@ -1,5 +1,6 @@
 // Wiring the services of an in-process cluster: the critical backend (strong tier or the WAN layer's
-// home regions), one region's node + invalidation consumer, the replicator stand-in, and anti-entropy.
+// home regions), one region's node + invalidation consumer (in this process or as child processes), the
+// replicator stand-in, and anti-entropy.
 import type { AvroSerde } from "@meridian/bus";
 import { InvalidInputError, type MeridianConfig } from "@meridian/core";
 import { AntiEntropy, pgWriterIncarnations, type WriterIncarnationSource } from "@meridian/eventual";
@@ -12,6 +13,7 @@ import {
   crdtTypeForKey,
   createStrongCritical,
   openSchemaPool,
+  type RegionNodeHandle,
   type StrongCritical,
   schemaForNamespace,
   startRegionNode,
@@ -20,6 +22,7 @@ import type { ReplicatorHandle } from "@meridian/replicator";
 import { type Logger, type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createRedis, type PgPool, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
+import { type ClusterChildren, startChildConsumer, startChildNode } from "./children.js";
 import type { ClusterOptions, RegionHandles } from "./cluster.js";
 import { type ClusterWan, startClusterWan } from "./wan.js";
 
@@ -36,7 +39,14 @@ const layoutOptions = ({ layout }: ClusterContext) => ({
   regions: layout.regions,
   namespace: layout.namespace,
   redisDbs: layout.redisDbs,
+  redisUrls: layout.redisUrls,
 });
+
+/** What the regions started: in-process nodes, and the nodes / consumers run as child processes. */
+export interface RegionParts {
+  nodes: Record<string, RegionNodeHandle>;
+  children: ClusterChildren;
+}
 
 export interface CriticalBackend {
   strong: StrongCritical | undefined;
@@ -107,8 +117,9 @@ export function startConsumer(
 }
 
 /**
- * One region: its node (critical through the WAN router when on, else through the node's client on the
- * strong tier's pool) and, unless external, its invalidation consumer; plus an inspection client of its Redis.
+ * One region: its node and, unless external, its invalidation consumer — each in this process or, when
+ * `childProcesses` names the region, as a child process — plus an inspection client of its Redis. What
+ * started is in `parts` at once (the caller stops it, also when a later part fails).
  */
 export async function startRegion(
   ctx: ClusterContext,
@@ -116,14 +127,46 @@ export async function startRegion(
   backend: CriticalBackend,
   region: string,
   onApplied: (e: AppliedEvent) => void,
+  parts: RegionParts,
 ): Promise<RegionHandles> {
+  let url: string;
+  if (opts.childProcesses?.nodes?.includes(region)) {
+    const child = await startChildNode(ctx, opts, region, backend.pgSchema);
+    parts.children.nodes[region] = child;
+    url = child.current!.url;
+  } else {
+    const node = await startNode(ctx, opts, backend, region);
+    parts.nodes[region] = node;
+    url = node.url;
+  }
+  let consumer: InvalidationConsumerHandle | undefined;
+  if (opts.childProcesses?.consumers?.includes(region)) {
+    parts.children.consumers[region] = await startChildConsumer(ctx, opts, region);
+  } else if (!opts.externalConsumers?.includes(region)) {
+    consumer = await startConsumer(ctx, region, onApplied);
+  }
+  const redisDb = ctx.layout.redisDbs[region]!;
+  const redis: Redis = createRedis(regionRedisUrl(ctx.layout, region, ctx.config.redisUrl), {
+    db: redisDb,
+    auth: ctx.config.redisAuth,
+  });
+  return { region, url, consumer, redis, redisDb };
+}
+
+/** The region node in this process: critical through the WAN router when on, else on the strong tier's pool. */
+function startNode(
+  ctx: ClusterContext,
+  opts: ClusterOptions,
+  backend: CriticalBackend,
+  region: string,
+): Promise<RegionNodeHandle> {
   const { strong, wan, incarnations } = backend;
   const critical = wan?.criticalFor(region);
   const table = opts.critical ? opts.critical.table : undefined;
   const criticalPg = strong && !critical ? { pool: strong.pool, ...(table ? { table } : {}) } : undefined;
   const marketOpts = opts.marketData === false ? undefined : (opts.marketData ?? {});
   const homeRegion = marketOpts?.homeRegion ?? ctx.layout.regions[0]!;
-  const node = await startRegionNode({
+  return startRegionNode({
     ...layoutOptions(ctx),
     region,
     config: ctx.config,
@@ -138,20 +181,6 @@ export async function startRegion(
     ...(criticalPg ? { criticalPg } : {}),
     incarnations,
   });
-  let consumer: InvalidationConsumerHandle | undefined;
-  try {
-    const external = opts.externalConsumers?.includes(region) ?? false;
-    consumer = external ? undefined : await startConsumer(ctx, region, onApplied);
-  } catch (err) {
-    await node.stop().catch(() => undefined);
-    throw err;
-  }
-  const redisDb = ctx.layout.redisDbs[region]!;
-  const redis: Redis = createRedis(regionRedisUrl(ctx.layout, region, ctx.config.redisUrl), {
-    db: redisDb,
-    auth: ctx.config.redisAuth,
-  });
-  return { region, url: node.url, node, consumer, redis, redisDb };
 }
 
 /** Anti-entropy across the regions' Redis, unless disabled; with the WAN on, rounds run from the first region across it. */

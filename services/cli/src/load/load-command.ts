@@ -50,10 +50,7 @@ async function runInProcess(flags: LoadFlags, cluster: Cluster, print: Print): P
   const nodes = Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.url]));
   const target =
     flags.transport === "direct"
-      ? directTarget(
-          Object.fromEntries(regions.map((r) => [r, cluster.regions[r]!.node.node])),
-          flags.timeoutMs,
-        )
+      ? directTarget(Object.fromEntries(regions.map((r) => [r, cluster.nodes[r]!.node])), flags.timeoutMs)
       : httpTarget({ nodes, headers: cluster.authHeaders, timeoutMs: flags.timeoutMs });
   const pairs = new PairConvergence(cluster.events, regions).start();
   const result = await run(flags, target, print, () => {

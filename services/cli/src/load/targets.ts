@@ -81,7 +81,7 @@ function readAnswer(text: string): ReadAnswer {
   }
 }
 
-/** The library-level node every region node wraps (`cluster.regions[r].node.node`). */
+/** The library-level node every region node wraps (`cluster.nodes[r].node`). */
 export interface DirectNode {
   get(cls: PlannedOp["dataClass"], key: string): Promise<unknown>;
   set(cls: PlannedOp["dataClass"], key: string, body: unknown): Promise<unknown>;
