@@ -27,7 +27,8 @@ export class LuaScript<R = unknown> {
   constructor(
     readonly name: string,
     readonly source: string,
-    readonly numberOfKeys: number,
+    /** KEYS per call, or "variadic": any number of keys per call (a script over a batch of keys). */
+    readonly numberOfKeys: number | "variadic",
   ) {
     this.command = `meridian_${name}`;
     const known = sources.get(this.command);
@@ -56,18 +57,27 @@ export class LuaScript<R = unknown> {
     this.checkKeys(keys);
     this.defineOn(redis);
     if (newerThanPipeline.get(redis)?.has(this.command)) return this.runAlone(redis, keys, args);
-    return this.invoker(redis)(...keys, ...args);
+    return this.invoker(redis)(...this.keyArgs(keys), ...args);
   }
 
   /** Queues a call on a pipeline of a client this script was defined on before the pipeline was made. */
   queue(pipeline: ChainableCommander, keys: readonly string[], args: readonly LuaArg[] = []): void {
     this.checkKeys(keys);
-    void this.invoker(pipeline)(...keys, ...args);
+    void this.invoker(pipeline)(...this.keyArgs(keys), ...args);
+  }
+
+  /** A variadic script's calls name their number of keys first (ioredis then sends it as EVALSHA's numkeys). */
+  private keyArgs(keys: readonly string[]): LuaArg[] {
+    return this.numberOfKeys === "variadic" ? [keys.length, ...keys] : [...keys];
   }
 
   private define(redis: Redis, names: Set<string>): void {
     if (names.has(this.command)) return;
-    redis.defineCommand(this.command, { numberOfKeys: this.numberOfKeys, lua: this.source });
+    const numberOfKeys = this.numberOfKeys === "variadic" ? undefined : this.numberOfKeys;
+    redis.defineCommand(this.command, {
+      ...(numberOfKeys === undefined ? {} : { numberOfKeys }),
+      lua: this.source,
+    });
     names.add(this.command);
     if (redis.options.enableAutoPipelining) markNewerThanPipeline(redis, this.command);
   }
@@ -88,7 +98,7 @@ export class LuaScript<R = unknown> {
   }
 
   private checkKeys(keys: readonly string[]): void {
-    if (keys.length !== this.numberOfKeys) {
+    if (this.numberOfKeys !== "variadic" && keys.length !== this.numberOfKeys) {
       throw new InvalidInputError(`${this.name}: expected ${this.numberOfKeys} keys, got ${keys.length}`, {
         name: this.name,
       });
