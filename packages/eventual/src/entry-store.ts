@@ -19,13 +19,12 @@ import { type LuaArg, LuaScript } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { decodeEntry, digestOf, encodeEntry, entryFromUpdate, validateKey } from "./codec.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
+import { MERGE_BATCH, MERGES_PER_CALL, queueMergeBatch } from "./merge-batch.js";
 import {
-  MERGE_ENTRY,
   type MergeCall,
   type MergeResult,
   type MergeSettings,
   mergeReply,
-  queueMergeScript,
   runMergeScript,
 } from "./merge-script.js";
 import { type Resolution, resolveEntries } from "./resolve.js";
@@ -485,7 +484,7 @@ export async function mergeEntry(
 }
 
 /**
- * Many merges in one pipelined round trip (one script call per key). Results in call order; a call the
+ * Many merges in one round trip (merge-batch.ts: the per-key script run for up to 128 keys per call). Results in call order; a call the
  * script declined is redone the CAS way; a call whose own input is bad gets its error in its slot.
  * Throws BackendUnavailableError when Redis failed (then any subset of the calls may have been applied,
  * each atomically: applying them again is harmless).
@@ -499,14 +498,21 @@ export async function mergeEntries(
 ): Promise<Array<MergeResult | Error>> {
   if (calls.length === 0) return [];
   const settings = mergeSettings(region, opts);
-  MERGE_ENTRY.defineOn(redis);
+  MERGE_BATCH.defineOn(redis);
   const replies = await guard("merge batch", async () => {
     const pipeline = redis.pipeline();
-    for (const call of calls) queueMergeScript(pipeline, prefix, call, settings);
+    for (let i = 0; i < calls.length; i += MERGES_PER_CALL)
+      queueMergeBatch(pipeline, prefix, calls.slice(i, i + MERGES_PER_CALL), settings);
     const res = await pipeline.exec();
     if (!res) throw new Error("pipeline aborted");
-    for (const [err] of res) if (err) throw err;
-    return res.map(([, reply]) => reply);
+    const flat: string[] = [];
+    for (const [err, reply] of res) {
+      if (err) throw err;
+      flat.push(...(reply as string[]));
+    }
+    const failed = flat.find((r) => r.startsWith("error:"));
+    if (failed !== undefined) throw new Error(failed.slice("error:".length));
+    return flat;
   });
   const out: Array<MergeResult | Error> = [];
   for (let i = 0; i < calls.length; i++) {
@@ -588,6 +594,29 @@ export async function readEntry(redis: Redis, keyPrefix: string, key: string): P
   const snap = await readSnapshot(redis, keyPrefix, validateKey(key));
   if (snap.corrupt) throw new SerializationError("stored eventual entry is corrupt", { key });
   return snap.entry;
+}
+
+/** Keys per snapshot script call of readEntries: one call stays short inside Redis. */
+const READ_CHUNK = 256;
+
+/**
+ * This region's copies of many keys (null where absent), in call order: one script call per 256 keys
+ * instead of one per key. SerializationError if a stored entry is corrupt.
+ */
+export async function readEntries(
+  redis: Redis,
+  keyPrefix: string,
+  keys: readonly string[],
+): Promise<Array<StoredEntry | null>> {
+  const out: Array<StoredEntry | null> = [];
+  for (let i = 0; i < keys.length; i += READ_CHUNK) {
+    const chunk = keys.slice(i, i + READ_CHUNK).map(validateKey);
+    for (const [j, snap] of (await readSnapshots(redis, keyPrefix, chunk)).entries()) {
+      if (snap.corrupt) throw new SerializationError("stored eventual entry is corrupt", { key: chunk[j] });
+      out.push(snap.entry);
+    }
+  }
+  return out;
 }
 
 /** Overridden states of `key` still inside the rollback window, newest first. */

@@ -16,6 +16,7 @@ export {
   type HistoryOptions,
   type HistoryRecord,
   mergeEntries,
+  readEntries,
   readEntry,
   readHistory,
 } from "./entry-store.js";
