@@ -28,7 +28,7 @@ import {
   runMergeScript,
 } from "./merge-script.js";
 import { type Resolution, resolveEntries } from "./resolve.js";
-import type { ApplyOutcome, CacheUpdate, StoredEntry } from "./types.js";
+import type { ApplyOutcome, CacheUpdate, StoredEntry, UpdateKind } from "./types.js";
 
 // KEYS[4]/ARGV[10]: the writer-incarnation guard of a local write. The write's vector-clock counter was
 // chosen under that incarnation; if this Redis has lost it (restart, flush) the write must be recomputed
@@ -535,8 +535,14 @@ export async function mergeEntries(
 /** Region id a key prefix belongs to is unknown to the free function; own counters are then not tracked. */
 const NO_REGION = "\u0000";
 
-function remoteCall(update: CacheUpdate, nowMs: number): MergeCall {
-  const { key, kind, entry } = entryFromUpdate(update, nowMs);
+/** An update already decoded and validated (entryFromUpdate). */
+export interface RemoteEntry {
+  key: string;
+  kind: UpdateKind;
+  entry: StoredEntry;
+}
+
+function remoteCall({ key, kind, entry }: RemoteEntry): MergeCall {
   if (kind === "INVALIDATE") {
     throw new InvalidInputError("INVALIDATE is not an eventual-consistency update", { key });
   }
@@ -555,7 +561,7 @@ export async function applyRemoteUpdate(
   update: CacheUpdate,
   opts: HistoryOptions & { localRegion?: string } = {},
 ): Promise<ApplyOutcome> {
-  const { key, remote, cause } = remoteCall(update, (opts.now ?? Date.now)());
+  const { key, remote, cause } = remoteCall(entryFromUpdate(update, (opts.now ?? Date.now)()));
   const res = await mergeEntry(redis, keyPrefix, key, opts.localRegion ?? NO_REGION, remote, cause, opts);
   return res.outcome;
 }
@@ -572,10 +578,31 @@ export async function applyRemoteUpdates(
   opts: HistoryOptions & { localRegion?: string } = {},
 ): Promise<Array<ApplyOutcome | Error>> {
   const nowMs = (opts.now ?? Date.now)();
-  const calls: MergeCall[] = [];
-  const slots: Array<number | Error> = updates.map((u) => {
+  const decoded = updates.map((u) => {
     try {
-      calls.push(remoteCall(u, nowMs));
+      return entryFromUpdate(u, nowMs);
+    } catch (err) {
+      return err as Error;
+    }
+  });
+  return applyRemoteEntries(redis, keyPrefix, decoded, opts);
+}
+
+/**
+ * applyRemoteUpdates for updates already decoded (a consumer validates each record once, on receipt);
+ * an Error in the input is answered in its slot.
+ */
+export async function applyRemoteEntries(
+  redis: Redis,
+  keyPrefix: string,
+  items: ReadonlyArray<RemoteEntry | Error>,
+  opts: HistoryOptions & { localRegion?: string } = {},
+): Promise<Array<ApplyOutcome | Error>> {
+  const calls: MergeCall[] = [];
+  const slots: Array<number | Error> = items.map((item) => {
+    if (item instanceof Error) return item;
+    try {
+      calls.push(remoteCall(item));
       return calls.length - 1;
     } catch (err) {
       return err as Error;
