@@ -5,6 +5,7 @@
 import type { AvroSerde, CacheUpdate, ConsumedMessage } from "@meridian/bus";
 import { BackendUnavailableError, SerializationError } from "@meridian/core";
 import {
+  type ApplyOutcome,
   applyRemoteEntries,
   applyRemoteUpdate,
   entryFromUpdate,
@@ -73,6 +74,26 @@ function foldRun(run: Decoded[]): RemoteEntry {
   return { key: run[0]!.remote.key, kind: "UPDATE", entry: folded! };
 }
 
+/** Tries of a whole window's merge when Redis fails, and the pause before the second one (doubled after). */
+const WINDOW_TRIES = 3;
+const WINDOW_RETRY_MS = 200;
+
+/**
+ * The window's merges, tried again as a whole when Redis fails (a command timing out on an overloaded
+ * server): merges are idempotent, so replaying the window is harmless, while handing it to the consumer's
+ * record-by-record path would turn one slow batch into hundreds of separate calls on the same server.
+ */
+async function mergeWindow(deps: MergeDeps, remotes: RemoteEntry[]): Promise<Array<ApplyOutcome | Error>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyRemoteEntries(deps.redis, deps.keyPrefix, remotes);
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError) || attempt >= WINDOW_TRIES) throw err;
+      await new Promise((r) => setTimeout(r, WINDOW_RETRY_MS * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 export function mergeHandlers(deps: MergeDeps) {
   /** One record. */
   const handleRecord = async (msg: ConsumedMessage): Promise<void> => {
@@ -107,7 +128,7 @@ export function mergeHandlers(deps: MergeDeps) {
         for (const m of g.members) results[m.index] = err as Error;
       }
     }
-    const outcomes = await applyRemoteEntries(deps.redis, deps.keyPrefix, remotes);
+    const outcomes = await mergeWindow(deps, remotes);
     sent.forEach((g, i) => {
       const outcome = outcomes[i]!;
       for (const m of g.members) {
