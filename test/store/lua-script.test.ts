@@ -61,19 +61,25 @@ describe("LuaScript", () => {
       "variadic",
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 99 }), { minLength: 1, maxLength: 40 }), async (ns) => {
-        const keys = ns.map((_, i) => `v:${runId}:${i}`);
-        await raw.del(...keys.map((k) => `p:${k}`));
-        expect(await SUM.run(redis, keys, ns)).toBe(ns.reduce((a, b) => a + b, 0));
-        SUM.defineOn(redis);
-        const pipe = redis.pipeline();
-        SUM.queue(pipe, keys.slice(0, 1), ns.slice(0, 1));
-        SUM.queue(pipe, keys, ns);
-        const res = (await pipe.exec()) ?? [];
-        expect(res.map(([err, v]) => (err ? err.message : v))).toEqual([ns[0], ns.reduce((a, b) => a + b, 0)]);
-        const stored = await raw.mget(...keys.map((k) => `p:${k}`));
-        expect(stored.map(Number)).toEqual(ns.map((n, i) => (i === 0 ? 3 * n : 2 * n)));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 99 }), { minLength: 1, maxLength: 40 }),
+        async (ns) => {
+          const keys = ns.map((_, i) => `v:${runId}:${i}`);
+          await raw.del(...keys.map((k) => `p:${k}`));
+          expect(await SUM.run(redis, keys, ns)).toBe(ns.reduce((a, b) => a + b, 0));
+          SUM.defineOn(redis);
+          const pipe = redis.pipeline();
+          SUM.queue(pipe, keys.slice(0, 1), ns.slice(0, 1));
+          SUM.queue(pipe, keys, ns);
+          const res = (await pipe.exec()) ?? [];
+          expect(res.map(([err, v]) => (err ? err.message : v))).toEqual([
+            ns[0],
+            ns.reduce((a, b) => a + b, 0),
+          ]);
+          const stored = await raw.mget(...keys.map((k) => `p:${k}`));
+          expect(stored.map(Number)).toEqual(ns.map((n, i) => (i === 0 ? 3 * n : 2 * n)));
+        },
+      ),
       { numRuns: 20 },
     );
   });
