@@ -84,6 +84,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     print(`[demo] dashboard: ${dashboard.url}   (metrics: ${dashboard.url}metrics)`);
     load = startDemoLoad({
       nodes: m.nodes,
+      ...(inProcess
+        ? { direct: Object.fromEntries(regions.map((r) => [r, inProcess.regions[r]!.node.node])) }
+        : {}),
       headers: cluster.authHeaders,
       monitor: m.monitor,
       keys: m.keys,
