@@ -5,6 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { type RedisServerProcess, startRedisServer } from "@meridian/cluster";
 import { InvalidInputError } from "@meridian/core";
 import { createRedis, LuaScript, type Redis } from "@meridian/store";
+import fc from "fast-check";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -68,6 +69,36 @@ describe("LuaScript", () => {
     expect(res.map(([err, v]) => (err ? err.message : v))).toEqual([[3], [5, 3]]);
     expect(await raw.mget("p:va", "p:vb", "p:vc", "p:vd")).toEqual(["3", "5", "2", "3"]);
     await expect(incrAll.run(redis, [], [1])).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  it("a variable-key script takes any number of keys per call, prefixed, run and pipelined", async () => {
+    const SUM = new LuaScript<number>(
+      `testSumKeys_${runId}`,
+      "local s = 0 for i = 1, #KEYS do redis.call('INCRBY', KEYS[i], ARGV[i]) s = s + tonumber(ARGV[i]) end return s",
+      "variable",
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 99 }), { minLength: 1, maxLength: 40 }),
+        async (ns) => {
+          const keys = ns.map((_, i) => `v:${runId}:${i}`);
+          await raw.del(...keys.map((k) => `p:${k}`));
+          expect(await SUM.run(redis, keys, ns)).toBe(ns.reduce((a, b) => a + b, 0));
+          SUM.defineOn(redis);
+          const pipe = redis.pipeline();
+          SUM.queue(pipe, keys.slice(0, 1), ns.slice(0, 1));
+          SUM.queue(pipe, keys, ns);
+          const res = (await pipe.exec()) ?? [];
+          expect(res.map(([err, v]) => (err ? err.message : v))).toEqual([
+            ns[0],
+            ns.reduce((a, b) => a + b, 0),
+          ]);
+          const stored = await raw.mget(...keys.map((k) => `p:${k}`));
+          expect(stored.map(Number)).toEqual(ns.map((n, i) => (i === 0 ? 3 * n : 2 * n)));
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 
   it("refuses a wrong key count and a second script under the same name with InvalidInputError", async () => {

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import {
   type AnyCrdt,
+  type CrdtJson,
   type CrdtType,
   canonicalJson,
   crdtFromJSON,
@@ -44,10 +45,44 @@ function validateRegion(region: unknown, what: string): string {
   return region;
 }
 
+/**
+ * A state's JSON texts, made at most once per state: a written state is encoded for the entry, hashed for
+ * the digest and encoded again for the update, and `toJSON` rebuilds its objects every call. CRDT states
+ * are immutable, so the texts of one object never change.
+ */
+interface StateTexts {
+  json: CrdtJson;
+  text?: string;
+  canonical?: string;
+}
+const stateTexts = new WeakMap<AnyCrdt, StateTexts>();
+
+function textsOf(crdt: AnyCrdt): StateTexts {
+  let t = stateTexts.get(crdt);
+  if (!t) {
+    t = { json: crdt.toJSON() };
+    stateTexts.set(crdt, t);
+  }
+  return t;
+}
+
+/** JSON.stringify(crdt.toJSON()), cached per state. */
+export function stateText(crdt: AnyCrdt): string {
+  const t = textsOf(crdt);
+  t.text ??= JSON.stringify(t.json);
+  return t.text;
+}
+
+function canonicalStateText(crdt: AnyCrdt): string {
+  const t = textsOf(crdt);
+  t.canonical ??= canonicalJson(t.json);
+  return t.canonical;
+}
+
 /** Content digest of an entry: CRDT state + clock. Metadata (HLC, updatedAtMs) is left out on purpose. */
 export function digestOf(entry: StoredEntry): string {
   return createHash("sha1")
-    .update(`${entry.crdt.type}|${entry.clock.encode()}|${canonicalJson(entry.crdt.toJSON())}`)
+    .update(`${entry.crdt.type}|${entry.clock.encode()}|${canonicalStateText(entry.crdt)}`)
     .digest("hex");
 }
 
@@ -100,7 +135,7 @@ export function updateFromEntry(
     key,
     kind,
     crdtType: entry.crdt.type,
-    state: JSON.stringify(entry.crdt.toJSON()),
+    state: stateText(entry.crdt),
     region,
     vectorClock: entry.clock.toJSON(),
     hlcWallMs: entry.hlc.wallMs,
@@ -118,15 +153,10 @@ type EntryJson = {
   updatedAtMs: number;
 };
 
+/** JSON.stringify of the entry's EntryJson, spliced from its parts' texts (same bytes, state encoded once). */
 export function encodeEntry(entry: StoredEntry): string {
-  const json: EntryJson = {
-    crdt: entry.crdt.toJSON(),
-    clock: entry.clock.toJSON(),
-    hlc: entry.hlc,
-    region: entry.region,
-    updatedAtMs: entry.updatedAtMs,
-  };
-  return JSON.stringify(json);
+  const { clock, hlc, region, updatedAtMs } = entry;
+  return `{"crdt":${stateText(entry.crdt)},"clock":${JSON.stringify(clock.toJSON())},"hlc":${JSON.stringify(hlc)},"region":${JSON.stringify(region)},"updatedAtMs":${JSON.stringify(updatedAtMs)}}`;
 }
 
 /** Decodes what this package wrote into Redis; SerializationError if someone else wrote garbage there. */

@@ -19,17 +19,16 @@ import { type LuaArg, LuaScript } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { decodeEntry, digestOf, encodeEntry, entryFromUpdate, validateKey } from "./codec.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
+import { MERGE_BATCH, MERGES_PER_CALL, queueMergeBatch } from "./merge-batch.js";
 import {
-  MERGE_ENTRY,
   type MergeCall,
   type MergeResult,
   type MergeSettings,
   mergeReply,
-  queueMergeScript,
   runMergeScript,
 } from "./merge-script.js";
 import { type Resolution, resolveEntries } from "./resolve.js";
-import type { ApplyOutcome, CacheUpdate, StoredEntry } from "./types.js";
+import type { ApplyOutcome, CacheUpdate, StoredEntry, UpdateKind } from "./types.js";
 
 // KEYS[4]/ARGV[10]: the writer-incarnation guard of a local write. The write's vector-clock counter was
 // chosen under that incarnation; if this Redis has lost it (restart, flush) the write must be recomputed
@@ -54,16 +53,59 @@ return 1
 );
 
 /**
- * A key's rev, entry, syncedAt and bucket high-water, read atomically in one command (a MULTI of HMGET and
- * HGET costs four commands). Missing fields come back as false, which Redis replies as nil.
+ * CAS's compare-and-set for a whole batch of keys in one command, each key decided on its own as CAS
+ * decides it (1 written, -1 lost the race, or the text of the Redis error that failed that key alone),
+ * the incarnation guard checked once for all (-2, nothing written). KEYS: the incarnation, then entry, history, bucket index per key. ARGV: 1 incarnation ('' =
+ * unguarded), 2 history limit, 3 history TTL ms, then per key: expected rev, entry, digest, history record
+ * ('' = none), key, own counter, new rev.
  */
-const READ_SNAPSHOT = new LuaScript<(string | null)[]>(
-  "eventualReadSnapshot",
+const CAS_MANY = new LuaScript<number | (number | string)[]>(
+  "eventualCasMany",
   `
-local f = redis.call('HMGET', KEYS[1], 'rev', 'entry', 'syncedAt')
-return { f[1], f[2], f[3], redis.call('HGET', KEYS[2], ARGV[1]) }
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -2 end
+local limit, ttl, out = tonumber(ARGV[2]), ARGV[3], {}
+local function one(e, h, b, a)
+  if (redis.call('HGET', e, 'rev') or '0') ~= ARGV[a] then return -1 end
+  redis.call('HSET', e, 'rev', ARGV[a + 6], 'entry', ARGV[a + 1], 'digest', ARGV[a + 2])
+  if ARGV[a + 3] ~= '' then
+    redis.call('LPUSH', h, ARGV[a + 3])
+    redis.call('LTRIM', h, 0, limit - 1)
+    redis.call('PEXPIRE', h, ttl)
+  end
+  local hwm = redis.call('HGET', b, ARGV[a + 4])
+  if (not hwm) or tonumber(ARGV[a + 5]) > tonumber(hwm) then redis.call('HSET', b, ARGV[a + 4], ARGV[a + 5]) end
+  return 1
+end
+for i = 1, (#KEYS - 1) / 3 do
+  local ok, res = pcall(one, KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1], 7 * i - 3)
+  if ok then out[i] = res
+  elseif type(res) == 'table' then out[i] = tostring(res.err)
+  else out[i] = tostring(res) end
+end
+return out
 `,
-  2,
+  "variable",
+);
+
+/**
+ * Every key's rev, entry, syncedAt and bucket high-water, read atomically in one command for the whole
+ * batch (N pipelined calls cost N commands to parse and dispatch on both sides).
+ * KEYS: N entry hashes, then their N bucket indexes; ARGV: the N keys. Reply: 4 values per key; missing
+ * fields come back as false, which Redis replies as nil (so the array has no holes).
+ */
+const READ_SNAPSHOTS = new LuaScript<(string | null)[]>(
+  "eventualReadSnapshots",
+  `
+local n, out = #ARGV, {}
+for i = 1, n do
+  local f = redis.call('HMGET', KEYS[i], 'rev', 'entry', 'syncedAt')
+  local j = 4 * (i - 1)
+  out[j + 1], out[j + 2], out[j + 3] = f[1], f[2], f[3]
+  out[j + 4] = redis.call('HGET', KEYS[n + i], ARGV[i])
+end
+return out
+`,
+  "variable",
 );
 
 /** HSET only on an existing entry: a hash holding just `syncedAt` would look like an empty entry. */
@@ -100,6 +142,8 @@ export interface Snapshot {
   syncedAtMs: number | null;
   /** The stored entry could not be decoded (treated as absent by merges, an error for reads). */
   corrupt: boolean;
+  /** The entry's bytes as stored (what a history record of it holds), null when absent or corrupt. */
+  entryText: string | null;
 }
 
 /** Runs a Redis call; a failure that is not already typed becomes BackendUnavailableError. */
@@ -119,26 +163,23 @@ export async function readSnapshot(redis: Redis, prefix: string, key: string): P
   return snap!;
 }
 
-/** Snapshots of many keys in one round trip (one READ_SNAPSHOT call per key, in one pipeline). */
+/** Snapshots of many keys in one round trip and one script call. */
 export async function readSnapshots(
   redis: Redis,
   prefix: string,
   keys: readonly string[],
 ): Promise<Snapshot[]> {
   if (keys.length === 0) return [];
-  READ_SNAPSHOT.defineOn(redis);
-  const res = await guard("read", async () => {
-    const pipeline = redis.pipeline();
-    for (const key of keys)
-      READ_SNAPSHOT.queue(pipeline, [entryKey(prefix, key), bucketKey(prefix, bucketOf(key))], [key]);
-    const out = await pipeline.exec();
-    if (!out) throw new Error("pipeline aborted");
-    for (const [err] of out) if (err) throw err;
-    return out;
-  });
-  return res.map(([, reply]) => {
-    const [rev, entry, synced, hwm] = reply as (string | null)[];
-    return toSnapshot([rev ?? null, entry ?? null, synced ?? null], hwm ?? null);
+  const reply = await guard("read", () =>
+    READ_SNAPSHOTS.run(
+      redis,
+      [...keys.map((key) => entryKey(prefix, key)), ...keys.map((key) => bucketKey(prefix, bucketOf(key)))],
+      keys,
+    ),
+  );
+  return keys.map((_, i) => {
+    const j = 4 * i;
+    return toSnapshot([reply[j] ?? null, reply[j + 1] ?? null, reply[j + 2] ?? null], reply[j + 3] ?? null);
   });
 }
 
@@ -158,6 +199,7 @@ function toSnapshot(fields: (string | null)[], hwm: string | null): Snapshot {
   return {
     rev: rev ?? "0",
     entry,
+    entryText: entry ? entryText! : null,
     corrupt,
     ownHighWater: hwm ? Number(hwm) : 0,
     syncedAtMs: synced ? Number(synced) : null,
@@ -227,6 +269,43 @@ export async function casUpdate<T>(
   });
 }
 
+/** What the CAS scripts write for one key: `step` over `snap`. */
+interface CasWrite {
+  rev: string;
+  entry: string;
+  digest: string;
+  /** The history record of the overridden state, '' for none. */
+  history: string;
+  key: string;
+  ownCounter: number;
+  newRev: string;
+}
+
+function casWrite(
+  key: string,
+  region: string,
+  snap: Snapshot,
+  step: CasStep,
+  opts: HistoryOptions,
+): CasWrite {
+  const now = opts.now ?? Date.now;
+  const history =
+    step.historyCause && snap.entryText !== null && (opts.historyLimit ?? 20) > 0
+      ? historyText(snap.entryText, step.entry, now(), step.historyCause)
+      : "";
+  return {
+    rev: snap.rev,
+    entry: encodeEntry(step.entry),
+    digest: digestOf(step.entry),
+    history,
+    key,
+    ownCounter: step.entry.clock.get(region),
+    // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
+    // old number could overwrite a recreated entry it never saw (ABA).
+    newRev: randomUUID(),
+  };
+}
+
 /** ARGV of the CAS script writing `step` over `snap`. */
 function casArgs(
   key: string,
@@ -236,41 +315,51 @@ function casArgs(
   opts: HistoryOptions,
   incarnation?: IncarnationGuard,
 ): LuaArg[] {
-  const now = opts.now ?? Date.now;
-  const history =
-    step.historyCause && snap.entry && (opts.historyLimit ?? 20) > 0
-      ? historyText(snap.entry, step.entry, now(), step.historyCause)
-      : "";
+  const w = casWrite(key, region, snap, step, opts);
   return [
-    snap.rev,
-    encodeEntry(step.entry),
-    digestOf(step.entry),
-    history,
+    w.rev,
+    w.entry,
+    w.digest,
+    w.history,
     opts.historyLimit ?? 20,
     opts.historyTtlMs ?? 3_600_000,
-    key,
-    step.entry.clock.get(region),
-    // A random revision, not a counter: a counter restarts after a raw DEL, so a writer holding the
-    // old number could overwrite a recreated entry it never saw (ABA).
-    randomUUID(),
+    w.key,
+    w.ownCounter,
+    w.newRev,
     incarnation?.value ?? "",
   ];
 }
 
+/** KEYS and ARGV of CAS_MANY writing `writes`. */
+function casManyCall(
+  prefix: string,
+  writes: readonly CasWrite[],
+  opts: HistoryOptions,
+  incarnation?: IncarnationGuard,
+): { keys: string[]; args: LuaArg[] } {
+  const keys = [incarnation?.key ?? entryKey(prefix, writes[0]!.key)];
+  const args: LuaArg[] = [incarnation?.value ?? "", opts.historyLimit ?? 20, opts.historyTtlMs ?? 3_600_000];
+  for (const w of writes) {
+    keys.push(entryKey(prefix, w.key), historyKey(prefix, w.key), bucketKey(prefix, bucketOf(w.key)));
+    args.push(w.rev, w.entry, w.digest, w.history, w.key, w.ownCounter, w.newRev);
+  }
+  return { keys, args };
+}
+
 /**
- * The HistoryRecord JSON of `before` overridden by `after`. Spliced from encodeEntry's text rather than
- * parsed and stringified again: JSON.stringify's output re-stringifies to itself, so the bytes are the same.
+ * The HistoryRecord JSON of the stored entry `beforeText` overridden by `after`. Spliced from the stored
+ * bytes (what encodeEntry wrote, or the merge script spliced) rather than decoded and encoded again.
  */
-function historyText(before: StoredEntry, after: StoredEntry, atMs: number, cause: string): string {
+function historyText(beforeText: string, after: StoredEntry, atMs: number, cause: string): string {
   const rest = JSON.stringify({ afterClock: after.clock.toJSON(), overriddenAtMs: atMs, cause });
-  return `{"before":${encodeEntry(before)},${rest.slice(1)}`;
+  return `{"before":${beforeText},${rest.slice(1)}`;
 }
 
 /** One key's outcome of casUpdateMany: the entry written, or why not. */
 export type CasOutcome = { written: StoredEntry } | { error: unknown };
 
 /**
- * casUpdate for many keys in two round trips: every snapshot in one MULTI, every CAS in one pipeline.
+ * casUpdate for many keys in two round trips of one script call each: every snapshot, then every CAS.
  * A key whose CAS lost a race is redone alone by casUpdate (which retries); a key whose compute throws,
  * or whose command failed, fails alone (IncarnationChangedError when its incarnation is gone).
  */
@@ -291,40 +380,35 @@ export async function casUpdateMany(
     for (const key of keys) out.set(key, { error });
     return out;
   }
-  CAS.defineOn(redis);
-  const pipeline = redis.pipeline();
-  const queued: { key: string; step: CasStep }[] = [];
+  const queued: { key: string; step: CasStep; write: CasWrite }[] = [];
   keys.forEach((key, i) => {
     try {
       const step = compute(key, snaps[i]!);
-      CAS.queue(
-        pipeline,
-        writeKeys(prefix, key, incarnation),
-        casArgs(key, region, snaps[i]!, step, opts, incarnation),
-      );
-      queued.push({ key, step });
+      queued.push({ key, step, write: casWrite(key, region, snaps[i]!, step, opts) });
     } catch (error) {
       out.set(key, { error });
     }
   });
   if (queued.length === 0) return out;
-  let replies: [Error | null, unknown][];
+  let replies: number | (number | string)[];
   try {
-    replies = await guard("write", async () => {
-      const res = await pipeline.exec();
-      if (!res) throw new Error("pipeline aborted");
-      return res;
-    });
+    const call = casManyCall(
+      prefix,
+      queued.map((q) => q.write),
+      opts,
+      incarnation,
+    );
+    replies = await guard("write", () => CAS_MANY.run(redis, call.keys, call.args));
   } catch (error) {
     for (const { key } of queued) out.set(key, { error });
     return out;
   }
   const lost: string[] = [];
   queued.forEach(({ key, step }, i) => {
-    const [err, rev] = replies[i]!;
-    if (err)
+    const rev = typeof replies === "number" ? replies : replies[i];
+    if (typeof rev === "string")
       out.set(key, {
-        error: new BackendUnavailableError(`Redis failed during write: ${err.message}`, { backend: "redis" }),
+        error: new BackendUnavailableError(`Redis failed during write: ${rev}`, { backend: "redis" }),
       });
     else if (rev === -2) out.set(key, { error: new IncarnationChangedError() });
     else if (rev === -1) lost.push(key);
@@ -400,7 +484,7 @@ export async function mergeEntry(
 }
 
 /**
- * Many merges in one pipelined round trip (one script call per key). Results in call order; a call the
+ * Many merges in one round trip (merge-batch.ts: the per-key script run for up to 128 keys per call). Results in call order; a call the
  * script declined is redone the CAS way; a call whose own input is bad gets its error in its slot.
  * Throws BackendUnavailableError when Redis failed (then any subset of the calls may have been applied,
  * each atomically: applying them again is harmless).
@@ -414,14 +498,21 @@ export async function mergeEntries(
 ): Promise<Array<MergeResult | Error>> {
   if (calls.length === 0) return [];
   const settings = mergeSettings(region, opts);
-  MERGE_ENTRY.defineOn(redis);
+  MERGE_BATCH.defineOn(redis);
   const replies = await guard("merge batch", async () => {
     const pipeline = redis.pipeline();
-    for (const call of calls) queueMergeScript(pipeline, prefix, call, settings);
+    for (let i = 0; i < calls.length; i += MERGES_PER_CALL)
+      queueMergeBatch(pipeline, prefix, calls.slice(i, i + MERGES_PER_CALL), settings);
     const res = await pipeline.exec();
     if (!res) throw new Error("pipeline aborted");
-    for (const [err] of res) if (err) throw err;
-    return res.map(([, reply]) => reply);
+    const flat: string[] = [];
+    for (const [err, reply] of res) {
+      if (err) throw err;
+      flat.push(...(reply as string[]));
+    }
+    const failed = flat.find((r) => r.startsWith("error:"));
+    if (failed !== undefined) throw new Error(failed.slice("error:".length));
+    return flat;
   });
   const out: Array<MergeResult | Error> = [];
   for (let i = 0; i < calls.length; i++) {
@@ -444,8 +535,14 @@ export async function mergeEntries(
 /** Region id a key prefix belongs to is unknown to the free function; own counters are then not tracked. */
 const NO_REGION = "\u0000";
 
-function remoteCall(update: CacheUpdate, nowMs: number): MergeCall {
-  const { key, kind, entry } = entryFromUpdate(update, nowMs);
+/** An update already decoded and validated (entryFromUpdate). */
+export interface RemoteEntry {
+  key: string;
+  kind: UpdateKind;
+  entry: StoredEntry;
+}
+
+function remoteCall({ key, kind, entry }: RemoteEntry): MergeCall {
   if (kind === "INVALIDATE") {
     throw new InvalidInputError("INVALIDATE is not an eventual-consistency update", { key });
   }
@@ -464,7 +561,7 @@ export async function applyRemoteUpdate(
   update: CacheUpdate,
   opts: HistoryOptions & { localRegion?: string } = {},
 ): Promise<ApplyOutcome> {
-  const { key, remote, cause } = remoteCall(update, (opts.now ?? Date.now)());
+  const { key, remote, cause } = remoteCall(entryFromUpdate(update, (opts.now ?? Date.now)()));
   const res = await mergeEntry(redis, keyPrefix, key, opts.localRegion ?? NO_REGION, remote, cause, opts);
   return res.outcome;
 }
@@ -481,10 +578,31 @@ export async function applyRemoteUpdates(
   opts: HistoryOptions & { localRegion?: string } = {},
 ): Promise<Array<ApplyOutcome | Error>> {
   const nowMs = (opts.now ?? Date.now)();
-  const calls: MergeCall[] = [];
-  const slots: Array<number | Error> = updates.map((u) => {
+  const decoded = updates.map((u) => {
     try {
-      calls.push(remoteCall(u, nowMs));
+      return entryFromUpdate(u, nowMs);
+    } catch (err) {
+      return err as Error;
+    }
+  });
+  return applyRemoteEntries(redis, keyPrefix, decoded, opts);
+}
+
+/**
+ * applyRemoteUpdates for updates already decoded (a consumer validates each record once, on receipt);
+ * an Error in the input is answered in its slot.
+ */
+export async function applyRemoteEntries(
+  redis: Redis,
+  keyPrefix: string,
+  items: ReadonlyArray<RemoteEntry | Error>,
+  opts: HistoryOptions & { localRegion?: string } = {},
+): Promise<Array<ApplyOutcome | Error>> {
+  const calls: MergeCall[] = [];
+  const slots: Array<number | Error> = items.map((item) => {
+    if (item instanceof Error) return item;
+    try {
+      calls.push(remoteCall(item));
       return calls.length - 1;
     } catch (err) {
       return err as Error;
@@ -503,6 +621,29 @@ export async function readEntry(redis: Redis, keyPrefix: string, key: string): P
   const snap = await readSnapshot(redis, keyPrefix, validateKey(key));
   if (snap.corrupt) throw new SerializationError("stored eventual entry is corrupt", { key });
   return snap.entry;
+}
+
+/** Keys per snapshot script call of readEntries: one call stays short inside Redis. */
+const READ_CHUNK = 256;
+
+/**
+ * This region's copies of many keys (null where absent), in call order: one script call per 256 keys
+ * instead of one per key. SerializationError if a stored entry is corrupt.
+ */
+export async function readEntries(
+  redis: Redis,
+  keyPrefix: string,
+  keys: readonly string[],
+): Promise<Array<StoredEntry | null>> {
+  const out: Array<StoredEntry | null> = [];
+  for (let i = 0; i < keys.length; i += READ_CHUNK) {
+    const chunk = keys.slice(i, i + READ_CHUNK).map(validateKey);
+    for (const [j, snap] of (await readSnapshots(redis, keyPrefix, chunk)).entries()) {
+      if (snap.corrupt) throw new SerializationError("stored eventual entry is corrupt", { key: chunk[j] });
+      out.push(snap.entry);
+    }
+  }
+  return out;
 }
 
 /** Overridden states of `key` still inside the rollback window, newest first. */

@@ -11,11 +11,14 @@ export { EventualConsistencyCache } from "./cache.js";
 export { digestOf, entryFromUpdate, updateFromEntry } from "./codec.js";
 export { applyWrite, isCrdtOp, restoreValue } from "./crdt-write.js";
 export {
+  applyRemoteEntries,
   applyRemoteUpdate,
   applyRemoteUpdates,
   type HistoryOptions,
   type HistoryRecord,
   mergeEntries,
+  type RemoteEntry,
+  readEntries,
   readEntry,
   readHistory,
 } from "./entry-store.js";

@@ -1,6 +1,6 @@
 // Comparing what each region's Redis holds: the convergence check of both launchers and the fault tests.
 import { BackendUnavailableError, canonicalJson } from "@meridian/core";
-import { readEntry } from "@meridian/eventual";
+import { readEntries, readEntry } from "@meridian/eventual";
 import type { Redis } from "@meridian/store";
 
 /** Canonical JSON of a region's copy of `key`, or null when absent. */
@@ -16,9 +16,10 @@ export interface StateComparison {
 
 /**
  * For each key, whether every listed region's Redis holds the same CRDT state (absent counts as diverged).
- * All keys × regions in parallel: one poll costs about one Redis round trip, so the time at which
- * convergence is observed stays close to the time it happened. With `unreachableDiverges`, a region whose
- * Redis does not answer counts as diverged instead of failing the comparison (fault tests).
+ * Every region read in parallel, each in a few batched script calls (256 keys each), so one poll costs
+ * about one Redis round trip per region and adds little load to a cluster that is still draining. With
+ * `unreachableDiverges`, a region whose Redis does not answer counts as diverged instead of failing the
+ * comparison (fault tests).
  */
 export async function compareRegionStates(
   redisOf: (region: string) => Redis,
@@ -27,23 +28,27 @@ export async function compareRegionStates(
   among: readonly string[],
   opts: { unreachableDiverges?: boolean } = {},
 ): Promise<StateComparison> {
-  const UNREACHABLE = Symbol("unreachable");
-  const results = await Promise.all(
-    keys.map(async (key) => {
-      const states = await Promise.all(
-        among.map((r) => {
-          const state = stateFingerprint(redisOf(r), keyPrefix, key);
-          return opts.unreachableDiverges ? state.catch(() => UNREACHABLE) : state;
-        }),
+  const perRegion = await Promise.all(
+    among.map(async (r) => {
+      const read = readEntries(redisOf(r), keyPrefix, keys).then((entries) =>
+        entries.map((e) => (e ? canonicalJson(e.crdt.toJSON()) : null)),
       );
-      return states.some((s) => s === null || s === UNREACHABLE || s !== states[0]) ? key : null;
+      return opts.unreachableDiverges ? read.catch(() => null) : read;
     }),
   );
-  const diverged = results.filter((k): k is string => k !== null);
+  const diverged = keys.filter((_, i) => {
+    const first = perRegion[0]?.[i];
+    return perRegion.some((states) => !states || states[i] === null || states[i] !== first);
+  });
   return { converged: diverged.length === 0, diverged };
 }
 
-/** Polls `compare` every `pollMs` until converged; resolves with the ms it took, else BackendUnavailableError. */
+/**
+ * Polls `compare` until converged; resolves with the ms it took, else BackendUnavailableError. Between
+ * polls it waits `pollMs`, or as long as the last poll took if longer (so polling never takes more than
+ * half of a busy machine's time). A poll that fails because Redis is unavailable (a command timing out on
+ * an overloaded machine) counts as not converged yet, until the deadline.
+ */
 export async function pollUntilConverged(
   compare: () => Promise<StateComparison>,
   timeoutMs: number,
@@ -51,14 +56,22 @@ export async function pollUntilConverged(
 ): Promise<number> {
   const startedAt = Date.now();
   for (;;) {
-    const { converged, diverged } = await compare();
-    if (converged) return Date.now() - startedAt;
+    const polledAt = Date.now();
+    let diverged: string[];
+    try {
+      const res = await compare();
+      if (res.converged) return Date.now() - startedAt;
+      diverged = res.diverged;
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError) || Date.now() - startedAt > timeoutMs) throw err;
+      diverged = [];
+    }
     if (Date.now() - startedAt > timeoutMs) {
       throw new BackendUnavailableError(
         `not converged after ${timeoutMs} ms: ${diverged.length} keys differ (${diverged.slice(0, 5).join(", ")})`,
         { diverged: diverged.slice(0, 10) },
       );
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    await new Promise((r) => setTimeout(r, Math.max(pollMs, Date.now() - polledAt)));
   }
 }

@@ -69,6 +69,13 @@ export interface InvalidationConsumerHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * Bound on one Redis command of the consumer. Longer than a node's (1 s): a window's merge is a few script
+ * calls of up to 128 merges each, queued behind the other regions' windows on a busy server; timing it out
+ * early only makes the window run again on the same server.
+ */
+const MERGE_COMMAND_TIMEOUT_MS = 5_000;
+
 export async function startInvalidationConsumer(
   opts: InvalidationConsumerOptions,
 ): Promise<InvalidationConsumerHandle> {
@@ -100,6 +107,7 @@ export async function startInvalidationConsumer(
   const redis: Redis = createRedis(regionRedisUrl(layout, region, opts.config.redisUrl), {
     db: layout.redisDbs[region]!,
     auth: opts.config.redisAuth,
+    commandTimeoutMs: MERGE_COMMAND_TIMEOUT_MS,
   });
   await checkRedis(redis);
   const kafka = opts.kafka ?? createKafka(opts.config, `invalidation-consumer-${region}`);

@@ -5,12 +5,13 @@
 import type { AvroSerde, CacheUpdate, ConsumedMessage } from "@meridian/bus";
 import { BackendUnavailableError, SerializationError } from "@meridian/core";
 import {
+  type ApplyOutcome,
+  applyRemoteEntries,
   applyRemoteUpdate,
-  applyRemoteUpdates,
   entryFromUpdate,
+  type RemoteEntry,
   resolveEntries,
   type StoredEntry,
-  updateFromEntry,
 } from "@meridian/eventual";
 import type { Redis } from "@meridian/store";
 import { asCacheUpdate } from "./cache-update-shape.js";
@@ -18,6 +19,8 @@ import { asCacheUpdate } from "./cache-update-shape.js";
 export interface Decoded {
   msg: ConsumedMessage;
   update: CacheUpdate;
+  /** The update validated and parsed once, on receipt (what the merge takes). */
+  remote: RemoteEntry;
 }
 
 export interface MergeDeps {
@@ -32,8 +35,8 @@ export interface MergeDeps {
 export async function decodeRecord(serde: AvroSerde, msg: ConsumedMessage): Promise<Decoded> {
   if (!msg.value || msg.value.length === 0) throw new SerializationError("empty message value");
   const update = asCacheUpdate(await serde.decode(msg.value));
-  entryFromUpdate(update, Date.now()); // throws InvalidInputError for a malformed CRDT state / clock
-  return { msg, update };
+  // Throws InvalidInputError for a malformed CRDT state / clock.
+  return { msg, update, remote: entryFromUpdate(update, Date.now()) };
 }
 
 /** A run of one key's consecutive UPDATEs (or one other record) merged with one script call. */
@@ -63,16 +66,32 @@ function groupsOf(decoded: { index: number; d: Decoded }[]): Group[] {
  * Several updates of one key folded into one (CRDT merge + clock join, the resolution the merge does):
  * the same final state as applying them one by one, in one script call.
  */
-function foldRun(run: Decoded[]): CacheUpdate {
-  if (run.length === 1) return run[0]!.update;
+function foldRun(run: Decoded[]): RemoteEntry {
+  if (run.length === 1) return run[0]!.remote;
   let folded: StoredEntry | null = null;
   const now = Date.now();
-  for (const d of run) folded = resolveEntries(folded, entryFromUpdate(d.update, now).entry, now).entry;
-  const last = run[run.length - 1]!.update;
-  return {
-    ...updateFromEntry(last.key, folded!, "UPDATE", folded!.region, now),
-    producedAtMs: last.producedAtMs,
-  };
+  for (const d of run) folded = resolveEntries(folded, d.remote.entry, now).entry;
+  return { key: run[0]!.remote.key, kind: "UPDATE", entry: folded! };
+}
+
+/** Tries of a whole window's merge when Redis fails, and the pause before the second one (doubled after). */
+const WINDOW_TRIES = 3;
+const WINDOW_RETRY_MS = 200;
+
+/**
+ * The window's merges, tried again as a whole when Redis fails (a command timing out on an overloaded
+ * server): merges are idempotent, so replaying the window is harmless, while handing it to the consumer's
+ * record-by-record path would turn one slow batch into hundreds of separate calls on the same server.
+ */
+async function mergeWindow(deps: MergeDeps, remotes: RemoteEntry[]): Promise<Array<ApplyOutcome | Error>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyRemoteEntries(deps.redis, deps.keyPrefix, remotes);
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError) || attempt >= WINDOW_TRIES) throw err;
+      await new Promise((r) => setTimeout(r, WINDOW_RETRY_MS * 2 ** (attempt - 1)));
+    }
+  }
 }
 
 export function mergeHandlers(deps: MergeDeps) {
@@ -99,17 +118,17 @@ export function mergeHandlers(deps: MergeDeps) {
       }
     }
     const groups = groupsOf(decoded);
-    const updates: CacheUpdate[] = [];
+    const remotes: RemoteEntry[] = [];
     const sent: Group[] = [];
     for (const g of groups) {
       try {
-        updates.push(foldRun(g.members.map((m) => m.d)));
+        remotes.push(foldRun(g.members.map((m) => m.d)));
         sent.push(g);
       } catch (err) {
         for (const m of g.members) results[m.index] = err as Error;
       }
     }
-    const outcomes = await applyRemoteUpdates(deps.redis, deps.keyPrefix, updates);
+    const outcomes = await mergeWindow(deps, remotes);
     sent.forEach((g, i) => {
       const outcome = outcomes[i]!;
       for (const m of g.members) {

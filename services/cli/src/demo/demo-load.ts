@@ -8,12 +8,17 @@ import { type LoadRunResult, runLoad } from "../load/load-run.js";
 import { DEFAULT_MIX, parseMix } from "../load/mix.js";
 import type { SecondStats } from "../load/open-loop.js";
 import type { PairConvergence } from "../load/pair-convergence.js";
-import { httpTarget } from "../load/targets.js";
+import { type DirectNode, directExceptLedger, directTarget, httpTarget } from "../load/targets.js";
 import { Workload } from "../load/workload.js";
 import type { KeyRegistry } from "../wiring/cluster-probes.js";
 
 export interface DemoLoadOptions {
   nodes: Record<string, string>;
+  /**
+   * The in-process topology's nodes: operations go straight into them (their code path below HTTP), so
+   * the offered rate is not capped by five HTTP servers and their client sharing one event loop.
+   */
+  direct?: Record<string, DirectNode>;
   headers: Record<string, string>;
   monitor: ConsistencyMonitor;
   keys: KeyRegistry;
@@ -45,14 +50,16 @@ export function startDemoLoad(o: DemoLoadOptions): DemoLoad {
     .join(",");
   const abort = new AbortController();
   let latest: SecondStats | undefined;
+  const http = httpTarget({ nodes: o.nodes, headers: o.headers, readAges: true });
   const done = runLoad({
-    target: httpTarget({ nodes: o.nodes, headers: o.headers, readAges: true }),
+    target: o.direct ? directExceptLedger(directTarget(o.direct), http) : http,
     workload: new Workload({ regions: Object.keys(o.nodes), mix: parseMix(spec), tag: o.tag }),
     ratePerSecond: o.opsPerSecond,
     durationMs: o.durationMs,
     // A bounded pressure: past what the machine serves, the backlog shows as latency from the intended
     // send time instead of as hundreds of requests timing out together.
-    maxInFlight: 64,
+    // Direct calls wait for Kafka's ack (tens of ms on a busy machine), so thousands/s need more in flight.
+    maxInFlight: o.direct ? 1024 : 64,
     drainMs: 5000,
     signal: abort.signal,
     onSecond: (s) => {

@@ -84,6 +84,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     print(`[demo] dashboard: ${dashboard.url}   (metrics: ${dashboard.url}metrics)`);
     load = startDemoLoad({
       nodes: m.nodes,
+      ...(inProcess ? { direct: Object.fromEntries(regions.map((r) => [r, inProcess.nodes[r]!.node])) } : {}),
       headers: cluster.authHeaders,
       monitor: m.monitor,
       keys: m.keys,

@@ -117,3 +117,11 @@ export function directTarget(nodes: Record<string, DirectNode>, timeoutMs = 5000
     },
   };
 }
+
+/**
+ * Operations straight into the in-process nodes (`direct`), except fenced ledger transfers, which only the
+ * nodes' HTTP routes serve (`http`).
+ */
+export function directExceptLedger(direct: LoadTarget, http: LoadTarget): LoadTarget {
+  return { regions: direct.regions, execute: (op) => (op.ledger ? http : direct).execute(op) };
+}
