@@ -9,13 +9,15 @@ import {
   measureConvergence,
   reportConvergence,
   sleep,
+  stopAndPurge,
   uniqueNamespace,
-  writeRoundInEveryRegion,
 } from "../support/pipeline.js";
+import { expectEveryRegionHolds, keepWriting, noWritesYet } from "./support/write-rounds.js";
 
 const VICTIM = "eu-west";
 const COUNTERS = ["pos:r0", "pos:r1", "pos:r2", "pos:r3"];
 const SETS = ["watch:r0"];
+const KEYS = { counters: COUNTERS, sets: SETS };
 
 /** The consumer service as a process; ready once it logged that it joined its group. */
 function spawnConsumer(cluster: Cluster): Promise<ServiceProcess> {
@@ -47,33 +49,13 @@ describe("invalidation consumer killed and restarted", () => {
 
   afterAll(async () => {
     await consumer?.stop();
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
+    await stopAndPurge(cluster);
   });
 
   it("converges after SIGKILL + restart of one region's consumer, nothing lost", async () => {
-    const regions = cluster.layout.regions;
-    const expected = new Map(COUNTERS.map((k) => [k, 0]));
-    const expectedSet = new Set<string>();
-    let lastWriteAck = 0;
-    let round = 0;
-    let writing = true;
-
+    const expected = noWritesYet(COUNTERS);
     consumer = await spawnConsumer(cluster);
-    const writer = (async () => {
-      while (writing) {
-        const r = round++;
-        await writeRoundInEveryRegion(
-          cluster,
-          r,
-          { counters: COUNTERS, sets: SETS },
-          { counters: expected, setElements: expectedSet },
-        );
-        lastWriteAck = Date.now();
-        await sleep(50);
-      }
-    })();
+    const writer = keepWriting(cluster, KEYS, expected, { pauseMs: 50 });
 
     // Let the consumer merge for a while, then kill it without warning (no commit, no leave-group).
     await sleep(2500);
@@ -91,24 +73,17 @@ describe("invalidation consumer killed and restarted", () => {
     consumer = await spawnConsumer(cluster);
     const readyMs = Date.now() - restartedAt;
     await sleep(2000);
-    writing = false;
-    await writer;
+    await writer.stop();
 
-    const perKey = await measureConvergence(cluster, [...COUNTERS, ...SETS], lastWriteAck, 30_000);
+    const perKey = await measureConvergence(cluster, [...COUNTERS, ...SETS], writer.lastAckMs, 30_000);
     const summary = reportConvergence("consumer-restart", perKey.values(), {
-      rounds: round,
+      rounds: writer.rounds,
       restartReadyMs: readyMs,
       victimCounterAtKill: victimBefore,
     });
     expect(summary.count).toBe(COUNTERS.length + SETS.length);
 
-    for (const region of regions) {
-      const url = cluster.regions[region]!.url;
-      for (const k of COUNTERS)
-        expect((await get(url, "important", k)).body.value, `${k}@${region}`).toBe(expected.get(k));
-      const set = (await get(url, "important", SETS[0]!)).body.value as string[];
-      expect([...set].sort(), `set@${region}`).toEqual([...expectedSet].sort());
-    }
-    expect(expected.get(COUNTERS[0]!)!).toBeGreaterThan(victimBefore);
+    await expectEveryRegionHolds(cluster, KEYS, expected);
+    expect(expected.counters.get(COUNTERS[0]!)!).toBeGreaterThan(victimBefore);
   });
 });

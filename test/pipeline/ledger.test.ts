@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUTH_HEADERS, get, put, ROOT, uniqueNamespace } from "../support/pipeline.js";
+import { AUTH_HEADERS, get, put, ROOT, stopAndPurge, uniqueNamespace } from "../support/pipeline.js";
 
 let cluster: Cluster;
 const ACCOUNTS = ["a1", "a2", "a3", "a4"];
@@ -49,11 +49,7 @@ beforeAll(async () => {
     expect((await post("us-east", "deposit", { account: a, amount: OPENING })).status).toBe(200);
 }, 180_000);
 
-afterAll(async () => {
-  if (!cluster) return;
-  await cluster.stop();
-  await cluster.purge();
-}, 60_000);
+afterAll(() => stopAndPurge(cluster), 60_000);
 
 describe("fenced ledger transfers", () => {
   it("concurrent transfers from three regions conserve the total exactly; no balance goes negative", async () => {

@@ -5,16 +5,17 @@
 import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  get,
   measureConvergence,
   reportConvergence,
   sleep,
+  stopAndPurge,
   uniqueNamespace,
-  writeRoundInEveryRegion,
 } from "../support/pipeline.js";
+import { expectEveryRegionHolds, keepWriting, noWritesYet } from "./support/write-rounds.js";
 
 const COUNTERS = ["pos:q0", "pos:q1", "pos:q2"];
 const SETS = ["watch:q0"];
+const KEYS = { counters: COUNTERS, sets: SETS };
 
 function spawnReplicator(cluster: Cluster): Promise<ServiceProcess> {
   return spawnService({
@@ -40,34 +41,14 @@ describe("replicator killed and restarted", () => {
 
   afterAll(async () => {
     await replicator?.stop();
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
+    await stopAndPurge(cluster);
   });
 
   it("converges after SIGKILL + restart of the replicator, nothing lost", async () => {
-    const regions = cluster.layout.regions;
-    const expected = new Map(COUNTERS.map((k) => [k, 0]));
-    const expectedSet = new Set<string>();
-    let lastWriteAck = 0;
-    let round = 0;
-    let writing = true;
-
+    const expected = noWritesYet(COUNTERS);
     replicator = await spawnReplicator(cluster);
     expect(String(replicator.readyLine.url)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const writer = (async () => {
-      while (writing) {
-        const r = round++;
-        await writeRoundInEveryRegion(
-          cluster,
-          r,
-          { counters: COUNTERS, sets: SETS },
-          { counters: expected, setElements: expectedSet },
-        );
-        lastWriteAck = Date.now();
-        await sleep(50);
-      }
-    })();
+    const writer = keepWriting(cluster, KEYS, expected, { pauseMs: 50 });
 
     await sleep(2500);
     replicator.child.kill("SIGKILL");
@@ -79,19 +60,11 @@ describe("replicator killed and restarted", () => {
 
     replicator = await spawnReplicator(cluster);
     await sleep(2000);
-    writing = false;
-    await writer;
+    await writer.stop();
 
-    const perKey = await measureConvergence(cluster, [...COUNTERS, ...SETS], lastWriteAck, 30_000);
-    const summary = reportConvergence("replicator-restart", perKey.values(), { rounds: round });
+    const perKey = await measureConvergence(cluster, [...COUNTERS, ...SETS], writer.lastAckMs, 30_000);
+    const summary = reportConvergence("replicator-restart", perKey.values(), { rounds: writer.rounds });
     expect(summary.count).toBe(COUNTERS.length + SETS.length);
-    for (const region of regions) {
-      const url = cluster.regions[region]!.url;
-      for (const k of COUNTERS) {
-        expect((await get(url, "important", k)).body.value, `${k}@${region}`).toBe(expected.get(k));
-      }
-      const set = (await get(url, "important", SETS[0]!)).body.value as string[];
-      expect([...set].sort(), `set@${region}`).toEqual([...expectedSet].sort());
-    }
+    await expectEveryRegionHolds(cluster, KEYS, expected);
   });
 });
