@@ -59,4 +59,21 @@ export async function strongTestEnv(label: string, poolSize = 10, redis?: Record
   };
 }
 
+/**
+ * Fault injection in the real database, for the run's schema (the pool's search_path): a deferred
+ * trigger that, at COMMIT, fails the transaction when a written value has `poison` and ends its
+ * connection when it has `kill`.
+ */
+export async function installCommitFaults(pool: pg.Pool): Promise<void> {
+  await pool.query(`
+    CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.value ? 'poison' THEN RAISE EXCEPTION 'injected commit failure'; END IF;
+      IF NEW.value ? 'kill' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+      RETURN NEW;
+    END $$;
+    CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT OR UPDATE ON meridian_strong
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_at_commit();`);
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
