@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededInts } from "../../bench/lib/prng.js";
 import { AUTH_HEADERS, get, put, ROOT, stopAndPurge, uniqueNamespace } from "../support/pipeline.js";
 
 let cluster: Cluster;
@@ -56,13 +57,7 @@ describe("fenced ledger transfers", () => {
     const net = new Map(ACCOUNTS.map((a) => [a, 0]));
     const writes = new Map<string, { version: number; fence: number }[]>(ACCOUNTS.map((a) => [a, []]));
     const statuses: Record<number, number> = {};
-    let seed = 7; // mulberry32: reproducible, and its low bits are as random as its high ones
-    const rand = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
-    };
+    const rand = seededInts(7);
     const worker = async (region: string) => {
       for (let i = 0; i < 12; i++) {
         const from = ACCOUNTS[rand(4)]!;
