@@ -6,7 +6,7 @@
 // (re-delivered records merge as no-ops). The replicator dies while a partitioned region's links hold
 // messages it has taken from the source topics (the last writes of the run): their offsets must not
 // have been committed. Checked to fail when the replicator commits an offset as soon as it takes it.
-import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
+import { type Cluster, type ServiceProcess, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AUTH_HEADERS,
@@ -15,6 +15,7 @@ import {
   stopAndPurge,
   uniqueNamespace,
 } from "../support/pipeline.js";
+import { sigkill, spawnConsumer, spawnReplicator } from "./support/service-children.js";
 import { expectEveryRegionHolds, keepWriting, noWritesYet } from "./support/write-rounds.js";
 
 const VICTIM = "ap-south";
@@ -27,23 +28,6 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
   let cluster: Cluster;
   let consumer: ServiceProcess | undefined;
   let replicator: ServiceProcess | undefined;
-
-  const env = () => ({
-    MERIDIAN_NAMESPACE: cluster.namespace!,
-    MERIDIAN_REGIONS: cluster.layout.regions.join(","),
-    MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
-  });
-  // A service whose start-up check of Redis times out on the loaded machine exits; the launcher starts
-  // it again, as a supervisor (systemd, compose) would (three attempts).
-  const spawnConsumer = () =>
-    spawnService({
-      name: "invalidation-consumer",
-      service: "invalidation-consumer",
-      env: { ...env(), MERIDIAN_REGION: VICTIM },
-      readyMsg: "consumer ready",
-    });
-  const spawnReplicator = () =>
-    spawnService({ name: "replicator", service: "replicator", env: env(), readyMsg: "listening" });
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -70,14 +54,12 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
       phases[phase] = Date.now() - t0;
     };
     const expected = noWritesYet(COUNTERS);
-    [consumer, replicator] = await Promise.all([spawnConsumer(), spawnReplicator()]);
+    [consumer, replicator] = await Promise.all([spawnConsumer(cluster, VICTIM), spawnReplicator(cluster)]);
     mark("started");
     const writer = keepWriting(cluster, KEYS, expected, { pauseMs: 20 });
 
     await sleep(1_500);
-    consumer.child.kill("SIGKILL");
-    await consumer.exited;
-    expect(consumer.child.signalCode).toBe("SIGKILL");
+    await sigkill(consumer);
     const partitioned = await fetch(`${replicator.readyLine.url}/admin/partition/${HELD}`, {
       method: "POST",
       headers: AUTH_HEADERS,
@@ -94,13 +76,11 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
       await fetch(`${replicator.readyLine.url}/admin/status`, { headers: AUTH_HEADERS })
     ).json();
     expect(Object.values(held.held as Record<string, number>).some((n) => n > 0)).toBe(true);
-    replicator.child.kill("SIGKILL");
-    await replicator.exited;
-    expect(replicator.child.signalCode).toBe("SIGKILL");
+    await sigkill(replicator);
     mark("killed");
     [consumer, replicator] = await Promise.all([
-      spawnConsumer().finally(() => mark("consumer ready")),
-      spawnReplicator().finally(() => mark("replicator ready")),
+      spawnConsumer(cluster, VICTIM).finally(() => mark("consumer ready")),
+      spawnReplicator(cluster).finally(() => mark("replicator ready")),
     ]);
 
     const perKey = await measureConvergence(cluster, COUNTERS, writer.lastAckMs, 20_000);

@@ -2,7 +2,7 @@
 // services/invalidation-consumer/src/main.ts — is killed with SIGKILL mid-run while all regions keep
 // writing, then restarted → every region converges to the same state and no update is lost (offsets
 // are committed only after the merge, and a replayed merge is a no-op).
-import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
+import { type Cluster, type ServiceProcess, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   get,
@@ -12,27 +12,13 @@ import {
   stopAndPurge,
   uniqueNamespace,
 } from "../support/pipeline.js";
+import { sigkill, spawnConsumer } from "./support/service-children.js";
 import { expectEveryRegionHolds, keepWriting, noWritesYet } from "./support/write-rounds.js";
 
 const VICTIM = "eu-west";
 const COUNTERS = ["pos:r0", "pos:r1", "pos:r2", "pos:r3"];
 const SETS = ["watch:r0"];
 const KEYS = { counters: COUNTERS, sets: SETS };
-
-/** The consumer service as a process; ready once it logged that it joined its group. */
-function spawnConsumer(cluster: Cluster): Promise<ServiceProcess> {
-  return spawnService({
-    name: "invalidation-consumer",
-    service: "invalidation-consumer",
-    env: {
-      MERIDIAN_REGION: VICTIM,
-      MERIDIAN_NAMESPACE: cluster.namespace!,
-      MERIDIAN_REGIONS: cluster.layout.regions.join(","),
-      MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
-    },
-    readyMsg: "consumer ready",
-  });
-}
 
 describe("invalidation consumer killed and restarted", () => {
   let cluster: Cluster;
@@ -54,23 +40,20 @@ describe("invalidation consumer killed and restarted", () => {
 
   it("converges after SIGKILL + restart of one region's consumer, nothing lost", async () => {
     const expected = noWritesYet(COUNTERS);
-    consumer = await spawnConsumer(cluster);
+    consumer = await spawnConsumer(cluster, VICTIM);
     const writer = keepWriting(cluster, KEYS, expected, { pauseMs: 50 });
 
     // Let the consumer merge for a while, then kill it without warning (no commit, no leave-group).
     await sleep(2500);
     const victimBefore =
       (await get(cluster.regions[VICTIM]!.url, "important", COUNTERS[0]!)).body?.value ?? 0;
-    consumer.child.kill("SIGKILL");
-    const code = await consumer.exited;
-    expect(consumer.child.signalCode).toBe("SIGKILL");
-    expect(code).toBeNull();
+    expect(await sigkill(consumer)).toBeNull();
     // While it is dead, the region falls behind: other regions' updates pile up in its inbound topic.
     await sleep(2000);
     expect((await cluster.compareStates(COUNTERS)).converged).toBe(false);
 
     const restartedAt = Date.now();
-    consumer = await spawnConsumer(cluster);
+    consumer = await spawnConsumer(cluster, VICTIM);
     const readyMs = Date.now() - restartedAt;
     await sleep(2000);
     await writer.stop();

@@ -2,7 +2,7 @@
 // (services/replicator/src/main.ts), is SIGKILLed while all five regions write, and restarted → every
 // region converges and no update is lost (source offsets are committed only after every destination
 // acknowledged; what was in flight at the kill is re-read and re-delivered, and merges are idempotent).
-import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
+import { type Cluster, type ServiceProcess, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   measureConvergence,
@@ -11,20 +11,12 @@ import {
   stopAndPurge,
   uniqueNamespace,
 } from "../support/pipeline.js";
+import { sigkill, spawnReplicator } from "./support/service-children.js";
 import { expectEveryRegionHolds, keepWriting, noWritesYet } from "./support/write-rounds.js";
 
 const COUNTERS = ["pos:q0", "pos:q1", "pos:q2"];
 const SETS = ["watch:q0"];
 const KEYS = { counters: COUNTERS, sets: SETS };
-
-function spawnReplicator(cluster: Cluster): Promise<ServiceProcess> {
-  return spawnService({
-    name: "replicator",
-    service: "replicator",
-    env: { MERIDIAN_NAMESPACE: cluster.namespace!, MERIDIAN_REGIONS: cluster.layout.regions.join(",") },
-    readyMsg: "listening",
-  });
-}
 
 describe("replicator killed and restarted", () => {
   let cluster: Cluster;
@@ -51,9 +43,7 @@ describe("replicator killed and restarted", () => {
     const writer = keepWriting(cluster, KEYS, expected, { pauseMs: 50 });
 
     await sleep(2500);
-    replicator.child.kill("SIGKILL");
-    await replicator.exited;
-    expect(replicator.child.signalCode).toBe("SIGKILL");
+    await sigkill(replicator);
     // Without the replicator the regions drift apart: each only sees its own writes.
     await sleep(2000);
     expect((await cluster.compareStates(COUNTERS)).converged).toBe(false);
