@@ -13,29 +13,22 @@ require_node_modules
 exec 9>"$STATE/lock"
 flock -w 300 9 || die "another infra/up.sh or down.sh holds $STATE/lock"
 
-if [ -n "${MERIDIAN_KAFKA_BROKERS:-}" ]; then
-  probe kafka "$MERIDIAN_KAFKA_BROKERS" 15000 >&2 ||
-    die "MERIDIAN_KAFKA_BROKERS=$MERIDIAN_KAFKA_BROKERS is set but does not answer (unset it to let infra/up.sh start a broker)"
-  KAFKA="$MERIDIAN_KAFKA_BROKERS"
-else
-  KAFKA="$(bash "$ROOT/infra/kafka/start.sh" 9>&-)"
-fi
+# Prints a server's address: the one in variable $1 when set (checked with `probe $2` within $3 ms, never
+# started), else what infra/$4/start.sh finds or starts. $5 says what unsetting $1 would let up.sh do.
+given_or_started() {
+  local var="$1" kind="$2" timeout_ms="$3" component="$4" instead="$5" given="${!1:-}"
+  if [ -n "$given" ]; then
+    probe "$kind" "$given" "$timeout_ms" >&2 ||
+      die "$var=$given is set but does not answer (unset it to let infra/up.sh $instead)"
+    echo "$given"
+  else
+    bash "$ROOT/infra/$component/start.sh" 9>&-
+  fi
+}
 
-if [ -n "${MERIDIAN_REDIS_URL:-}" ]; then
-  probe redis "$MERIDIAN_REDIS_URL" 10000 >&2 ||
-    die "MERIDIAN_REDIS_URL=$MERIDIAN_REDIS_URL is set but does not answer (unset it to let infra/up.sh find or start Redis)"
-  REDIS="$MERIDIAN_REDIS_URL"
-else
-  REDIS="$(bash "$ROOT/infra/redis/start.sh" 9>&-)"
-fi
-
-if [ -n "${MERIDIAN_PG_URL:-}" ]; then
-  probe pg "$MERIDIAN_PG_URL" 10000 >&2 ||
-    die "MERIDIAN_PG_URL=$MERIDIAN_PG_URL is set but does not answer (unset it to let infra/up.sh find or start PostgreSQL)"
-  PG="$MERIDIAN_PG_URL"
-else
-  PG="$(bash "$ROOT/infra/postgres/start.sh" 9>&-)"
-fi
+KAFKA="$(given_or_started MERIDIAN_KAFKA_BROKERS kafka 15000 kafka "start a broker")"
+REDIS="$(given_or_started MERIDIAN_REDIS_URL redis 10000 redis "find or start Redis")"
+PG="$(given_or_started MERIDIAN_PG_URL pg 10000 postgres "find or start PostgreSQL")"
 
 REGISTRY=""
 if [ -n "${MERIDIAN_SCHEMA_REGISTRY_URL:-}" ]; then

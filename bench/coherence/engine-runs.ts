@@ -14,6 +14,7 @@ import {
   MessageRing,
   newDirLine,
 } from "@meridian/coherence";
+import { mulberry32 } from "../lib/prng.js";
 
 export interface RunResult {
   messages: number;
@@ -25,21 +26,9 @@ export interface RunResult {
 
 const NODES = 8;
 
-/** mulberry32: a deterministic workload independent of Math.random. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** 70% loads, 30% stores, from 8 nodes, keys skewed (cube of a uniform) so hot lines bounce. */
 function workload(ops: number, lines: number, seed = 7) {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const node = new Uint8Array(ops);
   const line = new Int32Array(ops);
   const store = new Uint8Array(ops);

@@ -11,6 +11,7 @@ import {
   type RegionStore,
   readEntry,
 } from "@meridian/eventual";
+import { mulberry32 } from "../lib/prng.js";
 
 export interface ChurnRegion extends RegionStore {
   cache: EventualConsistencyCache;
@@ -35,18 +36,6 @@ export interface ChurnOptions {
   onCheckpoint?: (round: number) => Promise<void>;
 }
 
-/** Small deterministic PRNG (mulberry32): two runs with one seed make the same choices. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Delivery {
   due: number;
   to: ChurnRegion;
@@ -55,7 +44,7 @@ interface Delivery {
 
 /** Runs the churn; every delivery is made by the time it returns. */
 export async function churn(regions: readonly ChurnRegion[], o: ChurnOptions): Promise<void> {
-  const rand = prng(o.seed);
+  const rand = mulberry32(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const sent = regions.map(() => 0);
   let pending: Delivery[] = [];

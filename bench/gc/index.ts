@@ -162,11 +162,8 @@ async function main(): Promise<void> {
   );
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const c of clients) c.disconnect();
-  });
+try {
+  await main();
+} finally {
+  for (const c of clients) c.disconnect();
+}

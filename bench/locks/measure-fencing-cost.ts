@@ -8,15 +8,13 @@ import { configFromEnv } from "@meridian/core";
 import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import { LuaScript } from "@meridian/store";
 import { Redis } from "ioredis";
-import pg from "pg";
+import { createPrivateSchema } from "../lib/pg-schema.js";
 
 const N = Number(process.env.N ?? 2_000);
 const cfg = configFromEnv();
 const redis = new Redis(cfg.redisUrl, { db: 9 });
-const schema = `fence_cost_${randomUUID().slice(0, 6)}`;
-const admin = new pg.Pool({ connectionString: cfg.pgUrl, max: 1 });
-await admin.query(`CREATE SCHEMA ${schema}`);
-const pool = new pg.Pool({ connectionString: cfg.pgUrl, max: 2, options: `-c search_path=${schema}` });
+const schema = await createPrivateSchema(cfg.pgUrl, `fence_cost_${randomUUID().slice(0, 6)}`, 2);
+const pool = schema.pool;
 const prefix = `fence-cost:${randomUUID().slice(0, 6)}:`;
 
 const PLAIN = new LuaScript(
@@ -101,6 +99,4 @@ for (let round = 0; round < 2; round++) {
 const keys = await redis.keys(`${prefix}*`);
 if (keys.length > 0) await redis.del(...keys);
 redis.disconnect();
-await pool.end();
-await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-await admin.end();
+await schema.drop();

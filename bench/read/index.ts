@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { configFromEnv } from "@meridian/core";
-import pg from "pg";
+import { createPrivateSchema } from "../lib/pg-schema.js";
 import {
   machineLine,
   markdownTable,
@@ -186,10 +186,8 @@ async function main() {
   const cfg = configFromEnv();
   const run = randomUUID().slice(0, 8);
   const prefix = `bench:read:${run}:`;
-  const schema = `bench_read_${run}`;
-  const admin = new pg.Pool({ connectionString: cfg.pgUrl, max: 1 });
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const pool = new pg.Pool({ connectionString: cfg.pgUrl, max: 8, options: `-c search_path=${schema}` });
+  const schema = await createPrivateSchema(cfg.pgUrl, `bench_read_${run}`, 8);
+  const pool = schema.pool;
   const sys = systems(prefix, pool);
   const rows: Row[] = [];
   try {
@@ -240,9 +238,7 @@ async function main() {
     writeBenchmarksSection("read", md);
   } finally {
     await sys.cleanup();
-    await pool.end();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
+    await schema.drop();
   }
 }
 

@@ -9,8 +9,8 @@ import { configFromEnv, REGIONS } from "@meridian/core";
 import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import { connectRegionRedis, StrongConsistencyCache } from "@meridian/strong";
 import { Redis } from "ioredis";
-import pg from "pg";
 import Redlock from "redlock";
+import { createPrivateSchema } from "../lib/pg-schema.js";
 import { machineLine, QUICK, writeBenchmarksSection } from "../lib/report.js";
 import { groupCommitBench } from "./group-commit.js";
 
@@ -31,15 +31,8 @@ interface Case {
 const cfg = configFromEnv();
 const run = randomUUID().slice(0, 8);
 const prefix = `bench:strong:${run}:`;
-const schema = `bench_strong_${run}`;
-
-const admin = new pg.Pool({ connectionString: cfg.pgUrl, max: 1 });
-await admin.query(`CREATE SCHEMA ${schema}`);
-const pool = new pg.Pool({
-  connectionString: cfg.pgUrl,
-  max: CONCURRENCY + 4,
-  options: `-c search_path=${schema}`,
-});
+const schema = await createPrivateSchema(cfg.pgUrl, `bench_strong_${run}`, CONCURRENCY + 4);
+const pool = schema.pool;
 const regions = connectRegionRedis(cfg.redisUrl);
 const bare = new Redis(cfg.redisUrl, { db: 15 });
 const lockRedis = new Redis(cfg.redisUrl, { db: 15 });
@@ -192,7 +185,5 @@ try {
   const keys = await bare.keys(`${prefix}*`);
   if (keys.length) await bare.del(...keys);
   for (const c of [bare, lockRedis, redlockRedis]) c.disconnect();
-  await pool.end();
-  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin.end();
+  await schema.drop();
 }

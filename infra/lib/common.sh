@@ -48,6 +48,20 @@ stop_group() {
   kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 }
 
+# The stop.sh of a server these scripts started: stops the process group named by its pid file (only
+# when that pid still runs the expected command), then removes the pid file.
+# Usage: stop_started <name> <pid file> <command line contains> <wait seconds> [message when not running]
+stop_started() {
+  local name="$1" pidfile="$2" expect="$3" wait_s="$4" absent="${5:-}" pid
+  if pid="$(live_pid "$pidfile" "$expect")"; then
+    log "$name: stopping pid $pid"
+    stop_group "$pid" "$wait_s"
+  elif [ -n "$absent" ]; then
+    log "$name: $absent"
+  fi
+  rm -f "$pidfile"
+}
+
 require_node_modules() {
   [ -d "$ROOT/node_modules/kafkajs" ] || die "node_modules missing: run 'pnpm install' first (the probes use kafkajs, ioredis, pg)"
 }

@@ -4,10 +4,4 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
 MDIR="$STATE/mirrormaker"
-if pid="$(live_pid "$MDIR/pid" connect.mirror.MirrorMaker)"; then
-  log "mirrormaker: stopping pid $pid"
-  stop_group "$pid" 30
-else
-  log "mirrormaker: not running"
-fi
-rm -f "$MDIR/pid"
+stop_started mirrormaker "$MDIR/pid" connect.mirror.MirrorMaker 30 "not running"

@@ -4,8 +4,5 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
 RDIR="$STATE/redis"
-if pid="$(live_pid "$RDIR/pid" redis-server)"; then
-  log "redis: stopping private server pid $pid"
-  stop_group "$pid"
-fi
-rm -f "$RDIR/pid" "$RDIR/url"
+stop_started redis "$RDIR/pid" redis-server 20
+rm -f "$RDIR/url"

@@ -7,6 +7,7 @@ import { checkLinearizability, describeViolation, type Operation } from "@meridi
 import { deleteKeysWithPrefix } from "@meridian/store";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { seededInts } from "../../bench/lib/prng.js";
 
 const redisUrl = configFromEnv().redisUrl;
 const prefix = `mer-coh-lin-${randomUUID().slice(0, 8)}`;
@@ -27,14 +28,7 @@ describe("CoherentNearCache under concurrent clients", () => {
     );
     const history: Operation[] = [];
     let id = 0;
-    let seed = round * 7919;
-    const rnd = (n: number) => {
-      // mulberry32: an LCG's low bits cycle, which made the workload degenerate
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-    };
+    const rnd = seededInts(round * 7919);
     const classes = ["critical", "important", "cacheable"] as const;
     await Promise.all(
       nodes.map(async (node, n) => {

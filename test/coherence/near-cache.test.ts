@@ -9,6 +9,7 @@ import { configFromEnv, StalenessBoundError } from "@meridian/core";
 import { deleteKeysWithPrefix } from "@meridian/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { seededInts } from "../../bench/lib/prng.js";
 
 const redisUrl = configFromEnv().redisUrl;
 const runPrefix = `mer-coh-test-${randomUUID().slice(0, 8)}`;
@@ -61,14 +62,7 @@ describe("CoherentNearCache (real Redis, pub/sub invalidations)", () => {
     async (s0) => {
       const cs = await nodes<number>(3, freshPrefix(), { l1Capacity: 3 });
       const model = new Map<string, number>();
-      let seed = s0;
-      const rnd = (n: number) => {
-        // mulberry32: an LCG's low bits cycle, which made the workload degenerate
-        seed = (seed + 0x6d2b79f5) | 0;
-        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-        return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-      };
+      const rnd = seededInts(s0);
       const classes = ["critical", "important", "cacheable"] as const;
       for (let i = 0; i < 300; i++) {
         const c = cs[rnd(3)]!;

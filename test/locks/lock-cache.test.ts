@@ -1,13 +1,11 @@
 // Lock caching (lease delegation) on the real Redis: exclusion and strictly increasing fencing tokens
 // across nodes, revocation on demand, deadlocks (local and across nodes), and a node frozen with SIGSTOP
 // past its lease whose late write the fenced store refuses.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { DeadlockError, InvalidInputError, LockNotHeldError, LockTimeoutError } from "@meridian/core";
 import { type CachedLock, LockCache, type LockCacheOptions } from "@meridian/locks";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { fencedWrite } from "./fixtures/fenced-register.js";
-import { LOCK_TEST_DB, lockTestEnv, sleep, waitUntil } from "./support/locks-env.js";
+import { type LockFixture, lockTestEnv, sleep, waitUntil } from "./support/locks-env.js";
 
 const env = lockTestEnv("lock-cache");
 let caches: LockCache[] = [];
@@ -137,12 +135,7 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
 
   it("a node frozen past its lease loses it: the other node's larger fence wins, the late write is refused", async () => {
     const leaseTtl = 800;
-    const script = fileURLToPath(new URL("./fixtures/cache-node.ts", import.meta.url));
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", script, env.url, String(LOCK_TEST_DB), env.prefix, "frozen", String(leaseTtl)],
-      { cwd: fileURLToPath(new URL("../..", import.meta.url)), stdio: ["pipe", "pipe", "inherit"] },
-    ) as unknown as ChildProcessWithoutNullStreams;
+    const child = env.spawnFixture("cache-node", "frozen", leaseTtl);
     try {
       const lines = lineReader(child);
       const frozenFence = Number((await lines.next(15_000)).split(" ")[1]);
@@ -164,7 +157,7 @@ describe("LockCache (lease delegation over LockManager, real Redis)", () => {
   }, 60_000);
 });
 
-function lineReader(child: ChildProcessWithoutNullStreams) {
+function lineReader(child: LockFixture) {
   const queue: string[] = [];
   let wake: (() => void) | undefined;
   let buf = "";

@@ -1,6 +1,4 @@
 // Distributed locks against the real Redis: exclusion, fencing, watchdog, deadlock detection, escalation.
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import {
   BackendUnavailableError,
   DeadlockError,
@@ -11,7 +9,7 @@ import {
 import { keyResource, LockEscalator, LockManager, namespaceResource } from "@meridian/locks";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { LOCK_TEST_DB, lockTestEnv, sleep } from "./support/locks-env.js";
+import { lockTestEnv, sleep } from "./support/locks-env.js";
 
 const env = lockTestEnv("locks");
 afterAll(() => env.cleanup());
@@ -96,15 +94,7 @@ describe("watchdog", () => {
 
   it("drops a dead holder's lock: a killed process stops renewing and the lock expires", async () => {
     const ttl = 2_000;
-    const script = fileURLToPath(new URL("./fixtures/holder.ts", import.meta.url));
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", script, env.url, String(LOCK_TEST_DB), env.prefix, "wd-dead", String(ttl)],
-      {
-        cwd: fileURLToPath(new URL("../..", import.meta.url)),
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
+    const child = env.spawnFixture("holder", "wd-dead", ttl);
     const line = await new Promise<string>((resolve, reject) => {
       child.stdout.on("data", (d: Buffer) => resolve(d.toString()));
       child.on("exit", (code) => reject(new Error(`holder exited early (${code})`)));

@@ -5,13 +5,13 @@ import { type RedisServerProcess, startRedisServer } from "@meridian/cluster";
 import { BackendUnavailableError, configFromEnv, DeadlockError, LockTimeoutError } from "@meridian/core";
 import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import { Redis } from "ioredis";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPrivateSchema, type PrivateSchema } from "../../bench/lib/pg-schema.js";
 
 let server: RedisServerProcess;
+let db: PrivateSchema;
 let pool: pg.Pool;
-let admin: pg.Pool;
-const schema = `locks_faults_${randomUUID().slice(0, 8)}`;
 const clients: Redis[] = [];
 
 function client(): Redis {
@@ -26,19 +26,14 @@ const manager = (prefix: string, extra: Partial<ConstructorParameters<typeof Loc
 
 beforeAll(async () => {
   server = await startRedisServer();
-  const url = configFromEnv().pgUrl;
-  admin = new pg.Pool({ connectionString: url, max: 1 });
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  pool = new pg.Pool({ connectionString: url, max: 4, options: `-c search_path=${schema}` });
-  pool.on("error", () => {});
+  db = await createPrivateSchema(configFromEnv().pgUrl, `locks_faults_${randomUUID().slice(0, 8)}`, 4);
+  pool = db.pool;
 });
 
 afterAll(async () => {
   for (const c of clients) c.disconnect();
   await server.stop();
-  await pool.end();
-  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin.end();
+  await db.drop();
 });
 
 describe("durable fencing tokens", () => {

@@ -3,8 +3,9 @@
 // linearizable; a write through a deliberately broken cache (no invalidation of other regions) leaves a
 // stale copy that the sampler finds, the strong-violation alert fires and the report shows both.
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPrivateSchema, type PrivateSchema } from "../../bench/lib/pg-schema.js";
 import { configFromEnv, REGIONS, type Region } from "../../packages/core/src/index.js";
 import { LockManager } from "../../packages/locks/src/index.js";
 import {
@@ -25,7 +26,7 @@ const cfg = configFromEnv();
 const run = randomUUID().slice(0, 8);
 const schema = `monitor_strong_${run}`;
 const keyPrefix = `test:monitor:${run}:`;
-let admin: pg.Pool;
+let db: PrivateSchema | undefined;
 let pool: pg.Pool;
 let redis: Record<Region, import("ioredis").Redis>;
 let caches: Record<Region, StrongConsistencyCache>;
@@ -51,10 +52,8 @@ function newMonitor(sink: MemoryAlertSink) {
 }
 
 beforeAll(async () => {
-  admin = new pg.Pool({ connectionString: cfg.pgUrl, max: 2 });
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  pool = new pg.Pool({ connectionString: cfg.pgUrl, max: 10, options: `-c search_path=${schema}` });
-  pool.on("error", () => {});
+  db = await createPrivateSchema(cfg.pgUrl, schema, 10);
+  pool = db.pool;
   redis = connectRegionRedis(cfg.redisUrl);
   locks = new LockManager(redis["us-east"], { prefix: `${keyPrefix}lock:`, watchdog: false });
   // blind = knows no peer region, so a write invalidates only its own copy: the broken cache to catch.
@@ -76,9 +75,7 @@ afterAll(async () => {
     if (keys.length > 0) await redis[r].del(...keys);
     redis[r].disconnect();
   }
-  await pool?.end();
-  await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin?.end();
+  await db?.drop();
 });
 
 describe("monitor over the real strong tier", () => {

@@ -5,7 +5,7 @@ import { type Cluster, startCluster, stateFingerprint } from "@meridian/cluster"
 import type { ORSet } from "@meridian/core";
 import { readEntry } from "@meridian/eventual";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mustPut, sleep, uniqueNamespace } from "../support/pipeline.js";
+import { mustPut, sleep, stopAndPurge, uniqueNamespace } from "../support/pipeline.js";
 
 describe("cluster anti-entropy", () => {
   let cluster: Cluster;
@@ -19,11 +19,7 @@ describe("cluster anti-entropy", () => {
     });
   });
 
-  afterAll(async () => {
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
-  });
+  afterAll(() => stopAndPurge(cluster));
 
   it("repairs a key deleted from one region's Redis without a new write", async () => {
     const key = "px:repair-me";

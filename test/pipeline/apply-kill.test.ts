@@ -6,43 +6,28 @@
 // (re-delivered records merge as no-ops). The replicator dies while a partitioned region's links hold
 // messages it has taken from the source topics (the last writes of the run): their offsets must not
 // have been committed. Checked to fail when the replicator commits an offset as soon as it takes it.
-import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
+import { type Cluster, type ServiceProcess, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AUTH_HEADERS,
-  get,
   measureConvergence,
   sleep,
+  stopAndPurge,
   uniqueNamespace,
-  writeRoundInEveryRegion,
 } from "../support/pipeline.js";
+import { sigkill, spawnConsumer, spawnReplicator } from "./support/service-children.js";
+import { expectEveryRegionHolds, keepWriting, noWritesYet } from "./support/write-rounds.js";
 
 const VICTIM = "ap-south";
 /** Cut off before the replicator is killed, so it dies holding taken but undelivered messages. */
 const HELD = "us-west";
 const COUNTERS = ["pos:k0", "pos:k1", "pos:k2", "pos:k3", "pos:k4", "pos:k5"];
+const KEYS = { counters: COUNTERS, sets: [] };
 
 describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in all regions", () => {
   let cluster: Cluster;
   let consumer: ServiceProcess | undefined;
   let replicator: ServiceProcess | undefined;
-
-  const env = () => ({
-    MERIDIAN_NAMESPACE: cluster.namespace!,
-    MERIDIAN_REGIONS: cluster.layout.regions.join(","),
-    MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
-  });
-  // A service whose start-up check of Redis times out on the loaded machine exits; the launcher starts
-  // it again, as a supervisor (systemd, compose) would (three attempts).
-  const spawnConsumer = () =>
-    spawnService({
-      name: "invalidation-consumer",
-      service: "invalidation-consumer",
-      env: { ...env(), MERIDIAN_REGION: VICTIM },
-      readyMsg: "consumer ready",
-    });
-  const spawnReplicator = () =>
-    spawnService({ name: "replicator", service: "replicator", env: env(), readyMsg: "listening" });
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -59,9 +44,7 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
   afterAll(async () => {
     await consumer?.stop();
     await replicator?.stop();
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
+    await stopAndPurge(cluster);
   });
 
   it("every region ends at exactly the sum of acknowledged increments", async () => {
@@ -70,68 +53,41 @@ describe("consumer SIGKILL, then replicator SIGKILL, under PN-counter writes in 
     const mark = (phase: string) => {
       phases[phase] = Date.now() - t0;
     };
-    const expected = new Map(COUNTERS.map((k) => [k, 0]));
-    let lastWriteAck = 0;
-    let round = 0;
-    let writing = true;
-    [consumer, replicator] = await Promise.all([spawnConsumer(), spawnReplicator()]);
+    const expected = noWritesYet(COUNTERS);
+    [consumer, replicator] = await Promise.all([spawnConsumer(cluster, VICTIM), spawnReplicator(cluster)]);
     mark("started");
-    const writer = (async () => {
-      while (writing) {
-        await writeRoundInEveryRegion(
-          cluster,
-          round++,
-          { counters: COUNTERS, sets: [] },
-          {
-            counters: expected,
-            setElements: new Set(),
-          },
-        );
-        lastWriteAck = Date.now();
-        await sleep(20);
-      }
-    })();
+    const writer = keepWriting(cluster, KEYS, expected, { pauseMs: 20 });
 
     await sleep(1_500);
-    consumer.child.kill("SIGKILL");
-    await consumer.exited;
-    expect(consumer.child.signalCode).toBe("SIGKILL");
+    await sigkill(consumer);
     const partitioned = await fetch(`${replicator.readyLine.url}/admin/partition/${HELD}`, {
       method: "POST",
       headers: AUTH_HEADERS,
     });
     expect(partitioned.status).toBe(200);
     // At least two whole rounds written while HELD is cut off (rounds are slow on a loaded machine).
-    const roundAtPartition = round;
-    while (round < roundAtPartition + 3) await sleep(50);
+    const roundAtPartition = writer.rounds;
+    while (writer.rounds < roundAtPartition + 3) await sleep(50);
     // The last writes end while the links into and out of HELD hold them: lost offsets would lose them
     // for good (a later update of the key would carry the same counts and hide the loss).
-    writing = false;
-    await writer;
+    await writer.stop();
     mark("written");
     const held = await (
       await fetch(`${replicator.readyLine.url}/admin/status`, { headers: AUTH_HEADERS })
     ).json();
     expect(Object.values(held.held as Record<string, number>).some((n) => n > 0)).toBe(true);
-    replicator.child.kill("SIGKILL");
-    await replicator.exited;
-    expect(replicator.child.signalCode).toBe("SIGKILL");
+    await sigkill(replicator);
     mark("killed");
     [consumer, replicator] = await Promise.all([
-      spawnConsumer().finally(() => mark("consumer ready")),
-      spawnReplicator().finally(() => mark("replicator ready")),
+      spawnConsumer(cluster, VICTIM).finally(() => mark("consumer ready")),
+      spawnReplicator(cluster).finally(() => mark("replicator ready")),
     ]);
 
-    const perKey = await measureConvergence(cluster, COUNTERS, lastWriteAck, 20_000);
+    const perKey = await measureConvergence(cluster, COUNTERS, writer.lastAckMs, 20_000);
     mark("converged");
-    console.log(`[apply-kill] ${JSON.stringify({ phases, rounds: round })}`);
+    console.log(`[apply-kill] ${JSON.stringify({ phases, rounds: writer.rounds })}`);
     expect(perKey.size).toBe(COUNTERS.length);
-    expect(round).toBeGreaterThan(3);
-    for (const region of cluster.layout.regions) {
-      const url = cluster.regions[region]!.url;
-      for (const k of COUNTERS) {
-        expect((await get(url, "important", k)).body.value, `${k}@${region}`).toBe(expected.get(k));
-      }
-    }
+    expect(writer.rounds).toBeGreaterThan(3);
+    await expectEveryRegionHolds(cluster, KEYS, expected);
   }, 60_000);
 });

@@ -2,35 +2,23 @@
 // services/invalidation-consumer/src/main.ts — is killed with SIGKILL mid-run while all regions keep
 // writing, then restarted → every region converges to the same state and no update is lost (offsets
 // are committed only after the merge, and a replayed merge is a no-op).
-import { type Cluster, type ServiceProcess, spawnService, startCluster } from "@meridian/cluster";
+import { type Cluster, type ServiceProcess, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   get,
   measureConvergence,
   reportConvergence,
   sleep,
+  stopAndPurge,
   uniqueNamespace,
-  writeRoundInEveryRegion,
 } from "../support/pipeline.js";
+import { sigkill, spawnConsumer } from "./support/service-children.js";
+import { expectEveryRegionHolds, keepWriting, noWritesYet } from "./support/write-rounds.js";
 
 const VICTIM = "eu-west";
 const COUNTERS = ["pos:r0", "pos:r1", "pos:r2", "pos:r3"];
 const SETS = ["watch:r0"];
-
-/** The consumer service as a process; ready once it logged that it joined its group. */
-function spawnConsumer(cluster: Cluster): Promise<ServiceProcess> {
-  return spawnService({
-    name: "invalidation-consumer",
-    service: "invalidation-consumer",
-    env: {
-      MERIDIAN_REGION: VICTIM,
-      MERIDIAN_NAMESPACE: cluster.namespace!,
-      MERIDIAN_REGIONS: cluster.layout.regions.join(","),
-      MERIDIAN_REDIS_DBS: JSON.stringify(cluster.layout.redisDbs),
-    },
-    readyMsg: "consumer ready",
-  });
-}
+const KEYS = { counters: COUNTERS, sets: SETS };
 
 describe("invalidation consumer killed and restarted", () => {
   let cluster: Cluster;
@@ -47,68 +35,38 @@ describe("invalidation consumer killed and restarted", () => {
 
   afterAll(async () => {
     await consumer?.stop();
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
+    await stopAndPurge(cluster);
   });
 
   it("converges after SIGKILL + restart of one region's consumer, nothing lost", async () => {
-    const regions = cluster.layout.regions;
-    const expected = new Map(COUNTERS.map((k) => [k, 0]));
-    const expectedSet = new Set<string>();
-    let lastWriteAck = 0;
-    let round = 0;
-    let writing = true;
-
-    consumer = await spawnConsumer(cluster);
-    const writer = (async () => {
-      while (writing) {
-        const r = round++;
-        await writeRoundInEveryRegion(
-          cluster,
-          r,
-          { counters: COUNTERS, sets: SETS },
-          { counters: expected, setElements: expectedSet },
-        );
-        lastWriteAck = Date.now();
-        await sleep(50);
-      }
-    })();
+    const expected = noWritesYet(COUNTERS);
+    consumer = await spawnConsumer(cluster, VICTIM);
+    const writer = keepWriting(cluster, KEYS, expected, { pauseMs: 50 });
 
     // Let the consumer merge for a while, then kill it without warning (no commit, no leave-group).
     await sleep(2500);
     const victimBefore =
       (await get(cluster.regions[VICTIM]!.url, "important", COUNTERS[0]!)).body?.value ?? 0;
-    consumer.child.kill("SIGKILL");
-    const code = await consumer.exited;
-    expect(consumer.child.signalCode).toBe("SIGKILL");
-    expect(code).toBeNull();
+    expect(await sigkill(consumer)).toBeNull();
     // While it is dead, the region falls behind: other regions' updates pile up in its inbound topic.
     await sleep(2000);
     expect((await cluster.compareStates(COUNTERS)).converged).toBe(false);
 
     const restartedAt = Date.now();
-    consumer = await spawnConsumer(cluster);
+    consumer = await spawnConsumer(cluster, VICTIM);
     const readyMs = Date.now() - restartedAt;
     await sleep(2000);
-    writing = false;
-    await writer;
+    await writer.stop();
 
-    const perKey = await measureConvergence(cluster, [...COUNTERS, ...SETS], lastWriteAck, 30_000);
+    const perKey = await measureConvergence(cluster, [...COUNTERS, ...SETS], writer.lastAckMs, 30_000);
     const summary = reportConvergence("consumer-restart", perKey.values(), {
-      rounds: round,
+      rounds: writer.rounds,
       restartReadyMs: readyMs,
       victimCounterAtKill: victimBefore,
     });
     expect(summary.count).toBe(COUNTERS.length + SETS.length);
 
-    for (const region of regions) {
-      const url = cluster.regions[region]!.url;
-      for (const k of COUNTERS)
-        expect((await get(url, "important", k)).body.value, `${k}@${region}`).toBe(expected.get(k));
-      const set = (await get(url, "important", SETS[0]!)).body.value as string[];
-      expect([...set].sort(), `set@${region}`).toEqual([...expectedSet].sort());
-    }
-    expect(expected.get(COUNTERS[0]!)!).toBeGreaterThan(victimBefore);
+    await expectEveryRegionHolds(cluster, KEYS, expected);
+    expect(expected.counters.get(COUNTERS[0]!)!).toBeGreaterThan(victimBefore);
   });
 });

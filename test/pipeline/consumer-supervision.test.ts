@@ -9,7 +9,7 @@ import { type InvalidationConsumerHandle, startInvalidationConsumer } from "@mer
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crashingKafka } from "../support/kafka-faults.js";
-import { get, mustPut, sleep, uniqueNamespace } from "../support/pipeline.js";
+import { get, mustPut, sleep, stopAndPurge, uniqueNamespace } from "../support/pipeline.js";
 
 const VICTIM = "eu-west";
 
@@ -40,9 +40,7 @@ describe("supervised invalidation consumer", () => {
 
   afterAll(async () => {
     await consumer?.stop();
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
+    await stopAndPurge(cluster);
   });
 
   it("restarts after non-retriable crashes and the region keeps applying updates", async () => {

@@ -11,6 +11,7 @@ import {
   mustPut,
   reportConvergence,
   sleep,
+  stopAndPurge,
   uniqueNamespace,
 } from "../support/pipeline.js";
 
@@ -32,11 +33,7 @@ describe("five-region convergence under concurrent writes", () => {
     });
   });
 
-  afterAll(async () => {
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
-  });
+  afterAll(() => stopAndPurge(cluster));
 
   it("all five regions hold the same CRDT state within 5 s of the last write, nothing lost", async () => {
     const regions = cluster.layout.regions;

@@ -6,7 +6,7 @@ import { type Cluster, startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import type { KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, mustPut, sleep, uniqueNamespace } from "../support/pipeline.js";
+import { get, mustPut, sleep, stopAndPurge, uniqueNamespace } from "../support/pipeline.js";
 
 const TARGET = "us-west";
 const KEY = "px:dlq";
@@ -18,11 +18,7 @@ describe("dead-letter topic", () => {
     cluster = await startCluster({ namespace: uniqueNamespace("dlq"), marketData: false, critical: false });
   });
 
-  afterAll(async () => {
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
-  });
+  afterAll(() => stopAndPurge(cluster));
 
   it("routes bad bytes, an unknown schema id, a bad CRDT state and a 100k-deep value to the DLQ with reasons; goes on", async () => {
     const config = configFromEnv();

@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUTH_HEADERS, get, put, ROOT, uniqueNamespace } from "../support/pipeline.js";
+import { seededInts } from "../../bench/lib/prng.js";
+import { AUTH_HEADERS, get, put, ROOT, stopAndPurge, uniqueNamespace } from "../support/pipeline.js";
 
 let cluster: Cluster;
 const ACCOUNTS = ["a1", "a2", "a3", "a4"];
@@ -49,24 +50,14 @@ beforeAll(async () => {
     expect((await post("us-east", "deposit", { account: a, amount: OPENING })).status).toBe(200);
 }, 180_000);
 
-afterAll(async () => {
-  if (!cluster) return;
-  await cluster.stop();
-  await cluster.purge();
-}, 60_000);
+afterAll(() => stopAndPurge(cluster), 60_000);
 
 describe("fenced ledger transfers", () => {
   it("concurrent transfers from three regions conserve the total exactly; no balance goes negative", async () => {
     const net = new Map(ACCOUNTS.map((a) => [a, 0]));
     const writes = new Map<string, { version: number; fence: number }[]>(ACCOUNTS.map((a) => [a, []]));
     const statuses: Record<number, number> = {};
-    let seed = 7; // mulberry32: reproducible, and its low bits are as random as its high ones
-    const rand = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
-    };
+    const rand = seededInts(7);
     const worker = async (region: string) => {
       for (let i = 0; i < 12; i++) {
         const from = ACCOUNTS[rand(4)]!;

@@ -10,9 +10,10 @@ import {
   mustPut,
   reportConvergence,
   sleep,
+  stopAndPurge,
   uniqueNamespace,
-  writeRoundInEveryRegion,
 } from "../support/pipeline.js";
+import { expectEveryRegionHolds, keepWriting, noWritesYet } from "./support/write-rounds.js";
 
 const VICTIM = "ap-south";
 const PARTITION_MS = 10_000;
@@ -20,6 +21,7 @@ const COUNTERS = ["pos:a", "pos:b", "pos:c"];
 const LWW = ["px:a", "px:b"];
 const SETS = ["watch:a"];
 const KEYS = [...COUNTERS, ...LWW, ...SETS];
+const ROUND_KEYS = { counters: COUNTERS, sets: SETS, lww: LWW };
 
 async function admin(cluster: Cluster, action: "partition" | "heal", region: string) {
   const res = await fetch(`${cluster.replicator.url}/admin/${action}/${region}`, {
@@ -36,36 +38,22 @@ describe("partition and heal", () => {
     cluster = await startCluster({ namespace: uniqueNamespace("part"), marketData: false, critical: false });
   });
 
-  afterAll(async () => {
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
-  });
+  afterAll(() => stopAndPurge(cluster));
 
   it("a region partitioned for 10 s converges within 5 s of the heal, nothing lost", async () => {
     const regions = cluster.layout.regions;
     const others = regions.filter((r) => r !== VICTIM);
-    const expected = new Map(COUNTERS.map((k) => [k, 0]));
-    const expectedSet = new Set<string>();
+    const expected = noWritesYet(COUNTERS);
 
     const cut = await admin(cluster, "partition", VICTIM);
     expect(cut.status).toBe(200);
     expect(cut.body.partitions).toEqual([VICTIM]);
     const partitionedAt = Date.now();
 
-    let round = 0;
-    const writer = (async () => {
-      while (Date.now() - partitionedAt < PARTITION_MS) {
-        const r = round++;
-        await writeRoundInEveryRegion(
-          cluster,
-          r,
-          { counters: COUNTERS, sets: SETS, lww: LWW },
-          { counters: expected, setElements: expectedSet },
-        );
-        await sleep(100);
-      }
-    })();
+    const writer = keepWriting(cluster, ROUND_KEYS, expected, {
+      pauseMs: 100,
+      until: () => Date.now() - partitionedAt >= PARTITION_MS,
+    });
 
     // While cut off: a write in us-east reaches the other regions but not the victim, and the victim's
     // own writes stay home; the replicator holds the victim's links instead of dropping them.
@@ -81,7 +69,7 @@ describe("partition and heal", () => {
     expect(heldFromVictim).toBeGreaterThan(0);
     expect((await cluster.compareStates(COUNTERS)).converged).toBe(false);
 
-    await writer;
+    await writer.done;
     const healed = await admin(cluster, "heal", VICTIM);
     const healedAt = Date.now();
     expect(healed.status).toBe(200);
@@ -90,17 +78,14 @@ describe("partition and heal", () => {
     const perKey = await measureConvergence(cluster, [...KEYS, "px:marker"], healedAt, 20_000);
     const summary = reportConvergence("partition-heal", perKey.values(), {
       partitionedMs: healedAt - partitionedAt,
-      rounds: round,
+      rounds: writer.rounds,
       heldAtCheck: { toVictim: heldToVictim, fromVictim: heldFromVictim },
     });
     expect(summary.maxMs).toBeLessThanOrEqual(5000);
 
+    await expectEveryRegionHolds(cluster, ROUND_KEYS, expected);
     for (const region of regions) {
       const url = cluster.regions[region]!.url;
-      for (const k of COUNTERS)
-        expect((await get(url, "important", k)).body.value, `${k}@${region}`).toBe(expected.get(k));
-      const set = (await get(url, "important", SETS[0]!)).body.value as string[];
-      expect([...set].sort()).toEqual([...expectedSet].sort());
       expect((await get(url, "important", "px:marker")).body.value).toBe("during-partition");
     }
   });

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "@meridian/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUTH_HEADERS, get, put, ROOT, sleep, uniqueNamespace } from "../support/pipeline.js";
+import { AUTH_HEADERS, get, put, ROOT, sleep, stopAndPurge, uniqueNamespace } from "../support/pipeline.js";
 
 describe("region node HTTP API", () => {
   let cluster: Cluster;
@@ -23,11 +23,7 @@ describe("region node HTTP API", () => {
     west = cluster.regions["eu-west"]!.url;
   });
 
-  afterAll(async () => {
-    if (!cluster) return;
-    await cluster.stop();
-    await cluster.purge();
-  });
+  afterAll(() => stopAndPurge(cluster));
 
   it.each([
     ["PUT", "/v1/urgent/px:1", { value: 1 }, "class"],

@@ -6,21 +6,13 @@ import type { LockHandle } from "@meridian/locks";
 import type { StrongConsistencyCache } from "@meridian/strong";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, strongTestEnv } from "../support/strong-env.js";
+import { installCommitFaults, sleep, strongTestEnv } from "../support/strong-env.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;
 beforeAll(async () => {
   env = await strongTestEnv("group", 8);
-  // Fault injection in the real database: a write whose value has `kill` ends its connection at COMMIT.
-  await env.pool.query(`
-    CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.value ? 'poison' THEN RAISE EXCEPTION 'injected commit failure'; END IF;
-      IF NEW.value ? 'kill' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
-      RETURN NEW;
-    END $$;
-    CREATE CONSTRAINT TRIGGER kill_at_commit AFTER INSERT OR UPDATE ON meridian_strong
-      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION kill_at_commit();`);
+  // A write whose value has `kill` ends its connection at COMMIT; `poison` fails the COMMIT.
+  await installCommitFaults(env.pool);
 });
 afterAll(() => env.cleanup());
 

@@ -14,13 +14,13 @@ import {
 import { LockHandle, LockManager, pgFenceEpochs } from "@meridian/locks";
 import { StrongConsistencyCache } from "@meridian/strong";
 import { Redis } from "ioredis";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPrivateSchema, type PrivateSchema } from "../../bench/lib/pg-schema.js";
 
 let server: RedisServerProcess;
-let admin: pg.Pool;
+let db: PrivateSchema | undefined;
 let pool: pg.Pool;
-const schema = `strong_faults_${randomUUID().slice(0, 8)}`;
 const keyPrefix = "sf:";
 let regions: Record<Region, Redis>;
 let locks: LockManager;
@@ -41,12 +41,8 @@ const cache = (region: Region) =>
 
 beforeAll(async () => {
   server = await startRedisServer();
-  const url = configFromEnv().pgUrl;
-  admin = new pg.Pool({ connectionString: url, max: 2 });
-  admin.on("error", () => {});
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  pool = new pg.Pool({ connectionString: url, max: 8, options: `-c search_path=${schema}` });
-  pool.on("error", () => {});
+  db = await createPrivateSchema(configFromEnv().pgUrl, `strong_faults_${randomUUID().slice(0, 8)}`, 8);
+  pool = db.pool;
   regions = regionClients(server.url);
   locks = new LockManager(regions["us-east"], {
     prefix: `${keyPrefix}lock:`,
@@ -68,9 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of Object.values(regions ?? {})) c.disconnect();
   await server?.stop();
-  await pool?.end();
-  await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin?.end();
+  await db?.drop();
 });
 
 describe("fencing across a Redis restart", () => {
@@ -173,13 +167,14 @@ describe("bounded operations while Redis is frozen (SIGSTOP)", () => {
         expect(took, name).toBeLessThan(2_500);
       }
       // Nobody sits "idle in transaction" on the row: another session can lock it at once.
-      const probe = await admin.connect();
+      const probe = await db!.admin.connect();
       try {
         await probe.query("BEGIN");
         await probe.query("SET LOCAL lock_timeout = 200");
-        const r = await probe.query(`SELECT value FROM ${schema}.meridian_strong WHERE key = $1 FOR UPDATE`, [
-          "frozen:1",
-        ]);
+        const r = await probe.query(
+          `SELECT value FROM ${db!.name}.meridian_strong WHERE key = $1 FOR UPDATE`,
+          ["frozen:1"],
+        );
         expect(r.rows[0].value).toEqual({ v: 1 });
         await probe.query("ROLLBACK");
       } finally {

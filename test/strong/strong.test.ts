@@ -12,7 +12,7 @@ import {
 import { RegionCache, StrongConsistencyCache, StrongSession } from "@meridian/strong";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, strongTestEnv } from "../support/strong-env.js";
+import { installCommitFaults, sleep, strongTestEnv } from "../support/strong-env.js";
 
 let env: Awaited<ReturnType<typeof strongTestEnv>>;
 beforeAll(async () => {
@@ -127,16 +127,7 @@ describe("fencing", () => {
 
 describe("failures leave nothing half-applied", () => {
   beforeAll(async () => {
-    // Fault injection in the real database: a deferred trigger that fails at COMMIT time.
-    await env.pool.query(`
-      CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.value ? 'poison' THEN RAISE EXCEPTION 'injected commit failure'; END IF;
-        IF NEW.value ? 'kill' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
-        RETURN NEW;
-      END $$;
-      CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT OR UPDATE ON meridian_strong
-        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_at_commit();`);
+    await installCommitFaults(env.pool);
   });
 
   for (const [fault, errorClass] of [

@@ -16,6 +16,13 @@ export const AUTH_HEADERS: Record<string, string> = {
   authorization: `Bearer ${process.env.MERIDIAN_AUTH_TOKEN}`,
 };
 
+/** A suite's teardown: stops the cluster (when it started) and deletes its run's keys and topics. */
+export async function stopAndPurge(cluster: Pick<Cluster, "stop" | "purge"> | undefined): Promise<void> {
+  if (!cluster) return;
+  await cluster.stop();
+  await cluster.purge();
+}
+
 export function uniqueNamespace(prefix: string): string {
   return `t-${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }

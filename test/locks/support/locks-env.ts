@@ -1,5 +1,8 @@
 // Shared setup for lock tests: real Redis, a private key prefix per run, cleanup by prefix.
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import type { Readable, Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { configFromEnv } from "@meridian/core";
 import { LockManager, type LockManagerOptions } from "@meridian/locks";
 import { Redis } from "ioredis";
@@ -23,6 +26,13 @@ export function lockTestEnv(label: string) {
     admin,
     client,
     manager: (opts: LockManagerOptions = {}) => new LockManager(client(), { prefix, ...opts }),
+    /** A program of test/locks/fixtures as a child process on this run's Redis DB and prefix. */
+    spawnFixture: (fixture: string, resource: string, ttlMs: number): LockFixture =>
+      spawn(
+        process.execPath,
+        ["--import", "tsx", fixturePath(fixture), url, String(LOCK_TEST_DB), prefix, resource, String(ttlMs)],
+        { cwd: fileURLToPath(new URL("../../..", import.meta.url)), stdio: ["pipe", "pipe", "inherit"] },
+      ),
     async cleanup() {
       const keys = await admin.keys(`${prefix}*`);
       if (keys.length > 0) await admin.del(...keys);
@@ -30,6 +40,11 @@ export function lockTestEnv(label: string) {
     },
   };
 }
+
+/** A fixture child: commands on stdin, what it did on stdout, its errors on the test's stderr. */
+export type LockFixture = ChildProcessByStdio<Writable, Readable, null>;
+
+const fixturePath = (name: string) => fileURLToPath(new URL(`../fixtures/${name}.ts`, import.meta.url));
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
