@@ -15,7 +15,6 @@ import {
 } from "@meridian/invalidation-consumer";
 import { type MarketDataProducerHandle, startMarketDataProducer } from "@meridian/market-data-producer";
 import type { RegionNodeHandle, StrongCriticalOptions } from "@meridian/region-node";
-import type { LatencyMatrix } from "@meridian/replicator";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import {
   bearerHeaders,
@@ -26,6 +25,7 @@ import {
   resolveLayout,
 } from "@meridian/service-kit";
 import type { Redis } from "@meridian/store";
+import type { LatencyMatrix } from "@meridian/wan";
 import type { Kafka } from "kafkajs";
 import { withAuthToken } from "./auth-token.js";
 import { type ChildProcessOptions, type ClusterChildren, checkChildren } from "./children.js";
