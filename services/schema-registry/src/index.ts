@@ -93,6 +93,3 @@ function registryAuthFromEnv(): HttpAuth {
   const token = config.schemaRegistryToken;
   return { ...(token ? { token } : {}), reads: config.httpAuth?.reads ?? false };
 }
-
-export { compatibilityErrors, parseAvro } from "./avro.js";
-export { RegistryState } from "./state.js";
