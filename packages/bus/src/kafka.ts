@@ -68,10 +68,23 @@ export function kafkaConnectError(
   what: string,
   details: Readonly<Record<string, unknown>> = {},
 ): MeridianError {
-  const refused =
-    err.name === "KafkaJSSASLAuthenticationError" || /SASL .*authentication failed/i.test(err.message);
+  const refused = refusedCredentials(err);
   const message = `${what}: ${err.message}`;
   return refused
     ? new AuthenticationError(message, { backend: "kafka", ...details })
     : new BackendUnavailableError(message, { backend: "kafka", ...details });
+}
+
+/**
+ * kafkajs marks a refused login by class (KafkaJSSASLAuthenticationError, or the broker's
+ * SASL_AUTHENTICATION_FAILED protocol error) and may wrap it (KafkaJSNonRetriableError, retries
+ * exceeded) with the original as `cause`; the class is checked down that chain, never the message.
+ */
+function refusedCredentials(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 8; depth++, e = e.cause) {
+    if (e.name === "KafkaJSSASLAuthenticationError") return true;
+    if ((e as { type?: unknown }).type === "SASL_AUTHENTICATION_FAILED") return true;
+  }
+  return false;
 }

@@ -3,6 +3,7 @@
 // { id, client, input, output?, call, ret }. JSON has no Infinity, so a missing or null `ret` (and a
 // missing `output`) means the outcome is unknown.
 import { readFile } from "node:fs/promises";
+import { InvalidInputError } from "@meridian/core";
 import { checkLinearizability, describeViolation, type Operation } from "@meridian/monitor";
 
 const INPUT_TYPES = new Set(["read", "write", "cas", "txn"]);
@@ -12,22 +13,30 @@ export function parseHistory(text: string): Operation[] {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new Error(`not JSON: ${(err as Error).message}`);
+    throw new InvalidInputError(`not JSON: ${(err as Error).message}`, { field: "history" });
   }
   const list = Array.isArray(doc) ? doc : (doc as { history?: unknown } | null)?.history;
-  if (!Array.isArray(list)) throw new Error('expected an array of operations or {"history": [...]}');
+  if (!Array.isArray(list))
+    throw new InvalidInputError('expected an array of operations or {"history": [...]}', {
+      field: "history",
+    });
   return list.map((raw, i) => {
     const o = raw as Record<string, unknown>;
     const input = o?.input as { type?: unknown } | undefined;
-    if (!o || typeof o !== "object") throw new Error(`operation ${i}: not an object`);
+    if (!o || typeof o !== "object")
+      throw new InvalidInputError(`operation ${i}: not an object`, { field: `history[${i}]` });
     if (!input || typeof input !== "object" || !INPUT_TYPES.has(String(input.type))) {
-      throw new Error(`operation ${i}: input.type must be read | write | cas | txn`);
+      throw new InvalidInputError(`operation ${i}: input.type must be read | write | cas | txn`, {
+        field: `history[${i}].input.type`,
+      });
     }
     if (typeof o.call !== "number" || !Number.isFinite(o.call))
-      throw new Error(`operation ${i}: call must be a number`);
+      throw new InvalidInputError(`operation ${i}: call must be a number`, { field: `history[${i}].call` });
     const ret = o.ret === undefined || o.ret === null ? Number.POSITIVE_INFINITY : o.ret;
     if (typeof ret !== "number" || ret < o.call)
-      throw new Error(`operation ${i}: ret must be a number ≥ call`);
+      throw new InvalidInputError(`operation ${i}: ret must be a number ≥ call`, {
+        field: `history[${i}].ret`,
+      });
     return {
       id: typeof o.id === "number" ? o.id : i,
       client: String(o.client ?? "?"),

@@ -78,165 +78,178 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  demo: demoCommand,
+  load: loadCommand,
+  monitor: monitorCommand,
+  check: checkCommand,
+  suites: suitesCommand,
+  report: reportCommand,
+};
+
 async function run(argv: string[]): Promise<number> {
   // `pnpm meridian -- <args>` passes the "--" through.
   const [command, ...rest] = argv[0] === "--" ? argv.slice(1) : argv;
-  if (!command || command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(HELP);
-    return 0;
+  if (!command || command === "--help" || command === "-h" || command === "help") return help();
+  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  return handler ? handler(rest) : usage(`unknown command ${command}`);
+}
+
+/** `meridian demo`: flags (else MERIDIAN_DEMO_* and the demo defaults) checked, then the demo run. */
+async function demoCommand(rest: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      seconds: { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      reports: { type: "string" },
+      inject: { type: "string" },
+      topology: { type: "string" },
+      webhook: { type: "string" },
+      rate: { type: "string" },
+      symbols: { type: "string" },
+      ticks: { type: "string" },
+      strict: { type: "boolean" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) return help();
+  const seconds = Number(values.seconds ?? process.env.MERIDIAN_DEMO_SECONDS ?? 60);
+  const port = Number(values.port ?? process.env.MERIDIAN_DASHBOARD_PORT ?? 8090);
+  if (!Number.isFinite(seconds) || seconds <= 0) return usage("--seconds must be a positive number");
+  if (!Number.isInteger(port) || port < 0) return usage("--port must be a port number");
+  const opsPerSecond = Number(values.rate ?? process.env.MERIDIAN_DEMO_RATE ?? DEMO_DEFAULTS.opsPerSecond);
+  const symbols = Number(values.symbols ?? process.env.MERIDIAN_DEMO_SYMBOLS ?? DEMO_DEFAULTS.symbols);
+  const ticksPerSecond = Number(
+    values.ticks ?? process.env.MERIDIAN_DEMO_TICKS ?? DEMO_DEFAULTS.ticksPerSecond,
+  );
+  if (!(opsPerSecond > 0)) return usage("--rate must be a positive number");
+  if (!Number.isInteger(symbols) || symbols < 1) return usage("--symbols must be a positive whole number");
+  if (!(ticksPerSecond > 0)) return usage("--ticks must be a positive number");
+  const inject = values.inject ?? process.env.MERIDIAN_DEMO_INJECT ?? "none";
+  if (inject !== "none" && inject !== "stall") return usage("--inject takes: stall");
+  const topology = values.topology ?? process.env.MERIDIAN_DEMO_TOPOLOGY ?? "in-process";
+  if (topology !== "in-process" && topology !== "processes")
+    return usage("--topology takes: in-process, processes");
+  // Keep the console for progress: kafkajs' retried warnings (e.g. leader moves on a fresh broker) go
+  // through the bus logger, whose level is LOG_LEVEL.
+  process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
+  const result = await runDemo({
+    seconds,
+    port,
+    host: values.host ?? process.env.MERIDIAN_DASHBOARD_HOST ?? "127.0.0.1",
+    reportsDir: values.reports ?? "reports",
+    inject,
+    topology,
+    webhookUrl: values.webhook ?? process.env.MERIDIAN_ALERT_WEBHOOK,
+    opsPerSecond,
+    symbols,
+    ticksPerSecond,
+  });
+  // The demo succeeded when it ran and reported; --strict also requires a passing verdict.
+  return values.strict && result.report.verdict !== "pass" ? 1 : 0;
+}
+
+/** `meridian load`: open-loop load; a bad flag is a usage error (exit 2). */
+async function loadCommand(rest: string[]): Promise<number> {
+  try {
+    const flags = parseLoadFlags(rest);
+    if (flags.help) return help();
+    process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
+    return await runLoadCommand(flags, (l) => process.stdout.write(`${l}\n`));
+  } catch (err) {
+    if (!(err instanceof LoadFlagError)) throw err;
+    process.stderr.write(`meridian load: ${err.message}\n${LOAD_USAGE}\n`);
+    return 2;
   }
-  switch (command) {
-    case "demo": {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          seconds: { type: "string" },
-          port: { type: "string" },
-          host: { type: "string" },
-          reports: { type: "string" },
-          inject: { type: "string" },
-          topology: { type: "string" },
-          webhook: { type: "string" },
-          rate: { type: "string" },
-          symbols: { type: "string" },
-          ticks: { type: "string" },
-          strict: { type: "boolean" },
-          help: { type: "boolean" },
-        },
-      });
-      if (values.help) return help();
-      const seconds = Number(values.seconds ?? process.env.MERIDIAN_DEMO_SECONDS ?? 60);
-      const port = Number(values.port ?? process.env.MERIDIAN_DASHBOARD_PORT ?? 8090);
-      if (!Number.isFinite(seconds) || seconds <= 0) return usage("--seconds must be a positive number");
-      if (!Number.isInteger(port) || port < 0) return usage("--port must be a port number");
-      const opsPerSecond = Number(
-        values.rate ?? process.env.MERIDIAN_DEMO_RATE ?? DEMO_DEFAULTS.opsPerSecond,
-      );
-      const symbols = Number(values.symbols ?? process.env.MERIDIAN_DEMO_SYMBOLS ?? DEMO_DEFAULTS.symbols);
-      const ticksPerSecond = Number(
-        values.ticks ?? process.env.MERIDIAN_DEMO_TICKS ?? DEMO_DEFAULTS.ticksPerSecond,
-      );
-      if (!(opsPerSecond > 0)) return usage("--rate must be a positive number");
-      if (!Number.isInteger(symbols) || symbols < 1)
-        return usage("--symbols must be a positive whole number");
-      if (!(ticksPerSecond > 0)) return usage("--ticks must be a positive number");
-      const inject = values.inject ?? process.env.MERIDIAN_DEMO_INJECT ?? "none";
-      if (inject !== "none" && inject !== "stall") return usage("--inject takes: stall");
-      const topology = values.topology ?? process.env.MERIDIAN_DEMO_TOPOLOGY ?? "in-process";
-      if (topology !== "in-process" && topology !== "processes")
-        return usage("--topology takes: in-process, processes");
-      // Keep the console for progress: kafkajs' retried warnings (e.g. leader moves on a fresh broker) go
-      // through the bus logger, whose level is LOG_LEVEL.
-      process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
-      const result = await runDemo({
-        seconds,
-        port,
-        host: values.host ?? process.env.MERIDIAN_DASHBOARD_HOST ?? "127.0.0.1",
-        reportsDir: values.reports ?? "reports",
-        inject,
-        topology,
-        webhookUrl: values.webhook ?? process.env.MERIDIAN_ALERT_WEBHOOK,
-        opsPerSecond,
-        symbols,
-        ticksPerSecond,
-      });
-      // The demo succeeded when it ran and reported; --strict also requires a passing verdict.
-      return values.strict && result.report.verdict !== "pass" ? 1 : 0;
-    }
-    case "load": {
-      try {
-        const flags = parseLoadFlags(rest);
-        if (flags.help) return help();
-        process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
-        return await runLoadCommand(flags, (l) => process.stdout.write(`${l}\n`));
-      } catch (err) {
-        if (!(err instanceof LoadFlagError)) throw err;
-        process.stderr.write(`meridian load: ${err.message}\n${LOAD_USAGE}\n`);
-        return 2;
-      }
-    }
-    case "monitor": {
-      const { values } = parseArgs({ args: rest, options: { help: { type: "boolean" } } });
-      if (values.help) return help();
-      await runMonitorCommand();
-      return new Promise<number>(() => undefined); // runs until SIGINT / SIGTERM
-    }
-    case "check": {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: { "budget-ms": { type: "string" }, help: { type: "boolean" } },
-      });
-      if (values.help) return help();
-      const file = positionals[0];
-      if (!file) return usage("check needs a history file");
-      const budgetMs = values["budget-ms"] ? Number(values["budget-ms"]) : undefined;
-      const out = await checkHistoryFile(file, budgetMs);
-      process.stdout.write(`${out.text}\n`);
-      return out.exitCode;
-    }
-    case "suites": {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          clients: { type: "string" },
-          ops: { type: "string" },
-          "stress-seconds": { type: "string" },
-          reports: { type: "string" },
-          help: { type: "boolean" },
-        },
-      });
-      if (values.help) return help();
-      const clients = Number(values.clients ?? 8);
-      const opsPerClient = Number(values.ops ?? 40);
-      const stressSeconds = Number(values["stress-seconds"] ?? 5);
-      for (const [name, v] of [
-        ["--clients", clients],
-        ["--ops", opsPerClient],
-        ["--stress-seconds", stressSeconds],
-      ] as const) {
-        if (!Number.isFinite(v) || v <= 0) return usage(`${name} must be a positive number`);
-      }
-      process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
-      const reportsDir = values.reports ?? "reports";
-      await mkdir(reportsDir, { recursive: true });
-      const report = await runSuitesCommand({
-        clients,
-        opsPerClient,
-        stressSeconds,
-        reportsDir,
-        print: (l) => process.stdout.write(`${l}\n`),
-      });
-      return report.passed ? 0 : 1;
-    }
-    case "report": {
-      const { values } = parseArgs({
-        args: rest,
-        options: { in: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
-      });
-      if (values.help) return help();
-      const input = values.in ?? "reports/consistency-report.json";
-      let report: ConsistencyReport;
-      try {
-        report = JSON.parse(await readFile(input, "utf8")) as ConsistencyReport;
-      } catch (err) {
-        return usage(`cannot read report ${input}: ${(err as Error).message}`);
-      }
-      if (!report || typeof report !== "object" || !Array.isArray(report.regions) || !report.violations) {
-        return usage(`${input} is not a Meridian consistency report`);
-      }
-      const { htmlPath, jsonPath } = await writeReport(report, values.out ?? dirname(input));
-      renderReportHtml(report);
-      process.stdout.write(
-        `${report.title}: ${report.verdict.toUpperCase()} — ${report.violations.total} violations in ${report.violations.operations} operations, ` +
-          `convergence p99 ${Math.round(report.overallConvergence?.p99 ?? report.divergence.overall.p99)} ms\n` +
-          `${report.reasons.map((r) => `  - ${r}\n`).join("")}HTML: ${htmlPath}\nJSON: ${jsonPath}\n`,
-      );
-      return 0;
-    }
-    default:
-      return usage(`unknown command ${command}`);
+}
+
+/** `meridian monitor`: the monitor service, until SIGINT / SIGTERM. */
+async function monitorCommand(rest: string[]): Promise<number> {
+  const { values } = parseArgs({ args: rest, options: { help: { type: "boolean" } } });
+  if (values.help) return help();
+  await runMonitorCommand();
+  return new Promise<number>(() => undefined); // runs until SIGINT / SIGTERM
+}
+
+/** `meridian check <history.json>`: exit 0 linearizable, 1 not, 2 bad input or undecided. */
+async function checkCommand(rest: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { "budget-ms": { type: "string" }, help: { type: "boolean" } },
+  });
+  if (values.help) return help();
+  const file = positionals[0];
+  if (!file) return usage("check needs a history file");
+  const budgetMs = values["budget-ms"] ? Number(values["budget-ms"]) : undefined;
+  const out = await checkHistoryFile(file, budgetMs);
+  process.stdout.write(`${out.text}\n`);
+  return out.exitCode;
+}
+
+/** `meridian suites`: the race and stress suites on critical data of a cluster started here. */
+async function suitesCommand(rest: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      clients: { type: "string" },
+      ops: { type: "string" },
+      "stress-seconds": { type: "string" },
+      reports: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) return help();
+  const clients = Number(values.clients ?? 8);
+  const opsPerClient = Number(values.ops ?? 40);
+  const stressSeconds = Number(values["stress-seconds"] ?? 5);
+  for (const [name, v] of [
+    ["--clients", clients],
+    ["--ops", opsPerClient],
+    ["--stress-seconds", stressSeconds],
+  ] as const) {
+    if (!Number.isFinite(v) || v <= 0) return usage(`${name} must be a positive number`);
   }
+  process.env.LOG_LEVEL ??= process.env.MERIDIAN_LOG_LEVEL ?? "error";
+  const reportsDir = values.reports ?? "reports";
+  await mkdir(reportsDir, { recursive: true });
+  const report = await runSuitesCommand({
+    clients,
+    opsPerClient,
+    stressSeconds,
+    reportsDir,
+    print: (l) => process.stdout.write(`${l}\n`),
+  });
+  return report.passed ? 0 : 1;
+}
+
+/** `meridian report`: re-renders a JSON report as HTML and prints its summary. */
+async function reportCommand(rest: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: { in: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
+  });
+  if (values.help) return help();
+  const input = values.in ?? "reports/consistency-report.json";
+  let report: ConsistencyReport;
+  try {
+    report = JSON.parse(await readFile(input, "utf8")) as ConsistencyReport;
+  } catch (err) {
+    return usage(`cannot read report ${input}: ${(err as Error).message}`);
+  }
+  if (!report || typeof report !== "object" || !Array.isArray(report.regions) || !report.violations) {
+    return usage(`${input} is not a Meridian consistency report`);
+  }
+  const { htmlPath, jsonPath } = await writeReport(report, values.out ?? dirname(input));
+  renderReportHtml(report);
+  process.stdout.write(
+    `${report.title}: ${report.verdict.toUpperCase()} — ${report.violations.total} violations in ${report.violations.operations} operations, ` +
+      `convergence p99 ${Math.round(report.overallConvergence?.p99 ?? report.divergence.overall.p99)} ms\n` +
+      `${report.reasons.map((r) => `  - ${r}\n`).join("")}HTML: ${htmlPath}\nJSON: ${jsonPath}\n`,
+  );
+  return 0;
 }
 
 function help(): number {

@@ -15,7 +15,6 @@ import {
 } from "@meridian/invalidation-consumer";
 import { type MarketDataProducerHandle, startMarketDataProducer } from "@meridian/market-data-producer";
 import type { RegionNodeHandle, StrongCriticalOptions } from "@meridian/region-node";
-import type { LatencyMatrix } from "@meridian/replicator";
 import { type ReplicatorHandle, startReplicator } from "@meridian/replicator";
 import {
   bearerHeaders,
@@ -26,6 +25,7 @@ import {
   resolveLayout,
 } from "@meridian/service-kit";
 import type { Redis } from "@meridian/store";
+import type { LatencyMatrix } from "@meridian/wan";
 import type { Kafka } from "kafkajs";
 import { withAuthToken } from "./auth-token.js";
 import { type ChildProcessOptions, type ClusterChildren, checkChildren } from "./children.js";
@@ -34,6 +34,7 @@ import { purgeNamespace, type Stoppable, stopInOrder } from "./teardown.js";
 import type { ClusterWan, ClusterWanOptions } from "./wan.js";
 import {
   type ClusterContext,
+  type CriticalBackend,
   externalReplicatorHandle,
   type RegionParts,
   startAntiEntropy,
@@ -188,20 +189,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
   try {
     const backend = await startCriticalBackend(ctx, opts);
-    const { strong, wan, strongSchema, pgSchema, ownPool } = backend;
+    const { strong, wan, pgSchema, ownPool } = backend;
     started.push(wan, strong && { stop: () => strong.close() }, ownPool && { stop: () => ownPool.end() });
-    const replicator = opts.externalReplicator
-      ? externalReplicatorHandle()
-      : await startReplicator({
-          regions,
-          namespace,
-          redisDbs: layout.redisDbs,
-          config,
-          kafka,
-          port: opts.ports?.replicator ?? 0,
-          logger: log,
-          ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
-        });
+    const replicator = await startClusterReplicator(ctx, opts);
     started.push(replicator);
     started.push({ stop: stopRegions });
     await Promise.all(
@@ -230,11 +220,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       children: parts.children,
       replicator,
       marketData,
-      critical: strong
-        ? { schema: strongSchema, pool: strong.pool }
-        : wan?.geo
-          ? { schema: undefined, pool: wan.criticalRows }
-          : undefined,
+      critical: criticalRowsOf(backend),
       wan,
       events,
       antiEntropy,
@@ -307,6 +293,27 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 export function checkMarketHome(marketData: ClusterOptions["marketData"], regions: readonly string[]): void {
   const home = marketData ? marketData.homeRegion : undefined;
   if (home !== undefined) parseRegion(home, regions, "marketData.homeRegion");
+}
+
+/** The replicator between the regions, or a stand-in when it runs outside (`externalReplicator`). */
+async function startClusterReplicator(ctx: ClusterContext, opts: ClusterOptions): Promise<ReplicatorHandle> {
+  if (opts.externalReplicator) return externalReplicatorHandle();
+  return startReplicator({
+    regions: ctx.layout.regions,
+    namespace: ctx.layout.namespace,
+    redisDbs: ctx.layout.redisDbs,
+    config: ctx.config,
+    kafka: ctx.kafka,
+    port: opts.ports?.replicator ?? 0,
+    logger: ctx.log,
+    ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
+  });
+}
+
+/** Where critical data's source-of-truth rows are: the strong tier's schema, the WAN layer's homes, or none. */
+function criticalRowsOf(backend: CriticalBackend): Cluster["critical"] {
+  if (backend.strong) return { schema: backend.strongSchema, pool: backend.strong.pool };
+  return backend.wan?.geo ? { schema: undefined, pool: backend.wan.criticalRows } : undefined;
 }
 
 /** The market-data producer, unless `marketData: false`. */

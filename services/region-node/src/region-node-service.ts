@@ -15,9 +15,10 @@ import {
   kafkaHealthCheck,
   type Logger,
   listen,
+  type Router,
 } from "@meridian/service-kit";
 import { checkRedis } from "@meridian/store";
-import { Counter, Histogram } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 import { parseDataClass } from "./keyspace.js";
 import { registerL1Metrics } from "./l1-metrics.js";
 import type { Ledger } from "./ledger.js";
@@ -70,9 +71,14 @@ function ledgerOf(node: RegionNode): Ledger {
   return node.ledger;
 }
 
-export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<RegionNodeHandle> {
-  const log = createLogger("region-node", { region: opts.region }, opts.logger);
-  const registry = createRegistry({ service: "region-node", region: opts.region }, opts.processMetrics);
+interface HttpMetrics {
+  requests: Counter;
+  duration: Histogram;
+  readAge: Histogram;
+}
+
+/** The node's /v1 metrics: requests by class / method / status, their latency, the age of what reads served. */
+function httpMetrics(registry: Registry): HttpMetrics {
   const requests = new Counter({
     name: "meridian_http_requests_total",
     help: "HTTP requests to /v1 by data class, method and status",
@@ -93,24 +99,21 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 60],
     registers: [registry],
   });
+  return { requests, duration, readAge };
+}
 
-  const kafka = opts.kafka ?? createKafka(opts.config, `region-node-${opts.region}`);
-  const node = await createRegionNode({ ...opts, kafka, metricsRegistry: registry });
-  registerL1Metrics(registry, () => node.coherentCacheable?.near.stats);
-  const kafkaHealth = await kafkaHealthCheck(kafka);
-  const marketData = opts.ingestMarketData
-    ? await startMarketDataIngest({
-        node,
-        kafka,
-        config: opts.config,
-        namespace: opts.namespace,
-        logger: log,
-        serde: opts.serde,
-      })
-    : undefined;
-  if (marketData) registerConsumerMetrics(registry, () => marketData.health());
+type ClassHandler = (req: HttpRequest, cls: DataClass) => Promise<HttpResponse>;
 
-  const timed = (method: string, fn: (req: HttpRequest, cls: DataClass) => Promise<HttpResponse>) => {
+/**
+ * Wraps a /v1 handler: parses the data class, answers a typed error with its status (501 when this node
+ * lacks the tier), and counts and times every request.
+ */
+function timedBy(
+  metrics: HttpMetrics,
+  log: Logger,
+): (method: string, fn: ClassHandler) => (req: HttpRequest) => Promise<HttpResponse> {
+  const { requests, duration } = metrics;
+  return (method: string, fn: ClassHandler) => {
     return async (req: HttpRequest): Promise<HttpResponse> => {
       const started = process.hrtime.bigint();
       let cls = "invalid";
@@ -133,15 +136,24 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
       return res;
     };
   };
+}
 
-  const router = regionNodeRouter({
+/** The node's /v1 routes over `node`. */
+function nodeRouter(
+  node: RegionNode,
+  opts: RegionNodeServiceOptions,
+  metrics: HttpMetrics,
+  log: Logger,
+): Router {
+  const timed = timedBy(metrics, log);
+  return regionNodeRouter({
     read: timed("GET", async (req, cls) => {
       const read = await node.get(cls, req.params.key!, parseReadOpts(req.query));
       if (!read)
         return errorResponse(404, "NOT_FOUND", `no ${cls} entry for ${req.params.key}`, {
           key: req.params.key,
         });
-      readAge.observe({ class: cls }, read.ageMs / 1000);
+      metrics.readAge.observe({ class: cls }, read.ageMs / 1000);
       return { status: 200, body: read };
     }),
     write: timed("PUT", async (req, cls) => {
@@ -161,6 +173,30 @@ export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<R
       body: { region: opts.region, namespace: opts.namespace ?? null, keyPrefix: node.keyPrefix },
     }),
   });
+}
+
+export async function startRegionNode(opts: RegionNodeServiceOptions): Promise<RegionNodeHandle> {
+  const log = createLogger("region-node", { region: opts.region }, opts.logger);
+  const registry = createRegistry({ service: "region-node", region: opts.region }, opts.processMetrics);
+  const metrics = httpMetrics(registry);
+
+  const kafka = opts.kafka ?? createKafka(opts.config, `region-node-${opts.region}`);
+  const node = await createRegionNode({ ...opts, kafka, metricsRegistry: registry });
+  registerL1Metrics(registry, () => node.coherentCacheable?.near.stats);
+  const kafkaHealth = await kafkaHealthCheck(kafka);
+  const marketData = opts.ingestMarketData
+    ? await startMarketDataIngest({
+        node,
+        kafka,
+        config: opts.config,
+        namespace: opts.namespace,
+        logger: log,
+        serde: opts.serde,
+      })
+    : undefined;
+  if (marketData) registerConsumerMetrics(registry, () => marketData.health());
+
+  const router = nodeRouter(node, opts, metrics, log);
   addObservabilityRoutes(router, registry, {
     redis: () => checkRedis(node.redis),
     kafka: kafkaHealth.check,

@@ -27,6 +27,7 @@ import {
 import { LockManager, pgFenceEpochs } from "@meridian/locks";
 import {
   ensureTopicsFor,
+  type RegionLayout,
   type RegionLayoutOptions,
   regionRedisUrl,
   resolveLayout,
@@ -187,15 +188,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     coherentCacheable =
       cfg.cacheableCoherence === false
         ? undefined
-        : await CoherentCacheable.connect({
-            region,
-            redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
-            redisAuth: cfg.config.redisAuth,
-            // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
-            prefix: `${layout.keyPrefix}coh:${region}`,
-            nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-            ...ttlOpt,
-          });
+        : await connectCoherentCacheable(cfg, layout, region, redisUrl);
   } catch (err) {
     await client.close().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
@@ -204,26 +197,9 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
   }
   const cacheable: CacheableStore =
     coherentCacheable ?? new TtlCache(redis, { region, keyPrefix: layout.keyPrefix, ...ttlOpt });
-  // Ledger locks live on the first region's Redis for every node, so all regions exclude each other.
-  const lockRegion = layout.regions[0]!;
-  const lockRedis = cfg.criticalPg
-    ? createRedis(regionRedisUrl(layout, lockRegion, cfg.config.redisUrl), {
-        db: layout.redisDbs[lockRegion]!,
-        auth: cfg.config.redisAuth,
-      })
-    : undefined;
-  const ledger =
-    cfg.criticalPg && lockRedis
-      ? new Ledger({
-          region,
-          client,
-          locks: new LockManager(lockRedis, {
-            prefix: `${layout.keyPrefix}ledger-lock:`,
-            fenceEpochs: pgFenceEpochs(cfg.criticalPg.pool),
-          }),
-          registry: cfg.metricsRegistry ?? new Registry(),
-        })
-      : undefined;
+  const { ledger, lockRedis } = cfg.criticalPg
+    ? createLedger(cfg, cfg.criticalPg.pool, layout, region, client)
+    : { ledger: undefined, lockRedis: undefined };
 
   const critical = (): CriticalStore => {
     if (cfg.criticalPg) return clientCritical(client);
@@ -244,36 +220,8 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     async get(cls, key, opts = {}) {
       validateKey(key);
       if (cls === "critical") return critical().get(key, opts);
-      if (cls === "cacheable") {
-        if (opts.minVersion !== undefined)
-          throw new InvalidInputError("minVersion is not supported for cacheable");
-        const r = await cacheable.get(key, opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {});
-        return r && { key, class: cls, value: r.value, version: r.version, region: r.region, ageMs: r.ageMs };
-      }
-      if (typeof opts.minVersion === "number") {
-        throw new InvalidInputError('minVersion of an important read is a vector clock like {"us-east":3}');
-      }
-      const minClock = parseMinVersion(opts.minVersion);
-      const session = minClock ? sessionAt(client, key, { important: minClock }) : undefined;
-      const r = await client.get("important", key, {
-        ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
-        ...(session ? { session } : {}),
-      });
-      if (r.value === undefined) {
-        if (minClock)
-          throw new StalenessBoundError(`${key} not yet present at ${region}`, { key, minVersion: minClock });
-        return null;
-      }
-      return {
-        key,
-        class: cls,
-        value: r.value,
-        version: r.version,
-        region: r.region,
-        ageMs: r.ageMs,
-        stale: r.stale,
-        ...(r.writtenBy !== undefined ? { writtenBy: r.writtenBy } : {}),
-      };
+      if (cls === "cacheable") return readCacheable(cacheable, key, opts);
+      return readImportant(client, region, key, opts);
     },
     async set(cls, key, body) {
       validateKey(key);
@@ -288,14 +236,7 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
         }
         return critical().set(key, body);
       }
-      if (cls === "cacheable") {
-        const b = asObject(body);
-        const ttl = b.ttlMs;
-        if (ttl !== undefined && typeof ttl !== "number")
-          throw new InvalidInputError("ttlMs must be a number");
-        const r = await cacheable.set(key, b.value, ttl);
-        return { key, class: cls, region, version: r.version };
-      }
+      if (cls === "cacheable") return writeCacheable(cacheable, region, key, body);
       const w = await client.set("important", key, importantWriteArg(key, body));
       return { key, class: cls, region, version: w.version };
     },
@@ -309,6 +250,108 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
       redis.disconnect();
     },
   };
+}
+
+/** The coherent cacheable store of this node (a coherent L1 over the region's Redis). */
+function connectCoherentCacheable(
+  cfg: RegionNodeConfig,
+  layout: RegionLayout,
+  region: string,
+  redisUrl: string,
+): Promise<CoherentCacheable> {
+  return CoherentCacheable.connect({
+    region,
+    redisUrl: redisUrlWithDb(redisUrl, layout.redisDbs[region]!),
+    redisAuth: cfg.config.redisAuth,
+    // Under the namespace's key prefix (purged with it); per region, as pub/sub spans DBs.
+    prefix: `${layout.keyPrefix}coh:${region}`,
+    nodeId: cfg.nodeId ?? `${region}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    ...(cfg.cacheableTtlMs !== undefined ? { ttlMs: cfg.cacheableTtlMs } : {}),
+  });
+}
+
+/**
+ * The fenced ledger over `client`. Its locks live on the first region's Redis for every node, so all
+ * regions exclude each other; the connection is the caller's to close.
+ */
+function createLedger(
+  cfg: RegionNodeConfig,
+  pool: PgPool,
+  layout: RegionLayout,
+  region: string,
+  client: MeridianClient,
+): { ledger: Ledger; lockRedis: Redis } {
+  const lockRegion = layout.regions[0]!;
+  const lockRedis = createRedis(regionRedisUrl(layout, lockRegion, cfg.config.redisUrl), {
+    db: layout.redisDbs[lockRegion]!,
+    auth: cfg.config.redisAuth,
+  });
+  const locks = new LockManager(lockRedis, {
+    prefix: `${layout.keyPrefix}ledger-lock:`,
+    fenceEpochs: pgFenceEpochs(pool),
+  });
+  const ledger = new Ledger({ region, client, locks, registry: cfg.metricsRegistry ?? new Registry() });
+  return { ledger, lockRedis };
+}
+
+/** A cacheable read: maxAgeMs only (a TTL copy has no version to bound). */
+async function readCacheable(
+  cacheable: CacheableStore,
+  key: string,
+  opts: ReadOptions,
+): Promise<NodeRead | null> {
+  if (opts.minVersion !== undefined) throw new InvalidInputError("minVersion is not supported for cacheable");
+  const r = await cacheable.get(key, opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {});
+  return (
+    r && { key, class: "cacheable", value: r.value, version: r.version, region: r.region, ageMs: r.ageMs }
+  );
+}
+
+/** An important read through the client; a vector-clock minVersion reads as a session that saw it. */
+async function readImportant(
+  client: MeridianClient,
+  region: string,
+  key: string,
+  opts: ReadOptions,
+): Promise<NodeRead | null> {
+  if (typeof opts.minVersion === "number") {
+    throw new InvalidInputError('minVersion of an important read is a vector clock like {"us-east":3}');
+  }
+  const minClock = parseMinVersion(opts.minVersion);
+  const session = minClock ? sessionAt(client, key, { important: minClock }) : undefined;
+  const r = await client.get("important", key, {
+    ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
+    ...(session ? { session } : {}),
+  });
+  if (r.value === undefined) {
+    if (minClock)
+      throw new StalenessBoundError(`${key} not yet present at ${region}`, { key, minVersion: minClock });
+    return null;
+  }
+  return {
+    key,
+    class: "important",
+    value: r.value,
+    version: r.version,
+    region: r.region,
+    ageMs: r.ageMs,
+    stale: r.stale,
+    ...(r.writtenBy !== undefined ? { writtenBy: r.writtenBy } : {}),
+  };
+}
+
+/** A cacheable write: `{value, ttlMs?}`. */
+async function writeCacheable(
+  cacheable: CacheableStore,
+  region: string,
+  key: string,
+  body: unknown,
+): Promise<NodeWrite> {
+  const b = asObject(body);
+  const ttl = b.ttlMs;
+  if (ttl !== undefined && typeof ttl !== "number") throw new InvalidInputError("ttlMs must be a number");
+  const r = await cacheable.set(key, b.value, ttl);
+  return { key, class: "cacheable", region, version: r.version };
 }
 
 /** A session that already saw `key` at the caller's minimum version (the HTTP minVersion parameter). */

@@ -1,9 +1,8 @@
 // Starts a schema registry speaking the subset of Confluent's REST API that @kafkajs/confluent-schema-registry
 // uses, backed by a compacted Kafka topic. Usable in-process (tests) and from main.ts (infra).
 import type { AddressInfo } from "node:net";
-import { pinoLogCreator } from "@meridian/bus";
+import { createKafka } from "@meridian/bus";
 import { configFromEnv, type HttpAuth } from "@meridian/core";
-import { Kafka, logLevel } from "kafkajs";
 import pino, { type Logger } from "pino";
 import { createRegistryServer } from "./http.js";
 import { KafkaLog } from "./kafka-log.js";
@@ -35,12 +34,12 @@ export interface RunningSchemaRegistry {
 export async function startSchemaRegistry(opts: SchemaRegistryOptions): Promise<RunningSchemaRegistry> {
   const logger = opts.logger ?? pino({ name: "schema-registry", level: process.env.LOG_LEVEL ?? "info" });
   const topic = opts.topic ?? "_schemas";
-  const kafka = new Kafka({
-    clientId: "meridian-schema-registry",
-    brokers: opts.brokers,
-    logLevel: logLevel.WARN,
-    logCreator: pinoLogCreator(logger),
-  });
+  // The bus's one Kafka client factory: the deployment's SASL / TLS settings (MERIDIAN_KAFKA_*) apply here too.
+  const kafka = createKafka(
+    { ...configFromEnv(), kafkaBrokers: opts.brokers },
+    "meridian-schema-registry",
+    logger,
+  );
   const state = new RegistryState();
   const log = new KafkaLog(kafka, topic, logger);
   let skipped = 0;
@@ -93,6 +92,3 @@ function registryAuthFromEnv(): HttpAuth {
   const token = config.schemaRegistryToken;
   return { ...(token ? { token } : {}), reads: config.httpAuth?.reads ?? false };
 }
-
-export { compatibilityErrors, parseAvro } from "./avro.js";
-export { RegistryState } from "./state.js";

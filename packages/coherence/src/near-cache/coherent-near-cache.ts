@@ -9,6 +9,7 @@ import {
   BackendUnavailableError,
   type DataClass,
   InvalidInputError,
+  type ReadBound,
   type RedisAuth,
   StalenessBoundError,
 } from "@meridian/core";
@@ -47,11 +48,10 @@ interface L1Entry<V> {
   filledAt: number;
 }
 
-export interface ReadOptions {
+/** core's minVersion bound (an integer version here; StalenessBoundError when unmet), plus the class. */
+export interface ReadOptions extends Pick<ReadBound<number>, "minVersion"> {
   /** The key's data class, when this node has not written it (decides the L1 TTL of "cacheable"). */
   dataClass?: DataClass;
-  /** Refuse (StalenessBoundError) rather than return a value older than this version. */
-  minVersion?: number;
 }
 
 export interface ReadResult<V> {

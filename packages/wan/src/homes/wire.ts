@@ -1,12 +1,10 @@
 // Checks of what another region sends: a peer holds the cluster token, but its requests are still input —
 // a bad shape is an InvalidInputError, never a half-applied move or a NaN version.
-import { InvalidInputError } from "@meridian/core";
+import { InvalidInputError, type ReadBound } from "@meridian/core";
 import type { MovedKey } from "./home-store.js";
 
-export interface ReadOptions {
-  maxAgeMs?: number;
-  minVersion?: number;
-}
+/** A critical read's bounds as they cross the wire: core's ReadBound with an integer version. */
+export type ReadOptions = ReadBound<number>;
 
 function nonNegativeInt(v: unknown, field: string): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {

@@ -2,6 +2,7 @@
 // Latency is measured from that intended time, not from when the request actually left, so a stalled
 // target shows up as the queueing delay every later operation suffered (no coordinated omission). A cap
 // on operations in flight bounds memory; operations held back by it still count from their due time.
+import { InvalidInputError } from "@meridian/core";
 import { LatencyHistogram, type LatencySummary } from "./histogram.js";
 
 export interface OpenLoopOptions {
@@ -50,7 +51,10 @@ export interface OpenLoopResult {
 }
 
 export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
-  if (!(o.ratePerSecond > 0) || !(o.durationMs > 0)) throw new RangeError("rate and duration must be > 0");
+  if (!(o.ratePerSecond > 0) || !(o.durationMs > 0))
+    throw new InvalidInputError("rate and duration must be > 0", {
+      field: o.ratePerSecond > 0 ? "durationMs" : "ratePerSecond",
+    });
   const now = o.now ?? (() => performance.now());
   const maxInFlight = o.maxInFlight ?? 4096;
   const total = Math.round((o.ratePerSecond * o.durationMs) / 1000);

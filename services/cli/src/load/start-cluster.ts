@@ -2,7 +2,9 @@
 // step can stall the event loop past a Redis command's 1 s bound (BackendUnavailableError, retriable),
 // and one such stall should not cost a whole load run. Each failed attempt has already stopped what it
 // started.
+import { isRetriable } from "@meridian/bus";
 import { type Cluster, type ClusterOptions, startCluster } from "@meridian/cluster";
+import { isConnectionError } from "@meridian/store";
 
 export async function startClusterRetrying(
   opts: ClusterOptions,
@@ -13,10 +15,8 @@ export async function startClusterRetrying(
     try {
       return await startCluster(opts);
     } catch (err) {
-      // ioredis' own timeout error carries no flag; it is the same stall.
-      const retriable =
-        (err as { retriable?: unknown }).retriable === true || (err as Error).message === "Command timed out";
-      if (!retriable || attempt >= attempts) throw err;
+      // ioredis' own timeout error carries no flag; store's driver-error mapping knows it as connection trouble.
+      if (!(isRetriable(err) || isConnectionError(err)) || attempt >= attempts) throw err;
       onRetry?.(err as Error, attempt);
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }

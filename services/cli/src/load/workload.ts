@@ -2,6 +2,7 @@
 // kind (drawn from the mix) and its key. Keys carry the run's tag so runs never share state. LWW sets go
 // to `px:` keys, increments to `counter:` keys (PN-counters) of which a few hot ones take half; ledger
 // operations (fenced transfers, a quarter of them deposits) move money between a few accounts.
+import { InvalidInputError } from "@meridian/core";
 import { type DataClass, type Mix, type OpKind, pickEntry } from "./mix.js";
 
 export interface PlannedOp {
@@ -45,7 +46,8 @@ export class Workload {
   private readonly criticalKeys: number;
 
   constructor(private readonly o: WorkloadOptions) {
-    if (o.regions.length === 0) throw new RangeError("a workload needs at least one region");
+    if (o.regions.length === 0)
+      throw new InvalidInputError("a workload needs at least one region", { field: "regions" });
     this.regions = o.regions;
     this.random = o.random ?? Math.random;
     this.keys = o.keys ?? 10_000;

@@ -2,14 +2,13 @@
 // run elsewhere (containers, the processes topology). It reads each region's Redis (MERIDIAN_REDIS_URLS),
 // learns the keys to compare from the regions' updates topics, measures the invalidation consumers' lag,
 // raises the alerts, and serves the live dashboard with /metrics and /healthz.
-import { AvroSerde, createKafka, topicsFor } from "@meridian/bus";
+import { AvroSerde, createKafka, SupervisedConsumer, topicsFor } from "@meridian/bus";
 import type { MeridianConfig } from "@meridian/core";
 import { type Dashboard, startDashboard } from "@meridian/dashboard";
 import { ConsistencyMonitor } from "@meridian/monitor";
 import { type RegionLayout, regionRedisUrl } from "@meridian/service-kit";
 import { createRedis, type Redis } from "@meridian/store";
-import type { Consumer } from "kafkajs";
-import type { Logger } from "pino";
+import pino, { type Logger } from "pino";
 import { clusterDigestSource, KeyRegistry, kafkaConsumerLag } from "../wiring/cluster-probes.js";
 
 export interface MonitorServiceOptions {
@@ -28,33 +27,37 @@ export interface MonitorService {
   stop(): Promise<void>;
 }
 
-/** Adds every key written in any region (from the updates topics) to `keys`. */
+/**
+ * Adds every key written in any region (from the updates topics) to `keys`. The bus's supervised
+ * consumer, so a crash kafkajs would not recover from is restarted instead of silently ending the follow.
+ */
 async function followUpdatedKeys(
   config: MeridianConfig,
   layout: RegionLayout,
   keys: KeyRegistry,
-  logger: Logger | undefined,
-): Promise<Consumer> {
+  logger: Logger = pino({ name: "meridian-monitor", level: "warn" }),
+): Promise<SupervisedConsumer> {
   const kafka = createKafka(config, `meridian-monitor-${layout.namespace ?? "default"}`);
   const ns = layout.namespace ? `${layout.namespace}.` : "";
-  const consumer = kafka.consumer({ groupId: `${ns}meridian.monitor` });
+  const follower = new SupervisedConsumer(kafka, { config: { groupId: `${ns}meridian.monitor` }, logger });
   const serde = new AvroSerde(config.schemaRegistryUrl);
-  await consumer.connect();
   const topics = topicsFor(layout.namespace);
-  await consumer.subscribe({ topics: layout.regions.map((r) => topics.updates(r)), fromBeginning: false });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (!message.value) return;
-      try {
-        const update = (await serde.decode(message.value)) as { key?: unknown };
-        if (typeof update.key === "string") keys.add(update.key);
-      } catch (err) {
-        // A message the monitor cannot read is the consumers' business (they dead-letter it).
-        logger?.debug({ err }, "monitor: undecodable update skipped");
-      }
-    },
+  await follower.start(async (consumer) => {
+    await consumer.subscribe({ topics: layout.regions.map((r) => topics.updates(r)), fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (!message.value) return;
+        try {
+          const update = (await serde.decode(message.value)) as { key?: unknown };
+          if (typeof update.key === "string") keys.add(update.key);
+        } catch (err) {
+          // A message the monitor cannot read is the consumers' business (they dead-letter it).
+          logger.debug({ err }, "monitor: undecodable update skipped");
+        }
+      },
+    });
   });
-  return consumer;
+  return follower;
 }
 
 export async function startMonitorService(o: MonitorServiceOptions): Promise<MonitorService> {
@@ -90,7 +93,7 @@ export async function startMonitorService(o: MonitorServiceOptions): Promise<Mon
     });
   } catch (err) {
     await monitor.close();
-    await follower.disconnect();
+    await follower.stop();
     await admin.disconnect();
     throw err;
   }
@@ -100,7 +103,7 @@ export async function startMonitorService(o: MonitorServiceOptions): Promise<Mon
     async stop() {
       await dashboard.close();
       await monitor.close();
-      await follower.disconnect();
+      await follower.stop();
       await admin.disconnect();
       for (const { redis } of Object.values(regions)) redis.disconnect();
     },
