@@ -156,10 +156,31 @@ describe("CoherentNearCache (real Redis, pub/sub invalidations)", () => {
       requestTimeoutMs: 300,
       writeBuffer: { maxEntries: 10_000, maxAgeMs: 60_000 },
     };
-    const [a, b] = await nodes<number>(2, prefix, opts);
-    await a!.set("x", 1, "critical"); // durable in Redis
-    await a!.set("x", 2, "important"); // dirty, only in a's L1
-    a!.crash();
+    const [b] = await nodes<number>(1, prefix, opts);
+    // The owner runs in a child process and dies by SIGKILL: nothing flushed, nothing released.
+    // Node itself (not the tsx wrapper, whose SIGKILL would leave its node child running).
+    const fixture = fileURLToPath(new URL("./fixtures/crashing-node.ts", import.meta.url));
+    const owner = spawn(process.execPath, ["--import", "tsx", fixture], {
+      env: {
+        ...process.env,
+        COH_PREFIX: prefix,
+        COH_LEASE_MS: String(opts.leaseMs),
+        MERIDIAN_REDIS_URL: redisUrl,
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the owner never said ready")), 30_000);
+      owner.stdout.on("data", (d: Buffer) => {
+        if (d.toString().includes("ready")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      owner.on("exit", (code) => reject(new Error(`the owner exited early (${code})`)));
+    });
+    const dead = new Promise((resolve) => owner.once("exit", resolve));
+    owner.kill("SIGKILL");
+    await dead; // a live owner would still answer b's request with its dirty value
     const r = await b!.get("x");
     expect(r.value).toBe(1); // the unflushed write died with the node (why orderly shutdown matters)
     await b!.set("x", 3);

@@ -1,4 +1,4 @@
-// Done-when #2 of issue 4: one region's invalidation consumer — a real child process running
+// one region's invalidation consumer — a real child process running
 // services/invalidation-consumer/src/main.ts — is killed with SIGKILL mid-run while all regions keep
 // writing, then restarted → every region converges to the same state and no update is lost (offsets
 // are committed only after the merge, and a replayed merge is a no-op).

@@ -1,4 +1,4 @@
-// Done-when #1 of issue 4: concurrent writes to the same keys in all five regions, through the region
+// concurrent writes to the same keys in all five regions, through the region
 // nodes' HTTP API → every region holds the same CRDT state within 5 s of the last write. Reports
 // p50/p99/max convergence per key (from the last write's acknowledgement to the first poll that saw all
 // five Redis copies equal) and fails above 5 s. Market data flows in the background throughout.

@@ -1,4 +1,4 @@
-// Done-when #5 of issue 4 (pipeline part): malformed messages on a region's inbound topic go to the
+// malformed messages on a region's inbound topic go to the
 // dead-letter topic with the reason in their headers, and the consumer goes on with the next message of
 // the same partition.
 import { AvroSerde, createKafka, DLQ_HEADERS, IdempotentProducer, topicsFor } from "@meridian/bus";

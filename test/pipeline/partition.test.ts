@@ -1,4 +1,4 @@
-// Done-when #3 of issue 4: one region partitioned for 10 s (through the replicator's admin HTTP API) while
+// one region partitioned for 10 s (through the replicator's admin HTTP API) while
 // all five regions keep writing, then healed → every region holds the same CRDT state within 5 s of the
 // heal, and nothing written during the partition is lost (held by the replicator, not dropped).
 import { type Cluster, startCluster } from "@meridian/cluster";

@@ -1,6 +1,5 @@
 // The replicator service: bridges every region's updates topic into the other regions' inbound topics,
 // with simulated WAN latency and an admin API to partition / heal regions.
-export { defaultLatencyMatrix, type LatencyMatrix, mergeLatency, parseLatencyEnv } from "@meridian/wan";
 export {
   type ReplicatorHandle,
   type ReplicatorOptions,

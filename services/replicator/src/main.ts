@@ -1,7 +1,8 @@
 // Runs the replicator as a process. Env: see services/README.md.
 import { configFromEnv } from "@meridian/core";
 import { createLogger, envInt, layoutFromEnv, listenFromEnv, stopOnSignals } from "@meridian/service-kit";
-import { parseLatencyEnv, startReplicator } from "./index.js";
+import { parseLatencyEnv } from "@meridian/wan";
+import { startReplicator } from "./index.js";
 
 const env = process.env;
 const logger = createLogger("replicator");

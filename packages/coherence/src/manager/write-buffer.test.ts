@@ -95,14 +95,4 @@ describe("WriteBuffer", () => {
       ),
     );
   });
-
-  it("abandon (a simulated crash) writes nothing and refuses new puts", async () => {
-    const store = new Map<string, number>();
-    const wb = new WriteBuffer(sinkInto(store), { maxEntries: 100, maxAgeMs: 10 });
-    await wb.put("a", 1);
-    wb.abandon();
-    await new Promise((r) => setTimeout(r, 30));
-    expect(store.size).toBe(0);
-    expect(() => wb.put("b", 2)).toThrow(/closed/);
-  });
 });

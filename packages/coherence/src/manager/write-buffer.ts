@@ -97,14 +97,6 @@ export class WriteBuffer<V> {
     this.closed = true;
   }
 
-  /** Stop without writing anything (a simulated crash): buffered values are dropped. */
-  abandon(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.entries.clear();
-    this.closed = true;
-  }
-
   // Flushes run one at a time so an older value of a key can never land after a newer one.
   private flushWhere(pick: (key: string, e: Entry<V>) => boolean): Promise<void> {
     const run = async () => {

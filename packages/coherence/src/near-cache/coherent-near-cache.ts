@@ -254,15 +254,6 @@ export class CoherentNearCache<V = unknown> {
     await this.redis.quit().catch(() => undefined);
   }
 
-  /** Simulate a crash: connections drop, nothing is flushed or released (for fault tests). */
-  crash(): void {
-    this.closed = true;
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
-    this.buffer.abandon();
-    this.sub.disconnect();
-    this.redis.disconnect();
-  }
-
   // --- reads and writes ---------------------------------------------------------------------------
 
   private l1Hit(key: string, minVersion: number): ReadResult<V> | undefined {
