@@ -118,7 +118,9 @@ describe("read freshness", () => {
     });
     await c!.cache.setWithEventualConsistency("price:H", 1);
     now += 5_000;
-    const err = await c!.cache.getWithEventualConsistency("price:H", { maxAgeMs: 1_000 }).catch((e: unknown) => e);
+    const err = await c!.cache
+      .getWithEventualConsistency("price:H", { maxAgeMs: 1_000 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StalenessBoundError);
     expect((err as StalenessBoundError).details).toMatchObject({ unreachablePeers: 1 });
     deadPeer.disconnect();
