@@ -65,7 +65,7 @@ describe("read freshness", () => {
     expect(await b!.cache.getWithEventualConsistency("price:nowhere", { maxAgeMs: 1_000 })).toBeNull();
   });
 
-  it("options that are not an object (e.g. the former `(key, maxAgeMs)` shape from untyped JS) are refused with InvalidInputError, never read unbounded", async () => {
+  it("options that are not an object (e.g. a bare `maxAgeMs` number from untyped JS) are refused with InvalidInputError, never read unbounded", async () => {
     let now = 1_000;
     const infos: ReadInfo[] = [];
     const [solo] = makeRegions("oldshape", ["us-east"], {

@@ -255,7 +255,7 @@ describe("lock methods", () => {
     h.abandon();
   });
 
-  it("the former name/ttl and name/token call shapes from untyped JS are refused with InvalidInputError and act on no lock", async () => {
+  it("name/ttl and name/token call shapes from untyped JS are refused with InvalidInputError and act on no lock", async () => {
     const c = env.cache("eu-west");
     const untyped = c as unknown as Record<
       "acquireLock" | "releaseLock" | "renewLock",

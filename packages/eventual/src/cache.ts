@@ -555,7 +555,7 @@ export class EventualConsistencyCache {
   }
 }
 
-// Untyped callers may still pass the former `(key, maxAgeMs)` shape; refuse it rather than read unbounded.
+// An untyped caller passing a bare number of ms would otherwise get an unbounded read: refuse it.
 function checkedReadOptions(opts: unknown): ReadOptions {
   if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
     throw new InvalidInputError("read options must be an object such as { maxAgeMs }", {

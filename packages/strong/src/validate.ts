@@ -54,8 +54,8 @@ export function serialize(value: unknown, limits: Limits): string {
   return json;
 }
 
-// The lock methods take a LockHandle / an options object only; untyped callers still passing a lock's name
-// and token, or a bare ttl, must fail loudly instead of acting on the wrong lock or a default ttl.
+// The lock methods take a LockHandle / an options object only; an untyped caller passing a lock's name and
+// token, or a bare ttl, must fail loudly instead of acting on the wrong lock or with a default ttl.
 export function checkLockHandle(method: string, handle: unknown): asserts handle is LockHandle {
   if (!(handle instanceof LockHandle)) {
     throw new InvalidInputError(`${method} takes a LockHandle (from acquireLock)`, { got: kindOf(handle) });
