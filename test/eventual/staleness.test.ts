@@ -1,8 +1,9 @@
 // Every read says how fresh it is; a read that cannot meet its bound is refreshed from the peer regions'
 // L2 (read-repair), and fails with StalenessBoundError when even that cannot meet it.
-import { StalenessBoundError } from "@meridian/core";
+import { InvalidInputError, StalenessBoundError } from "@meridian/core";
 import { applyRemoteUpdate, type ReadInfo } from "@meridian/eventual";
 import { createRedis } from "@meridian/store";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanup, makeRegions } from "./support/eventual-env.js";
 
@@ -48,7 +49,7 @@ describe("read freshness", () => {
     await applyRemoteUpdate(b!.redis, b!.keyPrefix, a!.publisher.published.at(-1)!);
     await a!.cache.setWithEventualConsistency("price:G", 2); // eu-west has not received this one
     now += 10_000;
-    const read = await b!.cache.getWithEventualConsistency("price:G", 100);
+    const read = await b!.cache.getWithEventualConsistency("price:G", { maxAgeMs: 100 });
     expect(read).toMatchObject({ value: 2, refreshed: true, ageMs: 0 });
     expect(infos.at(-1)).toMatchObject({ refreshed: true, ageMs: 0 });
   });
@@ -57,11 +58,35 @@ describe("read freshness", () => {
     const [a, b] = makeRegions("missbound", ["us-east", "eu-west"]);
     await a!.cache.setWithEventualConsistency("price:M", 8);
     expect(await b!.cache.getWithEventualConsistency("price:M")).toBeNull(); // unbounded: just a miss
-    expect(await b!.cache.getWithEventualConsistency("price:M", 1_000)).toMatchObject({
+    expect(await b!.cache.getWithEventualConsistency("price:M", { maxAgeMs: 1_000 })).toMatchObject({
       value: 8,
       refreshed: true,
     });
-    expect(await b!.cache.getWithEventualConsistency("price:nowhere", 1_000)).toBeNull();
+    expect(await b!.cache.getWithEventualConsistency("price:nowhere", { maxAgeMs: 1_000 })).toBeNull();
+  });
+
+  it("options that are not an object (e.g. a bare `maxAgeMs` number from untyped JS) are refused with InvalidInputError, never read unbounded", async () => {
+    let now = 1_000;
+    const infos: ReadInfo[] = [];
+    const [solo] = makeRegions("oldshape", ["us-east"], {
+      cache: { now: () => now, peers: [], onRead: (i) => infos.push(i) },
+    });
+    await solo!.cache.setWithEventualConsistency("price:OLD", 1);
+    now += 5_000; // the copy is 5 s old: a bounded read of 1 s must not be served from it
+    const untyped = solo!.cache.getWithEventualConsistency.bind(solo!.cache) as (
+      key: string,
+      opts: unknown,
+    ) => Promise<unknown>;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.nat(), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.nat())),
+        async (opts) => {
+          await expect(untyped("price:OLD", opts)).rejects.toBeInstanceOf(InvalidInputError);
+        },
+      ),
+      { numRuns: 50 },
+    );
+    expect(infos).toEqual([]); // refused before any read happened
   });
 
   it("minVersion gives read-your-writes across regions: the read pulls the write from the writer's region", async () => {
@@ -93,7 +118,9 @@ describe("read freshness", () => {
     });
     await c!.cache.setWithEventualConsistency("price:H", 1);
     now += 5_000;
-    const err = await c!.cache.getWithEventualConsistency("price:H", 1_000).catch((e: unknown) => e);
+    const err = await c!.cache
+      .getWithEventualConsistency("price:H", { maxAgeMs: 1_000 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StalenessBoundError);
     expect((err as StalenessBoundError).details).toMatchObject({ unreachablePeers: 1 });
     deadPeer.disconnect();

@@ -242,16 +242,39 @@ describe("freshness options", () => {
   });
 });
 
-describe("name-and-token lock methods", () => {
-  it("acquireLock(name, ttl), renewLock(name, token), releaseLock(name, token) are compare-and-act", async () => {
+describe("lock methods", () => {
+  it("a lock's name and token alone are enough to renew and release it, compare-and-act (locks.renew / locks.release)", async () => {
     const c = env.cache("eu-west");
-    const h = await c.acquireLock("lock:seed", 5_000);
+    const h = await c.acquireLock("lock:seed", { ttlMs: 5_000 });
     expect(h.ttlMs).toBe(5_000);
-    await c.renewLock("lock:seed", h.token, 10_000);
-    await expect(c.releaseLock("lock:seed", "someone-else|token")).rejects.toBeInstanceOf(LockNotHeldError);
-    await c.releaseLock("lock:seed", h.token);
-    await expect(c.renewLock("lock:seed", h.token)).rejects.toBeInstanceOf(LockNotHeldError);
+    await c.locks.renew("lock:seed", h.token, 10_000);
+    await expect(c.locks.release("lock:seed", "someone-else|token")).rejects.toBeInstanceOf(LockNotHeldError);
+    await c.locks.release("lock:seed", h.token);
+    await expect(c.locks.renew("lock:seed", h.token, 10_000)).rejects.toBeInstanceOf(LockNotHeldError);
     expect(await env.locks.holderToken("lock:seed")).toBeNull();
     h.abandon();
+  });
+
+  it("name/ttl and name/token call shapes from untyped JS are refused with InvalidInputError and act on no lock", async () => {
+    const c = env.cache("eu-west");
+    const untyped = c as unknown as Record<
+      "acquireLock" | "releaseLock" | "renewLock",
+      (...a: unknown[]) => Promise<unknown>
+    >;
+    await expect(untyped.acquireLock("lock:oldshape", 5_000)).rejects.toBeInstanceOf(InvalidInputError);
+    expect(await env.locks.holderToken("lock:oldshape")).toBeNull();
+
+    const h = await c.acquireLock("lock:oldshape", { ttlMs: 5_000 });
+    await expect(untyped.renewLock("lock:oldshape", h.token, 60_000)).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    await expect(untyped.renewLock(h, "not-a-ttl")).rejects.toBeInstanceOf(InvalidInputError);
+    const lockTtlMs = await env.redis["us-east"].pttl(`${env.keyPrefix}lock:l:lock:oldshape`);
+    expect(lockTtlMs).toBeGreaterThan(0);
+    expect(lockTtlMs).toBeLessThanOrEqual(5_000); // not extended to 60 s
+    await expect(untyped.releaseLock("lock:oldshape", h.token)).rejects.toBeInstanceOf(InvalidInputError);
+    expect(await env.locks.holderToken("lock:oldshape")).toBe(h.token); // still held: nothing was released
+    await c.releaseLock(h);
+    expect(await env.locks.holderToken("lock:oldshape")).toBeNull();
   });
 });

@@ -99,15 +99,9 @@ export class EventualConsistencyCache {
    * StalenessBoundError if there are no peers, one is unreachable, or the bound is still unmet.
    * Without a bound the read never fails on age; it is flagged `stale` past options.maxAgeMs.
    */
-  getWithEventualConsistency(key: string, opts?: ReadOptions): Promise<EventualRead | null>;
-  /** Shorthand: a read bounded by `maxAgeMs` (a documented overload kept on purpose, see README). */
-  getWithEventualConsistency(key: string, maxAgeMs: number): Promise<EventualRead | null>;
-  async getWithEventualConsistency(key: string, opts?: ReadOptions | number): Promise<EventualRead | null> {
+  async getWithEventualConsistency(key: string, opts: ReadOptions = {}): Promise<EventualRead | null> {
     validateKey(key);
-    const bound: ReadOptions = typeof opts === "number" ? { maxAgeMs: opts } : (opts ?? {});
-    if (bound.maxAgeMs !== undefined && !(typeof bound.maxAgeMs === "number" && bound.maxAgeMs >= 0)) {
-      throw new InvalidInputError("maxAgeMs must be a number >= 0", { maxAgeMs: bound.maxAgeMs });
-    }
+    const bound = checkedReadOptions(opts);
     const minClock = bound.minVersion ? VectorClock.from(bound.minVersion) : null;
 
     let read = await this.readLocal(key);
@@ -559,4 +553,18 @@ export class EventualConsistencyCache {
       // A monitoring hook must never break a read.
     }
   }
+}
+
+// An untyped caller passing a bare number of ms would otherwise get an unbounded read: refuse it.
+function checkedReadOptions(opts: unknown): ReadOptions {
+  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
+    throw new InvalidInputError("read options must be an object such as { maxAgeMs }", {
+      got: opts === null ? "null" : Array.isArray(opts) ? "array" : typeof opts,
+    });
+  }
+  const { maxAgeMs } = opts as ReadOptions;
+  if (maxAgeMs !== undefined && !(typeof maxAgeMs === "number" && maxAgeMs >= 0)) {
+    throw new InvalidInputError("maxAgeMs must be a number >= 0", { maxAgeMs });
+  }
+  return opts as ReadOptions;
 }

@@ -28,7 +28,14 @@ import { type GroupCommitOptions, GroupCommitter, type GroupStats } from "./grou
 import { RegionCache } from "./region-cache.js";
 import type { StrongSession } from "./session.js";
 import { type Fence, type Row, StrongTable } from "./strong-table.js";
-import { checkKey, type Limits, serialize } from "./validate.js";
+import {
+  checkKey,
+  checkLockHandle,
+  checkLockOptions,
+  checkTtlMs,
+  type Limits,
+  serialize,
+} from "./validate.js";
 import { typedError } from "./write-budget.js";
 import { WriteProtocol } from "./write-protocol.js";
 
@@ -420,39 +427,27 @@ export class StrongConsistencyCache {
   }
 
   // ---- locks -------------------------------------------------------------------------------------------
+  // One signature each: handles and options objects. A caller holding only a lock's name and token (across
+  // a process or an HTTP request) uses `locks.release(name, token)` / `locks.renew(name, token, ttlMs)`.
 
-  // Overloads: the handle forms are the API; the (name, ttl) and (name, token) forms are kept for callers
-  // that hold only a lock's name and token, e.g. across a process or an HTTP request (see README).
   /** Acquires `lockKey` with acquire options (ttlMs, waitMs, owner, watchdog, …). */
-  acquireLock(lockKey: string, options?: AcquireOptions): Promise<LockHandle>;
-  /** Shorthand: acquires `lockKey` for `ttlMs`. */
-  acquireLock(lockKey: string, ttlMs: number): Promise<LockHandle>;
-  acquireLock(lockKey: string, options: AcquireOptions | number = {}): Promise<LockHandle> {
-    const opts = typeof options === "number" ? { ttlMs: options } : options;
-    const owner = opts.owner ?? this.lockDefaults.owner ?? currentLockOwner() ?? this.lockOwner;
-    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...opts, owner });
+  async acquireLock(lockKey: string, options: AcquireOptions = {}): Promise<LockHandle> {
+    checkLockOptions("acquireLock(lockKey, options)", options);
+    const owner = options.owner ?? this.lockDefaults.owner ?? currentLockOwner() ?? this.lockOwner;
+    return this.locks.acquire(lockKey, { ...this.lockDefaults, ...options, owner });
   }
 
   /** Releases the handle's lock. LockNotHeldError if not ours any more. */
-  releaseLock(handle: LockHandle): Promise<void>;
-  /** Releases `lockKey` if `token` still holds it (compare-and-delete). LockNotHeldError otherwise. */
-  releaseLock(lockKey: string, token: string): Promise<void>;
-  releaseLock(handle: LockHandle | string, token?: string): Promise<void> {
-    if (typeof handle !== "string") return handle.release();
-    if (token === undefined) throw new InvalidInputError("releaseLock(lockKey, token): token missing");
-    return this.locks.release(handle, token);
+  async releaseLock(handle: LockHandle): Promise<void> {
+    checkLockHandle("releaseLock(handle)", handle);
+    return handle.release();
   }
 
   /** Extends the handle's lock by `ttlMs` (default: its ttl). */
-  renewLock(handle: LockHandle, ttlMs?: number): Promise<void>;
-  /** Extends `lockKey` if `token` still holds it (compare-and-expire). LockNotHeldError otherwise. */
-  renewLock(lockKey: string, token: string, ttlMs?: number): Promise<void>;
-  renewLock(handle: LockHandle | string, ttlOrToken?: number | string, ttlMs?: number): Promise<void> {
-    if (typeof handle !== "string")
-      return handle.renew(typeof ttlOrToken === "number" ? ttlOrToken : undefined);
-    if (typeof ttlOrToken !== "string")
-      throw new InvalidInputError("renewLock(lockKey, token, ttlMs): token missing");
-    return this.locks.renew(handle, ttlOrToken, ttlMs ?? this.lockDefaults.ttlMs ?? 30_000);
+  async renewLock(handle: LockHandle, ttlMs?: number): Promise<void> {
+    checkLockHandle("renewLock(handle, ttlMs?)", handle);
+    checkTtlMs("renewLock(handle, ttlMs?)", ttlMs);
+    return handle.renew(ttlMs);
   }
 
   private async withLock<R>(lock: LockArg, fn: (fence: Fence | undefined) => Promise<R>): Promise<R> {

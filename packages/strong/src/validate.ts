@@ -1,5 +1,6 @@
 // Input checks: every rejection is an InvalidInputError with the reason in `details`.
 import { InvalidInputError } from "@meridian/core";
+import { LockHandle } from "@meridian/locks";
 
 export interface Limits {
   maxKeyLength: number;
@@ -51,4 +52,30 @@ export function serialize(value: unknown, limits: Limits): string {
     });
   }
   return json;
+}
+
+// The lock methods take a LockHandle / an options object only; an untyped caller passing a lock's name and
+// token, or a bare ttl, must fail loudly instead of acting on the wrong lock or with a default ttl.
+export function checkLockHandle(method: string, handle: unknown): asserts handle is LockHandle {
+  if (!(handle instanceof LockHandle)) {
+    throw new InvalidInputError(`${method} takes a LockHandle (from acquireLock)`, { got: kindOf(handle) });
+  }
+}
+
+export function checkLockOptions(method: string, options: unknown): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidInputError(`${method} takes an options object such as { ttlMs }`, {
+      got: kindOf(options),
+    });
+  }
+}
+
+export function checkTtlMs(method: string, ttlMs: unknown): void {
+  if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && (ttlMs as number) > 0)) {
+    throw new InvalidInputError(`${method}: ttlMs must be an integer > 0`, { ttlMs });
+  }
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
 }
