@@ -177,102 +177,26 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const started: Stoppable[] = [];
   const handles: Record<string, RegionHandles> = {};
   const parts: RegionParts = { nodes: {}, children: { nodes: {}, consumers: {} } };
-  // Consumers before nodes; each group at once.
-  const stopRegions = () =>
-    stopInOrder([
-      [...Object.values(handles).map((h) => h.consumer), ...Object.values(parts.children.consumers)],
-      [...Object.values(parts.nodes), ...Object.values(parts.children.nodes)],
-    ]);
   const disconnectAll = () => {
     for (const h of Object.values(handles)) h.redis.disconnect();
   };
 
   try {
     const backend = await startCriticalBackend(ctx, opts);
-    const { strong, wan, pgSchema, ownPool } = backend;
+    const { strong, wan, ownPool } = backend;
     started.push(wan, strong && { stop: () => strong.close() }, ownPool && { stop: () => ownPool.end() });
     const replicator = await startClusterReplicator(ctx, opts);
     started.push(replicator);
+    const stopRegions = () => stopRegionsOf(handles, parts);
     started.push({ stop: stopRegions });
-    await Promise.all(
-      regions.map(async (region) => {
-        handles[region] = await startRegion(ctx, opts, backend, region, onApplied, parts);
-      }),
-    );
-    // Consumers must own their partitions before the caller writes, or the first merges wait a rebalance.
-    await Promise.all(Object.values(handles).map((h) => h.consumer?.ready()));
-    await Promise.all(Object.values(parts.nodes).map((n) => n.marketData?.ready()));
+    await startRegions(ctx, opts, backend, onApplied, handles, parts);
     const marketData = await startMarketData(ctx, opts);
     started.push(marketData);
     const antiEntropy = startAntiEntropy(ctx, opts, wan, handles);
     started.push(antiEntropy && { stop: async () => antiEntropy.stop() });
 
-    const compareStates = (keys: readonly string[], among: readonly string[] = regions) =>
-      compareRegionStates((r) => handles[r]!.redis, layout.keyPrefix, keys, among);
-    const handleOf = (region: string) => handles[parseRegion(region, regions)]!;
-    let stopped = false;
-    const cluster: Cluster = {
-      layout,
-      namespace,
-      authHeaders: bearerHeaders(config.httpAuth?.token),
-      regions: handles,
-      nodes: parts.nodes,
-      children: parts.children,
-      replicator,
-      marketData,
-      critical: criticalRowsOf(backend),
-      wan,
-      events,
-      antiEntropy,
-      convergence: () => events.stats(),
-      compareStates,
-      waitForConvergence: (keys, timeoutMs = 5000) =>
-        pollUntilConverged(() => compareStates(keys), timeoutMs, 10),
-      // One control: the replicator's links and the WAN proxies are cut and healed together.
-      partition: (region) => {
-        replicator.partition(region);
-        wan?.network.partition(region);
-      },
-      heal: (region) => {
-        replicator.heal(region);
-        wan?.network.heal(region);
-      },
-      async stopConsumer(region) {
-        const h = handleOf(region);
-        await h.consumer?.stop();
-        h.consumer = undefined;
-      },
-      async startConsumer(region) {
-        const h = handleOf(region);
-        if (h.consumer) return;
-        if (parts.children.consumers[region]) {
-          throw new InvalidInputError(
-            `the consumer of ${region} is a child process: cluster.children.consumers`,
-          );
-        }
-        h.consumer = await startConsumer(ctx, region, onApplied);
-        await h.consumer.ready();
-      },
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        await stopInOrder([
-          [marketData],
-          [antiEntropy && { stop: async () => antiEntropy.stop() }],
-          [{ stop: stopRegions }],
-          [replicator],
-          [strong && { stop: () => strong.close() }, ownPool && { stop: () => ownPool.end() }],
-          [wan],
-        ]);
-        disconnectAll();
-        log.info("cluster stopped");
-      },
-      async purge() {
-        if (!namespace) throw new InvalidInputError("purge() needs a namespaced cluster");
-        await purgeNamespace(config, layout, pgSchema);
-        await wan?.purge();
-      },
-    };
+    const running = { backend, replicator, marketData, antiEntropy, handles, parts, events, onApplied };
+    const cluster = clusterHandle(ctx, running, stopRegions, disconnectAll);
     log.info(
       {
         regions,
@@ -287,6 +211,146 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     disconnectAll();
     throw err;
   }
+}
+
+/** What a started cluster is made of (its handle's fields and controls act on these). */
+interface RunningCluster {
+  backend: CriticalBackend;
+  replicator: ReplicatorHandle;
+  marketData: MarketDataProducerHandle | undefined;
+  antiEntropy: AntiEntropy | undefined;
+  handles: Record<string, RegionHandles>;
+  parts: RegionParts;
+  events: ConvergenceTracker;
+  onApplied: (e: AppliedEvent) => void;
+}
+
+/** Consumers before nodes; each group at once. */
+function stopRegionsOf(handles: Record<string, RegionHandles>, parts: RegionParts): Promise<void> {
+  return stopInOrder([
+    [...Object.values(handles).map((h) => h.consumer), ...Object.values(parts.children.consumers)],
+    [...Object.values(parts.nodes), ...Object.values(parts.children.nodes)],
+  ]);
+}
+
+/** Every region's node and consumer, started at once; resolves once they are ready for writes. */
+async function startRegions(
+  ctx: ClusterContext,
+  opts: ClusterOptions,
+  backend: CriticalBackend,
+  onApplied: (e: AppliedEvent) => void,
+  handles: Record<string, RegionHandles>,
+  parts: RegionParts,
+): Promise<void> {
+  await Promise.all(
+    ctx.layout.regions.map(async (region) => {
+      handles[region] = await startRegion(ctx, opts, backend, region, onApplied, parts);
+    }),
+  );
+  // Consumers must own their partitions before the caller writes, or the first merges wait a rebalance.
+  await Promise.all(Object.values(handles).map((h) => h.consumer?.ready()));
+  await Promise.all(Object.values(parts.nodes).map((n) => n.marketData?.ready()));
+}
+
+/** The Cluster handle over what startCluster started. */
+function clusterHandle(
+  ctx: ClusterContext,
+  r: RunningCluster,
+  stopRegions: () => Promise<void>,
+  disconnectAll: () => void,
+): Cluster {
+  const { config, layout } = ctx;
+  const { namespace } = layout;
+  const { backend, replicator, handles } = r;
+  const { wan, pgSchema } = backend;
+  const compareStates = (keys: readonly string[], among: readonly string[] = layout.regions) =>
+    compareRegionStates((region) => handles[region]!.redis, layout.keyPrefix, keys, among);
+  return {
+    layout,
+    namespace,
+    authHeaders: bearerHeaders(config.httpAuth?.token),
+    regions: handles,
+    nodes: r.parts.nodes,
+    children: r.parts.children,
+    replicator,
+    marketData: r.marketData,
+    critical: criticalRowsOf(backend),
+    wan,
+    events: r.events,
+    antiEntropy: r.antiEntropy,
+    convergence: () => r.events.stats(),
+    compareStates,
+    waitForConvergence: (keys, timeoutMs = 5000) =>
+      pollUntilConverged(() => compareStates(keys), timeoutMs, 10),
+    // One control: the replicator's links and the WAN proxies are cut and healed together.
+    partition: (region) => {
+      replicator.partition(region);
+      wan?.network.partition(region);
+    },
+    heal: (region) => {
+      replicator.heal(region);
+      wan?.network.heal(region);
+    },
+    ...consumerControls(ctx, r),
+    stop: stopCluster(ctx, r, stopRegions, disconnectAll),
+    async purge() {
+      if (!namespace) throw new InvalidInputError("purge() needs a namespaced cluster");
+      await purgeNamespace(config, layout, pgSchema);
+      await wan?.purge();
+    },
+  };
+}
+
+/** Stopping and restarting a region's in-process consumer. */
+function consumerControls(
+  ctx: ClusterContext,
+  r: RunningCluster,
+): Pick<Cluster, "stopConsumer" | "startConsumer"> {
+  const handleOf = (region: string) => r.handles[parseRegion(region, ctx.layout.regions)]!;
+  return {
+    async stopConsumer(region) {
+      const h = handleOf(region);
+      await h.consumer?.stop();
+      h.consumer = undefined;
+    },
+    async startConsumer(region) {
+      const h = handleOf(region);
+      if (h.consumer) return;
+      if (r.parts.children.consumers[region]) {
+        throw new InvalidInputError(
+          `the consumer of ${region} is a child process: cluster.children.consumers`,
+        );
+      }
+      h.consumer = await startConsumer(ctx, region, r.onApplied);
+      await h.consumer.ready();
+    },
+  };
+}
+
+/** Stops everything once, in the reverse of start-up order, then closes the inspection clients. */
+function stopCluster(
+  ctx: ClusterContext,
+  r: RunningCluster,
+  stopRegions: () => Promise<void>,
+  disconnectAll: () => void,
+): () => Promise<void> {
+  const { strong, ownPool, wan } = r.backend;
+  const { antiEntropy } = r;
+  let stopped = false;
+  return async () => {
+    if (stopped) return;
+    stopped = true;
+    await stopInOrder([
+      [r.marketData],
+      [antiEntropy && { stop: async () => antiEntropy.stop() }],
+      [{ stop: stopRegions }],
+      [r.replicator],
+      [strong && { stop: () => strong.close() }, ownPool && { stop: () => ownPool.end() }],
+      [wan],
+    ]);
+    disconnectAll();
+    ctx.log.info("cluster stopped");
+  };
 }
 
 /** A market-data home region, when given, is one of the cluster's (else no region would ingest ticks). */

@@ -13,8 +13,8 @@ import { followLagMetrics, type LagEvent } from "./applied-lag.js";
 import { withAuthToken } from "./auth-token.js";
 import { checkMarketHome } from "./cluster.js";
 import { type RedisServerProcess, RegionRedisServers } from "./redis-server.js";
-import { bundleServices, type ServiceProcess, spawnService } from "./service-process.js";
-import { serviceSpecs } from "./service-specs.js";
+import { bundleServices, type LaunchOptions, type ServiceProcess, spawnService } from "./service-process.js";
+import { type ServiceSpecs, serviceSpecs } from "./service-specs.js";
 import { compareRegionStates, pollUntilConverged } from "./states.js";
 
 export type { ServiceProcess } from "./service-process.js";
@@ -80,7 +80,7 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
   const { regions, namespace } = layout;
   checkMarketHome(opts.marketData, regions);
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), "meridian-processes-"));
-  const started: { stop(): Promise<void> }[] = [];
+  const started: Stoppable[] = [];
   const clients: Redis[] = [];
   const stopAll = async () => {
     for (const c of clients) c.disconnect();
@@ -102,35 +102,8 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       redisUrls: Object.fromEntries(regions.map((r, i) => [r, servers[i]!.url])),
     });
     const specs = serviceSpecs(config, served, opts);
-    const { redisUrls, nodeSpawn, consumerSpawn } = specs;
-    // The first node creates the critical table; the others start once it exists.
-    const first = await spawnService(nodeSpawn(regions[0]!), launch);
-    started.push(first);
-    const rest = await Promise.all(regions.slice(1).map((r) => spawnService(nodeSpawn(r), launch)));
-    started.push(...rest);
-    const nodes = [first, ...rest];
-    const consumers = await Promise.all(regions.map((r) => spawnService(consumerSpawn(r), launch)));
-    started.push(...consumers);
-    const replicator = await spawnService(specs.replicatorSpawn, launch);
-    started.push(replicator);
-    const marketData = specs.marketSpawn ? await spawnService(specs.marketSpawn, launch) : undefined;
-    if (marketData) started.push(marketData);
-
-    const handles: Record<string, ProcessRegion> = {};
-    regions.forEach((region, i) => {
-      const redis = createRedis(servers[i]!.url, { db: layout.redisDbs[region]! });
-      redis.on("error", () => undefined); // a killed region server is a test's fault, not ours to log
-      clients.push(redis);
-      handles[region] = {
-        region,
-        url: nodes[i]!.url,
-        node: nodes[i]!,
-        consumer: consumers[i],
-        redisServer: servers[i]!,
-        redis,
-      };
-    });
-
+    const { nodes, consumers, replicator, marketData } = await spawnAll(specs, regions, launch, started);
+    const handles = regionHandles(layout, servers, nodes, consumers, clients);
     const schema = namespace ? schemaForNamespace(namespace) : undefined;
     const pool =
       (opts.critical ?? true)
@@ -150,34 +123,100 @@ export async function startProcessCluster(opts: ProcessClusterOptions = {}): Pro
       marketData,
       logDir,
       critical: pool ? { schema, pool } : undefined,
-      redisUrls,
+      redisUrls: specs.redisUrls,
       compareStates,
       waitForConvergence: (keys, timeoutMs = 10_000) =>
         pollUntilConverged(() => compareStates(keys), timeoutMs, 100),
-      followAppliedLag(onLag, intervalMs) {
-        const consumers = () =>
-          regions.map((r) => {
-            const c = handles[r]!.consumer;
-            return c ? { region: r, url: c.url } : undefined;
-          });
-        return followLagMetrics(consumers, onLag, intervalMs);
-      },
-      async stopConsumer(region) {
-        const h = handles[region]!;
-        await h.consumer?.stop();
-        h.consumer = undefined;
-      },
-      async startConsumer(region) {
-        const h = handles[region]!;
-        if (h.consumer) return;
-        const consumer = await spawnService(consumerSpawn(region), launch);
-        h.consumer = consumer;
-        started.push(consumer);
-      },
+      ...consumerControls(handles, regions, (r) => spawnService(specs.consumerSpawn(r), launch), started),
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns every service, recording each in `started` as soon as it runs so a later failure stops it. The
+ * first node creates the critical table; the other nodes start once it exists, then the consumers, the
+ * replicator and the market-data producer.
+ */
+async function spawnAll(
+  specs: ServiceSpecs,
+  regions: readonly string[],
+  launch: LaunchOptions,
+  started: Stoppable[],
+) {
+  const first = await spawnService(specs.nodeSpawn(regions[0]!), launch);
+  started.push(first);
+  const rest = await Promise.all(regions.slice(1).map((r) => spawnService(specs.nodeSpawn(r), launch)));
+  started.push(...rest);
+  const nodes = [first, ...rest];
+  const consumers = await Promise.all(regions.map((r) => spawnService(specs.consumerSpawn(r), launch)));
+  started.push(...consumers);
+  const replicator = await spawnService(specs.replicatorSpawn, launch);
+  started.push(replicator);
+  const marketData = specs.marketSpawn ? await spawnService(specs.marketSpawn, launch) : undefined;
+  if (marketData) started.push(marketData);
+  return { nodes, consumers, replicator, marketData };
+}
+
+/** One handle per region, each with a client of its Redis DB (pushed to `clients` for stop()). */
+function regionHandles(
+  layout: RegionLayout,
+  servers: RedisServerProcess[],
+  nodes: ServiceProcess[],
+  consumers: ServiceProcess[],
+  clients: Redis[],
+): Record<string, ProcessRegion> {
+  const handles: Record<string, ProcessRegion> = {};
+  layout.regions.forEach((region, i) => {
+    const redis = createRedis(servers[i]!.url, { db: layout.redisDbs[region]! });
+    redis.on("error", () => undefined); // a killed region server is a test's fault, not ours to log
+    clients.push(redis);
+    handles[region] = {
+      region,
+      url: nodes[i]!.url,
+      node: nodes[i]!,
+      consumer: consumers[i],
+      redisServer: servers[i]!,
+      redis,
+    };
+  });
+  return handles;
+}
+
+/** Stopping, restarting and watching the regions' consumer processes. */
+function consumerControls(
+  handles: Record<string, ProcessRegion>,
+  regions: readonly string[],
+  spawnConsumer: (region: string) => Promise<ServiceProcess>,
+  started: Stoppable[],
+): Pick<ProcessCluster, "followAppliedLag" | "stopConsumer" | "startConsumer"> {
+  return {
+    followAppliedLag(onLag, intervalMs) {
+      const consumers = () =>
+        regions.map((r) => {
+          const c = handles[r]!.consumer;
+          return c ? { region: r, url: c.url } : undefined;
+        });
+      return followLagMetrics(consumers, onLag, intervalMs);
+    },
+    async stopConsumer(region) {
+      const h = handles[region]!;
+      await h.consumer?.stop();
+      h.consumer = undefined;
+    },
+    async startConsumer(region) {
+      const h = handles[region]!;
+      if (h.consumer) return;
+      const consumer = await spawnConsumer(region);
+      h.consumer = consumer;
+      started.push(consumer);
+    },
+  };
 }

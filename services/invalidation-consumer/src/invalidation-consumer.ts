@@ -25,6 +25,7 @@ import {
   kafkaHealthCheck,
   type Logger,
   listen,
+  type RegionLayout,
   type RegionLayoutOptions,
   Router,
   regionRedisUrl,
@@ -33,9 +34,9 @@ import {
 } from "@meridian/service-kit";
 import { checkRedis, createRedis, type Redis } from "@meridian/store";
 import type { Kafka } from "kafkajs";
-import { Counter, Histogram } from "prom-client";
+import { appliedRecorder, type ConsumerMetrics, createConsumerMetrics } from "./consumer-metrics.js";
 import type { AppliedEvent } from "./convergence.js";
-import { type Decoded, mergeHandlers } from "./merge-records.js";
+import { mergeHandlers } from "./merge-records.js";
 import { type ReplicationMode, sourceTopics } from "./sources.js";
 
 export interface InvalidationConsumerOptions extends RegionLayoutOptions {
@@ -81,28 +82,9 @@ export async function startInvalidationConsumer(
 ): Promise<InvalidationConsumerHandle> {
   const layout = resolveLayout(opts);
   const region = parseRegion(opts.region, layout.regions);
-  const topics = topicsFor(layout.namespace);
   const log = createLogger("invalidation-consumer", { region }, opts.logger);
   const registry = createRegistry({ service: "invalidation-consumer", region }, opts.processMetrics);
-  const appliedTotal = new Counter({
-    name: "meridian_consumer_applied_total",
-    help: "Inbound updates merged into the region's Redis, by merge outcome",
-    labelNames: ["outcome"],
-    registers: [registry],
-  });
-  const deadLetterTotal = new Counter({
-    name: "meridian_consumer_dead_letter_total",
-    help: "Inbound messages sent to the dead-letter topic",
-    labelNames: ["code"],
-    registers: [registry],
-  });
-  const lagHistogram = new Histogram({
-    name: "meridian_convergence_lag_seconds",
-    help: "Write at the origin region → merge acknowledged by this region's Redis",
-    labelNames: ["origin"],
-    buckets: [0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5, 10, 30],
-    registers: [registry],
-  });
+  const metrics = createConsumerMetrics(registry);
 
   const redis: Redis = createRedis(regionRedisUrl(layout, region, opts.config.redisUrl), {
     db: layout.redisDbs[region]!,
@@ -110,58 +92,18 @@ export async function startInvalidationConsumer(
     commandTimeoutMs: MERGE_COMMAND_TIMEOUT_MS,
   });
   await checkRedis(redis);
-  const kafka = opts.kafka ?? createKafka(opts.config, `invalidation-consumer-${region}`);
-  await ensureTopicsFor(kafka, layout);
-  const sources = sourceTopics(layout, region, opts.replication ?? "replicator");
-  // MM2 creates its remote topics when it first sees the origin; creating them here (same partition count)
-  // lets the consumer start first.
-  if (opts.replication === "mirrormaker") await ensureTopics(kafka, sources, { partitions: 3 });
-  const kafkaHealth = await kafkaHealthCheck(kafka);
+  const k = await connectKafka(opts, layout, region);
   const serde = opts.serde ?? new AvroSerde(opts.config.schemaRegistryUrl);
-  const dlqProducer = new IdempotentProducer(kafka);
-  await dlqProducer.connect();
   const groupId =
     opts.groupId ?? `${layout.namespace ? `${layout.namespace}.` : ""}meridian.invalidation.${region}`;
-
-  let applied = 0;
-  const recordApplied = (d: Decoded, outcome: string): void => {
-    const now = Date.now();
-    const lagMs = Math.max(0, now - Number(d.update.producedAtMs));
-    applied += 1;
-    appliedTotal.inc({ outcome });
-    lagHistogram.observe({ origin: d.update.region }, lagMs / 1000);
-    const releasedAt = Number(d.msg.headers["meridian-replicated-at-ms"]);
-    opts.onApplied?.({
-      region,
-      key: d.update.key,
-      originRegion: d.update.region,
-      outcome,
-      lagMs,
-      ...(Number.isFinite(releasedAt) ? { inboundHopMs: now - releasedAt } : {}),
-      atMs: now,
-    });
-  };
-
-  const consumer = new ConsumerGroup(kafka, {
-    groupId,
-    topics: sources,
-    deadLetter: { topic: topics.deadLetter, producer: dlqProducer },
-    fromBeginning: true,
-    // A window of records is merged in one pipelined Redis round trip; what fails is retried one by one
-    // (different keys concurrently).
-    batchSize: opts.batchSize ?? 500,
-    concurrency: opts.concurrency ?? 32,
-    logger: log,
-    // A merge that fails while Redis is down is not the record's fault: retry it, never dead-letter it.
-    backendCheck: () => checkRedis(redis),
-    onDeadLetter: (_msg, err) => deadLetterTotal.inc({ code: errorCodeOf(err) }),
-  });
+  const applied = appliedRecorder(metrics, region, opts.onApplied);
+  const consumer = createConsumer(k, { opts, groupId, namespace: layout.namespace, redis, metrics, log });
   registerConsumerMetrics(registry, () => consumer.health());
   const { handleRecord, handleBatch } = mergeHandlers({
     redis,
     keyPrefix: layout.keyPrefix,
     serde,
-    applied: recordApplied,
+    applied: applied.record,
   });
   await consumer.start(handleRecord, handleBatch);
 
@@ -169,31 +111,85 @@ export async function startInvalidationConsumer(
   if (opts.port !== null) {
     const router = addObservabilityRoutes(new Router(), registry, {
       redis: () => checkRedis(redis),
-      kafka: kafkaHealth.check,
+      kafka: k.health.check,
       consumer: async () => assertProgressing(consumer.health()),
     });
     server = await listen(router, opts.port ?? 0, opts.host ?? "127.0.0.1", log, {
       auth: opts.config.httpAuth,
     });
   }
-  log.info({ groupId, topics: sources, db: layout.redisDbs[region], url: server?.url }, "consumer started");
+  log.info({ groupId, topics: k.sources, db: layout.redisDbs[region], url: server?.url }, "consumer started");
 
   let stopped = false;
   return {
     region,
     url: server?.url,
     ready: async () => {},
-    counts: () => ({ applied, deadLettered: consumer.deadLetteredCount() }),
+    counts: () => ({ applied: applied.count(), deadLettered: consumer.deadLetteredCount() }),
     health: () => consumer.health(),
     async stop() {
       if (stopped) return;
       stopped = true;
       await server?.close();
       await consumer.stop().catch((err) => log.warn({ err }, "consumer stop failed"));
-      await dlqProducer.disconnect().catch(() => undefined);
-      await kafkaHealth.close().catch(() => undefined);
+      await k.dlqProducer.disconnect().catch(() => undefined);
+      await k.health.close().catch(() => undefined);
       redis.disconnect();
-      log.info({ applied, deadLettered: consumer.deadLetteredCount() }, "consumer stopped");
+      log.info({ applied: applied.count(), deadLettered: consumer.deadLetteredCount() }, "consumer stopped");
     },
   };
+}
+
+interface ConsumerKafka {
+  kafka: Kafka;
+  /** The topics this region's consumer reads. */
+  sources: string[];
+  health: Awaited<ReturnType<typeof kafkaHealthCheck>>;
+  dlqProducer: IdempotentProducer;
+}
+
+/** Topics created, the health-check admin and the dead-letter producer connected. */
+async function connectKafka(
+  opts: InvalidationConsumerOptions,
+  layout: RegionLayout,
+  region: string,
+): Promise<ConsumerKafka> {
+  const kafka = opts.kafka ?? createKafka(opts.config, `invalidation-consumer-${region}`);
+  await ensureTopicsFor(kafka, layout);
+  const sources = sourceTopics(layout, region, opts.replication ?? "replicator");
+  // MM2 creates its remote topics when it first sees the origin; creating them here (same partition count)
+  // lets the consumer start first.
+  if (opts.replication === "mirrormaker") await ensureTopics(kafka, sources, { partitions: 3 });
+  const health = await kafkaHealthCheck(kafka);
+  const dlqProducer = new IdempotentProducer(kafka);
+  await dlqProducer.connect();
+  return { kafka, sources, health, dlqProducer };
+}
+
+/** The region's consumer group over its source topics, dead-lettering through `k.dlqProducer`. */
+function createConsumer(
+  k: ConsumerKafka,
+  d: {
+    opts: InvalidationConsumerOptions;
+    groupId: string;
+    namespace: string | undefined;
+    redis: Redis;
+    metrics: ConsumerMetrics;
+    log: Logger;
+  },
+): ConsumerGroup {
+  return new ConsumerGroup(k.kafka, {
+    groupId: d.groupId,
+    topics: k.sources,
+    deadLetter: { topic: topicsFor(d.namespace).deadLetter, producer: k.dlqProducer },
+    fromBeginning: true,
+    // A window of records is merged in one pipelined Redis round trip; what fails is retried one by one
+    // (different keys concurrently).
+    batchSize: d.opts.batchSize ?? 500,
+    concurrency: d.opts.concurrency ?? 32,
+    logger: d.log,
+    // A merge that fails while Redis is down is not the record's fault: retry it, never dead-letter it.
+    backendCheck: () => checkRedis(d.redis),
+    onDeadLetter: (_msg, err) => d.metrics.deadLetterTotal.inc({ code: errorCodeOf(err) }),
+  });
 }

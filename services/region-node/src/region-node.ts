@@ -6,7 +6,12 @@
 // `cacheableCoherence: false` (TTL cache). services/region-node puts HTTP on top of it (startRegionNode).
 
 import { AvroSerde, createKafka, IdempotentProducer, topicsFor } from "@meridian/bus";
-import { createMeridianClient, type MeridianClient, type MeridianSession } from "@meridian/client";
+import {
+  createMeridianClient,
+  type MeridianClient,
+  type MeridianClientOptions,
+  type MeridianSession,
+} from "@meridian/client";
 import {
   type DataClass,
   InvalidInputError,
@@ -139,7 +144,6 @@ export interface RegionNode {
 export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNode> {
   const layout = resolveLayout(cfg);
   const region = parseRegion(cfg.region, layout.regions);
-  const topics = topicsFor(layout.namespace);
   const redisUrl = regionRedisUrl(layout, region, cfg.config.redisUrl);
   const redis = createRedis(redisUrl, { db: layout.redisDbs[region]!, auth: cfg.config.redisAuth });
   const kafka = cfg.kafka ?? createKafka(cfg.config, `region-node-${region}`);
@@ -149,39 +153,12 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
   const serde = cfg.serde ?? new AvroSerde(cfg.config.schemaRegistryUrl);
   let client: MeridianClient;
   try {
-    client = await createMeridianClient({
-      // The client's tiers span the default regions only.
-      region: parseRegion(region, REGIONS),
-      redisUrl: cfg.config.redisUrl,
-      regionUrls: Object.fromEntries(Object.entries(layout.redisUrls).filter(([r]) => isRegion(r))),
-      ...(cfg.config.redisAuth ? { redisAuth: cfg.config.redisAuth } : {}),
-      regionDbs: Object.fromEntries(Object.entries(layout.redisDbs).filter(([r]) => isRegion(r))),
-      ...(cfg.nodeId ? { nodeId: cfg.nodeId } : {}),
-      ...(cfg.metricsRegistry ? { registry: cfg.metricsRegistry } : {}),
-      important: {
-        keyPrefix: layout.keyPrefix,
-        publisher: batchingUpdatePublisher(producer, serde, topics.updates(region)),
-        crdtTypeFor: crdtTypeForKey,
-        maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
-        ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
-        ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
-      },
-      ...(cfg.criticalPg
-        ? {
-            critical: {
-              pg: cfg.criticalPg.pool,
-              keyPrefix: `${layout.keyPrefix}strong:`,
-              ...(cfg.criticalPg.table ? { table: cfg.criticalPg.table } : {}),
-            },
-          }
-        : {}),
-    });
+    client = await createMeridianClient(clientOptions(cfg, layout, region, producer, serde));
   } catch (err) {
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
     throw err;
   }
-  const important = client.eventual!;
   const ttlOpt = cfg.cacheableTtlMs !== undefined ? { ttlMs: cfg.cacheableTtlMs } : {};
   let coherentCacheable: CoherentCacheable | undefined;
   try {
@@ -201,22 +178,79 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
     ? createLedger(cfg, cfg.criticalPg.pool, layout, region, client)
     : { ledger: undefined, lockRedis: undefined };
 
+  return {
+    region,
+    keyPrefix: layout.keyPrefix,
+    redis,
+    client,
+    important: client.eventual!,
+    cacheable,
+    coherentCacheable,
+    ledger,
+    ...dataClassRoutes(cfg, client, region, cacheable),
+    async close() {
+      await cfg.critical?.close?.();
+      await client.close().catch(() => undefined);
+      // Releases this node's L1 lines in the directory (sharers would otherwise wait for its lease).
+      await coherentCacheable?.close().catch(() => undefined);
+      await producer.disconnect().catch(() => undefined);
+      lockRedis?.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+/** The embedded client's options: `important` published through `producer`, `critical` on criticalPg. */
+function clientOptions(
+  cfg: RegionNodeConfig,
+  layout: RegionLayout,
+  region: string,
+  producer: IdempotentProducer,
+  serde: AvroSerde,
+): MeridianClientOptions {
+  return {
+    // The client's tiers span the default regions only.
+    region: parseRegion(region, REGIONS),
+    redisUrl: cfg.config.redisUrl,
+    regionUrls: Object.fromEntries(Object.entries(layout.redisUrls).filter(([r]) => isRegion(r))),
+    ...(cfg.config.redisAuth ? { redisAuth: cfg.config.redisAuth } : {}),
+    regionDbs: Object.fromEntries(Object.entries(layout.redisDbs).filter(([r]) => isRegion(r))),
+    ...(cfg.nodeId ? { nodeId: cfg.nodeId } : {}),
+    ...(cfg.metricsRegistry ? { registry: cfg.metricsRegistry } : {}),
+    important: {
+      keyPrefix: layout.keyPrefix,
+      publisher: batchingUpdatePublisher(producer, serde, topicsFor(layout.namespace).updates(region)),
+      crdtTypeFor: crdtTypeForKey,
+      maxAgeMs: cfg.importantMaxAgeMs ?? 5000,
+      ...(cfg.incarnations ? { incarnations: cfg.incarnations } : {}),
+      ...(cfg.onRead ? { onRead: cfg.onRead } : {}),
+    },
+    ...(cfg.criticalPg
+      ? {
+          critical: {
+            pg: cfg.criticalPg.pool,
+            keyPrefix: `${layout.keyPrefix}strong:`,
+            ...(cfg.criticalPg.table ? { table: cfg.criticalPg.table } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** get / set routed by data class; keys validated first, ledger accounts written only by transfers. */
+function dataClassRoutes(
+  cfg: RegionNodeConfig,
+  client: MeridianClient,
+  region: string,
+  cacheable: CacheableStore,
+): Pick<RegionNode, "get" | "set"> {
   const critical = (): CriticalStore => {
     if (cfg.criticalPg) return clientCritical(client);
     if (!cfg.critical)
       throw new NotImplementedError("critical data class: no StrongConsistencyCache configured");
     return cfg.critical;
   };
-
   return {
-    region,
-    keyPrefix: layout.keyPrefix,
-    redis,
-    client,
-    important,
-    cacheable,
-    coherentCacheable,
-    ledger,
     async get(cls, key, opts = {}) {
       validateKey(key);
       if (cls === "critical") return critical().get(key, opts);
@@ -239,15 +273,6 @@ export async function createRegionNode(cfg: RegionNodeConfig): Promise<RegionNod
       if (cls === "cacheable") return writeCacheable(cacheable, region, key, body);
       const w = await client.set("important", key, importantWriteArg(key, body));
       return { key, class: cls, region, version: w.version };
-    },
-    async close() {
-      await cfg.critical?.close?.();
-      await client.close().catch(() => undefined);
-      // Releases this node's L1 lines in the directory (sharers would otherwise wait for its lease).
-      await coherentCacheable?.close().catch(() => undefined);
-      await producer.disconnect().catch(() => undefined);
-      lockRedis?.disconnect();
-      redis.disconnect();
     },
   };
 }
