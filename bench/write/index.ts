@@ -81,7 +81,7 @@ function goals(rows: Row[], limits: Limits): string[] {
       `Eventual set per node (goal: ${which})`,
       uniform,
       goal,
-      `at 10 k uniform keys few writes share a key, so coalescing saves little: a batch's snapshot reads and CAS writes are one script call each, but every write is still its own CRDT state, JSON text and Avro record, about 80 µs of Node CPU per write (so at most ~12 k/s per core before Redis and the broker take theirs; the limits in this run: Kafka perf tool ${fmt(perf?.rps)}/s, bare kafkajs ${fmt(bareBest)}/s, the merge script pipelined ${fmt(limits.script?.rps)}/s), plus CRDT/JSON/Avro work in Node on 2 cores shared with Redis and the broker.`,
+      `at 10 k uniform keys few writes share a key, so coalescing saves little: a batch's LWW sets are one script call (merged in Redis, no snapshot read), but every write is still its own CRDT state, JSON text and Avro record, about 55 µs of Node CPU per write (so at most ~18 k/s per core before Redis and the broker take theirs; the limits in this run: Kafka perf tool ${fmt(perf?.rps)}/s, bare kafkajs ${fmt(bareBest)}/s, the merge script pipelined ${fmt(limits.script?.rps)}/s), plus CRDT/JSON/Avro work in Node on 2 cores shared with Redis and the broker.`,
     ),
     line(
       "Hot PN-counter key",

@@ -1,7 +1,8 @@
 // Writes one coalesced batch (one folded delta per key) to a region's Redis under one writer incarnation.
-// Integer counter deltas go to the Lua merge, all of them in ONE pipelined round trip; the other writes
-// (LWW/MV values, OR-set ops, counter targets, states the script hands back) go through the CAS path,
-// all keys concurrently, so they too share round trips. A key whose write fails (bad input for the
+// Integer counter deltas go to the Lua merge, all of them in ONE pipelined round trip; LWW values go to
+// the LWW set script (lww-set.ts), one call for many keys and no snapshot read; the other writes (MV
+// values, OR-set ops, counter targets, states a script hands back) go through the CAS path, all keys
+// concurrently, so they too share round trips. A key whose write fails (bad input for the
 // stored type, a Redis error on its command) fails alone; keys that met a lost incarnation are handed
 // back, with only the part not yet written, to be redone under the new one.
 import { type CrdtType, emptyCrdt, type HlcTimestamp } from "@meridian/core";
@@ -18,6 +19,7 @@ import {
   type Snapshot,
   writeKeys,
 } from "./entry-store.js";
+import { lwwSetMany } from "./lww-set.js";
 import type { StoredEntry } from "./types.js";
 import { applyFolded, counterParts, type FoldedWrite } from "./write-fold.js";
 
@@ -36,7 +38,7 @@ export interface BatchDeps {
   region: string;
   history: HistoryOptions;
   now: () => number;
-  /** A fresh HLC timestamp for a counter script call (the script moves it past the stored one). */
+  /** A fresh HLC timestamp for a script's write (the script moves it past the stored one). */
   counterTs: () => HlcTimestamp;
   /** Clock, timestamp and tag of a new local state on top of `snap` (the cache's writeContext). */
   context: (snap: Snapshot, node: string) => WriteContext;
@@ -58,14 +60,61 @@ export async function writeBatch(
 ): Promise<BatchOutcome> {
   const out: BatchOutcome = { results: new Map(), redo: [] };
   const counters = items.filter((i) => i.fold.kind === "counter");
-  const cas = items.filter((i) => i.fold.kind === "apply");
-  const [fromCounters] = await Promise.all([
+  const lww = items.filter(isLwwSet);
+  const cas = items.filter((i) => i.fold.kind === "apply" && !isLwwSet(i));
+  const [fromCounters, fromLww] = await Promise.all([
     writeCounters(redis, prefix, writer, counters, deps, out),
+    writeLwwSets(redis, prefix, writer, lww, deps, out),
     writeWithCas(redis, prefix, writer, cas, deps, out),
   ]);
-  // States the script cannot reproduce byte for byte: the rest of the write goes the CAS way.
-  await writeWithCas(redis, prefix, writer, fromCounters, deps, out);
+  // States the scripts cannot reproduce byte for byte: the rest of the write goes the CAS way.
+  await writeWithCas(redis, prefix, writer, [...fromCounters, ...fromLww], deps, out);
   return out;
+}
+
+/** One value on an LWW key: what the LWW set script writes. */
+function isLwwSet(item: BatchItem): boolean {
+  return item.type === "lww" && item.fold.kind === "apply" && item.fold.values.length === 1;
+}
+
+/** LWW values in one script call per 256 keys; returns the items the script handed back to the CAS path. */
+export async function writeLwwSets(
+  redis: Redis,
+  prefix: string,
+  writer: Writer,
+  items: readonly BatchItem[],
+  deps: BatchDeps,
+  out: BatchOutcome,
+): Promise<BatchItem[]> {
+  if (items.length === 0) return [];
+  const value = (item: BatchItem) => (item.fold as Extract<FoldedWrite, { kind: "apply" }>).values[0];
+  let outcomes: Awaited<ReturnType<typeof lwwSetMany>>;
+  try {
+    outcomes = await lwwSetMany(
+      redis,
+      prefix,
+      items.map((item) => ({ key: item.key, value: value(item), ts: deps.counterTs() })),
+      {
+        node: writer.node,
+        region: deps.region,
+        history: deps.history,
+        nowMs: deps.now(),
+        incarnation: writer.guard,
+      },
+    );
+  } catch (error) {
+    for (const item of items) out.results.set(item.key, { error });
+    return [];
+  }
+  const toCas: BatchItem[] = [];
+  outcomes.forEach((o, i) => {
+    const item = items[i]!;
+    if ("written" in o) out.results.set(item.key, { value: o.written });
+    else if ("fallback" in o) toCas.push(item);
+    else if ("redo" in o) out.redo.push(item);
+    else out.results.set(item.key, { error: o.error });
+  });
+  return toCas;
 }
 
 /** Counter deltas in one pipeline; returns the items the script handed back to the CAS path. */
@@ -134,7 +183,7 @@ async function writeCounters(
 }
 
 /** Read-merge-CAS of every key: the reads in one round trip, the CAS scripts in the next. */
-async function writeWithCas(
+export async function writeWithCas(
   redis: Redis,
   prefix: string,
   writer: Writer,

@@ -51,7 +51,7 @@ function validateRegion(region: unknown, what: string): string {
  * are immutable, so the texts of one object never change.
  */
 interface StateTexts {
-  json: CrdtJson;
+  json?: CrdtJson;
   text?: string;
   canonical?: string;
 }
@@ -60,22 +60,32 @@ const stateTexts = new WeakMap<AnyCrdt, StateTexts>();
 function textsOf(crdt: AnyCrdt): StateTexts {
   let t = stateTexts.get(crdt);
   if (!t) {
-    t = { json: crdt.toJSON() };
+    t = {};
     stateTexts.set(crdt, t);
   }
   return t;
 }
 
+function jsonOf(crdt: AnyCrdt, t: StateTexts): CrdtJson {
+  t.json ??= crdt.toJSON();
+  return t.json;
+}
+
+/** Records `text` as stateText(crdt) for a state whose JSON text was already made (the LWW script's). */
+export function primeStateText(crdt: AnyCrdt, text: string): void {
+  textsOf(crdt).text = text;
+}
+
 /** JSON.stringify(crdt.toJSON()), cached per state. */
 export function stateText(crdt: AnyCrdt): string {
   const t = textsOf(crdt);
-  t.text ??= JSON.stringify(t.json);
+  t.text ??= JSON.stringify(jsonOf(crdt, t));
   return t.text;
 }
 
 function canonicalStateText(crdt: AnyCrdt): string {
   const t = textsOf(crdt);
-  t.canonical ??= canonicalJson(t.json);
+  t.canonical ??= canonicalJson(jsonOf(crdt, t));
   return t.canonical;
 }
 

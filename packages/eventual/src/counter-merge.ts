@@ -22,17 +22,11 @@ import {
 } from "./entry-store.js";
 import type { StoredEntry } from "./types.js";
 
-const FALLBACK = -3;
-const INCARNATION_GONE = -2;
-
-/** Exported for bench/write (redis-benchmark runs it as the server limit). */
-// KEYS: entry hash, history list, bucket index, writer-incarnation key.
-// ARGV: 1 writer node, 2 'p'|'n', 3 amount, 4 ts.wallMs, 5 ts.logical, 6 ts.node, 7 region, 8 now,
-// 9 history limit, 10 history ttl ms, 11 key, 12 new revision, 13 incarnation ('' skips the guard).
-export const COUNTER_OP = new LuaScript<string | number>(
-  "eventualCounterOp",
-  `
-if ARGV[13] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[13] then return ${INCARNATION_GONE} end
+/**
+ * Lua helpers shared by the local-write scripts (this one and lww-set.ts): value checks and the JSON /
+ * clock texts exactly as encodeEntry and digestOf write them (sorted keys, integers, ASCII names).
+ */
+export const LUA_ENTRY_HELPERS = `
 local SAFE = 9007199254740991
 local function int(x) return type(x) == 'number' and x >= 0 and x <= SAFE and x == math.floor(x) end
 local function name(s) return type(s) == 'string' and s ~= '' and not s:find('[\\128-\\255]') end
@@ -45,6 +39,7 @@ local function num(x) return string.format('%.17g', x) end
 local ESC = { ['"'] = '\\\\"', ['\\\\'] = '\\\\\\\\', ['\\b'] = '\\\\b', ['\\f'] = '\\\\f', ['\\n'] = '\\\\n',
   ['\\r'] = '\\\\r', ['\\t'] = '\\\\t' }
 local function str(s)
+  if not s:find('[%z\\1-\\31"\\\\]') then return '"' .. s .. '"' end
   return '"' .. (s:gsub('[%z\\1-\\31"\\\\]', function(c) return ESC[c] or string.format('\\\\u%04x', c:byte()) end)) .. '"'
 end
 local function sorted(t) local ks = {} for k in pairs(t) do ks[#ks + 1] = k end table.sort(ks) return ks end
@@ -54,6 +49,7 @@ local function obj(t)
   return '{' .. table.concat(out, ',') .. '}'
 end
 local function uri(s)
+  if not s:find("[^%w%-_%.!~%*'%(%)]") then return s end
   return (s:gsub("[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', c:byte()) end))
 end
 local function clockText(t)
@@ -61,7 +57,20 @@ local function clockText(t)
   for _, k in ipairs(sorted(t)) do out[#out + 1] = uri(k) .. ':' .. num(t[k]) end
   return table.concat(out, ',')
 end
+`;
 
+const FALLBACK = -3;
+const INCARNATION_GONE = -2;
+
+/** Exported for bench/write (redis-benchmark runs it as the server limit). */
+// KEYS: entry hash, history list, bucket index, writer-incarnation key.
+// ARGV: 1 writer node, 2 'p'|'n', 3 amount, 4 ts.wallMs, 5 ts.logical, 6 ts.node, 7 region, 8 now,
+// 9 history limit, 10 history ttl ms, 11 key, 12 new revision, 13 incarnation ('' skips the guard).
+export const COUNTER_OP = new LuaScript<string | number>(
+  "eventualCounterOp",
+  `
+if ARGV[13] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[13] then return ${INCARNATION_GONE} end
+${LUA_ENTRY_HELPERS}
 local text = redis.call('HGET', KEYS[1], 'entry')
 local p, n, clock, hlc = {}, {}, {}, nil
 if text then

@@ -53,6 +53,21 @@ return 1
 );
 
 /**
+ * Lua that runs `one(entry, history, bucket, argIndex)` for each key triple after KEYS[1], each under its
+ * own pcall, and returns the replies in order (a failed key's reply: the text of the Redis error).
+ */
+export function eachKeyLua(argIndex: string): string {
+  return `local out = {}
+for i = 1, (#KEYS - 1) / 3 do
+  local ok, res = pcall(one, KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1], ${argIndex})
+  if ok then out[i] = res
+  elseif type(res) == 'table' then out[i] = tostring(res.err)
+  else out[i] = tostring(res) end
+end
+return out`;
+}
+
+/**
  * CAS's compare-and-set for a whole batch of keys in one command, each key decided on its own as CAS
  * decides it (1 written, -1 lost the race, or the text of the Redis error that failed that key alone),
  * the incarnation guard checked once for all (-2, nothing written). KEYS: the incarnation, then entry, history, bucket index per key. ARGV: 1 incarnation ('' =
@@ -63,7 +78,7 @@ const CAS_MANY = new LuaScript<number | (number | string)[]>(
   "eventualCasMany",
   `
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -2 end
-local limit, ttl, out = tonumber(ARGV[2]), ARGV[3], {}
+local limit, ttl = tonumber(ARGV[2]), ARGV[3]
 local function one(e, h, b, a)
   if (redis.call('HGET', e, 'rev') or '0') ~= ARGV[a] then return -1 end
   redis.call('HSET', e, 'rev', ARGV[a + 6], 'entry', ARGV[a + 1], 'digest', ARGV[a + 2])
@@ -76,13 +91,7 @@ local function one(e, h, b, a)
   if (not hwm) or tonumber(ARGV[a + 5]) > tonumber(hwm) then redis.call('HSET', b, ARGV[a + 4], ARGV[a + 5]) end
   return 1
 end
-for i = 1, (#KEYS - 1) / 3 do
-  local ok, res = pcall(one, KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1], 7 * i - 3)
-  if ok then out[i] = res
-  elseif type(res) == 'table' then out[i] = tostring(res.err)
-  else out[i] = tostring(res) end
-end
-return out
+${eachKeyLua("7 * i - 3")}
 `,
   "variable",
 );
