@@ -57,6 +57,27 @@ describe("AntiEntropy", () => {
     expect(await ae.runOnce()).toMatchObject({ repairedKeys: 0, differingBuckets: 0 });
   });
 
+  it("leaves a cut-off region alone: repairs among the rest, stamps nothing verified, then repairs it once reachable", async () => {
+    const regions = makeRegions("ae-cut", ["us-east", "eu-west", "ap-south"]);
+    const [a, b, c] = regions;
+    await a!.cache.setWithEventualConsistency("price:CUT", 1);
+    await replicate(a!, [b!]); // ap-south never heard of it
+    let cut: string[] = ["ap-south"];
+    const ae = new AntiEntropy(regions, { buckets: 16, unreachable: () => cut });
+    await b!.redis.del(`${b!.keyPrefix}e:price:CUT`);
+    expect(await ae.runOnce()).toMatchObject({ repairedKeys: 1 });
+    expect((await b!.cache.getWithEventualConsistency("price:CUT"))!.value).toBe(1);
+    expect(await readEntry(c!.redis, c!.keyPrefix, "price:CUT")).toBeNull();
+    for (const r of regions) expect(await r.redis.exists(`${r.keyPrefix}v`)).toBe(0); // the verified-at hash
+
+    cut = ["ap-south", "eu-west"]; // one region left: nothing to compare with
+    expect(await ae.runOnce()).toMatchObject({ repairedKeys: 0, comparedBuckets: 0 });
+
+    cut = [];
+    expect(await ae.runOnce()).toMatchObject({ repairedKeys: 1 });
+    expect(new Set(await digests(regions, "price:CUT")).size).toBe(1);
+  });
+
   it("repairs updates the stream never delivered, and merges copies that diverged concurrently", async () => {
     const regions = makeRegions("ae-missed", ["us-east", "eu-west", "ap-south"]);
     const [a, b, c] = regions;

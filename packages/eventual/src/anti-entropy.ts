@@ -37,6 +37,11 @@ export interface AntiEntropyOptions {
   now?: () => number;
   /** Also collect causally stable OR-set tombstones, one bounded pass per round (default off). */
   collectTombstones?: Omit<OrSetGcOptions, "intervalMs" | "onError" | "now">;
+  /**
+   * Regions cut off from the others right now (e.g. a network partition). A round repairs among the rest
+   * only, stamps nothing as verified and collects no tombstones: neither is true without every region.
+   */
+  unreachable?: () => readonly string[];
 }
 
 export interface AntiEntropyResult {
@@ -173,17 +178,27 @@ export class AntiEntropy {
     }
   }
 
+  /** The regions a round may read and write now. */
+  private reachable(): RegionStore[] {
+    const cut = new Set(this.opts.unreachable?.() ?? []);
+    return cut.size === 0 ? this.regions : this.regions.filter((r) => !cut.has(r.region));
+  }
+
   private async round(): Promise<AntiEntropyResult> {
+    const regions = this.reachable();
+    const everyRegion = regions.length === this.regions.length;
+    if (regions.length < 2)
+      return this.finish({ repairedKeys: 0, repairs: 0, comparedBuckets: 0, differingBuckets: 0 }, false);
     const now = this.opts.now ?? Date.now;
     const startedAt = now();
-    const index = await Promise.all(this.regions.map(indexDigests));
+    const index = await Promise.all(regions.map(indexDigests));
     const folded = index.map((d) => foldDigests(d, this.buckets));
     const differing: number[] = [];
     const equal: number[] = [];
     for (let j = 0; j < this.buckets; j++) {
       (folded.every((f) => f[j] === folded[0]![j]) ? equal : differing).push(j);
     }
-    await this.stampVerified(equal, startedAt);
+    if (everyRegion) await this.stampVerified(equal, startedAt);
 
     const toRepair: string[] = [];
     for (const j of differing) {
@@ -191,7 +206,7 @@ export class AntiEntropy {
       for (let b = j; b < INDEX_BUCKETS; b += this.buckets) {
         if (index.some((d) => d[b] !== index[0]![b])) indexBuckets.push(b);
       }
-      const perRegion = await Promise.all(this.regions.map((r) => keyDigests(r, indexBuckets)));
+      const perRegion = await Promise.all(regions.map((r) => keyDigests(r, indexBuckets)));
       const allKeys = new Set(perRegion.flatMap((m) => [...m.keys()]));
       for (const key of allKeys) {
         const ds = perRegion.map((m) => m.get(key) ?? null);
@@ -204,7 +219,7 @@ export class AntiEntropy {
     let next = 0;
     const worker = async () => {
       while (next < toRepair.length) {
-        const n = await this.repairKey(toRepair[next++]!);
+        const n = await this.repairKey(toRepair[next++]!, regions);
         if (n > 0) {
           repairedKeys++;
           repairs += n;
@@ -218,19 +233,23 @@ export class AntiEntropy {
       comparedBuckets: this.buckets,
       differingBuckets: differing.length,
     };
+    return this.finish(result, everyRegion);
+  }
+
+  private async finish(result: AntiEntropyResult, everyRegion: boolean): Promise<AntiEntropyResult> {
     this.stats.rounds++;
     this.stats.lastResult = result;
     this.opts.onRound?.(result);
     // After the repairs: keys just repaired are equal everywhere, so their tombstones are stable now.
-    await this.collectTombstones();
+    if (everyRegion) await this.collectTombstones();
     return result;
   }
 
-  /** Merges every region's copy of `key` into the one state they all should hold; returns merges written. */
-  async repairKey(key: string): Promise<number> {
+  /** Merges the regions' copies of `key` into the one state they all should hold; returns merges written. */
+  async repairKey(key: string, regions: readonly RegionStore[] = this.reachable()): Promise<number> {
     // A corrupt copy counts as missing: the merge below overwrites it with the repaired state.
     const copies = await Promise.all(
-      this.regions.map((r) =>
+      regions.map((r) =>
         readEntry(r.redis, r.keyPrefix, key).catch((err: unknown) => {
           if (err instanceof SerializationError) return null;
           throw err;
@@ -243,10 +262,10 @@ export class AntiEntropy {
     if (!target) return 0;
     const want = digestOf(target);
     let written = 0;
-    for (let i = 0; i < this.regions.length; i++) {
+    for (let i = 0; i < regions.length; i++) {
       const copy = copies[i];
       if (copy && digestOf(copy) === want) continue;
-      const r = this.regions[i]!;
+      const r = regions[i]!;
       const res = await mergeEntry(r.redis, r.keyPrefix, key, r.region, target, "anti-entropy");
       if (res.changed) written++;
     }

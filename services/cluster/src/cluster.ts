@@ -36,6 +36,7 @@ import {
   type ClusterContext,
   type CriticalBackend,
   externalReplicatorHandle,
+  partitionedBy,
   type RegionParts,
   startAntiEntropy,
   startConsumer,
@@ -192,7 +193,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     await startRegions(ctx, opts, backend, onApplied, handles, parts);
     const marketData = await startMarketData(ctx, opts);
     started.push(marketData);
-    const antiEntropy = startAntiEntropy(ctx, opts, wan, handles);
+    const antiEntropy = startAntiEntropy(ctx, opts, wan, handles, partitionedBy(replicator, opts));
     started.push(antiEntropy && { stop: async () => antiEntropy.stop() });
 
     const running = { backend, replicator, marketData, antiEntropy, handles, parts, events, onApplied };

@@ -189,6 +189,7 @@ export function startAntiEntropy(
   opts: ClusterOptions,
   wan: ClusterWan | undefined,
   handles: Record<string, RegionHandles>,
+  unreachable: () => readonly string[],
 ): AntiEntropy | undefined {
   const { regions, keyPrefix } = ctx.layout;
   if (opts.antiEntropy === false || regions.length < 2) return undefined;
@@ -203,10 +204,18 @@ export function startAntiEntropy(
       // OR-set tombstones every region has seen are dropped (bounded pass per round; eventual README).
       collectTombstones: { isOrSetKey: (key) => crdtTypeForKey(key) === "orset" },
       onError: (err) => ctx.log.warn({ err }, "anti-entropy round failed"),
+      // Rounds read every region's Redis directly; a region the replicator cuts off is cut off here too.
+      unreachable,
     },
   );
   antiEntropy.start();
   return antiEntropy;
+}
+
+/** The regions the cluster's replicator partitions now (none known when it runs outside the cluster). */
+export function partitionedBy(replicator: ReplicatorHandle, opts: ClusterOptions): () => readonly string[] {
+  if (opts.externalReplicator) return () => [];
+  return () => replicator.status().partitions;
 }
 
 /** Stand-in when the replicator runs outside the cluster: no url, stop() is a no-op, the rest throws. */
