@@ -56,7 +56,9 @@ for attempt in 1 2; do
   # Defaults 9092/9093 when free (the machine may already run a broker there), else any free ports.
   read -r BROKER_PORT CONTROLLER_PORT < <(probe free-ports "${MERIDIAN_KAFKA_PORT:-9092}" "${MERIDIAN_KAFKA_CONTROLLER_PORT:-9093}")
   write_config
-  CLUSTER_ID="$(node -e 'console.log(require("node:crypto").randomBytes(16).toString("base64url"))')"
+  # A leading "-" would read as an option to the storage tool (Kafka's own Uuid.randomUuid() skips those).
+  CLUSTER_ID="$(node -e 'const { randomBytes } = require("node:crypto"); let id;
+    do id = randomBytes(16).toString("base64url"); while (id.startsWith("-")); console.log(id)')"
   # Kafka 4 KRaft: a dynamic quorum; --standalone makes this node the single voter of a new cluster.
   java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format --standalone -t "$CLUSTER_ID" \
     -c "$KDIR/server.properties" >"$KDIR/format.log" 2>&1 || {

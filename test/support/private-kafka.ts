@@ -3,6 +3,7 @@
 // with small heaps; a broker the broker-kill scenario can kill -9 and restart on its log. Never touches
 // the shared broker.
 import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { appendFileSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -14,6 +15,14 @@ import { killGroupAndRemove } from "./process-group.js";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const run = promisify(execFile);
+
+/** A new KRaft cluster id; never one starting with "-", which the storage tool would read as an option. */
+export function kafkaClusterId(): string {
+  let id: string;
+  do id = randomBytes(16).toString("base64url");
+  while (id.startsWith("-"));
+  return id;
+}
 
 export interface PrivateServer {
   /** The state folder (pid, config, log). */

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { freePort } from "@meridian/cluster";
-import { waitForKafka } from "./private-kafka.js";
+import { kafkaClusterId, waitForKafka } from "./private-kafka.js";
 import { killGroupAndRemove } from "./process-group.js";
 
 const run = promisify(execFile);
@@ -102,7 +102,7 @@ export async function startSecureKafka(heap = "256m"): Promise<SecureKafka> {
   const dir = mkdtempSync(join(tmpdir(), "meridian-sasl-kafka-"));
   const username = "meridian";
   const password = randomBytes(18).toString("base64url");
-  const storePass = randomBytes(12).toString("base64url");
+  const storePass = randomBytes(12).toString("hex"); // hex: a leading "-" would read as a keytool option
   const [plain, secure, controller] = [await freePort(), await freePort(), await freePort()];
   // C1 only: these JVMs start on a loaded machine and never run long enough to profit from C2.
   const java = [
@@ -119,7 +119,7 @@ export async function startSecureKafka(heap = "256m"): Promise<SecureKafka> {
     const keystore = join(dir, "broker.p12");
     const props = join(dir, "server.properties");
     writeFileSync(props, serverProperties({ dir, plain, secure, controller, keystore, storePass }));
-    const id = randomBytes(16).toString("base64url");
+    const id = kafkaClusterId();
     // The certificate and the storage format (with the SCRAM user) do not depend on each other.
     const [{ caFile }] = await Promise.all([
       makeKeystore(dir, storePass),
