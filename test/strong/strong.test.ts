@@ -277,4 +277,28 @@ describe("lock methods", () => {
     await c.releaseLock(h);
     expect(await env.locks.holderToken("lock:oldshape")).toBeNull();
   });
+
+  it("a read under a lock takes it as options.lock; a lock name second or options third are refused", async () => {
+    const c = env.cache("eu-west");
+    await c.setWithStrongConsistency("locked-read:1", 7);
+    const untyped = c as unknown as { getWithStrongConsistency: (...a: unknown[]) => Promise<unknown> };
+    await expect(untyped.getWithStrongConsistency("locked-read:1", "lock:rd")).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    await expect(
+      untyped.getWithStrongConsistency("locked-read:1", undefined, { minVersion: 99 }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(untyped.getWithStrongConsistency("locked-read:1", { lock: 42 })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    expect(await env.locks.holderToken("lock:rd")).toBeNull(); // the refused calls took no lock
+
+    const held = await c.acquireLock("lock:rd", { ttlMs: 5_000 });
+    const read = c.getWithStrongConsistency("locked-read:1", { lock: "lock:rd" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await env.locks.holderToken("lock:rd")).toBe(held.token); // the read waits for the lock
+    await c.releaseLock(held);
+    expect((await read).value).toBe(7);
+    expect(await env.locks.holderToken("lock:rd")).toBeNull(); // and releases it after reading
+  });
 });

@@ -32,6 +32,7 @@ import {
   checkKey,
   checkLockHandle,
   checkLockOptions,
+  checkReadOptions,
   checkTtlMs,
   type Limits,
   serialize,
@@ -84,6 +85,8 @@ export interface StrongCacheOptions {
 export interface ReadOptions extends ReadBound<number> {
   /** Read-your-writes across regions: the read is at least as new as anything the session saw. */
   session?: StrongSession;
+  /** Read while holding this lock (acquired before the read, released after it). */
+  lock?: string;
 }
 
 export interface StrongRead<T> {
@@ -209,16 +212,16 @@ export class StrongConsistencyCache {
 
   // ---- reads -------------------------------------------------------------------------------------------
 
-  /** Linearizable read. With `lockKey`, the read happens while holding that lock. */
+  /** Linearizable read. With `options.lock`, the read happens while holding that lock. */
   async getWithStrongConsistency<T = unknown>(
     key: string,
-    lockKey?: string | ReadOptions,
     options: ReadOptions = {},
+    ...extra: never[]
   ): Promise<StrongRead<T>> {
-    if (typeof lockKey === "object") return this.getWithStrongConsistency<T>(key, undefined, lockKey);
+    checkReadOptions("getWithStrongConsistency", options, extra.length);
     checkKey(key, this.limits);
-    if (lockKey !== undefined) {
-      const h = await this.acquireLock(lockKey);
+    if (options.lock !== undefined) {
+      const h = await this.acquireLock(options.lock);
       try {
         return await this.read<T>(key, options);
       } finally {

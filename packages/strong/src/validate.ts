@@ -70,6 +70,21 @@ export function checkLockOptions(method: string, options: unknown): void {
   }
 }
 
+// Reads take (key, options): an untyped caller passing a lock name second, or options third, must fail
+// loudly instead of reading without the lock or without its bounds.
+export function checkReadOptions(method: string, options: unknown, extraArgs: number): void {
+  if (extraArgs > 0) throw new InvalidInputError(`${method} takes (key, options)`, { extraArgs });
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidInputError(`${method} takes an options object such as { maxAgeMs, lock }`, {
+      got: kindOf(options),
+    });
+  }
+  const lock = (options as { lock?: unknown }).lock;
+  if (lock !== undefined && (typeof lock !== "string" || lock.length === 0)) {
+    throw new InvalidInputError(`${method}: lock must be a non-empty lock name`, { got: kindOf(lock) });
+  }
+}
+
 export function checkTtlMs(method: string, ttlMs: unknown): void {
   if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && (ttlMs as number) > 0)) {
     throw new InvalidInputError(`${method}: ttlMs must be an integer > 0`, { ttlMs });

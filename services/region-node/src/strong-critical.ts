@@ -118,8 +118,7 @@ export async function createStrongCritical(
     forRegion(region) {
       const cache = caches.get(parseRegion(region, layout.regions))!;
       return {
-        get: (key, readOpts) =>
-          readCritical(key, readOpts, (o) => cache.getWithStrongConsistency(key, undefined, o)),
+        get: (key, readOpts) => readCritical(key, readOpts, (o) => cache.getWithStrongConsistency(key, o)),
         async set(key, body) {
           const w = await cache.setWithStrongConsistency(key, criticalWriteValue(body));
           return { key, class: "critical", region: w.region, version: w.version };

@@ -86,7 +86,7 @@ export class HomeStore {
     const rk = recordKey(key);
     const cache = this.cacheFor(key);
     const before = this.owned(key, (await cache.getWithStrongConsistency<HomeRecord>(rk)).value);
-    const r = await cache.getWithStrongConsistency(key, undefined, opts);
+    const r = await cache.getWithStrongConsistency(key, opts);
     const after = this.owned(key, (await cache.getWithStrongConsistency<HomeRecord>(rk)).value);
     if (after !== before) throw new NotHomeError(key, this.region, after); // adopted meanwhile: ask again
     return { value: r.value, version: r.version, ageMs: r.ageMs, source: r.source, epoch: after };
