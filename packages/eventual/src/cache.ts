@@ -26,6 +26,8 @@ import { applyWrite, isCrdtOp, restoreValue, type WriteContext } from "./crdt-wr
 import {
   casUpdate,
   type HistoryOptions,
+  historyLimitOf,
+  historyTtlOf,
   IncarnationChangedError,
   type IncarnationGuard,
   markSynced,
@@ -84,8 +86,8 @@ export class EventualConsistencyCache {
     this.hlc = new HybridLogicalClock(this.region, { physicalNow: this.now });
     this.crdtTypeFor = options.crdtTypeFor ?? (() => "lww");
     this.history = {
-      historyLimit: options.historyLimit ?? 20,
-      historyTtlMs: options.historyTtlMs ?? 3_600_000,
+      historyLimit: historyLimitOf(options),
+      historyTtlMs: historyTtlOf(options),
       now: this.now,
     };
     if (options.coalesce !== false) {

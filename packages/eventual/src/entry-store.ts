@@ -132,6 +132,11 @@ export interface HistoryOptions {
   now?: () => number;
 }
 
+/** historyLimit with its default: the one place the default is spelled. */
+export const historyLimitOf = (o: HistoryOptions): number => o.historyLimit ?? 20;
+/** historyTtlMs with its default (1 h). */
+export const historyTtlOf = (o: HistoryOptions): number => o.historyTtlMs ?? 3_600_000;
+
 export interface HistoryRecord {
   /** The state that was overridden. */
   before: StoredEntry;
@@ -299,7 +304,7 @@ function casWrite(
 ): CasWrite {
   const now = opts.now ?? Date.now;
   const history =
-    step.historyCause && snap.entryText !== null && (opts.historyLimit ?? 20) > 0
+    step.historyCause && snap.entryText !== null && historyLimitOf(opts) > 0
       ? historyText(snap.entryText, step.entry, now(), step.historyCause)
       : "";
   return {
@@ -330,8 +335,8 @@ function casArgs(
     w.entry,
     w.digest,
     w.history,
-    opts.historyLimit ?? 20,
-    opts.historyTtlMs ?? 3_600_000,
+    historyLimitOf(opts),
+    historyTtlOf(opts),
     w.key,
     w.ownCounter,
     w.newRev,
@@ -347,7 +352,7 @@ function casManyCall(
   incarnation?: IncarnationGuard,
 ): { keys: string[]; args: LuaArg[] } {
   const keys = [incarnation?.key ?? entryKey(prefix, writes[0]!.key)];
-  const args: LuaArg[] = [incarnation?.value ?? "", opts.historyLimit ?? 20, opts.historyTtlMs ?? 3_600_000];
+  const args: LuaArg[] = [incarnation?.value ?? "", historyLimitOf(opts), historyTtlOf(opts)];
   for (const w of writes) {
     keys.push(entryKey(prefix, w.key), historyKey(prefix, w.key), bucketKey(prefix, bucketOf(w.key)));
     args.push(w.rev, w.entry, w.digest, w.history, w.key, w.ownCounter, w.newRev);
@@ -466,8 +471,8 @@ function mergeSettings(region: string, opts: HistoryOptions): MergeSettings {
   return {
     region,
     nowMs: (opts.now ?? Date.now)(),
-    historyLimit: opts.historyLimit ?? 20,
-    historyTtlMs: opts.historyTtlMs ?? 3_600_000,
+    historyLimit: historyLimitOf(opts),
+    historyTtlMs: historyTtlOf(opts),
   };
 }
 

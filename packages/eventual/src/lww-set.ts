@@ -20,7 +20,14 @@ import { type LuaArg, LuaScript } from "@meridian/store";
 import type { Redis } from "ioredis";
 import { primeStateText } from "./codec.js";
 import { LUA_ENTRY_HELPERS } from "./counter-merge.js";
-import { eachKeyLua, guard, type HistoryOptions, type IncarnationGuard } from "./entry-store.js";
+import {
+  eachKeyLua,
+  guard,
+  type HistoryOptions,
+  historyLimitOf,
+  historyTtlOf,
+  type IncarnationGuard,
+} from "./entry-store.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
 import type { StoredEntry } from "./types.js";
 
@@ -137,8 +144,8 @@ function callOf(prefix: string, ctx: LwwSetContext, sets: readonly Prepared[]) {
   const h = ctx.history;
   const args: LuaArg[] = [
     ctx.incarnation?.value ?? "",
-    h.historyLimit ?? 20,
-    h.historyTtlMs ?? 3_600_000,
+    historyLimitOf(h),
+    historyTtlOf(h),
     ctx.node,
     ctx.region,
     ctx.nowMs,
