@@ -99,7 +99,8 @@ async function spawnOnce(s: Spawn, o: LaunchOptions): Promise<ServiceProcess> {
   });
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   const log = o.logDir ? createWriteStream(join(o.logDir, `${s.name}.log`), { flags: "a" }) : undefined;
-  void exited.then(() => log?.end());
+  // 'close', not 'exit': the child's stdout/stderr can still deliver lines after it exited.
+  child.once("close", () => log?.end());
   let stderrTail = "";
   child.stderr!.on("data", (d: Buffer) => {
     log?.write(d);
