@@ -10,7 +10,8 @@ export type Region = (typeof REGIONS)[number];
 /** `name` when it is one of `known`; else InvalidInputError listing `known` (`field` names the input). */
 export function parseRegion<R extends string>(name: unknown, known: readonly R[], field = "region"): R {
   if (typeof name === "string" && (known as readonly string[]).includes(name)) return name as R;
-  const shown = typeof name === "string" ? JSON.stringify(name) : String(name);
+  // Never String(name): hostile input (e.g. { toString: false }) would throw a TypeError instead.
+  const shown = typeof name === "string" ? JSON.stringify(name) : `(${name === null ? "null" : typeof name})`;
   throw new InvalidInputError(`unknown region ${shown} (known: ${known.join(", ")})`, {
     field,
     region: name,
