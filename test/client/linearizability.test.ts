@@ -35,6 +35,16 @@ async function seed(prefix: string): Promise<Record<string, number>> {
   return initial;
 }
 
+const lapsesOf = (c: MeridianClient) => c.stats().critical.lease?.lapses ?? 0;
+const lapsesSince = (cs: MeridianClient[], before: number[]) =>
+  cs.reduce((sum, c, i) => sum + lapsesOf(c) - before[i]!, 0);
+
+/** Polls `done` every 50 ms for at most `timeoutMs` (the caller's assertions tell whether it came true). */
+async function until(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await sleep(50);
+}
+
 /** Fault injection from outside: hold back this node's lease renewals by 1.5 leases for `forMs`. */
 function lapseLease(c: MeridianClient, forMs: number): void {
   const lease = (c as unknown as { lease: { renew: () => Promise<void> } }).lease;
@@ -53,18 +63,20 @@ describe("linearizability of critical reads from L1", () => {
     const initial = await seed("ok:");
     const keys = KEYS.map((k) => `ok:${k}`);
     const lapsing = [clients[1]!, clients[7]!, clients[13]!];
-    const lapsesBefore = lapsing.map((c) => c.stats().critical.lease?.lapses ?? 0);
+    const lapsesBefore = lapsing.map(lapsesOf);
     const { history, counts, errors } = await runCriticalWorkload({
       clients: clients.map((c, i) => ({ name: `${c.region}#${i}`, ops: throughClient(c) })),
       keys,
       opsPerClient: 600,
       writeRatio: 0.015,
-      onProgress: (done) => {
-        if (done === 4000) for (const c of lapsing) lapseLease(c, 2 * LEASE_MS);
+      onProgress: async (done) => {
+        if (done === 2000) for (const c of lapsing) lapseLease(c, 2 * LEASE_MS);
+        // The run must go on past a lapse: one client holds at this point until one has been counted.
+        if (done === 8000) await until(() => lapsesSince(lapsing, lapsesBefore) > 0, 10_000);
       },
     });
     const result = checkLinearizability(history, { initial, timeBudgetMs: 120_000 });
-    const lapses = lapsing.map((c, i) => (c.stats().critical.lease?.lapses ?? 0) - lapsesBefore[i]!);
+    const lapses = lapsing.map((c, i) => lapsesOf(c) - lapsesBefore[i]!);
     console.log(
       `client workload: ${history.length} ops ${JSON.stringify(counts)}, lapses ${JSON.stringify(lapses)}; ` +
         `checker: ${result.status} in ${result.elapsedMs.toFixed(0)} ms`,

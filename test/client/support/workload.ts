@@ -20,8 +20,8 @@ export interface WorkloadOptions {
   opsPerClient: number;
   writeRatio: number;
   seed?: number;
-  /** Called once per client op index, e.g. to start a fault half way through. */
-  onProgress?: (done: number) => void;
+  /** Called once per client op index, e.g. to start a fault half way through; that client waits for a returned promise. */
+  onProgress?: (done: number) => void | Promise<void>;
 }
 
 export async function runCriticalWorkload(o: WorkloadOptions) {
@@ -39,7 +39,7 @@ export async function runCriticalWorkload(o: WorkloadOptions) {
       for (let i = 0; i < o.opsPerClient; i++) {
         // Yield to I/O between operations: an L1 hit never does by itself.
         await new Promise((r) => setImmediate(r));
-        o.onProgress?.(done++);
+        await o.onProgress?.(done++);
         const key = o.keys[Math.floor(rand() * o.keys.length)]!;
         if (rand() < o.writeRatio) {
           const value = c * 1_000_000 + i;
