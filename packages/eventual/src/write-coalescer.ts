@@ -1,10 +1,13 @@
-// Collects concurrent writes per key and hands them to a batch writer, one batch at a time.
+// Collects concurrent writes per key and hands them to a batch writer, a few batches at a time.
 //
-// The flush window: a write that finds the coalescer idle is flushed on the next event-loop turn
-// (`windowMs` 0, the default) or after `windowMs`; writes that arrive while a batch is in Redis wait for
-// it and form the next batch. So a lone write pays one event-loop turn (plus windowMs) of latency; under
-// load a write waits at most for the batch ahead of it, which is what makes one Redis round trip and one
-// Kafka send carry many writes. Batches reach Redis in order, and their publishes are queued in order.
+// The flush window: a write that finds a free batch slot is flushed on the next event-loop turn
+// (`windowMs` 0, the default) or after `windowMs`; writes that arrive while every slot is busy wait and
+// form the next batch. So a lone write pays one event-loop turn (plus windowMs) of latency; under load a
+// write waits at most for the batches ahead of it, which is what makes one Redis round trip and one Kafka
+// send carry many writes. Up to `maxBatchesInFlight` batches (default 2) are in the batch writer at once,
+// so one batch's CPU work in this process overlaps the previous one's script run in Redis; their keys are
+// disjoint (a key with a batch in flight stays queued until that batch is done), so each key's writes
+// reach Redis, and their publishes the queue, in the order they were made.
 //
 // Bounded: at most `maxPending` writes accepted and not yet settled (queued, in Redis or waiting for the
 // Kafka ack); past it a write is refused with OverloadedError before anything is written.
@@ -17,6 +20,8 @@ export interface CoalescerOptions {
   maxBatchKeys?: number;
   /** Writes accepted and not settled beyond which writes get OverloadedError (default 10 000). */
   maxPending?: number;
+  /** Batches in the batch writer at once, on disjoint keys (default 2). */
+  maxBatchesInFlight?: number;
 }
 
 /** What the batch writer made of a batch: per key a result or an error, and when the results are durable. */
@@ -42,9 +47,12 @@ export class WriteCoalescer<R> {
   private readonly windowMs: number;
   private readonly maxBatchKeys: number;
   private readonly maxPending: number;
+  private readonly maxBatchesInFlight: number;
   private queued = new Map<string, KeyWrites<R>>();
+  /** Keys of the batches in the batch writer: their next writes wait for the next batch. */
+  private readonly busyKeys = new Set<string>();
   private pendingWrites = 0;
-  private running = false;
+  private batchesInFlight = 0;
   private scheduled = false;
 
   constructor(
@@ -54,7 +62,9 @@ export class WriteCoalescer<R> {
     this.windowMs = opts.windowMs ?? 0;
     this.maxBatchKeys = opts.maxBatchKeys ?? 128;
     this.maxPending = opts.maxPending ?? 10_000;
-    if (!(this.windowMs >= 0) || !(this.maxBatchKeys >= 1) || !(this.maxPending >= 1)) {
+    this.maxBatchesInFlight = opts.maxBatchesInFlight ?? 2;
+    const limits = [this.maxBatchKeys, this.maxPending, this.maxBatchesInFlight];
+    if (!(this.windowMs >= 0) || !limits.every((n) => n >= 1)) {
       throw new InvalidInputError("coalescer limits must be positive", { ...opts });
     }
   }
@@ -96,28 +106,35 @@ export class WriteCoalescer<R> {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    // A busy writer picks the queue up when a batch finishes (see start).
+    if (this.scheduled || this.batchesInFlight >= this.maxBatchesInFlight) return;
     this.scheduled = true;
     const start = () => {
       this.scheduled = false;
-      void this.run();
+      this.start();
     };
     if (this.windowMs > 0) setTimeout(start, this.windowMs);
     else setImmediate(start);
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.queued.size > 0) await this.flush(this.take());
-    } finally {
-      this.running = false;
+  /** Hands batches to the writer while a slot is free and a queued key has no batch in flight. */
+  private start(): void {
+    while (this.batchesInFlight < this.maxBatchesInFlight) {
+      const batch = this.take();
+      if (batch.size === 0) return;
+      this.batchesInFlight++;
+      for (const key of batch.keys()) this.busyKeys.add(key);
+      void this.flush(batch).finally(() => {
+        this.batchesInFlight--;
+        for (const key of batch.keys()) this.busyKeys.delete(key);
+        this.start();
+      });
     }
   }
 
-  /** The oldest `maxBatchKeys` keys with everything they received so far. */
+  /** The oldest `maxBatchKeys` keys without a batch in flight, with everything they received so far. */
   private take(): Map<string, KeyWrites<R>> {
-    if (this.queued.size <= this.maxBatchKeys) {
+    if (this.queued.size <= this.maxBatchKeys && this.busyKeys.size === 0) {
       const all = this.queued;
       this.queued = new Map();
       return all;
@@ -125,7 +142,7 @@ export class WriteCoalescer<R> {
     const batch = new Map<string, KeyWrites<R>>();
     for (const [key, writes] of this.queued) {
       if (batch.size >= this.maxBatchKeys) break;
-      batch.set(key, writes);
+      if (!this.busyKeys.has(key)) batch.set(key, writes);
     }
     for (const key of batch.keys()) this.queued.delete(key);
     return batch;
