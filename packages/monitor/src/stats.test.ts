@@ -31,4 +31,23 @@ describe("stats", () => {
     for (let i = 0; i < 1000; i++) r.add(i);
     expect(r.percentiles().count).toBe(1000);
   });
+
+  it("a sliding window holds the newest maxSamples samples younger than the window, whatever the history", () => {
+    const step = fc.record({ value: fc.integer(), dt: fc.nat(30), readAfter: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 200 }), fc.integer({ min: 1, max: 12 }), (steps, max) => {
+        const w = new SlidingWindow(100, max);
+        const all: { at: number; value: number }[] = [];
+        let now = 0;
+        for (const { value, dt, readAfter } of steps) {
+          now += dt;
+          w.add(value, now);
+          all.push({ at: now, value });
+          if (!readAfter) continue;
+          const model = all.slice(-max).filter((s) => s.at >= now - 100);
+          expect(w.values(now)).toEqual(model.map((s) => s.value));
+        }
+      }),
+    );
+  });
 });

@@ -44,12 +44,16 @@ export class SlidingWindow {
 
   add(value: number, at: number): void {
     this.samples.push({ at, value });
-    if (this.samples.length > this.maxSamples) this.samples.splice(0, this.samples.length - this.maxSamples);
+    // Trimmed once per maxSamples adds, not on every add: a full window stays O(1) per sample.
+    if (this.samples.length >= 2 * this.maxSamples)
+      this.samples.splice(0, this.samples.length - this.maxSamples);
   }
 
+  /** The newest `maxSamples` values younger than `windowMs`. */
   values(now: number): number[] {
     this.prune(now);
-    return this.samples.map((s) => s.value);
+    const from = Math.max(0, this.samples.length - this.maxSamples);
+    return this.samples.slice(from).map((s) => s.value);
   }
 
   percentiles(now: number): Percentiles {

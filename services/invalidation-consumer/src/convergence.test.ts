@@ -21,5 +21,13 @@ describe("convergence figures", () => {
     expect(t.stats()["eu-west"]).toEqual({ count: 2, p50Ms: 10, p99Ms: 20, maxMs: 20 });
     expect(t.stats()["us-west"]!.maxMs).toBe(7);
     expect(seen).toEqual(["eu-west", "eu-west", "eu-west", "us-west"]);
+    // Long runs: the summary stays the newest windowSize samples.
+    let previous = 20;
+    for (let lagMs = 1; lagMs <= 9; lagMs++) {
+      t.record({ region: "eu-west", key: "k", originRegion: "us-east", outcome: "applied", lagMs, atMs: 0 });
+      const [low, high] = [Math.min(previous, lagMs), Math.max(previous, lagMs)];
+      expect(t.stats()["eu-west"]).toEqual({ count: 2, p50Ms: low, p99Ms: high, maxMs: high });
+      previous = lagMs;
+    }
   });
 });

@@ -56,14 +56,15 @@ export class ConvergenceTracker extends EventEmitter<{ applied: [AppliedEvent] }
       this.windows.set(event.region, w);
     }
     w.push(event.lagMs);
-    if (w.length > this.windowSize) w.splice(0, w.length - this.windowSize);
+    // Trimmed once per windowSize samples, not on every one: recording stays O(1) per merged update.
+    if (w.length >= 2 * this.windowSize) w.splice(0, w.length - this.windowSize);
     this.emit("applied", event);
   }
 
-  /** Per region summary of the samples in the window (regions with no samples are omitted). */
+  /** Per region summary of the newest `windowSize` samples (regions with no samples are omitted). */
   stats(): Record<string, ConvergenceSummary> {
     const out: Record<string, ConvergenceSummary> = {};
-    for (const [region, w] of this.windows) out[region] = summarize(w);
+    for (const [region, w] of this.windows) out[region] = summarize(w.slice(-this.windowSize));
     return out;
   }
 
