@@ -12,6 +12,7 @@ import { configFromEnv } from "../../packages/core/src/index.js";
 import { ConsistencyMonitor, MemoryAlertSink, renderReportHtml } from "../../packages/monitor/src/index.js";
 import {
   clusterDigestSource,
+  consumersStalledIn,
   followAppliedEvents,
   KeyRegistry,
   kafkaConsumerLag,
@@ -79,7 +80,7 @@ beforeAll(async () => {
     {
       regions: cluster.layout.regions,
       eventual: clusterDigestSource(cluster, keys),
-      consumerLag: kafkaConsumerLag(admin, cluster),
+      consumerLag: kafkaConsumerLag(admin, cluster, consumersStalledIn(cluster)),
     },
     { intervalMs: 250, rules: { regionLagForMs: 1000 } },
   );

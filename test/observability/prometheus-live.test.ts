@@ -15,6 +15,7 @@ import { configFromEnv } from "../../packages/core/src/index.js";
 import { ConsistencyMonitor } from "../../packages/monitor/src/index.js";
 import {
   clusterDigestSource,
+  consumersStalledIn,
   followAppliedEvents,
   KeyRegistry,
   kafkaConsumerLag,
@@ -90,7 +91,7 @@ beforeAll(async () => {
     {
       regions: cluster.layout.regions,
       eventual: clusterDigestSource(cluster, keys),
-      consumerLag: kafkaConsumerLag(admin, cluster),
+      consumerLag: kafkaConsumerLag(admin, cluster, consumersStalledIn(cluster)),
     },
     { intervalMs: 250 },
   );

@@ -8,4 +8,4 @@ export {
   startMonitorService,
 } from "./monitor/monitor-service.js";
 export { runSuitesCommand } from "./suites.js";
-export { kafkaConsumerLag } from "./wiring/cluster-probes.js";
+export { consumersStalledIn, kafkaConsumerLag } from "./wiring/cluster-probes.js";

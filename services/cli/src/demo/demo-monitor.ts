@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import {
   clusterDigestSource,
+  consumersStalledIn,
   followAppliedEvents,
   KeyRegistry,
   kafkaConsumerLag,
@@ -67,7 +68,8 @@ export async function startDemoMonitor(a: {
     {
       regions,
       eventual: clusterDigestSource(cluster, keys),
-      consumerLag: kafkaConsumerLag(admin, cluster),
+      // Processes report a stalled consumer through their own /metrics, not here.
+      consumerLag: kafkaConsumerLag(admin, cluster, a.inProcess && consumersStalledIn(a.inProcess)),
       ...(pool
         ? {
             strong: httpStrongProbe({ nodes, pool, keys: () => strongKeys.list(), headers }),

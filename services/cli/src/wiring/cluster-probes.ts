@@ -81,16 +81,13 @@ export function clusterDigestSource(cluster: ProbedCluster, keys: KeyRegistry): 
 
 /**
  * Lag of each region's invalidation consumer group on its inbound topic (end offset − committed), and
- * whether that consumer (when it runs in this process) reports it cannot make progress.
+ * whether that region's consumer reports it cannot make progress (`stalled`; known only for consumers
+ * running in this process, see consumersStalledIn).
  */
 export function kafkaConsumerLag(
   admin: Admin,
-  cluster: Pick<ProbedCluster, "layout"> & {
-    readonly regions: Record<
-      string,
-      { readonly redis: Redis; readonly consumer?: { health(): { stalled: boolean } } | undefined }
-    >;
-  },
+  cluster: Pick<ProbedCluster, "layout">,
+  stalled: (region: string) => boolean = () => false,
 ): ConsumerLagSource {
   const ns = cluster.layout.namespace;
   const topics = topicsFor(ns);
@@ -113,12 +110,16 @@ export function kafkaConsumerLag(
             const at = done.get(p.partition) ?? -1;
             lag += Math.max(0, end - (at < 0 ? Number(p.low) : at));
           }
-          const stalled = cluster.regions[region]?.consumer?.health().stalled ?? false;
-          return { region, group: groupId, lag, stalled };
+          return { region, group: groupId, lag, stalled: stalled(region) };
         }),
       );
     },
   };
+}
+
+/** `stalled` for kafkaConsumerLag from the consumers of a cluster running in this process. */
+export function consumersStalledIn(cluster: Pick<Cluster, "regions">): (region: string) => boolean {
+  return (region) => cluster.regions[region]?.consumer?.health().stalled ?? false;
 }
 
 /** Feeds the consumers' applied events to the monitor (propagation time per region pair) and the key list. */
