@@ -55,8 +55,9 @@ export type Print = (line: string) => void;
 
 // The in-process demo runs all five regions, the consumers, the replicator, market data, the monitor and
 // the load in one Node process; its client load goes straight into the nodes (below HTTP), except ledger
-// transfers. Measured on the 2-core machine (load average 4-7 from other work): 300 ops/s, 40 s → PASS,
-// convergence under load p99 1.7 s; 1000 ops/s, 40 s and 60 s → PASS but p99 3.9 s and 4.7 s (max 5.4 s),
-// too close to the 5 s window for a default. So the default is 300; `--rate 1000` shows a thousand ops/s
-// here, and a bigger machine, or `--topology processes`, takes --rate / --ticks in the thousands.
+// transfers. Measured on the 2-core machine: 300 ops/s → PASS, convergence under load p99 1.7 s; 1000
+// ops/s → PASS but p99 3.9–4.7 s (max 5.4 s), too close to the 5 s window for a default; 1500 and 2000
+// ops/s → the replicator and consumers fall behind (merge p99 20–25 s under load), the one event loop is
+// saturated. So the default is 300. `--topology processes` does not take more on 2 cores: its 16 Node
+// processes and five redis-servers need more CPU than the machine has (load p50 2 s at 50 ops/s).
 export const DEMO_DEFAULTS = { symbols: 10_000, ticksPerSecond: 50, opsPerSecond: 300 } as const;
