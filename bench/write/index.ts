@@ -58,6 +58,15 @@ interface Limits {
   script: RedisBenchRow | undefined;
 }
 
+/** The measured CPU cost of one write in the given row, and the rate one core could give at that cost. */
+function cpuPerWrite(r: Row | undefined): string {
+  if (!r?.cpuUs || r.ops === 0) return "";
+  const nodeUs = r.cpuUs / r.ops;
+  const redisUs = r.redisCpuUs !== undefined ? r.redisCpuUs / r.ops : Number.NaN;
+  const redis = Number.isFinite(redisUs) ? ` and ${fmt(redisUs)} µs of Redis CPU` : "";
+  return `Measured in that row: ${fmt(nodeUs)} µs of Node CPU${redis} per write, so one core gives Node at most ~${fmt(1e6 / nodeUs)} writes/s.`;
+}
+
 function goals(rows: Row[], limits: Limits): string[] {
   const best = (pick: (r: Row) => boolean) =>
     rows.filter(pick).reduce<Row | undefined>((a, b) => (a && opsPerS(a) >= opsPerS(b) ? a : b), undefined);
@@ -81,7 +90,7 @@ function goals(rows: Row[], limits: Limits): string[] {
       `Eventual set per node (goal: ${which})`,
       uniform,
       goal,
-      `at 10 k uniform keys few writes share a key, so coalescing saves little: a batch's LWW sets are one script call (merged in Redis, no snapshot read), but every write is still its own CRDT state, JSON text and Avro record, about 55 µs of Node CPU per write (so at most ~18 k/s per core before Redis and the broker take theirs; the limits in this run: Kafka perf tool ${fmt(perf?.rps)}/s, bare kafkajs ${fmt(bareBest)}/s, the merge script pipelined ${fmt(limits.script?.rps)}/s), plus CRDT/JSON/Avro work in Node on 2 cores shared with Redis and the broker.`,
+      `at 10 k uniform keys few writes share a key, so coalescing saves little: a batch's LWW sets are one script call (merged in Redis, no snapshot read), but every write is still its own CRDT state, JSON text, Avro record and Kafka record. ${cpuPerWrite(uniform)} The limits in this run: Kafka perf tool ${fmt(perf?.rps)}/s, bare kafkajs ${fmt(bareBest)}/s, the merge script pipelined ${fmt(limits.script?.rps)}/s; Node, Redis and the broker share 2 cores.`,
     ),
     line(
       "Hot PN-counter key",

@@ -9,13 +9,14 @@ import {
   EventualConsistencyCache,
 } from "@meridian/eventual";
 import type { Redis } from "ioredis";
-import { type Row, runFor } from "./harness.js";
+import { type Row, redisCpuSeconds, runFor } from "./harness.js";
 
 export const KEYS = 10_000;
 const policy = crdtPolicyByPrefix({ "price:": "lww", "position:": "pncounter" });
 
 export interface MeridianNode {
   cache(label: string, coalesce?: CoalescerOptions | false): EventualConsistencyCache;
+  redis: Redis;
   serde: AvroSerde;
   close(): Promise<void>;
 }
@@ -33,6 +34,7 @@ export async function meridianNode(
   const publisher = batchingUpdatePublisher(producer, serde, topic);
   return {
     serde,
+    redis,
     cache: (label, coalesce) =>
       new EventualConsistencyCache(redis, publisher, {
         region: "bench",
@@ -45,12 +47,20 @@ export async function meridianNode(
 }
 
 /** LWW `set` of 10 k keys drawn uniformly at random. */
-export function uniformSet(node: MeridianNode, inFlight: number, ms: number, coalesce?: false): Promise<Row> {
+export async function uniformSet(
+  node: MeridianNode,
+  inFlight: number,
+  ms: number,
+  coalesce?: false,
+): Promise<Row> {
   const cache = node.cache(`u${inFlight}${coalesce === false ? "n" : ""}`, coalesce);
   const name = `Meridian eventual set, ${KEYS / 1000} k keys uniform${coalesce === false ? ", uncoalesced" : ""}`;
-  return runFor(name, inFlight, ms, 1, (i) =>
+  const redisBefore = await redisCpuSeconds(node.redis);
+  const row = await runFor(name, inFlight, ms, 1, (i) =>
     cache.setWithEventualConsistency(`price:${Math.floor(Math.random() * KEYS)}`, i),
   );
+  row.redisCpuUs = ((await redisCpuSeconds(node.redis)) - redisBefore) * 1e6;
+  return row;
 }
 
 /** Increments of one hot PN-counter key. */
