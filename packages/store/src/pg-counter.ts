@@ -2,6 +2,7 @@
 // lock orders concurrent callers), so no two calls ever get the same number and a later call always gets
 // a larger one — across restarts of every process. Fencing epochs and writer incarnations both use it.
 import { InvalidInputError } from "@meridian/core";
+import { createIfAbsent } from "./pg-ddl.js";
 
 /** Anything with pg's `query` (a Pool or a client). */
 export interface SqlQueryable {
@@ -9,12 +10,6 @@ export interface SqlQueryable {
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-
-/** `CREATE ... IF NOT EXISTS` racing another session's create of the same name fails with one of these. */
-function isConcurrentCreate(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === "23505" || code === "42P07";
-}
 
 /**
  * Returns `next(namespace)`: `first` on the first call for a namespace, then first+1, first+2, ...
@@ -31,13 +26,13 @@ export function pgCounter(
   }
   let ready: Promise<unknown> | undefined;
   const create = () =>
-    db
-      .query(`CREATE TABLE IF NOT EXISTS ${table} (namespace text PRIMARY KEY, ${column} bigint NOT NULL)`)
-      .catch((err) => {
-        if (isConcurrentCreate(err)) return;
-        ready = undefined;
-        throw err;
-      });
+    createIfAbsent(
+      db,
+      `CREATE TABLE IF NOT EXISTS ${table} (namespace text PRIMARY KEY, ${column} bigint NOT NULL)`,
+    ).catch((err) => {
+      ready = undefined;
+      throw err;
+    });
   return async (namespace) => {
     ready ??= create();
     await ready;

@@ -4,6 +4,7 @@
 // or equal AND from the same holder (one acquisition writing the same key several times). A different holder
 // with an equal token is refused, so even a token handed out twice cannot let a stale holder win.
 import { FencingTokenError, InvalidInputError } from "@meridian/core";
+import { createIfAbsent } from "@meridian/store";
 import type pg from "pg";
 
 /** A lock's fencing token and the acquisition (lock token) that carries it. */
@@ -65,7 +66,8 @@ export class StrongTable {
   }
 
   async ensureSchema(): Promise<void> {
-    await this.pool.query(
+    await createIfAbsent(
+      this.pool,
       `CREATE TABLE IF NOT EXISTS ${this.table} (
          key text PRIMARY KEY,
          value jsonb,

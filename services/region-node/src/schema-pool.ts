@@ -1,7 +1,7 @@
 // A PostgreSQL pool whose search_path is the node's schema (MERIDIAN_PG_SCHEMA, created if missing): where
 // the critical table and the writer-incarnation rows live, so both stay in one place whatever the node serves.
 import { InvalidInputError, type MeridianConfig } from "@meridian/core";
-import { checkPg, createPgPool, type PgPool } from "@meridian/store";
+import { checkPg, createIfAbsent, createPgPool, type PgPool } from "@meridian/store";
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -21,7 +21,7 @@ export async function openSchemaPool(config: MeridianConfig, opts: SchemaPoolOpt
     const admin = createPgPool(config.pgUrl, { max: 1, auth: config.pgAuth });
     try {
       await checkPg(admin);
-      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await createIfAbsent(admin, `CREATE SCHEMA IF NOT EXISTS ${schema}`);
     } finally {
       await admin.end();
     }

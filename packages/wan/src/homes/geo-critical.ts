@@ -4,7 +4,7 @@
 // its partitions.
 import { randomBytes } from "node:crypto";
 import { InvalidInputError, parseRegion, type Region } from "@meridian/core";
-import { createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
+import { createIfAbsent, createPgPool, createRedis, type PgPool, type Redis } from "@meridian/store";
 import { StrongConsistencyCache } from "@meridian/strong";
 import { endpointOf, pgPoolOverWan, redisOverWan } from "../clients.js";
 import { RpcClient } from "../rpc/client.js";
@@ -223,7 +223,7 @@ export function rpcService(region: string): string {
 async function createSchemas(pgUrl: string, schemas: string[]): Promise<void> {
   const admin = createPgPool(pgUrl, { max: 1 });
   try {
-    for (const s of schemas) await admin.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    for (const s of schemas) await createIfAbsent(admin, `CREATE SCHEMA IF NOT EXISTS ${s}`);
   } finally {
     await admin.end();
   }
