@@ -4,7 +4,14 @@
 // pipeline would run, in order, with nothing of another client's in between.
 import { type LuaArg, LuaScript } from "@meridian/store";
 import type { ChainableCommander } from "ioredis";
-import { MERGE_SOURCE, type MergeCall, type MergeSettings, mergeArgs, mergeKeys } from "./merge-script.js";
+import {
+  MERGE_BODY,
+  MERGE_LIB,
+  type MergeCall,
+  type MergeSettings,
+  mergeArgs,
+  mergeKeys,
+} from "./merge-script.js";
 
 /**
  * KEYS: each merge's keys in turn (mergeKeys); ARGV: 1 keys per merge, 2 arguments per merge, then each
@@ -13,8 +20,9 @@ import { MERGE_SOURCE, type MergeCall, type MergeSettings, mergeArgs, mergeKeys 
  */
 export const MERGE_BATCH = new LuaScript<string[]>(
   "eventualMergeBatch",
-  `local function mergeOne(KEYS, ARGV)
-${MERGE_SOURCE}
+  `${MERGE_LIB}
+local function mergeOne(KEYS, ARGV)
+${MERGE_BODY}
 end
 local nk, na, out = tonumber(ARGV[1]), tonumber(ARGV[2]), {}
 for i = 1, #KEYS / nk do

@@ -15,7 +15,8 @@ import type { ChainableCommander, Redis } from "ioredis";
 import { bucketKey, bucketOf, entryKey, historyKey } from "./keys.js";
 import type { ApplyOutcome, StoredEntry } from "./types.js";
 
-export const MERGE_SOURCE = String.raw`
+/** The merge's helper functions and per-type modules: no KEYS or ARGV in them, so a batch defines them once. */
+export const MERGE_LIB = String.raw`
 local function fail() error('fallback') end
 local function less(a, b)
   if a == b then return false end
@@ -31,26 +32,27 @@ local function ascii(t) if t:find('[\128-\255]') then fail() end return t end
 local function canonical(t) if t:find('"%d+":') then fail() end return t end
 local function num(raw) local v = tonumber(raw) if not v then fail() end return v end
 
+-- Index of the closing quote of the JSON string whose opening quote is at i.
+local function skipString(s, i)
+  local q = s:find('["\\]', i + 1)
+  while q and s:byte(q) == 92 do q = s:find('["\\]', q + 2) end
+  if not q then fail() end
+  return q
+end
 -- Index of the last byte of the JSON value starting at i (compact JSON, as JSON.stringify writes it).
+-- Bytes, not one-character strings: 34 '"', 91 '[', 93 ']', 123 '{', 125 '}'.
 local function skip(s, i)
-  local c = s:sub(i, i)
-  if c == '"' then
-    local j = i + 1
-    while true do
-      local q = s:find('["\\]', j)
-      if not q then fail() end
-      if s:sub(q, q) == '"' then return q end
-      j = q + 2
-    end
-  elseif c == '{' or c == '[' then
+  local c = s:byte(i)
+  if c == 34 then return skipString(s, i) end
+  if c == 123 or c == 91 then
     local depth, j = 0, i
     while true do
       local q = s:find('[%[%]{}"]', j)
       if not q then fail() end
-      local d = s:sub(q, q)
-      if d == '"' then j = skip(s, q) + 1
+      local d = s:byte(q)
+      if d == 34 then j = skipString(s, q) + 1
       else
-        if d == '{' or d == '[' then depth = depth + 1 else depth = depth - 1 end
+        if d == 123 or d == 91 then depth = depth + 1 else depth = depth - 1 end
         if depth == 0 then return q end
         j = q + 1
       end
@@ -61,40 +63,41 @@ local function skip(s, i)
   return q - 1
 end
 local function inner(raw)
-  if #raw < 2 or raw:sub(1, 1) ~= '"' or raw:sub(-1) ~= '"' then fail() end
+  if #raw < 2 or raw:byte(1) ~= 34 or raw:byte(-1) ~= 34 then fail() end
   return raw:sub(2, -2)
 end
-local function fieldList(s)
-  if s:sub(1, 1) ~= '{' then fail() end
-  local out, i = {}, 2
-  if s:sub(2, 2) == '}' then return out end
+-- Calls put(name, raw value) for each field of the compact JSON object s, in order (58 ':', 44 ',').
+local function eachField(s, put)
+  if s:byte(1) ~= 123 then fail() end
+  if s:byte(2) == 125 then return end
+  local i = 2
   while true do
-    if s:sub(i, i) ~= '"' then fail() end
-    local ke = skip(s, i)
-    if s:sub(ke + 1, ke + 1) ~= ':' then fail() end
+    if s:byte(i) ~= 34 then fail() end
+    local ke = skipString(s, i)
+    if s:byte(ke + 1) ~= 58 then fail() end
     local ve = skip(s, ke + 2)
-    out[#out + 1] = { s:sub(i + 1, ke - 1), s:sub(ke + 2, ve) }
-    local sep = s:sub(ve + 1, ve + 1)
-    if sep == '}' then return out end
-    if sep ~= ',' then fail() end
+    put(s:sub(i + 1, ke - 1), s:sub(ke + 2, ve))
+    local sep = s:byte(ve + 1)
+    if sep == 125 then return end
+    if sep ~= 44 then fail() end
     i = ve + 2
   end
 end
 local function fields(s)
   local m = {}
-  for _, f in ipairs(fieldList(s)) do m[f[1]] = f[2] end
+  eachField(s, function(k, v) m[k] = v end)
   return m
 end
 local function items(s)
-  if s:sub(1, 1) ~= '[' then fail() end
+  if s:byte(1) ~= 91 then fail() end
   local out, i = {}, 2
-  if s:sub(2, 2) == ']' then return out end
+  if s:byte(2) == 93 then return out end
   while true do
     local e = skip(s, i)
     out[#out + 1] = s:sub(i, e)
-    local sep = s:sub(e + 1, e + 1)
-    if sep == ']' then return out end
-    if sep ~= ',' then fail() end
+    local sep = s:byte(e + 1)
+    if sep == 93 then return out end
+    if sep ~= 44 then fail() end
     i = e + 2
   end
 end
@@ -108,7 +111,7 @@ end
 -- node -> raw number maps (vector clocks, PN-counter counts)
 local function counts(raw)
   local m = {}
-  for _, f in ipairs(fieldList(raw)) do num(f[2]) m[plain(f[1])] = f[2] end
+  eachField(raw, function(k, v) num(v) m[plain(k)] = v end)
   return m
 end
 local function join(a, b)
@@ -310,7 +313,10 @@ T.mvregister = {
   end,
 }
 
-local rType, rCrdt, rClock, rHlc, rRegion, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+`;
+
+/** One merge of KEYS/ARGV (layout below), using MERGE_LIB's functions. */
+export const MERGE_BODY = String.raw`local rType, rCrdt, rClock, rHlc, rRegion, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local text = redis.call('HGET', KEYS[1], 'entry')
 
 -- outcome, CRDT state S to store, clock, hlc raw, region raw (nothing else when no write is needed)
@@ -324,13 +330,14 @@ local function decide()
   local lc = fields(e.crdt)
   local lType = inner(lc.type)
   if not T[lType] then fail() end
-  local L = T[lType].parse(e.crdt, lc.state)
-  if lType ~= rType then return 'mismatch:' .. lType end
   local clock = counts(e.clock)
+  local o = order(rc, clock)
+  -- The stored state is parsed only where it is kept or merged: a newer remote replaces it whole.
+  local L = o ~= 'after' and T[lType].parse(e.crdt, lc.state)
+  if lType ~= rType then return 'mismatch:' .. lType end
   local hlc, region = e.hlc, e.region
   if not region then fail() end
   if cmpHlc(hlcOf(rHlc), hlcOf(e.hlc)) > 0 then hlc, region = rHlc, rRegion end
-  local o = order(rc, clock)
   if o == 'before' then return 'dominated' end
   if o == 'after' then return 'applied', R, rc, hlc, region end
   local merged = M.merge(L, R)
@@ -361,6 +368,8 @@ local hwm = redis.call('HGET', KEYS[3], ARGV[9])
 if (not hwm) or tonumber(own) > tonumber(hwm) then redis.call('HSET', KEYS[3], ARGV[9], own) end
 return outcome
 `;
+
+export const MERGE_SOURCE = MERGE_LIB + MERGE_BODY;
 
 /**
  * KEYS: entry hash, history list, bucket index.
