@@ -1,4 +1,5 @@
 // kafkajs client factory; kafkajs' own logging is routed into pino at warn and above.
+
 import { readFileSync } from "node:fs";
 import {
   AuthenticationError,
@@ -9,6 +10,7 @@ import {
 } from "@meridian/core";
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
 import pino, { type Logger } from "pino";
+import { installSyncGzipCodec } from "./gzip-codec.js";
 
 let defaultLogger: Logger | undefined;
 function busLogger(): Logger {
@@ -48,6 +50,7 @@ export function kafkaSecurity(auth: KafkaAuth | undefined): Pick<KafkaConfig, "s
 export const KAFKA_RETRY = { initialRetryTime: 100, maxRetryTime: 1_000, retries: 8 } as const;
 
 export function createKafka(config: MeridianConfig, clientId: string, logger: Logger = busLogger()): Kafka {
+  installSyncGzipCodec();
   return new Kafka({
     clientId,
     brokers: config.kafkaBrokers,
