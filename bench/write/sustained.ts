@@ -37,7 +37,7 @@ import {
 
 const GOAL_RATE = 20_000;
 /** Offered rates, comma-separated in MERIDIAN_BENCH_SUSTAINED_RATES; the pair table is the first's. */
-const RATES = (process.env.MERIDIAN_BENCH_SUSTAINED_RATES ?? `300,${GOAL_RATE}`).split(",").map(Number);
+const RATES = (process.env.MERIDIAN_BENCH_SUSTAINED_RATES ?? `2000,${GOAL_RATE}`).split(",").map(Number);
 const SECONDS = QUICK ? 10 : 60;
 const GOAL_P99_MS = 1000;
 
