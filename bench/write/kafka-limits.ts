@@ -1,6 +1,7 @@
 // Kafka's limits on this broker: Apache Kafka's own ProducerPerformance tool (the Java client, acks=all,
 // same record size) and a bare kafkajs producer sending arrays (kafkajs batches only what one send holds),
-// with and without GZIP.
+// with and without GZIP. The kafka instance comes from @meridian/bus' createKafka, so its GZIP is the
+// synchronous codec Meridian installs (packages/bus/src/gzip-codec.ts), not kafkajs' asynchronous one.
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
