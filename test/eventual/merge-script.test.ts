@@ -16,9 +16,11 @@ import {
 import { LuaScript } from "@meridian/store";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { encodeEntry } from "../../packages/eventual/src/codec.js";
 import { mergeEntries, mergeEntry, mergeEntryCas } from "../../packages/eventual/src/entry-store.js";
 import { bucketKey, bucketOf, entryKey, historyKey } from "../../packages/eventual/src/keys.js";
 import {
+  MERGE_LIB,
   MERGE_SOURCE,
   type MergeCall,
   type MergeSettings,
@@ -314,6 +316,48 @@ describe("Lua merge of whole entries", () => {
     for (const k of ["batch:0", "batch:1", "batch:2"]) {
       expect(await stored(`${prefix}b1:`, k)).toEqual(await stored(`${prefix}b2:`, k));
     }
+  });
+});
+
+// The script splits a stored entry with one anchored match and the JSON scanner only where that fails: both
+// must find the same crdt, clock, hlc and region texts for any entry encodeEntry writes — values holding
+// the tail's own words (',"clock":{'), braces and escapes in node ids and regions.
+const SPLIT = new LuaScript<string[]>(
+  "eventualTestEnvelopeSplit",
+  `${MERGE_LIB}
+local a, b = envelope(ARGV[1]), fields(ARGV[1])
+return { a.crdt, b.crdt, a.clock, b.clock, a.hlc, b.hlc, a.region, b.region }`,
+  0,
+);
+const nameArb = fc.oneof(
+  fc.constantFrom("us-east", "a{b", "c}d", 'q"n', "b\\s", "é", ',"clock":{'),
+  fc.string({ minLength: 1, maxLength: 8 }),
+);
+const trickyValueArb = fc.oneof(
+  valueArb,
+  fc.constant({ x: ',"clock":{},"hlc":{},"region":"r","updatedAtMs":1}' }),
+  fc.constant({ clock: { a: 1 }, hlc: {}, region: "x", updatedAtMs: 2 }),
+  fc.jsonValue({ maxDepth: 3 }),
+);
+
+describe("the script's entry split", () => {
+  it("equals the JSON scanner's for any entry encodeEntry writes", async () => {
+    await fc.assert(
+      fc.asyncProperty(trickyValueArb, nameArb, nameArb, fc.nat(5), async (value, node, region, n) => {
+        const ts = { wallMs: 1_000 + n, logical: n, node };
+        const crdt = (emptyCrdt("lww") as LWWRegister<unknown>).set(value, ts);
+        const text = encodeEntry({
+          crdt,
+          clock: VectorClock.from({ [node]: n + 1 }),
+          hlc: ts,
+          region,
+          updatedAtMs: n,
+        });
+        const r = await SPLIT.run(redis, [], [text]);
+        for (let i = 0; i < r.length; i += 2) expect(r[i]).toBe(r[i + 1]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

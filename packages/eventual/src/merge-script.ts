@@ -159,6 +159,16 @@ local function cmpHlc(a, b)
   return less(a.node, b.node) and -1 or 1
 end
 
+-- A stored entry's fields. Its writers put crdt, clock, hlc, region, updatedAtMs in that order, and the
+-- clock and hlc objects hold no braces, so one anchored match splits it: the crdt is what precedes the
+-- last ',"clock":{' (a value inside the crdt cannot be followed by such a tail). Any other shape — a
+-- brace in a node id, an escape in the region — goes through the scanner.
+local function envelope(t)
+  local crdt, clock, hlc, region = t:match('^{"crdt":(.*),"clock":({[^{}]*}),"hlc":({[^{}]*}),"region":("[^"\\]*"),"updatedAtMs":[^,{}"]*}$')
+  if crdt then return { crdt = crdt, clock = clock, hlc = hlc, region = region } end
+  return fields(t)
+end
+
 -- One module per CRDT type: parse(crdt raw, state raw) -> S; stored(S), canon(S) -> text; merge(local, remote) -> S.
 local T = {}
 T.lww = {
@@ -316,7 +326,7 @@ T.mvregister = {
 `;
 
 /** One merge of KEYS/ARGV (layout below), using MERGE_LIB's functions. */
-export const MERGE_BODY = String.raw`local rType, rCrdt, rClock, rHlc, rRegion, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+export const MERGE_BODY = `local rType, rCrdt, rClock, rHlc, rRegion, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local text = redis.call('HGET', KEYS[1], 'entry')
 
 -- outcome, CRDT state S to store, clock, hlc raw, region raw (nothing else when no write is needed)
@@ -326,14 +336,19 @@ local function decide()
   local R = M.parse(rCrdt, fields(rCrdt).state)
   local rc = counts(rClock)
   if not text then return 'applied', R, rc, rHlc, rRegion end
-  local e = fields(text)
-  local lc = fields(e.crdt)
-  local lType = inner(lc.type)
-  if not T[lType] then fail() end
+  local e = envelope(text)
   local clock = counts(e.clock)
   local o = order(rc, clock)
-  -- The stored state is parsed only where it is kept or merged: a newer remote replaces it whole.
-  local L = o ~= 'after' and T[lType].parse(e.crdt, lc.state)
+  -- The stored state is parsed only where it is kept or merged: a newer remote replaces it whole, and
+  -- then its type is all that is read of it.
+  local lType, L = o == 'after' and e.crdt:match('^{"type":"(%a+)","state":')
+  if not lType then
+    local lc = fields(e.crdt)
+    lType = inner(lc.type)
+    if not T[lType] then fail() end
+    if o ~= 'after' then L = T[lType].parse(e.crdt, lc.state) end
+  end
+  if not T[lType] then fail() end
   if lType ~= rType then return 'mismatch:' .. lType end
   local hlc, region = e.hlc, e.region
   if not region then fail() end
