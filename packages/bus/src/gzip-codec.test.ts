@@ -4,7 +4,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import kafkajs from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { installSyncGzipCodec } from "./gzip-codec.js";
+import { installSyncGzipCodec, MAX_DECOMPRESSED_BATCH_BYTES } from "./gzip-codec.js";
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 type Codec = {
@@ -43,6 +43,14 @@ describe("synchronous GZIP codec for kafkajs", () => {
 
   it("rejects corrupt input with an error (as the asynchronous codec does)", async () => {
     await expect(codec.decompress(Buffer.from("not gzip at all"))).rejects.toThrow();
+  });
+
+  it("refuses a batch that inflates past the bound (a compression bomb), reads one just under it", async () => {
+    const bomb = gzipSync(Buffer.alloc(MAX_DECOMPRESSED_BATCH_BYTES + 1));
+    expect(bomb.length).toBeLessThan(1 << 20); // fits in one broker message
+    await expect(codec.decompress(bomb)).rejects.toThrow(RangeError);
+    const largest = await codec.decompress(gzipSync(Buffer.alloc(MAX_DECOMPRESSED_BATCH_BYTES)));
+    expect(largest.length).toBe(MAX_DECOMPRESSED_BATCH_BYTES);
   });
 
   it("decodes a fetch's worth of batches within one event-loop turn; kafkajs' codec yields per batch", async () => {

@@ -10,6 +10,13 @@ import kafkajs from "kafkajs";
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
+/**
+ * Bound on one record batch once decompressed. Meridian's producers send at most a few hundred KB per
+ * batch and the broker takes at most 1 MiB compressed (message.max.bytes); a batch inflating past this is
+ * a compression bomb, refused with an error before it fills memory or holds the event loop.
+ */
+export const MAX_DECOMPRESSED_BATCH_BYTES = 64 * 2 ** 20;
+
 let installed = false;
 
 /** Replaces kafkajs' GZIP codec (a process-wide registry) with the synchronous one; idempotent. */
@@ -18,6 +25,7 @@ export function installSyncGzipCodec(): void {
   installed = true;
   CompressionCodecs[CompressionTypes.GZIP] = () => ({
     compress: async (encoder: { buffer: Buffer }) => gzipSync(encoder.buffer),
-    decompress: async (buffer: Buffer) => unzipSync(buffer),
+    decompress: async (buffer: Buffer) =>
+      unzipSync(buffer, { maxOutputLength: MAX_DECOMPRESSED_BATCH_BYTES }),
   });
 }
