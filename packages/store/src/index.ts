@@ -4,7 +4,7 @@ export { type Backend, withDeadline } from "./deadline.js";
 export { type KeyCount, type LuaArg, LuaScript } from "./lua-script.js";
 export { boundedPgOptions, checkPg, createPgPool, type PgPool, type PgPoolOptions } from "./pg.js";
 export { pgCounter, type SqlQueryable } from "./pg-counter.js";
-export { createIfAbsent, isConcurrentCreate } from "./pg-ddl.js";
+export { createIfAbsent } from "./pg-ddl.js";
 export {
   boundedRedisOptions,
   checkRedis,

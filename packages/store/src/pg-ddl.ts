@@ -8,7 +8,7 @@ import type { SqlQueryable } from "./pg-counter.js";
  * name: unique_violation (on a catalog index), duplicate_table, duplicate_object ("type … already exists",
  * a table's row type) and duplicate_schema.
  */
-export function isConcurrentCreate(err: unknown): boolean {
+function isConcurrentCreate(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === "23505" || code === "42P07" || code === "42710" || code === "42P06";
 }
