@@ -7,6 +7,7 @@
 // Run: pnpm bench geo  (quick: pnpm bench --quick geo). Env: BENCH_SAMPLES (critical samples per pair).
 import { randomUUID } from "node:crypto";
 import os from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type Cluster, measureCriticalLatencyMap, startCluster } from "@meridian/cluster";
 import { configFromEnv } from "@meridian/core";
 import { measurePairs, type PairSamples } from "@meridian/wan";
@@ -51,13 +52,18 @@ async function pingMap(cluster: Cluster): Promise<Map<string, number[]>> {
   return new Map(rows.map((r) => [`${r.client}→${r.home}`, r.samplesMs]));
 }
 
+interface EventualSamples {
+  get: number[];
+  set: number[];
+  errors: number;
+  /** Why the first failed operation failed: printed under the table. */
+  firstError?: string;
+}
+
 /** Eventual PUT then GET of region-local keys: one client per region, one operation at a time. */
-async function eventualOps(
-  cluster: Cluster,
-  tag: string,
-): Promise<Map<string, { get: number[]; set: number[]; errors: number }>> {
+async function eventualOps(cluster: Cluster, tag: string): Promise<Map<string, EventualSamples>> {
   const regions = cluster.layout.regions;
-  const out = new Map(regions.map((r) => [r, { get: [] as number[], set: [] as number[], errors: 0 }]));
+  const out = new Map(regions.map((r): [string, EventualSamples] => [r, { get: [], set: [], errors: 0 }]));
   const oneClient = async (region: string): Promise<void> => {
     for (let i = 0; i < EVENTUAL_SAMPLES; i++) {
       const url = `${cluster.regions[region]!.url}/v1/important/${encodeURIComponent(`md:${tag}-${region}-${i % 5}`)}`;
@@ -65,11 +71,16 @@ async function eventualOps(
       const body = JSON.stringify({ value: i });
       try {
         m.set.push(
-          await timedFetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body }),
+          await timedFetch(url, {
+            method: "PUT",
+            headers: { "content-type": "application/json", ...cluster.authHeaders },
+            body,
+          }),
         );
-        m.get.push(await timedFetch(url));
-      } catch {
+        m.get.push(await timedFetch(url, { headers: cluster.authHeaders }));
+      } catch (e) {
         m.errors++; // counted and shown: a refused write (e.g. a publish timeout) is a figure too
+        m.firstError ??= e instanceof Error ? e.message : String(e);
       }
     }
   };
@@ -109,7 +120,11 @@ async function main(): Promise<void> {
   try {
     const pings = await pingMap(cluster);
     const critical = await measureCriticalLatencyMap(cluster, { samples: SAMPLES, tag: namespace });
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const eventual = await eventualOps(cluster, namespace);
+    loopDelay.disable();
+    const loopMs = (q: number) => loopDelay.percentile(q) / 1e6;
     await cluster.replicator.drain(10_000);
     await new Promise((r) => setTimeout(r, 500));
     const latency = cluster.wan!.latency;
@@ -150,6 +165,10 @@ async function main(): Promise<void> {
         return [r, p50(m.set), p99(m.set), p50(m.get), p99(m.get), m.errors];
       }),
     );
+    const failures = regions
+      .filter((r) => eventual.get(r)!.firstError)
+      .map((r) => `- ${r}, first failure: ${eventual.get(r)!.firstError}`)
+      .join("\n");
     const convRows = regions.flatMap((a) =>
       regions
         .filter((b) => b !== a)
@@ -200,6 +219,13 @@ Eventual (important) data, served in the writer's region:
 
 ${eventualTable}
 
+These go through the region nodes' HTTP API, with one client per region at once. The whole cluster — five
+region nodes, the replicator and five invalidation consumers — runs in this one Node process, beside the
+broker and Redis on the same ${os.cpus().length} cores, so every write's fan-out (its Kafka records, the replicator's
+forwards, four remote merges) runs on the event loop these requests wait for: event-loop delay during
+these operations p50 ${fmt(loopMs(50))} ms, p99 ${fmt(loopMs(99))} ms. One region node's own write path is measured
+alone in the write table (\`pnpm bench write\`, one write in flight).
+${failures ? `\n${failures}\n` : ""}
 Eventual convergence per region pair (replicator + consumer), beside the one-way delay:
 
 ${convTable}
