@@ -57,7 +57,7 @@ await timed(
   32,
 );
 await timed(
-  "set pncounter, ONE hot key, 32 concurrent (CAS contention)",
+  "set pncounter, ONE hot key, 32 concurrent (coalesced)",
   1000,
   () => cache.setWithEventualConsistency("position:hot", { op: "increment" }),
   32,
