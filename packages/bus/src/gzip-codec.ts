@@ -4,7 +4,11 @@
 // so a fetch holding a few hundred small batches took seconds to hand over (measured: the replicator's
 // intake fetched every 1–5 s at 1,500 writes/s while each Fetch request itself took ~100 ms). The
 // synchronous zlib calls do the same work inline, and a fetch is decoded within one turn.
-import { gzipSync, unzipSync } from "node:zlib";
+//
+// Compression runs at zlib's fastest level: on a batch of 256 Avro cache updates (37 KB) it took 109 µs
+// instead of 356 µs at the default level, for 6.5× instead of 7.0× smaller — the producer's CPU is the
+// scarcer resource here, and the bytes saved between the two levels are a few percent.
+import { constants, gzipSync, unzipSync } from "node:zlib";
 // A default import: Node's ESM loader does not see CompressionCodecs among kafkajs' CommonJS exports.
 import kafkajs from "kafkajs";
 
@@ -24,7 +28,8 @@ export function installSyncGzipCodec(): void {
   if (installed) return;
   installed = true;
   CompressionCodecs[CompressionTypes.GZIP] = () => ({
-    compress: async (encoder: { buffer: Buffer }) => gzipSync(encoder.buffer),
+    compress: async (encoder: { buffer: Buffer }) =>
+      gzipSync(encoder.buffer, { level: constants.Z_BEST_SPEED }),
     decompress: async (buffer: Buffer) =>
       unzipSync(buffer, { maxOutputLength: MAX_DECOMPRESSED_BATCH_BYTES }),
   });
