@@ -22,7 +22,8 @@ Usage:
                 [--topology in-process|processes] [--rate OPS_PER_S] [--symbols N] [--ticks TICKS_PER_S]
       Start five regions, the replicator, the invalidation consumers and market data (servers must be up:
       bash infra/up.sh), the consistency monitor and the live dashboard; offer client load open loop
-      (--rate, default $MERIDIAN_DEMO_RATE or 2000 ops/s) and market data (--symbols, default
+      (--rate, default $MERIDIAN_DEMO_RATE or 500 ops/s per core, 1000 to 4000; operations not sent within
+      1 s of their due time are shed and counted) and market data (--symbols, default
       $MERIDIAN_DEMO_SYMBOLS or 10000, at --ticks, default $MERIDIAN_DEMO_TICKS or 50 ticks/s); print
       progress, convergence per region and per region pair under the load; after N seconds write
       DIR/consistency-report.{html,json} and stop everything.

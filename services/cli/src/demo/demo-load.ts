@@ -56,10 +56,12 @@ export function startDemoLoad(o: DemoLoadOptions): DemoLoad {
     workload: new Workload({ regions: Object.keys(o.nodes), mix: parseMix(spec), tag: o.tag }),
     ratePerSecond: o.opsPerSecond,
     durationMs: o.durationMs,
-    // A bounded pressure: past what the machine serves, the backlog shows as latency from the intended
-    // send time instead of as hundreds of requests timing out together.
-    // Direct calls wait for Kafka's ack (tens of ms on a busy machine), so thousands/s need more in flight.
-    maxInFlight: o.direct ? 1024 : 64,
+    // A bounded pressure: direct calls wait for Kafka's ack (tens of ms on a busy machine), so thousands
+    // per second need a few hundred in flight; more would only queue inside this one process, where a
+    // forwarded critical call then outwaits its deadline. Past what the machine serves, operations not
+    // sent within a second of their due time are shed (counted), as a client with a deadline would.
+    maxInFlight: o.direct ? 256 : 64,
+    shedAfterMs: 1000,
     drainMs: 5000,
     signal: abort.signal,
     onSecond: (s) => {

@@ -1,4 +1,5 @@
 // What `meridian demo` takes and returns, and what it needs of a running cluster in either topology.
+import { availableParallelism } from "node:os";
 import type { ProcessCluster } from "@meridian/cluster";
 import type { ConvergenceSummary } from "@meridian/invalidation-consumer";
 import type { ConsistencyReport } from "@meridian/monitor";
@@ -18,10 +19,10 @@ export interface DemoOptions {
   /** The WAN layer (default on): cross-region hops pay the latency matrix, critical data has home regions. */
   wan?: boolean;
   stallRegion?: string;
-  /** Market-data symbols (default 10 000) and ticks per second over all of them (default 2000). */
+  /** Market-data symbols (default 10 000) and ticks per second over all of them (default 50). */
   symbols?: number;
   ticksPerSecond?: number;
-  /** Client operations per second offered over all regions, open loop (default 2000). */
+  /** Client operations per second offered over all regions, open loop (default 500 per core, 1000–4000). */
   opsPerSecond?: number;
   webhookUrl?: string;
   print?: (line: string) => void;
@@ -55,10 +56,17 @@ export type Print = (line: string) => void;
 
 // The in-process demo runs all five regions, the consumers, the replicator, market data, the monitor and
 // the load in one Node process; its client load goes straight into the nodes (below HTTP), except ledger
-// transfers. Measured, 40 s runs on the current 2-core CI machine with the synchronous GZIP codec (before
-// it, every Kafka fetch waited one event-loop turn per record batch and 300 ops/s was the most that passed):
-// 1000 ops/s → PASS, convergence under load p99 0.5 s; 2000 → PASS, p99 0.9–1.0 s (the clients' own
-// queueing p99 3.2–3.6 s: near what one process on 2 cores serves). So the default is 2000.
-// `--topology processes` does not take more on 2 cores: its 16 Node processes and five redis-servers need
-// more CPU than the machine has (load p50 2 s at 50 ops/s).
-export const DEMO_DEFAULTS = { symbols: 10_000, ticksPerSecond: 50, opsPerSecond: 2000 } as const;
+// transfers. So what it serves scales with the machine: on the 2-core CI machine, 60 s runs, 1000 ops/s
+// PASS with 994/s acknowledged, convergence under load p99 0.8 s; 2000 ops/s saturated it (1,236–1,524/s
+// served, the forwarded critical calls outwaiting their 3 s deadline by the thousand). The default offers
+// 500 ops/s per core, 1000 to 4000 (`--rate` for more). `--topology processes` does not take more on
+// 2 cores: its 16 Node processes and five redis-servers need more CPU than the machine has.
+export function defaultDemoRate(cores: number = availableParallelism()): number {
+  return Math.min(4000, Math.max(1000, 500 * cores));
+}
+
+export const DEMO_DEFAULTS = {
+  symbols: 10_000,
+  ticksPerSecond: 50,
+  opsPerSecond: defaultDemoRate(),
+} as const;

@@ -14,7 +14,7 @@ import { startDemoCluster } from "./demo-cluster.js";
 import { startDemoDashboard } from "./demo-dashboard.js";
 import { type DemoLoad, loadFigures, startDemoLoad } from "./demo-load.js";
 import { type DemoMonitor, startDemoMonitor } from "./demo-monitor.js";
-import { criticalLatencyMap, raceTest } from "./finale.js";
+import { criticalLatencyMap, raceTest, warmCriticalPaths } from "./finale.js";
 import { DEMO_DEFAULTS, type DemoCluster, type DemoOptions, type DemoResult, type Print } from "./options.js";
 import { printProgress } from "./progress.js";
 import { StallInjector } from "./stall.js";
@@ -139,6 +139,7 @@ async function startDashboardAndLoad(
   );
   cleanups.push(() => dashboard.close());
   print(`[demo] dashboard: ${dashboard.url}   (metrics: ${dashboard.url}metrics)`);
+  if (inProcess?.wan && m.critical) await warmCriticalPaths(inProcess, run.namespace, print);
   load = startDemoLoad({
     nodes: m.nodes,
     ...(inProcess ? { direct: Object.fromEntries(regions.map((r) => [r, inProcess.nodes[r]!.node])) } : {}),

@@ -12,6 +12,8 @@ export interface LoadRunOptions {
   ratePerSecond: number;
   durationMs: number;
   maxInFlight?: number;
+  /** Drop an operation still unsent this long after its due time (see OpenLoopOptions). */
+  shedAfterMs?: number;
   drainMs?: number;
   signal?: AbortSignal;
   onSecond?(s: SecondStats): void;
@@ -38,6 +40,7 @@ export async function runLoad(o: LoadRunOptions): Promise<LoadRunResult> {
     ratePerSecond: o.ratePerSecond,
     durationMs: o.durationMs,
     ...(o.maxInFlight !== undefined ? { maxInFlight: o.maxInFlight } : {}),
+    ...(o.shedAfterMs !== undefined ? { shedAfterMs: o.shedAfterMs } : {}),
     ...(o.drainMs !== undefined ? { drainMs: o.drainMs } : {}),
     ...(o.onSecond ? { onSecond: o.onSecond } : {}),
     ...(o.signal ? { signal: o.signal } : {}),

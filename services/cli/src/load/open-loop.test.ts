@@ -66,6 +66,58 @@ describe("open-loop rate control", () => {
     expect(r.latency.p99Ms).toBeGreaterThanOrEqual(stallMs * 0.5);
   });
 
+  it("sheds what waited past its deadline: past the target's capacity the wait stays bounded", async () => {
+    // Capacity: 4 in flight × 20 ms each ≈ 200/s, offered 1000/s for 1 s.
+    const shedAfterMs = 100;
+    const started: number[] = [];
+    const r = await runOpenLoop({
+      ratePerSecond: 1000,
+      durationMs: 1000,
+      maxInFlight: 4,
+      shedAfterMs,
+      execute: async (i) => {
+        started.push(i);
+        await sleep(20);
+      },
+    });
+    expect(r.offered).toBe(1000);
+    expect(r.shed).toBeGreaterThan(500);
+    expect(r.sent).toBe(started.length);
+    expect(r.sent + r.shed + r.unsent).toBe(r.offered);
+    expect(r.achieved).toBe(r.sent);
+    // Every operation sent left within the deadline (plus a timer's slack), so none waited longer.
+    expect(r.latency.maxMs).toBeLessThan(shedAfterMs + 20 + 150);
+    expect(r.seconds.reduce((n, s) => n + s.shed, 0)).toBeLessThanOrEqual(r.shed);
+    // Without the deadline the same target makes the last operations wait for the whole backlog.
+    const unbounded = await runOpenLoop({
+      ratePerSecond: 1000,
+      durationMs: 400, // 400 operations at ~200/s: the last waits ~1.6 s
+      maxInFlight: 4,
+      execute: () => sleep(20),
+    });
+    expect(unbounded.shed).toBe(0);
+    expect(unbounded.latency.maxMs).toBeGreaterThan(1000);
+  }, 30_000);
+
+  it("finishes as soon as the last operations were shed", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    setTimeout(() => release(), 300);
+    const r = await runOpenLoop({
+      ratePerSecond: 100,
+      durationMs: 100,
+      maxInFlight: 1,
+      shedAfterMs: 10,
+      drainMs: 60_000,
+      execute: () => gate,
+    });
+    expect(r.achieved).toBe(1);
+    expect(r.shed).toBe(9);
+    expect(r.elapsedMs).toBeLessThan(5_000); // not the 60 s drain
+  });
+
   it("counts rejections as errors and still finishes", async () => {
     const r = await runOpenLoop({
       ratePerSecond: 500,

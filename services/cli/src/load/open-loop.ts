@@ -2,6 +2,9 @@
 // Latency is measured from that intended time, not from when the request actually left, so a stalled
 // target shows up as the queueing delay every later operation suffered (no coordinated omission). A cap
 // on operations in flight bounds memory; operations held back by it still count from their due time.
+// Optionally an operation still unsent `shedAfterMs` past its due time is dropped and counted as shed —
+// what a client with a deadline does — so past what the target serves, the surplus is shed instead of
+// every later operation queueing behind it.
 import { InvalidInputError } from "@meridian/core";
 import { LatencyHistogram, type LatencySummary } from "./histogram.js";
 
@@ -10,6 +13,8 @@ export interface OpenLoopOptions {
   durationMs: number;
   /** Operations in flight at most (default 4096); due ones wait their turn, their wait counted. */
   maxInFlight?: number;
+  /** Drop (count as shed) an operation still unsent this long after its due time (default: never). */
+  shedAfterMs?: number;
   /** After the duration, how long due-but-unsent operations may still be sent (default 10 s). */
   drainMs?: number;
   /** Runs operation i; a rejection counts as an error. */
@@ -29,6 +34,8 @@ export interface SecondStats {
   /** Operations that succeeded in this second. */
   achieved: number;
   errors: number;
+  /** Operations dropped in this second for waiting past shedAfterMs. */
+  shed: number;
   /** Latency (from the intended send time) of the operations completed in this second. */
   latency: LatencySummary;
   inFlight: number;
@@ -39,10 +46,12 @@ export interface SecondStats {
 export interface OpenLoopResult {
   /** Operations due in the run: round(rate × duration). */
   offered: number;
-  /** Sent (offered minus those still unsent when the drain time ran out). */
+  /** Sent: offered minus shed minus those still unsent when the drain time ran out. */
   sent: number;
   achieved: number;
   errors: number;
+  /** Dropped for waiting past shedAfterMs to be sent. */
+  shed: number;
   unsent: number;
   latency: LatencySummary;
   /** From the start to the last completion. */
@@ -69,10 +78,15 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   let errors = 0;
   let windowOk = 0;
   let windowErr = 0;
+  let shed = 0;
+  let windowShed = 0;
   let cutOff = false;
 
   return new Promise<OpenLoopResult>((resolve) => {
+    let finished = false;
     const finish = () => {
+      if (finished) return;
+      finished = true;
       clearInterval(pumpTimer);
       clearInterval(secondTimer);
       clearTimeout(drainTimer);
@@ -80,9 +94,10 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       const unsent = total - next;
       resolve({
         offered: total,
-        sent: next,
+        sent: next - shed,
         achieved,
         errors,
+        shed,
         unsent,
         latency: overall.summary(),
         elapsedMs: now() - t0,
@@ -110,6 +125,11 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       while (next < due && inFlight < maxInFlight) {
         const i = next++;
         const intended = t0 + i * intervalMs;
+        if (o.shedAfterMs !== undefined && now() - intended > o.shedAfterMs) {
+          shed++;
+          windowShed++;
+          continue;
+        }
         inFlight++;
         let p: Promise<unknown>;
         try {
@@ -122,6 +142,7 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
           () => complete(intended, false),
         );
       }
+      if (next >= total && inFlight === 0) finish(); // the last operations were shed
     };
     const emitSecond = () => {
       const second = seconds.length + 1;
@@ -133,12 +154,14 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         offered: dueUntil(second * 1000) - dueUntil((second - 1) * 1000),
         achieved: windowOk,
         errors: windowErr,
+        shed: windowShed,
         latency: window.summary(),
         inFlight,
         backlog: Math.max(0, dueBy - next),
       };
       windowOk = 0;
       windowErr = 0;
+      windowShed = 0;
       window.reset();
       seconds.push(s);
       o.onSecond?.(s);

@@ -12,7 +12,8 @@ export function ms(v: number): string {
 
 export function progressLine(s: SecondStats): string {
   const backlog = s.backlog > 0 ? `  backlog ${s.backlog}` : "";
-  return `[load] t=${String(s.second).padStart(3)}s  offered ${s.offered}/s  achieved ${s.achieved}/s  errors ${s.errors}  p50 ${ms(s.latency.p50Ms)}  p99 ${ms(s.latency.p99Ms)}  in flight ${s.inFlight}${backlog}`;
+  const shed = s.shed > 0 ? `  shed ${s.shed}` : "";
+  return `[load] t=${String(s.second).padStart(3)}s  offered ${s.offered}/s  achieved ${s.achieved}/s  errors ${s.errors}${shed}  p50 ${ms(s.latency.p50Ms)}  p99 ${ms(s.latency.p99Ms)}  in flight ${s.inFlight}${backlog}`;
 }
 
 export function convergenceLine(label: string, c: LatencySummary): string {
@@ -41,7 +42,7 @@ export function summaryLines(r: LoadRunResult, rateTarget: number): string[] {
     .map(([k, n]) => `${k} ${n}`)
     .join(", ");
   return [
-    `[load] offered ${r.offered} (${rateTarget}/s), sent ${r.sent}, acknowledged ${r.achieved}, errors ${r.errors}${r.unsent ? `, never sent ${r.unsent}` : ""} in ${seconds.toFixed(1)} s (${Math.round(r.achieved / seconds)}/s)`,
+    `[load] offered ${r.offered} (${rateTarget}/s), sent ${r.sent}, acknowledged ${r.achieved}, errors ${r.errors}${r.shed ? `, shed ${r.shed} (unsent past their deadline: the target served less than offered)` : ""}${r.unsent ? `, never sent ${r.unsent}` : ""} in ${seconds.toFixed(1)} s (${Math.round(r.achieved / seconds)}/s)`,
     `[load] latency from the intended send time: p50 ${ms(r.latency.p50Ms)}  p99 ${ms(r.latency.p99Ms)}  max ${ms(r.latency.maxMs)}`,
     `[load] by operation: ${ops || "none"}`,
     ...r.sampleErrors.map((e) => `[load] error: ${e}`),
