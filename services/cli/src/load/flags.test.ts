@@ -42,8 +42,18 @@ describe("meridian load flags", () => {
       "2",
       "--max-in-flight",
       "16",
+      "--shed-after-ms",
+      "750",
     ]);
-    expect(f).toMatchObject({ rate: 500, durationMs: 2500, counters: 8, hot: 2, maxInFlight: 16 });
+    expect(f).toMatchObject({
+      rate: 500,
+      durationMs: 2500,
+      counters: 8,
+      hot: 2,
+      maxInFlight: 16,
+      shedAfterMs: 750,
+    });
+    expect(parseLoadFlags([]).shedAfterMs).toBeUndefined(); // a pure open loop unless asked
     expect(f.nodes).toEqual({ "us-east": "http://127.0.0.1:1", "eu-west": "http://127.0.0.1:2" });
     expect(f.mix.total).toBe(4);
   });
@@ -67,6 +77,8 @@ describe("meridian load flags", () => {
     [["--transport", "direct", "--nodes", "a=http://h:1"], "--transport"],
     [["--speed", "9"], "--speed"],
     [["--rate"], "--rate"],
+    [["--shed-after-ms", "0"], "--shed-after-ms"],
+    [["--shed-after-ms", "soon"], "--shed-after-ms"],
   ])("%j → a typed error naming %s", (args, flag) => {
     expect(flagError(args as string[]).flag).toBe(flag);
   });

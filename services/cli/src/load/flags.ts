@@ -5,8 +5,8 @@ import { DEFAULT_MIX, type Mix, parseMix } from "./mix.js";
 
 export const LOAD_USAGE =
   "usage: meridian load [--rate OPS_PER_S] [--duration S] [--mix class:op=weight,...] [--keys N] [--counters N] [--hot N]\n" +
-  "                     [--max-in-flight N] [--timeout-ms MS] [--nodes region=url,...] [--transport http|direct]\n" +
-  "                     [--symbols N] [--ticks TICKS_PER_S]";
+  "                     [--max-in-flight N] [--shed-after-ms MS] [--timeout-ms MS] [--nodes region=url,...]\n" +
+  "                     [--transport http|direct] [--symbols N] [--ticks TICKS_PER_S]";
 
 export interface LoadFlags {
   help: boolean;
@@ -17,6 +17,8 @@ export interface LoadFlags {
   counters: number;
   hot: number;
   maxInFlight: number;
+  /** Shed an operation still unsent this long after its due time; undefined: never (pure open loop). */
+  shedAfterMs: number | undefined;
   timeoutMs: number;
   /** Region → node URL of a cluster running elsewhere; undefined: start one in this process. */
   nodes: Record<string, string> | undefined;
@@ -34,6 +36,7 @@ const OPTIONS = {
   counters: { type: "string" },
   hot: { type: "string" },
   "max-in-flight": { type: "string" },
+  "shed-after-ms": { type: "string" },
   "timeout-ms": { type: "string" },
   nodes: { type: "string" },
   transport: { type: "string" },
@@ -69,6 +72,8 @@ export function parseLoadFlags(args: readonly string[]): LoadFlags {
     counters,
     hot,
     maxInFlight: integer("--max-in-flight", str("max-in-flight"), 256, 1),
+    shedAfterMs:
+      str("shed-after-ms") === undefined ? undefined : positive("--shed-after-ms", str("shed-after-ms"), 0),
     timeoutMs: positive("--timeout-ms", str("timeout-ms"), 5000),
     nodes,
     transport,
