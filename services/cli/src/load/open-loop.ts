@@ -64,6 +64,8 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     throw new InvalidInputError("rate and duration must be > 0", {
       field: o.ratePerSecond > 0 ? "durationMs" : "ratePerSecond",
     });
+  if (o.shedAfterMs !== undefined && !(o.shedAfterMs >= 0))
+    throw new InvalidInputError("shedAfterMs must be ≥ 0", { field: "shedAfterMs" });
   const now = o.now ?? (() => performance.now());
   const maxInFlight = o.maxInFlight ?? 4096;
   const total = Math.round((o.ratePerSecond * o.durationMs) / 1000);
