@@ -40,10 +40,11 @@ Usage:
       listens on MERIDIAN_HOST:MERIDIAN_PORT (default 127.0.0.1:8090): /, /metrics, /healthz.
 
   meridian load [--rate N] [--duration S] [--mix class:op=weight,...] [--nodes region=url,...] [--transport http|direct]
-                [--keys N] [--counters N] [--hot N] [--max-in-flight N] [--shed-after-ms MS] [--timeout-ms MS]
+                [--keys N] [--counters N] [--hot N] [--ramp S] [--max-in-flight N] [--shed-after-ms MS] [--timeout-ms MS]
                 [--symbols N] [--ticks T]
       Open-loop load: N operations per second (default 2000) for S seconds (default 10), each due at a fixed
-      time and its latency measured from then (a stalled target is not flattered); with --shed-after-ms,
+      time and its latency measured from then (a stalled target is not flattered); --ramp S climbs from
+      0 to N over the first S seconds; with --shed-after-ms,
       an operation still unsent that long after its due time is dropped and counted as shed. The mix weighs
       (class, op) pairs: classes critical, important, cacheable; ops set (LWW), incr (PN-counter,
       important only), get; default ${DEFAULT_MIX}.

@@ -12,7 +12,7 @@ import { PairConvergence } from "../load/pair-convergence.js";
 import { Cleanups } from "./cleanups.js";
 import { startDemoCluster } from "./demo-cluster.js";
 import { startDemoDashboard } from "./demo-dashboard.js";
-import { type DemoLoad, loadFigures, startDemoLoad } from "./demo-load.js";
+import { type DemoLoad, demoRampMs, loadFigures, startDemoLoad } from "./demo-load.js";
 import { type DemoMonitor, startDemoMonitor } from "./demo-monitor.js";
 import { criticalLatencyMap, raceTest, warmCriticalPaths } from "./finale.js";
 import { DEMO_DEFAULTS, type DemoCluster, type DemoOptions, type DemoResult, type Print } from "./options.js";
@@ -156,7 +156,7 @@ async function startDashboardAndLoad(
   const running = load;
   cleanups.push(async () => void (await running.stop()));
   print(
-    `[demo] offering ${run.opsPerSecond} client ops/s (open loop) for ${o.seconds} s (MERIDIAN_DEMO_SECONDS); live figures every 5 s:`,
+    `[demo] offering ${run.opsPerSecond} client ops/s (open loop, reached after a ${Math.round(demoRampMs(o.seconds * 1000) / 1000)} s ramp) for ${o.seconds} s (MERIDIAN_DEMO_SECONDS); live figures every 5 s:`,
   );
   return { pairs, dashboard, load: running };
 }

@@ -44,7 +44,10 @@ describe("meridian load flags", () => {
       "16",
       "--shed-after-ms",
       "750",
+      "--ramp",
+      "1",
     ]);
+    expect(f.rampMs).toBe(1000);
     expect(f).toMatchObject({
       rate: 500,
       durationMs: 2500,
@@ -78,6 +81,8 @@ describe("meridian load flags", () => {
     [["--speed", "9"], "--speed"],
     [["--rate"], "--rate"],
     [["--shed-after-ms", "0"], "--shed-after-ms"],
+    [["--ramp", "-1"], "--ramp"],
+    [["--ramp", "20", "--duration", "10"], "--ramp"],
     [["--shed-after-ms", "soon"], "--shed-after-ms"],
   ])("%j → a typed error naming %s", (args, flag) => {
     expect(flagError(args as string[]).flag).toBe(flag);

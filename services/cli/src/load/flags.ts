@@ -5,13 +5,15 @@ import { DEFAULT_MIX, type Mix, parseMix } from "./mix.js";
 
 export const LOAD_USAGE =
   "usage: meridian load [--rate OPS_PER_S] [--duration S] [--mix class:op=weight,...] [--keys N] [--counters N] [--hot N]\n" +
-  "                     [--max-in-flight N] [--shed-after-ms MS] [--timeout-ms MS] [--nodes region=url,...]\n" +
+  "                     [--ramp S] [--max-in-flight N] [--shed-after-ms MS] [--timeout-ms MS] [--nodes region=url,...]\n" +
   "                     [--transport http|direct] [--symbols N] [--ticks TICKS_PER_S]";
 
 export interface LoadFlags {
   help: boolean;
   rate: number;
   durationMs: number;
+  /** The rate climbs from 0 over this many ms at the start (0: the full rate at once). */
+  rampMs: number;
   mix: Mix;
   keys: number;
   counters: number;
@@ -31,6 +33,7 @@ export interface LoadFlags {
 const OPTIONS = {
   rate: { type: "string" },
   duration: { type: "string" },
+  ramp: { type: "string" },
   mix: { type: "string" },
   keys: { type: "string" },
   counters: { type: "string" },
@@ -63,10 +66,14 @@ export function parseLoadFlags(args: readonly string[]): LoadFlags {
   const counters = integer("--counters", str("counters"), 64, 1);
   const hot = integer("--hot", str("hot"), 4, 0);
   if (hot > counters) throw new LoadFlagError("--hot", `${hot} hot counters but only ${counters} counters`);
+  const durationMs = positive("--duration", str("duration"), 10) * 1000;
+  const rampSeconds = number("--ramp", str("ramp"), 0, 0);
+  if (rampSeconds * 1000 > durationMs) throw new LoadFlagError("--ramp", "must not exceed --duration");
   return {
     help: values.help === true,
     rate: positive("--rate", str("rate"), 2000),
-    durationMs: positive("--duration", str("duration"), 10) * 1000,
+    durationMs,
+    rampMs: rampSeconds * 1000,
     mix: parseMix(str("mix") ?? DEFAULT_MIX),
     keys: integer("--keys", str("keys"), 10_000, 1),
     counters,

@@ -97,6 +97,7 @@ async function run(
     ratePerSecond: flags.rate,
     durationMs: flags.durationMs,
     maxInFlight: flags.maxInFlight,
+    rampMs: flags.rampMs,
     ...(flags.shedAfterMs !== undefined ? { shedAfterMs: flags.shedAfterMs } : {}),
     onSecond: (s) => print(progressLine(s) + (extra?.() ?? "")),
   });

@@ -12,6 +12,8 @@ export interface LoadRunOptions {
   ratePerSecond: number;
   durationMs: number;
   maxInFlight?: number;
+  /** The rate climbs from 0 over this many ms (see OpenLoopOptions). */
+  rampMs?: number;
   /** Drop an operation still unsent this long after its due time (see OpenLoopOptions). */
   shedAfterMs?: number;
   drainMs?: number;
@@ -40,6 +42,7 @@ export async function runLoad(o: LoadRunOptions): Promise<LoadRunResult> {
     ratePerSecond: o.ratePerSecond,
     durationMs: o.durationMs,
     ...(o.maxInFlight !== undefined ? { maxInFlight: o.maxInFlight } : {}),
+    ...(o.rampMs !== undefined ? { rampMs: o.rampMs } : {}),
     ...(o.shedAfterMs !== undefined ? { shedAfterMs: o.shedAfterMs } : {}),
     ...(o.drainMs !== undefined ? { drainMs: o.drainMs } : {}),
     ...(o.onSecond ? { onSecond: o.onSecond } : {}),

@@ -118,6 +118,34 @@ describe("open-loop rate control", () => {
     expect(r.elapsedMs).toBeLessThan(5_000); // not the 60 s drain
   });
 
+  it("a ramp climbs from 0 to the rate: nothing is sent ahead of its time, and the ramp offers half", async () => {
+    const rate = 1000;
+    const rampMs = 600;
+    const started: number[] = [];
+    const t0 = performance.now();
+    const r = await runOpenLoop({
+      ratePerSecond: rate,
+      durationMs: 1200,
+      rampMs,
+      execute: async () => {
+        started.push(performance.now() - t0);
+      },
+    });
+    // 1000/s for 1.2 s, the first 0.6 s at half the rate on average: 1200 − 300.
+    expect(r.offered).toBe(900);
+    expect(r.achieved).toBe(900);
+    // Operation i is due at sqrt(2 · ramp · i / rate) during the ramp: by 300 ms at most 75 + 1 were sent.
+    const byQuarter = started.filter((t) => t < 300).length;
+    expect(byQuarter).toBeLessThanOrEqual(76 + 1);
+    started.forEach((t, i) => {
+      const due = i < 300 ? Math.sqrt((2 * rampMs * i) / rate) : i / rate + rampMs / 2;
+      expect(t).toBeGreaterThanOrEqual(due - 2); // never ahead of its time (timer slack aside)
+    });
+    expect(() =>
+      runOpenLoop({ ratePerSecond: 10, durationMs: 100, rampMs: 200, execute: async () => {} }),
+    ).toThrow(/rampMs/);
+  });
+
   it("counts rejections as errors and still finishes", async () => {
     const r = await runOpenLoop({
       ratePerSecond: 500,

@@ -4,7 +4,8 @@
 // on operations in flight bounds memory; operations held back by it still count from their due time.
 // Optionally an operation still unsent `shedAfterMs` past its due time is dropped and counted as shed —
 // what a client with a deadline does — so past what the target serves, the surplus is shed instead of
-// every later operation queueing behind it.
+// every later operation queueing behind it. Optionally the rate climbs linearly from 0 over `rampMs`, so a
+// cold target (a JIT, a freshly started broker) warms up before it takes the full rate.
 import { InvalidInputError } from "@meridian/core";
 import { LatencyHistogram, type LatencySummary } from "./histogram.js";
 
@@ -13,6 +14,8 @@ export interface OpenLoopOptions {
   durationMs: number;
   /** Operations in flight at most (default 4096); due ones wait their turn, their wait counted. */
   maxInFlight?: number;
+  /** The rate climbs linearly from 0 to ratePerSecond over this many ms at the start (default 0). */
+  rampMs?: number;
   /** Drop (count as shed) an operation still unsent this long after its due time (default: never). */
   shedAfterMs?: number;
   /** After the duration, how long due-but-unsent operations may still be sent (default 10 s). */
@@ -68,8 +71,11 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     throw new InvalidInputError("shedAfterMs must be ≥ 0", { field: "shedAfterMs" });
   const now = o.now ?? (() => performance.now());
   const maxInFlight = o.maxInFlight ?? 4096;
-  const total = Math.round((o.ratePerSecond * o.durationMs) / 1000);
-  const intervalMs = 1000 / o.ratePerSecond;
+  const rampMs = o.rampMs ?? 0;
+  if (!(rampMs >= 0 && rampMs <= o.durationMs))
+    throw new InvalidInputError("rampMs must be between 0 and the duration", { field: "rampMs" });
+  const { dueCount, timeOf } = schedule(o.ratePerSecond, rampMs);
+  const total = Math.round(dueCount(o.durationMs));
   const overall = new LatencyHistogram();
   const window = new LatencyHistogram();
   const seconds: SecondStats[] = [];
@@ -123,10 +129,10 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     };
     const pump = () => {
       if (cutOff) return;
-      const due = Math.min(total, Math.floor((now() - t0) / intervalMs) + 1);
+      const due = Math.min(total, Math.floor(dueCount(now() - t0)) + 1);
       while (next < due && inFlight < maxInFlight) {
         const i = next++;
-        const intended = t0 + i * intervalMs;
+        const intended = t0 + timeOf(i);
         if (o.shedAfterMs !== undefined && now() - intended > o.shedAfterMs) {
           shed++;
           windowShed++;
@@ -149,8 +155,8 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     const emitSecond = () => {
       const second = seconds.length + 1;
       const elapsed = now() - t0;
-      const dueBy = Math.min(total, Math.floor(elapsed / intervalMs) + 1);
-      const dueUntil = (ms: number) => Math.min(total, Math.ceil(ms / intervalMs));
+      const dueBy = Math.min(total, Math.floor(dueCount(elapsed)) + 1);
+      const dueUntil = (ms: number) => Math.min(total, Math.ceil(dueCount(ms)));
       const s: SecondStats = {
         second,
         offered: dueUntil(second * 1000) - dueUntil((second - 1) * 1000),
@@ -180,4 +186,18 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     if (total === 0 || o.signal?.aborted) finish();
     else pump();
   });
+}
+
+/**
+ * The open loop's timetable: operation i is due at timeOf(i) ms after the start; dueCount(t) is how many
+ * are due by t as a real number (operation i is due once i <= dueCount(t)). During a ramp the rate grows
+ * linearly from 0, so dueCount is quadratic there and linear after it.
+ */
+function schedule(ratePerSecond: number, rampMs: number) {
+  const perMs = ratePerSecond / 1000;
+  const rampCount = (perMs * rampMs) / 2;
+  return {
+    dueCount: (t: number) => (t < rampMs ? (perMs * t * t) / (2 * rampMs) : perMs * (t - rampMs / 2)),
+    timeOf: (i: number) => (i < rampCount ? Math.sqrt((2 * rampMs * i) / perMs) : i / perMs + rampMs / 2),
+  };
 }
