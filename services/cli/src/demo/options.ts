@@ -58,10 +58,10 @@ export type Print = (line: string) => void;
 // the load in one Node process; its client load goes straight into the nodes (below HTTP), except ledger
 // transfers. So what it serves scales with the machine: on the 2-core CI machine, a 60 s run at 1000 ops/s
 // (after the ramp) from a clean checkout acknowledged all 52,500 operations, convergence under load p99
-// 0.8 s; 2000 ops/s saturated it (1,236–1,524/s
-// served, the forwarded critical calls outwaiting their 3 s deadline by the thousand). The default offers
-// 500 ops/s per core, 1000 to 4000 (`--rate` for more). `--topology processes` does not take more on
-// 2 cores: its 16 Node processes and five redis-servers need more CPU than the machine has.
+// 0.8 s; 2000 ops/s saturated it (1,236–1,524/s served, the forwarded critical calls outwaiting their 3 s
+// deadline by the thousand). The default offers 500 ops/s per core, 1000 to 4000 (`--rate` for more).
+// `--topology processes` does not take more on 2 cores: its 16 Node processes and five redis-servers need
+// more CPU than the machine has.
 export function defaultDemoRate(cores: number = availableParallelism()): number {
   return Math.min(4000, Math.max(1000, 500 * cores));
 }
