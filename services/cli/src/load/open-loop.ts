@@ -47,7 +47,7 @@ export interface SecondStats {
 }
 
 export interface OpenLoopResult {
-  /** Operations due in the run: round(rate × duration). */
+  /** Operations due in the run: round(rate × (duration − ramp / 2)). */
   offered: number;
   /** Sent: offered minus shed minus those still unsent when the drain time ran out. */
   sent: number;
