@@ -99,6 +99,31 @@ describe("open-loop rate control", () => {
     expect(unbounded.latency.maxMs).toBeGreaterThan(1000);
   }, 30_000);
 
+  it("an absurd rate with a deadline sheds in bulk and ends on time, the event loop never held", async () => {
+    let longestGapMs = 0;
+    let last = performance.now();
+    const probe = setInterval(() => {
+      const t = performance.now();
+      longestGapMs = Math.max(longestGapMs, t - last);
+      last = t;
+    }, 5);
+    const r = await runOpenLoop({
+      ratePerSecond: 1e9,
+      durationMs: 500,
+      maxInFlight: 4,
+      shedAfterMs: 10,
+      drainMs: 1000,
+      execute: () => sleep(20),
+    });
+    clearInterval(probe);
+    expect(r.offered).toBe(5e8);
+    expect(r.sent + r.shed + r.unsent).toBe(r.offered);
+    expect(r.shed).toBeGreaterThan(4e8);
+    expect(r.achieved).toBe(r.sent);
+    expect(r.elapsedMs).toBeLessThan(3000);
+    expect(longestGapMs).toBeLessThan(500);
+  });
+
   it("finishes as soon as the last operations were shed", async () => {
     let release = () => {};
     const gate = new Promise<void>((r) => {

@@ -127,9 +127,21 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       if ((next >= total || cutOff) && inFlight === 0) finish();
       else pump();
     };
+    // Sheds at once every operation already past its deadline: counting them one by one would hold the
+    // event loop for as many iterations as an absurd rate makes operations.
+    const shedStale = (elapsed: number, due: number) => {
+      if (o.shedAfterMs === undefined || elapsed - o.shedAfterMs < 0) return;
+      const stale = Math.min(due, Math.floor(dueCount(elapsed - o.shedAfterMs)));
+      if (stale <= next) return;
+      shed += stale - next;
+      windowShed += stale - next;
+      next = stale;
+    };
     const pump = () => {
       if (cutOff) return;
-      const due = Math.min(total, Math.floor(dueCount(now() - t0)) + 1);
+      const elapsed = now() - t0;
+      const due = Math.min(total, Math.floor(dueCount(elapsed)) + 1);
+      shedStale(elapsed, due);
       while (next < due && inFlight < maxInFlight) {
         const i = next++;
         const intended = t0 + timeOf(i);
