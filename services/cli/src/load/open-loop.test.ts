@@ -169,6 +169,9 @@ describe("open-loop rate control", () => {
     expect(() =>
       runOpenLoop({ ratePerSecond: 10, durationMs: 100, rampMs: 200, execute: async () => {} }),
     ).toThrow(/rampMs/);
+    expect(() => runOpenLoop({ ratePerSecond: 1e300, durationMs: 1000, execute: async () => {} })).toThrow(
+      /more operations/,
+    );
   });
 
   it("counts rejections as errors and still finishes", async () => {

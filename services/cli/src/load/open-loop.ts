@@ -76,6 +76,10 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     throw new InvalidInputError("rampMs must be between 0 and the duration", { field: "rampMs" });
   const { dueCount, timeOf } = schedule(o.ratePerSecond, rampMs);
   const total = Math.round(dueCount(o.durationMs));
+  if (!Number.isSafeInteger(total))
+    throw new InvalidInputError("rate × duration makes more operations than can be counted", {
+      field: "ratePerSecond",
+    });
   const overall = new LatencyHistogram();
   const window = new LatencyHistogram();
   const seconds: SecondStats[] = [];
