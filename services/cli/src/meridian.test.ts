@@ -96,6 +96,8 @@ describe("meridian CLI", () => {
     expect(await main(["frob"])).toBe(2);
     expect(await main(["demo", "--seconds=-3"])).toBe(2);
     expect(await main(["demo", "--frob"])).toBe(2);
+    expect(await main(["demo", "--rate", "1e300"])).toBe(2); // more operations than can be counted
+    expect(await main(["demo", "--rate", "0"])).toBe(2);
     expect(await main(["check", "--seconds", "x.json"])).toBe(2);
   });
 });

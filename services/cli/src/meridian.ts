@@ -128,7 +128,8 @@ async function demoCommand(rest: string[]): Promise<number> {
   const ticksPerSecond = Number(
     values.ticks ?? process.env.MERIDIAN_DEMO_TICKS ?? DEMO_DEFAULTS.ticksPerSecond,
   );
-  if (!(opsPerSecond > 0)) return usage("--rate must be a positive number");
+  if (!(opsPerSecond > 0) || !Number.isSafeInteger(Math.round(opsPerSecond * seconds)))
+    return usage("--rate must be a positive number whose operations over --seconds can be counted");
   if (!Number.isInteger(symbols) || symbols < 1) return usage("--symbols must be a positive whole number");
   if (!(ticksPerSecond > 0)) return usage("--ticks must be a positive number");
   const inject = values.inject ?? process.env.MERIDIAN_DEMO_INJECT ?? "none";

@@ -82,6 +82,7 @@ describe("meridian load flags", () => {
     [["--rate"], "--rate"],
     [["--shed-after-ms", "0"], "--shed-after-ms"],
     [["--ramp", "-1"], "--ramp"],
+    [["--rate", "1e300"], "--rate"],
     [["--ramp", "20", "--duration", "10"], "--ramp"],
     [["--shed-after-ms", "soon"], "--shed-after-ms"],
   ])("%j → a typed error naming %s", (args, flag) => {

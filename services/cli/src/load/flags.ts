@@ -67,11 +67,14 @@ export function parseLoadFlags(args: readonly string[]): LoadFlags {
   const hot = integer("--hot", str("hot"), 4, 0);
   if (hot > counters) throw new LoadFlagError("--hot", `${hot} hot counters but only ${counters} counters`);
   const durationMs = positive("--duration", str("duration"), 10) * 1000;
+  const rate = positive("--rate", str("rate"), 2000);
+  if (!Number.isSafeInteger(Math.round((rate * durationMs) / 1000)))
+    throw new LoadFlagError("--rate", "× --duration makes more operations than can be counted");
   const rampSeconds = number("--ramp", str("ramp"), 0, 0);
   if (rampSeconds * 1000 > durationMs) throw new LoadFlagError("--ramp", "must not exceed --duration");
   return {
     help: values.help === true,
-    rate: positive("--rate", str("rate"), 2000),
+    rate,
     durationMs,
     rampMs: rampSeconds * 1000,
     mix: parseMix(str("mix") ?? DEFAULT_MIX),
