@@ -98,6 +98,7 @@ describe("meridian CLI", () => {
     expect(await main(["demo", "--frob"])).toBe(2);
     expect(await main(["demo", "--rate", "1e300"])).toBe(2); // more operations than can be counted
     expect(await main(["demo", "--rate", "0"])).toBe(2);
+    expect(await main(["demo", "--seconds", "1e9"])).toBe(2); // past what Node's timers hold
     expect(await main(["check", "--seconds", "x.json"])).toBe(2);
   });
 });

@@ -9,7 +9,7 @@ import { checkHistoryFile } from "./check.js";
 import { DEMO_DEFAULTS } from "./demo/options.js";
 import { runDemo } from "./demo/run-demo.js";
 import { LoadFlagError } from "./load/errors.js";
-import { LOAD_USAGE, parseLoadFlags } from "./load/flags.js";
+import { LOAD_USAGE, MAX_RUN_MS, parseLoadFlags } from "./load/flags.js";
 import { runLoadCommand } from "./load/load-command.js";
 import { DEFAULT_MIX } from "./load/mix.js";
 import { runMonitorCommand } from "./monitor/monitor-command.js";
@@ -121,7 +121,8 @@ async function demoCommand(rest: string[]): Promise<number> {
   if (values.help) return help();
   const seconds = Number(values.seconds ?? process.env.MERIDIAN_DEMO_SECONDS ?? 60);
   const port = Number(values.port ?? process.env.MERIDIAN_DASHBOARD_PORT ?? 8090);
-  if (!Number.isFinite(seconds) || seconds <= 0) return usage("--seconds must be a positive number");
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds * 1000 > MAX_RUN_MS)
+    return usage("--seconds must be a positive number, at most 20 days");
   if (!Number.isInteger(port) || port < 0) return usage("--port must be a port number");
   const opsPerSecond = Number(values.rate ?? process.env.MERIDIAN_DEMO_RATE ?? DEMO_DEFAULTS.opsPerSecond);
   const symbols = Number(values.symbols ?? process.env.MERIDIAN_DEMO_SYMBOLS ?? DEMO_DEFAULTS.symbols);

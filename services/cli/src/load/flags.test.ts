@@ -83,6 +83,7 @@ describe("meridian load flags", () => {
     [["--shed-after-ms", "0"], "--shed-after-ms"],
     [["--ramp", "-1"], "--ramp"],
     [["--rate", "1e300"], "--rate"],
+    [["--duration", "1e9"], "--duration"],
     [["--ramp", "20", "--duration", "10"], "--ramp"],
     [["--shed-after-ms", "soon"], "--shed-after-ms"],
   ])("%j → a typed error naming %s", (args, flag) => {

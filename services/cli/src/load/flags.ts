@@ -3,6 +3,9 @@ import { parseArgs } from "node:util";
 import { LoadFlagError } from "./errors.js";
 import { DEFAULT_MIX, type Mix, parseMix } from "./mix.js";
 
+/** Longest run: well inside what Node's timers hold (2^31 − 1 ms ≈ 24.8 days), drain included. */
+export const MAX_RUN_MS = 20 * 86_400_000;
+
 export const LOAD_USAGE =
   "usage: meridian load [--rate OPS_PER_S] [--duration S] [--mix class:op=weight,...] [--keys N] [--counters N] [--hot N]\n" +
   "                     [--ramp S] [--max-in-flight N] [--shed-after-ms MS] [--timeout-ms MS] [--nodes region=url,...]\n" +
@@ -67,6 +70,7 @@ export function parseLoadFlags(args: readonly string[]): LoadFlags {
   const hot = integer("--hot", str("hot"), 4, 0);
   if (hot > counters) throw new LoadFlagError("--hot", `${hot} hot counters but only ${counters} counters`);
   const durationMs = positive("--duration", str("duration"), 10) * 1000;
+  if (durationMs > MAX_RUN_MS) throw new LoadFlagError("--duration", "must be at most 20 days");
   const rate = positive("--rate", str("rate"), 2000);
   if (!Number.isSafeInteger(Math.round((rate * durationMs) / 1000)))
     throw new LoadFlagError("--rate", "× --duration makes more operations than can be counted");

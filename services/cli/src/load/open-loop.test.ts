@@ -172,6 +172,9 @@ describe("open-loop rate control", () => {
     expect(() => runOpenLoop({ ratePerSecond: 1e300, durationMs: 1000, execute: async () => {} })).toThrow(
       /more operations/,
     );
+    expect(() => runOpenLoop({ ratePerSecond: 1, durationMs: 2 ** 31, execute: async () => {} })).toThrow(
+      /2\^31/,
+    );
   });
 
   it("counts rejections as errors and still finishes", async () => {

@@ -62,10 +62,18 @@ export interface OpenLoopResult {
   seconds: SecondStats[];
 }
 
+/** The longest delay Node's timers hold. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   if (!(o.ratePerSecond > 0) || !(o.durationMs > 0))
     throw new InvalidInputError("rate and duration must be > 0", {
       field: o.ratePerSecond > 0 ? "durationMs" : "ratePerSecond",
+    });
+  // Node's timers hold at most 2^31 − 1 ms; a longer run would have its drain timer fire at once.
+  if (o.durationMs + (o.drainMs ?? 10_000) > MAX_TIMER_MS)
+    throw new InvalidInputError("duration and drain together exceed 2^31 − 1 ms (~24.8 days)", {
+      field: "durationMs",
     });
   if (o.shedAfterMs !== undefined && !(o.shedAfterMs >= 0))
     throw new InvalidInputError("shedAfterMs must be ≥ 0", { field: "shedAfterMs" });
