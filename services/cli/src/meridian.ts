@@ -9,7 +9,7 @@ import { checkHistoryFile } from "./check.js";
 import { DEMO_DEFAULTS } from "./demo/options.js";
 import { runDemo } from "./demo/run-demo.js";
 import { LoadFlagError } from "./load/errors.js";
-import { LOAD_USAGE, MAX_RUN_MS, parseLoadFlags } from "./load/flags.js";
+import { countable, LOAD_USAGE, MAX_RUN_MS, parseLoadFlags } from "./load/flags.js";
 import { runLoadCommand } from "./load/load-command.js";
 import { DEFAULT_MIX } from "./load/mix.js";
 import { runMonitorCommand } from "./monitor/monitor-command.js";
@@ -129,7 +129,7 @@ async function demoCommand(rest: string[]): Promise<number> {
   const ticksPerSecond = Number(
     values.ticks ?? process.env.MERIDIAN_DEMO_TICKS ?? DEMO_DEFAULTS.ticksPerSecond,
   );
-  if (!(opsPerSecond > 0) || !Number.isSafeInteger(Math.round(opsPerSecond * seconds)))
+  if (!(opsPerSecond > 0) || !countable(opsPerSecond, seconds * 1000))
     return usage("--rate must be a positive number whose operations over --seconds can be counted");
   if (!Number.isInteger(symbols) || symbols < 1) return usage("--symbols must be a positive whole number");
   if (!(ticksPerSecond > 0)) return usage("--ticks must be a positive number");

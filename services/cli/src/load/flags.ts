@@ -6,6 +6,10 @@ import { DEFAULT_MIX, type Mix, parseMix } from "./mix.js";
 /** Longest run: well inside what Node's timers hold (2^31 − 1 ms ≈ 24.8 days), drain included. */
 export const MAX_RUN_MS = 20 * 86_400_000;
 
+/** Whether a run's operations (rate × duration) can be counted exactly. */
+export const countable = (ratePerSecond: number, durationMs: number): boolean =>
+  Number.isSafeInteger(Math.round((ratePerSecond * durationMs) / 1000));
+
 export const LOAD_USAGE =
   "usage: meridian load [--rate OPS_PER_S] [--duration S] [--mix class:op=weight,...] [--keys N] [--counters N] [--hot N]\n" +
   "                     [--ramp S] [--max-in-flight N] [--shed-after-ms MS] [--timeout-ms MS] [--nodes region=url,...]\n" +
@@ -72,7 +76,7 @@ export function parseLoadFlags(args: readonly string[]): LoadFlags {
   const durationMs = positive("--duration", str("duration"), 10) * 1000;
   if (durationMs > MAX_RUN_MS) throw new LoadFlagError("--duration", "must be at most 20 days");
   const rate = positive("--rate", str("rate"), 2000);
-  if (!Number.isSafeInteger(Math.round((rate * durationMs) / 1000)))
+  if (!countable(rate, durationMs))
     throw new LoadFlagError("--rate", "× --duration makes more operations than can be counted");
   const rampSeconds = number("--ramp", str("ramp"), 0, 0);
   if (rampSeconds * 1000 > durationMs) throw new LoadFlagError("--ramp", "must not exceed --duration");

@@ -139,8 +139,8 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       if ((next >= total || cutOff) && inFlight === 0) finish();
       else pump();
     };
-    // Sheds at once every operation already past its deadline: counting them one by one would hold the
-    // event loop for as many iterations as an absurd rate makes operations.
+    // Sheds every operation already past its deadline in one step (one by one would hold the event loop
+    // for as many iterations as an absurd rate makes operations); what is left is sent below.
     const shedStale = (elapsed: number, due: number) => {
       if (o.shedAfterMs === undefined || elapsed - o.shedAfterMs < 0) return;
       const stale = Math.min(due, Math.floor(dueCount(elapsed - o.shedAfterMs)));
@@ -157,11 +157,6 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       while (next < due && inFlight < maxInFlight) {
         const i = next++;
         const intended = t0 + timeOf(i);
-        if (o.shedAfterMs !== undefined && now() - intended > o.shedAfterMs) {
-          shed++;
-          windowShed++;
-          continue;
-        }
         inFlight++;
         let p: Promise<unknown>;
         try {
